@@ -1,0 +1,89 @@
+# socksify — build, test, demo, install.
+# `make` builds build/libsocksify.so (the preloaded library), build/libsocksify-core.a
+# (the core the tests link) and build/socksify-check (the wrapper's config validator).
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BINDIR  := $(PREFIX)/bin
+LIBDIR  := $(PREFIX)/lib/socksify
+LIBEXECDIR := $(PREFIX)/libexec/socksify
+VERSION := 0.1.0
+
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+WARN    := -Wall -Wextra -Werror -std=gnu11
+BASE_CFLAGS := $(WARN) -fPIC -fvisibility=hidden -D_GNU_SOURCE -DSOCKSIFY_VERSION='"$(VERSION)"' -Icore
+B := build
+
+CORE_SRC    := $(sort $(wildcard core/*.c))
+PRELOAD_SRC := $(sort $(wildcard preload/*.c))
+CORE_OBJ    := $(CORE_SRC:%.c=$(B)/%.o)
+PRELOAD_OBJ := $(PRELOAD_SRC:%.c=$(B)/%.o)
+UNIT_SRC    := $(sort $(wildcard tests/unit/*.c))
+
+LIB    := $(B)/libsocksify.so
+CORE_A := $(B)/libsocksify-core.a
+CHECK  := $(B)/socksify-check
+UNIT   := $(B)/unit-tests
+BENCH  := $(B)/bench-connloop
+
+.PHONY: all deps check unit integration demo bench install uninstall clean
+all: $(LIB) $(CORE_A) $(CHECK)
+
+deps:
+	scripts/deps.sh
+
+$(B)/%.o: %.c $(wildcard core/*.h preload/*.h) Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -c $< -o $@
+
+$(CORE_A): $(CORE_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(LIB): $(PRELOAD_OBJ) $(CORE_A) preload/exports.map
+	$(CC) -shared -o $@ $(PRELOAD_OBJ) $(CORE_A) -Wl,--version-script=preload/exports.map \
+	    -Wl,-z,now -Wl,-z,relro -ldl -lpthread
+
+$(CHECK): scripts/socksify-check.c $(CORE_A)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(CORE_A)
+
+$(UNIT): $(UNIT_SRC) $(CORE_A)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $(UNIT_SRC) $(CORE_A) -lcriterion -lpthread
+
+$(BENCH): tests/bench/connloop.c $(CORE_A)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(CORE_A)
+
+unit: $(UNIT)
+	$(UNIT) --jobs 2
+
+integration: all
+	tests/integration/run.sh
+
+check: deps
+	$(MAKE) all $(UNIT)
+	tests/check-exports.sh $(LIB)
+	$(MAKE) unit
+	$(MAKE) integration
+
+demo: deps
+	$(MAKE) all
+	scripts/demo.sh
+
+bench: deps
+	$(MAKE) all $(BENCH)
+	scripts/bench.sh
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(LIBEXECDIR)
+	install -m 0755 $(LIB) $(DESTDIR)$(LIBDIR)/libsocksify.so
+	install -m 0755 $(CHECK) $(DESTDIR)$(LIBEXECDIR)/socksify-check
+	sed -e 's|^SOCKSIFY_INSTALLED_LIB=.*|SOCKSIFY_INSTALLED_LIB="$(LIBDIR)/libsocksify.so"|' \
+	    -e 's|^SOCKSIFY_INSTALLED_CHECK=.*|SOCKSIFY_INSTALLED_CHECK="$(LIBEXECDIR)/socksify-check"|' \
+	    scripts/socksify > $(DESTDIR)$(BINDIR)/socksify
+	chmod 0755 $(DESTDIR)$(BINDIR)/socksify
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/socksify $(DESTDIR)$(LIBDIR)/libsocksify.so $(DESTDIR)$(LIBEXECDIR)/socksify-check
+
+clean:
+	rm -rf $(B)

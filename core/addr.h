@@ -1,0 +1,37 @@
+/* Socket addresses: one union for IPv4/IPv6 and small helpers, so that the rest of the code
+ * never casts sockaddr pointers by hand. */
+#ifndef SOCKSIFY_ADDR_H
+#define SOCKSIFY_ADDR_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+union sockaddr_any {
+    struct sockaddr sa;
+    struct sockaddr_in in4;
+    struct sockaddr_in6 in6;
+    struct sockaddr_storage storage;
+};
+
+/* Longest text addr_format writes: "[v6 address]:65535" plus NUL. */
+#define ADDR_TEXT_MAX (INET6_ADDRSTRLEN + 9)
+
+/* Copies an AF_INET/AF_INET6 address of length len into out; false if family or length is wrong. */
+bool addr_from_sockaddr(union sockaddr_any *out, const struct sockaddr *sa, socklen_t len);
+/* Length of the sockaddr for the union's family (0 for anything but AF_INET/AF_INET6). */
+socklen_t addr_len(const union sockaddr_any *a);
+/* Port in host byte order. */
+uint16_t addr_port(const union sockaddr_any *a);
+/* Writes "1.2.3.4:80" or "[::1]:80" into buf (at least ADDR_TEXT_MAX bytes); returns buf. */
+char *addr_format(const union sockaddr_any *a, char *buf, size_t size);
+/* True for 127.0.0.0/8, ::1 and ::ffff:127.0.0.0/104. */
+bool addr_is_loopback(const union sockaddr_any *a);
+/* True if both hold the same family, address and port. */
+bool addr_equal(const union sockaddr_any *a, const union sockaddr_any *b);
+/* Rewrites an IPv4 address as its IPv4-mapped IPv6 form (::ffff:a.b.c.d), keeping the port. */
+void addr_to_v4mapped(union sockaddr_any *a);
+
+#endif

@@ -1,0 +1,351 @@
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#define MAX_ARGS 64
+#define MAX_CONFIG_BYTES (1 << 20)
+#define MAX_DURATION_MS (3600 * 1000)
+
+/* One line being parsed: where it is, and its words. */
+struct line {
+    const char *file;
+    int number;
+    char *argv[MAX_ARGS];
+    int argc;
+};
+
+static int line_error(const struct line *l, char *err, size_t errsize, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int line_error(const struct line *l, char *err, size_t errsize, const char *fmt, ...)
+{
+    int n = snprintf(err, errsize, "%s:%d: ", l->file, l->number);
+    va_list ap;
+    va_start(ap, fmt);
+    if (n >= 0 && (size_t)n < errsize)
+        vsnprintf(err + n, errsize - (size_t)n, fmt, ap);
+    va_end(ap);
+    return -EINVAL;
+}
+
+void config_init(struct config *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->connect_timeout_ms = CONFIG_DEFAULT_CONNECT_TIMEOUT_MS;
+    c->handshake_timeout_ms = CONFIG_DEFAULT_HANDSHAKE_TIMEOUT_MS;
+    c->log_level = LOG_ERROR;
+    c->direct_loopback = true;
+}
+
+void config_free(struct config *c)
+{
+    free(c->direct);
+    c->direct = NULL;
+    c->direct_count = c->direct_capacity = 0;
+}
+
+int config_duration_parse(const char *text)
+{
+    char *end;
+    if (!isdigit((unsigned char)*text))
+        return -EINVAL;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    long scale = 1000;
+    if (strcmp(end, "ms") == 0)
+        scale = 1;
+    else if (strcmp(end, "s") != 0 && *end != '\0')
+        return -EINVAL;
+    if (errno || v <= 0 || v > MAX_DURATION_MS / scale)
+        return -EINVAL;
+    return (int)(v * scale);
+}
+
+static int expect_args(const struct line *l, int n, const char *usage, char *err, size_t errsize)
+{
+    if (l->argc - 1 == n)
+        return 0;
+    return line_error(l, err, errsize, "'%s' takes %s", l->argv[0], usage);
+}
+
+static int key_proxy(struct config *c, const struct line *l, char *err, size_t errsize)
+{
+    if (expect_args(l, 1, "one proxy URL, e.g. proxy socks5://127.0.0.1:1080", err, errsize) < 0)
+        return -EINVAL;
+    if (c->has_proxy)
+        return line_error(l, err, errsize, "a second 'proxy' line: only one proxy is supported");
+    char why[256];
+    if (proxy_url_parse(l->argv[1], &c->proxy, why, sizeof(why)) < 0)
+        return line_error(l, err, errsize, "%s", why);
+    c->has_proxy = true;
+    return 0;
+}
+
+static int key_timeout(int *out, const struct line *l, char *err, size_t errsize)
+{
+    if (expect_args(l, 1, "a duration, e.g. 10s or 500ms", err, errsize) < 0)
+        return -EINVAL;
+    int ms = config_duration_parse(l->argv[1]);
+    if (ms < 0)
+        return line_error(l, err, errsize, "bad duration '%s': expected e.g. 10s or 500ms (at most 1 hour)", l->argv[1]);
+    *out = ms;
+    return 0;
+}
+
+static int key_connect_timeout(struct config *c, const struct line *l, char *err, size_t errsize)
+{
+    return key_timeout(&c->connect_timeout_ms, l, err, errsize);
+}
+
+static int key_handshake_timeout(struct config *c, const struct line *l, char *err, size_t errsize)
+{
+    return key_timeout(&c->handshake_timeout_ms, l, err, errsize);
+}
+
+static int key_log_level(struct config *c, const struct line *l, char *err, size_t errsize)
+{
+    if (expect_args(l, 1, "one of none, error, warn, info, debug", err, errsize) < 0)
+        return -EINVAL;
+    if (log_level_parse(l->argv[1], &c->log_level) < 0)
+        return line_error(l, err, errsize, "bad log level '%s': expected none, error, warn, info or debug", l->argv[1]);
+    return 0;
+}
+
+static int key_log_file(struct config *c, const struct line *l, char *err, size_t errsize)
+{
+    if (expect_args(l, 1, "one absolute path", err, errsize) < 0)
+        return -EINVAL;
+    if (l->argv[1][0] != '/' || strlen(l->argv[1]) >= sizeof(c->log_file))
+        return line_error(l, err, errsize, "log_file must be an absolute path, got '%s'", l->argv[1]);
+    strcpy(c->log_file, l->argv[1]);
+    return 0;
+}
+
+static int direct_add(struct config *c, const struct cidr *range)
+{
+    if (c->direct_count == c->direct_capacity) {
+        size_t cap = c->direct_capacity ? c->direct_capacity * 2 : 8;
+        struct cidr *grown = realloc(c->direct, cap * sizeof(*grown));
+        if (!grown)
+            return -ENOMEM;
+        c->direct = grown;
+        c->direct_capacity = cap;
+    }
+    c->direct[c->direct_count++] = *range;
+    return 0;
+}
+
+static int key_direct(struct config *c, const struct line *l, char *err, size_t errsize)
+{
+    if (l->argc < 2)
+        return line_error(l, err, errsize, "'direct' takes one or more address ranges, e.g. direct 10.0.0.0/8 fd00::/8");
+    for (int i = 1; i < l->argc; i++) {
+        struct cidr range;
+        if (cidr_parse(l->argv[i], &range) < 0)
+            return line_error(l, err, errsize, "bad address range '%s': expected e.g. 192.168.0.0/16 or fd00::/8", l->argv[i]);
+        if (direct_add(c, &range) < 0)
+            return line_error(l, err, errsize, "out of memory");
+    }
+    return 0;
+}
+
+static int parse_bool(const char *s, bool *out)
+{
+    static const char *const yes[] = { "yes", "on", "true", "1" }, *const no[] = { "no", "off", "false", "0" };
+    for (size_t i = 0; i < 4; i++) {
+        if (strcasecmp(s, yes[i]) == 0) { *out = true; return 0; }
+        if (strcasecmp(s, no[i]) == 0) { *out = false; return 0; }
+    }
+    return -EINVAL;
+}
+
+static int key_direct_loopback(struct config *c, const struct line *l, char *err, size_t errsize)
+{
+    if (expect_args(l, 1, "yes or no", err, errsize) < 0)
+        return -EINVAL;
+    if (parse_bool(l->argv[1], &c->direct_loopback) < 0)
+        return line_error(l, err, errsize, "bad value '%s' for direct_loopback: expected yes or no", l->argv[1]);
+    return 0;
+}
+
+static const struct {
+    const char *name;
+    int (*parse)(struct config *, const struct line *, char *, size_t);
+} keys[] = {
+    { "proxy", key_proxy },
+    { "connect_timeout", key_connect_timeout },
+    { "handshake_timeout", key_handshake_timeout },
+    { "log_level", key_log_level },
+    { "log_file", key_log_file },
+    { "direct", key_direct },
+    { "direct_loopback", key_direct_loopback },
+};
+
+/* Splits s (modified in place) into words; a '#' outside a word starts a comment. */
+static int split_words(char *s, struct line *l, char *err, size_t errsize)
+{
+    l->argc = 0;
+    for (;;) {
+        while (*s == ' ' || *s == '\t' || *s == '\r')
+            s++;
+        if (*s == '\0' || *s == '#')
+            return 0;
+        if (l->argc == MAX_ARGS)
+            return line_error(l, err, errsize, "too many words on one line (at most %d)", MAX_ARGS);
+        l->argv[l->argc++] = s;
+        while (*s && *s != ' ' && *s != '\t' && *s != '\r')
+            s++;
+        if (*s)
+            *s++ = '\0';
+    }
+}
+
+static int parse_line(struct config *c, char *text, struct line *l, char *err, size_t errsize)
+{
+    if (split_words(text, l, err, errsize) < 0)
+        return -EINVAL;
+    if (l->argc == 0)
+        return 0;
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+        if (strcmp(l->argv[0], keys[i].name) == 0)
+            return keys[i].parse(c, l, err, errsize);
+    return line_error(l, err, errsize, "unknown key '%s': expected proxy, connect_timeout, handshake_timeout, "
+                      "log_level, log_file, direct or direct_loopback", l->argv[0]);
+}
+
+int config_parse(struct config *c, const char *text, const char *filename, char *err, size_t errsize)
+{
+    struct line l = { .file = filename, .number = 0 };
+    const char *p = text;
+    while (*p) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        l.number++;
+        char buf[4096];
+        if (len >= sizeof(buf))
+            return line_error(&l, err, errsize, "line is longer than %zu characters", sizeof(buf) - 1);
+        memcpy(buf, p, len);
+        buf[len] = '\0';
+        if (parse_line(c, buf, &l, err, errsize) < 0)
+            return -EINVAL;
+        p += len + (nl ? 1 : 0);
+    }
+    return 0;
+}
+
+/* Reads a whole (small) file into a fresh NUL-terminated buffer. */
+static char *read_file(const char *path, int *error)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        *error = errno;
+        return NULL;
+    }
+    char *buf = malloc(MAX_CONFIG_BYTES + 1);
+    size_t len = 0;
+    ssize_t n = 0;
+    while (buf && len < MAX_CONFIG_BYTES && (n = read(fd, buf + len, MAX_CONFIG_BYTES - len)) != 0) {
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            break;
+        len += (size_t)n;
+    }
+    *error = !buf ? ENOMEM : n < 0 ? errno : len == MAX_CONFIG_BYTES ? EFBIG : 0;
+    close(fd);
+    if (*error) {
+        free(buf);
+        return NULL;
+    }
+    buf[len] = '\0';
+    if (memchr(buf, '\0', len)) {
+        *error = EINVAL;
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+int config_parse_file(struct config *c, const char *path, char *err, size_t errsize)
+{
+    int error;
+    char *text = read_file(path, &error);
+    if (!text) {
+        snprintf(err, errsize, "%s: cannot read config: %s", path,
+                 error == EFBIG ? "file is larger than 1 MiB" : error == EINVAL ? "binary file" : strerror(error));
+        return -error;
+    }
+    int r = config_parse(c, text, path, err, errsize);
+    free(text);
+    if (r == 0)
+        snprintf(c->source, sizeof(c->source), "%s", path);
+    return r;
+}
+
+/* The first default config file that exists, into path; false if none. */
+static bool find_default_file(const char *home, char *path, size_t size)
+{
+    if (access("socksify.conf", F_OK) == 0) {
+        snprintf(path, size, "socksify.conf");
+        return true;
+    }
+    if (home && *home) {
+        snprintf(path, size, "%s/.config/socksify/socksify.conf", home);
+        if (access(path, F_OK) == 0)
+            return true;
+    }
+    snprintf(path, size, "/etc/socksify.conf");
+    return access(path, F_OK) == 0;
+}
+
+static int apply_overrides(struct config *c, const struct config_env *env, char *err, size_t errsize)
+{
+    char why[256];
+    if (env->proxy_url && *env->proxy_url) {
+        if (proxy_url_parse(env->proxy_url, &c->proxy, why, sizeof(why)) < 0) {
+            snprintf(err, errsize, "SOCKSIFY_PROXY: %s", why);
+            return -EINVAL;
+        }
+        c->has_proxy = true;
+    }
+    if (env->log_level && *env->log_level && log_level_parse(env->log_level, &c->log_level) < 0) {
+        snprintf(err, errsize, "SOCKSIFY_LOG_LEVEL: bad level '%s': expected none, error, warn, info or debug", env->log_level);
+        return -EINVAL;
+    }
+    if (env->log_file && *env->log_file)
+        snprintf(c->log_file, sizeof(c->log_file), "%s", env->log_file);
+    return 0;
+}
+
+int config_load(struct config *c, const struct config_env *env, char *err, size_t errsize)
+{
+    config_init(c);
+    char path[PATH_MAX];
+    bool have_file = true;
+    if (env->conf_path && *env->conf_path)
+        snprintf(path, sizeof(path), "%s", env->conf_path);
+    else
+        have_file = find_default_file(env->home, path, sizeof(path));
+    int r = have_file ? config_parse_file(c, path, err, errsize) : 0;
+    if (r == 0)
+        r = apply_overrides(c, env, err, errsize);
+    if (r == 0 && !c->has_proxy) {
+        if (have_file)
+            snprintf(err, errsize, "%s: no 'proxy' line, and no proxy given with -x or SOCKSIFY_PROXY", path);
+        else
+            snprintf(err, errsize, "no proxy configured: use -x URL, -f FILE, SOCKSIFY_PROXY, or create "
+                     "~/.config/socksify/socksify.conf or /etc/socksify.conf");
+        r = -ENOENT;
+    }
+    if (r < 0)
+        config_free(c);
+    return r;
+}

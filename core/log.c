@@ -1,0 +1,59 @@
+#include "log.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+static enum log_level threshold = LOG_ERROR;
+static int log_fd = 2;
+static char program_name[64] = "?";
+
+static const char *const level_names[] = { "none", "error", "warn", "info", "debug" };
+
+int log_level_parse(const char *text, enum log_level *out)
+{
+    for (unsigned i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++) {
+        if (strcasecmp(text, level_names[i]) == 0) {
+            *out = (enum log_level)i;
+            return 0;
+        }
+    }
+    return -EINVAL;
+}
+
+void log_setup(enum log_level level, int fd, const char *program)
+{
+    threshold = level;
+    log_fd = fd;
+    snprintf(program_name, sizeof(program_name), "%s", program ? program : "?");
+}
+
+bool log_enabled(enum log_level level)
+{
+    return level != LOG_NONE && level <= threshold;
+}
+
+void log_msg(enum log_level level, const char *fmt, ...)
+{
+    if (!log_enabled(level))
+        return;
+    int saved = errno;
+    char line[1024];
+    int n = snprintf(line, sizeof(line), "socksify[%d] %s: %s: ", (int)getpid(), program_name, level_names[level]);
+    va_list ap;
+    va_start(ap, fmt);
+    if (n > 0 && (size_t)n < sizeof(line))
+        n += vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        n = 0;
+    if ((size_t)n >= sizeof(line) - 1)
+        n = (int)sizeof(line) - 2;
+    line[n++] = '\n';
+    ssize_t w = write(log_fd, line, (size_t)n);
+    (void)w;
+    errno = saved;
+}

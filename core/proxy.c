@@ -1,0 +1,189 @@
+#include "proxy.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static int fail(char *err, size_t errsize, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errsize, fmt, ap);
+    va_end(ap);
+    return -EINVAL;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    c = (char)tolower((unsigned char)c);
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+}
+
+/* Percent-decodes src[0..len) into dst (size bytes); false on a bad escape, NUL byte or overflow. */
+static bool percent_decode(const char *src, size_t len, char *dst, size_t size)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        int c = (unsigned char)src[i];
+        if (c == '%') {
+            if (i + 2 >= len)
+                return false;
+            int hi = hexval(src[i + 1]), lo = hexval(src[i + 2]);
+            if (hi < 0 || lo < 0)
+                return false;
+            c = hi << 4 | lo;
+            i += 2;
+        }
+        if (c == 0 || o + 1 >= size)
+            return false;
+        dst[o++] = (char)c;
+    }
+    dst[o] = '\0';
+    return true;
+}
+
+static const struct { const char *scheme; enum proxy_kind kind; bool remote_dns; } schemes[] = {
+    { "socks5", PROXY_SOCKS5, false },
+    { "socks5h", PROXY_SOCKS5, true },
+};
+
+static int parse_scheme(const char *url, struct proxy *out, const char **rest, char *err, size_t errsize)
+{
+    const char *sep = strstr(url, "://");
+    if (!sep)
+        return fail(err, errsize, "proxy URL '%s' has no scheme: expected e.g. socks5://host:1080", url);
+    size_t n = (size_t)(sep - url);
+    for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
+        if (strlen(schemes[i].scheme) == n && strncasecmp(url, schemes[i].scheme, n) == 0) {
+            out->kind = schemes[i].kind;
+            out->remote_dns = schemes[i].remote_dns;
+            *rest = sep + 3;
+            return 0;
+        }
+    }
+    return fail(err, errsize, "unsupported proxy scheme '%.*s': expected socks5 or socks5h", (int)n, url);
+}
+
+static int parse_userinfo(const char *s, size_t len, struct proxy *out, char *err, size_t errsize)
+{
+    const char *colon = memchr(s, ':', len);
+    size_t ulen = colon ? (size_t)(colon - s) : len;
+    if (!percent_decode(s, ulen, out->user, sizeof(out->user)) || out->user[0] == '\0')
+        return fail(err, errsize, "bad user name in proxy URL: empty, too long, or a bad %%-escape");
+    const char *p = colon ? colon + 1 : s + len;
+    if (!percent_decode(p, (size_t)(s + len - p), out->pass, sizeof(out->pass)))
+        return fail(err, errsize, "bad password in proxy URL: too long or a bad %%-escape");
+    out->has_auth = true;
+    return 0;
+}
+
+static int parse_port(const char *s, uint16_t *port, char *err, size_t errsize)
+{
+    if (*s == '\0')
+        return fail(err, errsize, "empty port in proxy URL");
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (!isdigit((unsigned char)*s) || *end != '\0' || errno || v < 1 || v > 65535)
+        return fail(err, errsize, "bad port '%s' in proxy URL: expected 1-65535", s);
+    *port = (uint16_t)v;
+    return 0;
+}
+
+static bool valid_hostname(const char *h)
+{
+    for (; *h; h++)
+        if (!isalnum((unsigned char)*h) && *h != '-' && *h != '.' && *h != '_')
+            return false;
+    return true;
+}
+
+/* Parses host[:port] or [v6][:port] (hostport is NUL-terminated, no path). */
+static int parse_hostport(const char *hp, struct proxy *out, char *err, size_t errsize)
+{
+    const char *port = NULL;
+    size_t hlen;
+    const char *host = hp;
+    if (*hp == '[') {
+        const char *close = strchr(hp, ']');
+        if (!close)
+            return fail(err, errsize, "unclosed '[' in proxy URL host");
+        host = hp + 1;
+        hlen = (size_t)(close - host);
+        if (close[1] == ':')
+            port = close + 2;
+        else if (close[1] != '\0')
+            return fail(err, errsize, "unexpected text after ']' in proxy URL");
+    } else {
+        const char *colon = strchr(hp, ':');
+        hlen = colon ? (size_t)(colon - hp) : strlen(hp);
+        port = colon ? colon + 1 : NULL;
+    }
+    if (hlen == 0)
+        return fail(err, errsize, "proxy URL has no host");
+    if (hlen > PROXY_HOST_MAX)
+        return fail(err, errsize, "proxy host is longer than %d characters", PROXY_HOST_MAX);
+    memcpy(out->host, host, hlen);
+    out->host[hlen] = '\0';
+    out->port = PROXY_DEFAULT_PORT;
+    if (port && parse_port(port, &out->port, err, errsize) < 0)
+        return -EINVAL;
+
+    if (host != hp) {
+        out->addr.in6.sin6_family = AF_INET6;
+        if (inet_pton(AF_INET6, out->host, &out->addr.in6.sin6_addr) != 1)
+            return fail(err, errsize, "'%s' in brackets is not an IPv6 address", out->host);
+        out->addr.in6.sin6_port = htons(out->port);
+        out->has_addr = true;
+    } else if (inet_pton(AF_INET, out->host, &out->addr.in4.sin_addr) == 1) {
+        out->addr.in4.sin_family = AF_INET;
+        out->addr.in4.sin_port = htons(out->port);
+        out->has_addr = true;
+    } else if (strchr(out->host, ':') || !valid_hostname(out->host)) {
+        return fail(err, errsize, "bad proxy host '%s' (IPv6 addresses go in brackets: [::1]:1080)", out->host);
+    }
+    return 0;
+}
+
+int proxy_url_parse(const char *url, struct proxy *out, char *err, size_t errsize)
+{
+    memset(out, 0, sizeof(*out));
+    const char *rest;
+    if (parse_scheme(url, out, &rest, err, errsize) < 0)
+        return -EINVAL;
+    size_t len = strlen(rest);
+    /* A trailing '/' is tolerated, as curl does; any other path is not a proxy address. */
+    if (len > 0 && rest[len - 1] == '/')
+        len--;
+    if (memchr(rest, '/', len) || memchr(rest, '?', len) || memchr(rest, '#', len))
+        return fail(err, errsize, "proxy URL must not have a path, query or fragment");
+    char buf[1024];
+    if (len >= sizeof(buf))
+        return fail(err, errsize, "proxy URL is too long");
+    memcpy(buf, rest, len);
+    buf[len] = '\0';
+    char *at = strrchr(buf, '@');
+    char *hostport = buf;
+    if (at) {
+        if (parse_userinfo(buf, (size_t)(at - buf), out, err, errsize) < 0)
+            return -EINVAL;
+        hostport = at + 1;
+    }
+    return parse_hostport(hostport, out, err, errsize);
+}
+
+char *proxy_format(const struct proxy *p, char *buf, size_t size)
+{
+    const char *scheme = p->remote_dns ? "socks5h" : "socks5";
+    bool v6 = strchr(p->host, ':') != NULL;
+    snprintf(buf, size, "%s://%s%s%s%s%s:%u", scheme, p->has_auth ? p->user : "", p->has_auth ? "@" : "",
+             v6 ? "[" : "", p->host, v6 ? "]" : "", p->port);
+    return buf;
+}

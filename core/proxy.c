@@ -155,7 +155,7 @@ static int parse_hostport(const char *hp, struct proxy *out, char *err, size_t e
 int proxy_url_parse(const char *url, struct proxy *out, char *err, size_t errsize)
 {
     memset(out, 0, sizeof(*out));
-    const char *rest;
+    const char *rest = NULL;
     if (parse_scheme(url, out, &rest, err, errsize) < 0)
         return -EINVAL;
     size_t len = strlen(rest);

@@ -1,0 +1,71 @@
+#include "context.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "real.h"
+
+static struct config config;
+static bool config_ok;
+static pthread_once_t config_once = PTHREAD_ONCE_INIT;
+
+/* The proxy's host name is resolved once, locally: it is the proxy, not a destination. */
+static void resolve_proxy_host(struct proxy *p)
+{
+    if (p->has_addr)
+        return;
+    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *res = NULL;
+    int r = libc()->getaddrinfo(p->host, NULL, &hints, &res);
+    if (r != 0 || !res) {
+        log_msg(LOG_ERROR, "cannot resolve proxy host '%s': %s", p->host, gai_strerror(r));
+        return;
+    }
+    if (addr_from_sockaddr(&p->addr, res->ai_addr, res->ai_addrlen)) {
+        if (p->addr.sa.sa_family == AF_INET)
+            p->addr.in4.sin_port = htons(p->port);
+        else
+            p->addr.in6.sin6_port = htons(p->port);
+        p->has_addr = true;
+    }
+    freeaddrinfo(res);
+}
+
+static int open_log_file(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        log_msg(LOG_ERROR, "cannot open log file %s: %s; logging to stderr", path, strerror(errno));
+    return fd < 0 ? 2 : fd;
+}
+
+static void load(void)
+{
+    int saved = errno;
+    struct config_env env = {
+        .proxy_url = secure_getenv("SOCKSIFY_PROXY"),
+        .conf_path = secure_getenv("SOCKSIFY_CONF"),
+        .log_level = secure_getenv("SOCKSIFY_LOG_LEVEL"),
+        .log_file = secure_getenv("SOCKSIFY_LOG_FILE"),
+        .home = secure_getenv("HOME"),
+    };
+    char err[512];
+    log_setup(LOG_ERROR, 2, program_invocation_short_name);
+    if (config_load(&config, &env, err, sizeof(err)) < 0) {
+        log_msg(LOG_ERROR, "%s; connections that would be proxied will fail", err);
+        errno = saved;
+        return;
+    }
+    log_setup(config.log_level, config.log_file[0] ? open_log_file(config.log_file) : 2, program_invocation_short_name);
+    resolve_proxy_host(&config.proxy);
+    config_ok = true;
+    errno = saved;
+}
+
+const struct config *context_config(void)
+{
+    pthread_once(&config_once, load);
+    return config_ok ? &config : NULL;
+}

@@ -1,0 +1,11 @@
+/* The process-wide state of the library: its configuration, loaded once on first use. */
+#ifndef SOCKSIFY_CONTEXT_H
+#define SOCKSIFY_CONTEXT_H
+
+#include "config.h"
+
+/* The configuration, loaded lazily and thread-safely from the environment and config files;
+ * NULL if it could not be loaded (the reason was logged), in which case callers fail closed. */
+const struct config *context_config(void);
+
+#endif

@@ -1,0 +1,25 @@
+/* The libc functions socksify wraps, found once with dlsym(RTLD_NEXT, ...). Internal code calls
+ * these, never the hooked names, so socksify's own I/O never re-enters its hooks. */
+#ifndef SOCKSIFY_REAL_H
+#define SOCKSIFY_REAL_H
+
+#include <netdb.h>
+#include <sys/socket.h>
+
+struct libc_calls {
+    int (*connect)(int, const struct sockaddr *, socklen_t);
+    ssize_t (*sendto)(int, const void *, size_t, int, const struct sockaddr *, socklen_t);
+    ssize_t (*sendmsg)(int, const struct msghdr *, int);
+    ssize_t (*recvfrom)(int, void *, size_t, int, struct sockaddr *, socklen_t *);
+    int (*getpeername)(int, struct sockaddr *, socklen_t *);
+    int (*close)(int);
+    int (*getaddrinfo)(const char *, const char *, const struct addrinfo *, struct addrinfo **);
+};
+
+/* Resolves every real function once (thread-safe, idempotent) and returns the table. */
+const struct libc_calls *libc(void);
+
+/* Marks a hook as one of the few symbols the library exports. */
+#define SOCKSIFY_EXPORT __attribute__((visibility("default")))
+
+#endif

@@ -11,6 +11,8 @@
 static struct config config;
 static bool config_ok;
 static pthread_once_t config_once = PTHREAD_ONCE_INIT;
+/* initial-exec: reading it must never allocate, as a lazily allocated TLS block would. */
+static __thread bool loading __attribute__((tls_model("initial-exec")));
 
 /* The proxy's host name is resolved once, locally: it is the proxy, not a destination. */
 static void resolve_proxy_host(struct proxy *p)
@@ -44,6 +46,7 @@ static int open_log_file(const char *path)
 static void load(void)
 {
     int saved = errno;
+    loading = true;
     struct config_env env = {
         .proxy_url = secure_getenv("SOCKSIFY_PROXY"),
         .conf_path = secure_getenv("SOCKSIFY_CONF"),
@@ -55,13 +58,20 @@ static void load(void)
     log_setup(LOG_ERROR, 2, program_invocation_short_name);
     if (config_load(&config, &env, err, sizeof(err)) < 0) {
         log_msg(LOG_ERROR, "%s; connections that would be proxied will fail", err);
+        loading = false;
         errno = saved;
         return;
     }
     log_setup(config.log_level, config.log_file[0] ? open_log_file(config.log_file) : 2, program_invocation_short_name);
     resolve_proxy_host(&config.proxy);
     config_ok = true;
+    loading = false;
     errno = saved;
+}
+
+bool context_loading(void)
+{
+    return loading;
 }
 
 const struct config *context_config(void)

@@ -7,5 +7,7 @@
 /* The configuration, loaded lazily and thread-safely from the environment and config files;
  * NULL if it could not be loaded (the reason was logged), in which case callers fail closed. */
 const struct config *context_config(void);
+/* True while this thread is loading the configuration: hooks then pass calls straight to libc. */
+bool context_loading(void);
 
 #endif

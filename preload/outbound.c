@@ -23,7 +23,9 @@ static bool is_stream_socket(int fd)
 
 enum outbound_verdict outbound_decide(int fd, const struct sockaddr *addr, socklen_t len)
 {
-    if (!is_inet(addr, len))
+    /* While socksify itself is loading (resolving the proxy's name may open sockets), its own
+     * connections are its business, not the program's. */
+    if (!is_inet(addr, len) || context_loading())
         return OUTBOUND_PASS;
     int saved = errno;
     enum outbound_verdict v = OUTBOUND_PASS;
@@ -31,10 +33,11 @@ enum outbound_verdict outbound_decide(int fd, const struct sockaddr *addr, sockl
     if (is_stream_socket(fd) && addr_from_sockaddr(&dst, addr, len)) {
         const struct config *c = context_config();
         /* Without a usable configuration nothing may go out directly: fail closed. */
-        v = !c || route_decide(c, &dst).action == ROUTE_PROXY ? OUTBOUND_PROXY : OUTBOUND_PASS;
-        if (c && v == OUTBOUND_PASS && log_enabled(LOG_DEBUG)) {
+        struct route r = c ? route_decide(c, &dst) : (struct route){ ROUTE_PROXY, "no configuration" };
+        v = r.action == ROUTE_PROXY ? OUTBOUND_PROXY : OUTBOUND_PASS;
+        if (v == OUTBOUND_PASS && log_enabled(LOG_DEBUG)) {
             char text[ADDR_TEXT_MAX];
-            log_msg(LOG_DEBUG, "connect %s: direct (%s)", addr_format(&dst, text, sizeof(text)), route_decide(c, &dst).reason);
+            log_msg(LOG_DEBUG, "connect %s: direct (%s)", addr_format(&dst, text, sizeof(text)), r.reason);
         }
     }
     errno = saved;
@@ -80,6 +83,9 @@ int outbound_connect(int fd, const struct sockaddr *addr, socklen_t len)
     int r = tunnel_open(fd, c, &target, &h);
     log_result(c, &target.addr, &h, -r, &start);
     if (r < 0) {
+        /* The socket may be connected to the proxy: make sure no byte of the program's can
+         * reach the proxy as if it were the target. */
+        shutdown(fd, SHUT_RDWR);
         errno = -r;
         return -1;
     }

@@ -62,6 +62,7 @@ integration: all
 check: deps
 	$(MAKE) all $(UNIT)
 	tests/check-exports.sh $(LIB)
+	tests/install-test.sh
 	$(MAKE) unit
 	$(MAKE) integration
 

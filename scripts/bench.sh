@@ -1,0 +1,247 @@
+#!/usr/bin/env bash
+# Benchmark: sequential connect + request + close through a local danted.
+#
+# Connections per second of three clients, measured in one run against the same
+# echo server and the same danted, in alternating order over a few rounds:
+#   direct    build/bench-connloop plain   -> echo server            (no proxy)
+#   native    build/bench-connloop socks5  -> danted -> echo server  (client speaks SOCKS5)
+#   socksify  scripts/socksify ... bench-connloop plain -> danted -> echo server
+# The key figure is socksify/native: what the preloaded library costs compared with a
+# client that speaks SOCKS5 itself (1.00 = nothing).
+#
+# Run from the repo root as root (danted needs it), after `make all build/bench-connloop`
+# (`make bench` does both). BENCH_ROUNDS and BENCH_N override rounds and connections.
+set -euo pipefail
+
+ROUNDS=${BENCH_ROUNDS:-5}
+N=${BENCH_N:-2000}
+WARMUP=200
+
+BENCH=build/bench-connloop
+LIB=build/libsocksify.so
+WRAPPER=scripts/socksify
+
+die() { echo "bench.sh: $*" >&2; exit 1; }
+
+[[ $(id -u) -eq 0 ]] || die "must run as root (danted switches to its privileged user root); try: sudo make bench"
+[[ "$ROUNDS" =~ ^[1-9][0-9]*$ && "$N" =~ ^[1-9][0-9]*$ ]] || die "BENCH_ROUNDS and BENCH_N must be positive integers"
+for f in "$BENCH" "$LIB" "$WRAPPER"; do
+    [[ -e "$f" ]] || die "$f is missing: run 'make bench' (it builds everything first)"
+done
+DANTED=$(command -v danted || echo /usr/sbin/danted)
+[[ -x "$DANTED" ]] || die "danted not found: run scripts/deps.sh"
+PY=/usr/bin/python3
+[[ -x "$PY" ]] || PY=$(command -v python3) || die "python3 not found: run scripts/deps.sh"
+
+TMP=$(mktemp -d /tmp/socksify-bench.XXXXXX)
+ECHO_PID=
+DANTED_PID=
+
+# Stop one background process of ours: TERM, a bounded wait, then KILL its group.
+stop_pid() {
+    local pid=$1 i
+    [[ -n "$pid" ]] || return 0
+    kill -TERM "$pid" 2>/dev/null || return 0
+    for ((i = 0; i < 50; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+cleanup() {
+    stop_pid "$DANTED_PID"
+    stop_pid "$ECHO_PID"
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+    "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# Poll (bounded) until something listens on 127.0.0.1:PORT; fail early if PID died.
+wait_listen() {
+    local port=$1 pid=$2 name=$3 log=$4 i
+    for ((i = 0; i < 200; i++)); do
+        if ss -Hltn "sport = :$port" | grep -q .; then
+            return 0
+        fi
+        if ! kill -0 "$pid" 2>/dev/null; then
+            echo "bench.sh: $name exited before listening on port $port; its log:" >&2
+            cat "$log" >&2 || true
+            exit 1
+        fi
+        sleep 0.05
+    done
+    echo "bench.sh: $name did not listen on port $port within 10 s; its log:" >&2
+    cat "$log" >&2 || true
+    exit 1
+}
+
+# --- echo server: answers one line with that line, then closes (so TIME_WAIT lands on
+# the server side, not on the client's ephemeral ports). It counts served connections
+# per client address; the line "stats" returns the counts. danted connects out from
+# 127.0.0.2, the direct client from 127.0.0.1: that proves which way each run went.
+cat > "$TMP/echo.py" <<'EOF'
+import asyncio, collections, os, sys
+
+counts = collections.Counter()
+
+class Echo(asyncio.Protocol):
+    def connection_made(self, transport):
+        self.transport = transport
+        self.buf = b""
+
+    def data_received(self, data):
+        self.buf += data
+        if b"\n" not in self.buf:
+            return
+        if self.buf == b"stats\n":
+            reply = " ".join(f"{k}={v}" for k, v in sorted(counts.items())) + "\n"
+            self.transport.write(reply.encode())
+        else:
+            counts[self.transport.get_extra_info("peername")[0]] += 1
+            self.transport.write(self.buf)
+        self.transport.close()
+
+    def eof_received(self):
+        return False
+
+async def main(port_file):
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(Echo, "127.0.0.1", 0, backlog=1024)
+    with open(port_file + ".tmp", "w") as f:
+        f.write(f"{server.sockets[0].getsockname()[1]}\n")
+    os.rename(port_file + ".tmp", port_file)
+    await server.serve_forever()
+
+asyncio.run(main(sys.argv[1]))
+EOF
+"$PY" "$TMP/echo.py" "$TMP/echo.port" > "$TMP/echo.log" 2>&1 &
+ECHO_PID=$!
+for ((i = 0; i < 200; i++)); do
+    [[ -s "$TMP/echo.port" ]] && break
+    kill -0 "$ECHO_PID" 2>/dev/null || { cat "$TMP/echo.log" >&2; die "echo server failed to start"; }
+    sleep 0.05
+done
+[[ -s "$TMP/echo.port" ]] || die "echo server did not start within 10 s"
+ECHO_PORT=$(cat "$TMP/echo.port")
+wait_listen "$ECHO_PORT" "$ECHO_PID" "echo server" "$TMP/echo.log"
+
+# Counts of served connections by client address: "A B" for 127.0.0.1 and 127.0.0.2.
+echo_counts() {
+    "$PY" - "$ECHO_PORT" <<'EOF'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+s.sendall(b"stats\n")
+data = b""
+while chunk := s.recv(4096):
+    data += chunk
+c = dict(kv.split("=") for kv in data.decode().split())
+print(c.get("127.0.0.1", 0), c.get("127.0.0.2", 0))
+EOF
+}
+
+# --- danted: internal 127.0.0.1, outgoing connections from 127.0.0.2, no auth, quiet.
+PROXY_PORT=$(free_port)
+cat > "$TMP/danted.conf" <<EOF
+logoutput: $TMP/danted.log
+internal: 127.0.0.1 port = $PROXY_PORT
+external: 127.0.0.2
+socksmethod: none
+clientmethod: none
+user.privileged: root
+user.unprivileged: nobody
+client pass { from: 0.0.0.0/0 to: 0.0.0.0/0 log: error }
+socks pass { from: 0.0.0.0/0 to: 0.0.0.0/0 log: error }
+EOF
+setsid "$DANTED" -f "$TMP/danted.conf" -p "$TMP/danted.pid" > "$TMP/danted.out" 2>&1 &
+DANTED_PID=$!
+wait_listen "$PROXY_PORT" "$DANTED_PID" danted "$TMP/danted.out"
+
+# --- socksify config: everything here is on loopback, so loopback must not bypass.
+cat > "$TMP/socksify.conf" <<EOF
+proxy socks5://127.0.0.1:$PROXY_PORT
+direct_loopback no
+EOF
+
+# run_client MODE COUNT: prints conns/s of one run (the second field of connloop's line).
+run_client() {
+    local mode=$1 count=$2 out
+    case $mode in
+        direct)   out=$(timeout 300 "$BENCH" plain 127.0.0.1 "$ECHO_PORT" "$count") ;;
+        native)   out=$(timeout 300 "$BENCH" socks5 127.0.0.1 "$ECHO_PORT" "$count" 127.0.0.1 "$PROXY_PORT") ;;
+        socksify) out=$(timeout 300 "$WRAPPER" -f "$TMP/socksify.conf" -- \
+                            "$BENCH" plain 127.0.0.1 "$ECHO_PORT" "$count") ;;
+    esac || die "$mode client failed (see above); danted log: $(tail -n 5 "$TMP/danted.log" 2>/dev/null)"
+    local rate
+    rate=$(awk '$1 == "plain" || $1 == "socks5" { print $2 }' <<<"$out" | tail -n 1)
+    [[ -n "$rate" ]] || die "$mode client printed no rate: $out"
+    echo "$rate"
+}
+
+# Check that the echo server saw exactly the expected connections from each address.
+expect_counts() {
+    local want_direct=$1 want_proxied=$2 what=$3 got
+    got=$(echo_counts)
+    if [[ "$got" != "$want_direct $want_proxied" ]]; then
+        die "$what: echo server saw $got connections from 127.0.0.1/127.0.0.2, expected $want_direct $want_proxied (did a socksified connection bypass the proxy?)"
+    fi
+}
+
+# --- warm-up (danted starts its worker processes) and routing check.
+start=$SECONDS
+run_client direct "$WARMUP" > /dev/null
+run_client native "$WARMUP" > /dev/null
+expect_counts "$WARMUP" "$WARMUP" "warm-up"
+run_client socksify "$WARMUP" > /dev/null
+expect_counts "$WARMUP" $((2 * WARMUP)) "socksify warm-up"
+
+# --- measured rounds, rotating the order so no client always runs first or last.
+MODES=(direct native socksify)
+declare -A RESULTS=([direct]="" [native]="" [socksify]="")
+echo "socksify benchmark: $ROUNDS rounds x $N sequential connect+request+close per client"
+for ((r = 0; r < ROUNDS; r++)); do
+    line="  round $((r + 1)):"
+    for ((k = 0; k < 3; k++)); do
+        mode=${MODES[$(((r + k) % 3))]}
+        rate=$(run_client "$mode" "$N")
+        RESULTS[$mode]+="${RESULTS[$mode]:+ }$rate"
+        line+=" $mode $rate"
+    done
+    echo "$line"
+done
+expect_counts $((WARMUP + ROUNDS * N)) $((2 * WARMUP + 2 * ROUNDS * N)) "after the rounds"
+
+median() {
+    tr ' ' '\n' <<<"$1" | grep . | sort -g |
+        awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+MED_DIRECT=$(median "${RESULTS[direct]}")
+MED_NATIVE=$(median "${RESULTS[native]}")
+MED_SOCKSIFY=$(median "${RESULTS[socksify]}")
+
+row() { # LABEL MEDIAN RATES
+    awk -v l="$1" -v m="$2" -v r="$3" 'BEGIN { printf "  %-40s %10.1f %9.1f   %s\n", l, m, 1e6 / m, r }'
+}
+echo
+DANTE_VERSION=$("$DANTED" -v 2>&1 | grep -o 'v[0-9][0-9.]*[0-9]' | head -n 1 || true)
+echo "results (median of $ROUNDS rounds; echo server and danted ${DANTE_VERSION:-} on 127.0.0.1)"
+printf '  %-40s %10s %9s   %s\n' "client" "conns/s" "us/conn" "all rounds"
+row "direct, no proxy" "$MED_DIRECT" "${RESULTS[direct]}"
+row "native: client speaks SOCKS5 to danted" "$MED_NATIVE" "${RESULTS[native]}"
+row "socksify: plain client under LD_PRELOAD" "$MED_SOCKSIFY" "${RESULTS[socksify]}"
+echo
+awk -v s="$MED_SOCKSIFY" -v n="$MED_NATIVE" -v d="$MED_DIRECT" \
+    -v ss="${RESULTS[socksify]}" -v ns="${RESULTS[native]}" 'BEGIN {
+    printf "  socksify / native = %.2f   (key figure: 1.00 means socksify costs nothing over a hand-written SOCKS5 client)\n", s / n
+    k = split(ss, sv, " "); split(ns, nv, " ")
+    printf "      per round:"
+    for (i = 1; i <= k; i++) printf " %.2f", sv[i] / nv[i]
+    printf "   (run-to-run noise through danted is often +-10%% on a 2-core machine)\n"
+    printf "  native / direct   = %.2f   (what going through danted costs at all)\n", n / d
+}'
+echo "  all $((ROUNDS * N)) socksified connections were seen arriving from danted (127.0.0.2); bench took $((SECONDS - start)) s"
+echo "  note: the target is a Python asyncio echo server, which bounds the direct figure."

@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# socksify demo: an unmodified curl fetches a file from a local web server, and
+# socksify sends the connection through a local SOCKS5 proxy (microsocks).
+#
+# Everything runs on this machine, on loopback. microsocks makes its outgoing
+# connections from 127.0.0.2, so the web server's access log shows who really
+# connected: 127.0.0.2 means the request came through the proxy, 127.0.0.1 would
+# mean curl connected directly.
+#
+# Run from the repo root after `make` (`make demo` does both).
+set -euo pipefail
+
+LIB=build/libsocksify.so
+WRAPPER=scripts/socksify
+
+die() { echo "demo.sh: $*" >&2; exit 1; }
+
+[[ -e "$LIB" ]] || die "$LIB is missing: run 'make demo' (it builds the library first)"
+[[ -x "$WRAPPER" ]] || die "$WRAPPER is missing or not executable"
+for tool in microsocks curl; do
+    command -v "$tool" > /dev/null || die "$tool not found: run scripts/deps.sh"
+done
+PY=/usr/bin/python3
+[[ -x "$PY" ]] || PY=$(command -v python3) || die "python3 not found: run scripts/deps.sh"
+
+TMP=$(mktemp -d /tmp/socksify-demo.XXXXXX)
+HTTP_PID=
+PROXY_PID=
+
+stop_pid() {
+    local pid=$1 i
+    [[ -n "$pid" ]] || return 0
+    kill -TERM "$pid" 2>/dev/null || return 0
+    for ((i = 0; i < 50; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+cleanup() {
+    stop_pid "$PROXY_PID"
+    stop_pid "$HTTP_PID"
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+    "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# Poll (bounded) until something listens on 127.0.0.1:PORT; fail early if PID died.
+wait_listen() {
+    local port=$1 pid=$2 name=$3 log=$4 i
+    for ((i = 0; i < 200; i++)); do
+        if ss -Hltn "sport = :$port" | grep -q .; then
+            return 0
+        fi
+        if ! kill -0 "$pid" 2>/dev/null; then
+            echo "demo.sh: $name exited before listening on port $port; its log:" >&2
+            cat "$log" >&2 || true
+            exit 1
+        fi
+        sleep 0.05
+    done
+    echo "demo.sh: $name did not listen on port $port within 10 s; its log:" >&2
+    cat "$log" >&2 || true
+    exit 1
+}
+
+# Wait (bounded) until FILE has a line matching the extended regex RE.
+wait_for_line() {
+    local file=$1 re=$2 i
+    for ((i = 0; i < 40; i++)); do
+        grep -Eq -- "$re" "$file" 2>/dev/null && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
+indent() { sed 's/^/    /'; }
+heading() { printf '\n-- %s\n' "$*"; }
+
+# --- the web server: serves $TMP/www on 127.0.0.1, on a port it picks itself.
+mkdir "$TMP/www"
+TOKEN="socksify-demo-$$-$RANDOM"
+echo "Hello from the demo web server ($TOKEN)" > "$TMP/www/hello.txt"
+"$PY" -u - "$TMP/www" "$TMP/http.port" > "$TMP/http.log" 2>&1 <<'EOF' &
+import functools, http.server, os, sys
+root, port_file = sys.argv[1], sys.argv[2]
+handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=root)
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+with open(port_file + ".tmp", "w") as f:
+    f.write(f"{server.server_address[1]}\n")
+os.rename(port_file + ".tmp", port_file)
+server.serve_forever()
+EOF
+HTTP_PID=$!
+for ((i = 0; i < 200; i++)); do
+    [[ -s "$TMP/http.port" ]] && break
+    kill -0 "$HTTP_PID" 2>/dev/null || { cat "$TMP/http.log" >&2; die "web server failed to start"; }
+    sleep 0.05
+done
+[[ -s "$TMP/http.port" ]] || die "web server did not start within 10 s"
+HTTP_PORT=$(cat "$TMP/http.port")
+wait_listen "$HTTP_PORT" "$HTTP_PID" "web server" "$TMP/http.log"
+
+# --- the SOCKS5 proxy: listens on 127.0.0.1, connects out from 127.0.0.2.
+PROXY_PORT=$(free_port)
+microsocks -i 127.0.0.1 -p "$PROXY_PORT" -b 127.0.0.2 > "$TMP/microsocks.log" 2>&1 &
+PROXY_PID=$!
+wait_listen "$PROXY_PORT" "$PROXY_PID" microsocks "$TMP/microsocks.log"
+
+# --- socksify's config. direct_loopback no: by default socksify lets loopback
+# destinations bypass the proxy; here the web server is on loopback too.
+CONF="$TMP/socksify.conf"
+cat > "$CONF" <<EOF
+proxy socks5://127.0.0.1:$PROXY_PORT
+direct_loopback no
+EOF
+
+URL="http://127.0.0.1:$HTTP_PORT/hello.txt"
+CMD=("$WRAPPER" -v -f "$CONF" curl -sS --max-time 10 "$URL")
+
+echo "== socksify demo ============================================================"
+echo "An unmodified curl fetches a file; socksify routes its connection through a"
+echo "SOCKS5 proxy. Everything runs here, on loopback:"
+echo "    web server    python3 http.server on 127.0.0.1:$HTTP_PORT, serving hello.txt"
+echo "    SOCKS5 proxy  microsocks on 127.0.0.1:$PROXY_PORT, connecting out from 127.0.0.2"
+echo "So the web server sees 127.0.0.2 if the request came through the proxy."
+
+heading "socksify config file ($CONF)"
+indent < "$CONF"
+echo "    (direct_loopback no: send loopback destinations through the proxy too;"
+echo "     the default, yes, would let this local request bypass it)"
+
+heading "command"
+echo "    \$ ${CMD[*]}"
+
+set +e
+"${CMD[@]}" > "$TMP/curl.out" 2> "$TMP/socksify.err"
+RC=$?
+set -e
+
+# The servers log while handling the request; give the lines a moment to land.
+wait_for_line "$TMP/microsocks.log" "connected to 127\.0\.0\.1:$HTTP_PORT" || true
+wait_for_line "$TMP/http.log" '"GET /hello.txt' || true
+
+heading "curl's output (exit status $RC)"
+indent < "$TMP/curl.out"
+
+heading "socksify -v (one line per connection), on stderr"
+if [[ -s "$TMP/socksify.err" ]]; then indent < "$TMP/socksify.err"; else echo "    (nothing)"; fi
+
+heading "microsocks' log: the proxy made the connection"
+if [[ -s "$TMP/microsocks.log" ]]; then indent < "$TMP/microsocks.log"; else echo "    (nothing)"; fi
+
+heading "web server's access log: the client address is the proxy's 127.0.0.2"
+if grep -q '"GET ' "$TMP/http.log"; then grep '"GET ' "$TMP/http.log" | indent; else echo "    (no request)"; fi
+echo
+
+fail() { echo "demo FAILED: $*" >&2; exit 1; }
+[[ $RC -eq 0 ]] || fail "the command exited with status $RC"
+grep -qF "$TOKEN" "$TMP/curl.out" || fail "curl did not print the file's contents"
+grep -Eq "connected to 127\.0\.0\.1:$HTTP_PORT" "$TMP/microsocks.log" ||
+    fail "microsocks did not log a connection to the web server"
+grep -Eq '^127\.0\.0\.2 .*"GET /hello\.txt' "$TMP/http.log" ||
+    fail "the web server did not see the request coming from the proxy (127.0.0.2)"
+if grep -Eq '^127\.0\.0\.1 .*"GET /hello\.txt' "$TMP/http.log"; then
+    fail "the web server saw a request straight from curl (127.0.0.1), bypassing the proxy"
+fi
+echo "demo OK: the request went through the SOCKS5 proxy"

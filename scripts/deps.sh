@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Make sure the Debian packages needed to build, test, demo and benchmark socksify
+# are installed. Quiet and quick when everything is already there (it runs on every
+# `make check`); installs what is missing when run as root; otherwise prints the
+# command to run and exits 1.
+set -euo pipefail
+
+# One place to extend. What each is for:
+#   build-essential   gcc, make, libc headers, binutils (nm for tests/check-exports.sh)
+#   libcriterion-dev  unit tests (tests/unit, -lcriterion)
+#   uthash-dev        hash tables used by core/
+#   dante-server      danted: SOCKS5 proxy for integration tests and the benchmark
+#   microsocks        small SOCKS5 proxy for the demo and integration tests
+#   curl wget         unmodified clients to socksify in tests and the demo
+#   netcat-openbsd    nc, a raw TCP client/server for tests
+#   python3           tiny HTTP/echo servers, free-port picking
+#   iproute2          ss, to wait for servers to listen
+#   procps            ps, pgrep, sysctl
+#   tcpdump           integration tests that prove where traffic went
+#   openssl           TLS-through-proxy integration tests (s_server/s_client)
+PACKAGES=(
+    build-essential
+    libcriterion-dev
+    uthash-dev
+    dante-server
+    microsocks
+    curl
+    wget
+    netcat-openbsd
+    python3
+    iproute2
+    procps
+    tcpdump
+    openssl
+)
+
+# Prints the packages of "$@" that are not fully installed (one dpkg-query call).
+find_missing() {
+    local installed
+    installed=$(dpkg-query -W -f='${Package} ${Status}\n' "$@" 2>/dev/null |
+                awk '$2 == "install" && $3 == "ok" && $4 == "installed" { print $1 }' || true)
+    local pkg
+    for pkg in "$@"; do
+        grep -qxF -- "$pkg" <<<"$installed" || echo "$pkg"
+    done
+}
+
+mapfile -t missing < <(find_missing "${PACKAGES[@]}")
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+    exit 0
+fi
+
+install_cmd="apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${missing[*]}"
+
+if [[ $(id -u) -ne 0 ]]; then
+    echo "deps.sh: missing Debian packages: ${missing[*]}" >&2
+    echo "deps.sh: run as root:" >&2
+    echo "    $install_cmd" >&2
+    exit 1
+fi
+
+echo "deps.sh: installing missing Debian packages: ${missing[*]}"
+
+# Installing dante-server runs its init script. In a container without systemd that
+# may try to start a danted on port 1080 with the stock (incomplete) config. Tell
+# invoke-rc.d not to start services for the duration of the install, unless the
+# system already has a policy in place.
+policy=/usr/sbin/policy-rc.d
+made_policy=0
+cleanup() {
+    if [[ $made_policy -eq 1 ]]; then
+        rm -f "$policy"
+    fi
+}
+trap cleanup EXIT
+if [[ ! -e "$policy" ]]; then
+    printf '#!/bin/sh\n# temporary, from socksify scripts/deps.sh\nexit 101\n' > "$policy"
+    chmod 0755 "$policy"
+    made_policy=1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends \
+    -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
+    "${missing[@]}"
+
+# Verify.
+mapfile -t still < <(find_missing "${missing[@]}")
+if [[ ${#still[@]} -ne 0 ]]; then
+    echo "deps.sh: still missing after apt-get install: ${still[*]}" >&2
+    exit 1
+fi
+echo "deps.sh: done"

@@ -64,6 +64,7 @@ check: deps
 	tests/check-exports.sh $(LIB)
 	tests/install-test.sh
 	$(MAKE) unit
+	$(MAKE) fuzz FUZZ_SECONDS=5
 	$(MAKE) integration
 
 demo: deps
@@ -88,3 +89,21 @@ uninstall:
 
 clean:
 	rm -rf $(B)
+
+# Fuzzing: libFuzzer targets built with clang and ASan/UBSan over the core sources.
+# `make fuzz` runs each for FUZZ_SECONDS; a crash leaves its input in build/fuzz/.
+FUZZ_SECONDS ?= 20
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/*.c))
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+
+$(B)/fuzz/%: tests/fuzz/%.c $(CORE_SRC) $(wildcard core/*.h)
+	@mkdir -p $(dir $@)
+	clang $(WARN) -D_GNU_SOURCE -Icore $(FUZZ_FLAGS) -o $@ $< $(CORE_SRC)
+
+.PHONY: fuzz
+fuzz: $(FUZZ_TARGETS)
+	@for t in $(FUZZ_TARGETS); do \
+	    echo "fuzzing $$t for $(FUZZ_SECONDS)s"; \
+	    mkdir -p $$t.corpus; \
+	    (cd $(B)/fuzz && ../../$$t -max_total_time=$(FUZZ_SECONDS) -max_len=4096 ../../$$t.corpus 2>&1 | tail -2) || exit 1; \
+	done

@@ -1,0 +1,280 @@
+#!/usr/bin/python3
+"""A fault-injecting SOCKS5 server for the socksify integration tests (stdlib only).
+
+usage: fakeproxy.py --host ADDR --log FILE PORT=MODE [PORT=MODE ...]
+
+One listener per PORT=MODE, all served by one process. MODE is one of:
+  ok             a working SOCKS5 CONNECT relay (no auth; accepts user/pass if offered)
+  rep:N          answers the CONNECT request with reply code N (0x00-0xff) and closes
+  badver         answers the CONNECT request with version 4 instead of 5 (malformed)
+  badver-method  answers the method selection with version 4 instead of 5 (malformed)
+  close-greeting reads the greeting, then closes without a word
+  close-request  selects a method, reads the CONNECT request, then closes without a reply
+  nomethod       answers the greeting with method 0xFF (no acceptable method)
+  silent         reads the greeting and never answers (for handshake timeouts)
+  blackhole      a listener whose accept queue is kept full, so new SYNs are dropped
+                 (for proxy connect timeouts)
+
+Every connection appends one JSON line to the log file: the port, mode, the greeting and the
+CONNECT request as received. The process prints "ready" on stdout once every port listens.
+"""
+import argparse
+import ipaddress
+import json
+import select
+import socket
+import struct
+import sys
+import threading
+
+LOG_LOCK = threading.Lock()
+
+
+def log(path, record):
+    with LOG_LOCK:
+        with open(path, "a") as f:
+            f.write(json.dumps(record) + "\n")
+
+
+def recv_exact(sock, n):
+    buf = b""
+    while len(buf) < n:
+        chunk = sock.recv(n - len(buf))
+        if not chunk:
+            raise EOFError("peer closed after %d of %d bytes" % (len(buf), n))
+        buf += chunk
+    return buf
+
+
+def read_greeting(sock):
+    head = recv_exact(sock, 2)
+    methods = recv_exact(sock, head[1])
+    return head, methods
+
+
+def read_userpass(sock):
+    ver, ulen = recv_exact(sock, 2)
+    user = recv_exact(sock, ulen)
+    (plen,) = recv_exact(sock, 1)
+    password = recv_exact(sock, plen)
+    return ver, user.decode("latin-1"), password.decode("latin-1")
+
+
+def select_method(sock, methods, record):
+    """Chooses no-auth if offered, else user/pass (accepting anything). Returns False if neither."""
+    if 0 in methods:
+        sock.sendall(b"\x05\x00")
+        return True
+    if 2 in methods:
+        sock.sendall(b"\x05\x02")
+        ver, user, _password = read_userpass(sock)
+        record["auth_user"] = user
+        record["auth_version"] = ver
+        sock.sendall(b"\x01\x00")
+        return True
+    sock.sendall(b"\x05\xff")
+    return False
+
+
+def read_request(sock):
+    ver, cmd, rsv, atyp = recv_exact(sock, 4)
+    if atyp == 1:
+        host = socket.inet_ntop(socket.AF_INET, recv_exact(sock, 4))
+    elif atyp == 4:
+        host = socket.inet_ntop(socket.AF_INET6, recv_exact(sock, 16))
+    elif atyp == 3:
+        (n,) = recv_exact(sock, 1)
+        host = recv_exact(sock, n).decode("latin-1")
+    else:
+        raise ValueError("bad ATYP %d" % atyp)
+    (port,) = struct.unpack("!H", recv_exact(sock, 2))
+    return {"ver": ver, "cmd": cmd, "rsv": rsv, "atyp": atyp, "host": host, "port": port}
+
+
+def reply(rep, ver=5, bind=("0.0.0.0", 0)):
+    addr = ipaddress.ip_address(bind[0])
+    if addr.version == 4:
+        body = b"\x01" + addr.packed
+    else:
+        body = b"\x04" + addr.packed
+    return bytes([ver, rep, 0]) + body + struct.pack("!H", bind[1])
+
+
+def wait_for_close(sock, seconds):
+    """Holds the connection until the client closes it (or the time runs out)."""
+    sock.settimeout(seconds)
+    try:
+        while sock.recv(4096):
+            pass
+    except OSError:
+        pass
+
+
+def relay(a, b):
+    socks = [a, b]
+    open_dirs = {a: b, b: a}
+    while open_dirs:
+        r, _, _ = select.select(list(open_dirs), [], [], 60)
+        if not r:
+            return
+        for s in r:
+            try:
+                data = s.recv(65536)
+            except OSError:
+                data = b""
+            if not data:
+                peer = open_dirs.pop(s)
+                try:
+                    peer.shutdown(socket.SHUT_WR)
+                except OSError:
+                    pass
+            else:
+                open_dirs[s].sendall(data)
+    for s in socks:
+        s.close()
+
+
+def handle(conn, client, port, mode, logpath):
+    record = {"port": port, "mode": mode, "client": list(client[:2])}
+    try:
+        head, methods = read_greeting(conn)
+        record["greeting"] = (head + methods).hex()
+        if mode == "close-greeting":
+            record["action"] = "closed after greeting"
+            return
+        if mode == "silent":
+            record["action"] = "silent"
+            log(logpath, record)
+            record = None
+            wait_for_close(conn, 60)
+            return
+        if mode == "nomethod":
+            conn.sendall(b"\x05\xff")
+            record["action"] = "sent method 0xff"
+            log(logpath, record)
+            record = None
+            wait_for_close(conn, 10)
+            return
+        if mode == "badver-method":
+            conn.sendall(b"\x04\x00")
+            record["action"] = "sent method reply with version 4"
+            log(logpath, record)
+            record = None
+            wait_for_close(conn, 10)
+            return
+        if not select_method(conn, methods, record):
+            record["action"] = "no acceptable method offered"
+            return
+        req = read_request(conn)
+        record["request"] = req
+        if mode == "close-request":
+            record["action"] = "closed after request"
+            return
+        if mode == "badver":
+            conn.sendall(reply(0, ver=4))
+            record["action"] = "sent reply with version 4"
+            log(logpath, record)
+            record = None
+            wait_for_close(conn, 10)
+            return
+        if mode.startswith("rep:"):
+            rep = int(mode[4:], 0)
+            conn.sendall(reply(rep))
+            record["action"] = "sent rep %d" % rep
+            log(logpath, record)
+            record = None
+            wait_for_close(conn, 10)
+            return
+        if mode == "ok":
+            try:
+                up = socket.create_connection((req["host"], req["port"]), timeout=10)
+            except OSError as e:
+                record["action"] = "upstream failed: %s" % e
+                conn.sendall(reply(5))
+                return
+            up.settimeout(None)
+            conn.settimeout(None)
+            bound = up.getsockname()
+            conn.sendall(reply(0, bind=(bound[0], bound[1])))
+            record["action"] = "relaying"
+            log(logpath, record)
+            record = None
+            relay(conn, up)
+            return
+        record["action"] = "unknown mode"
+    except Exception as e:  # noqa: BLE001 - a test server logs everything
+        if record is not None:
+            record["error"] = "%s: %s" % (type(e).__name__, e)
+    finally:
+        if record is not None:
+            log(logpath, record)
+        try:
+            conn.close()
+        except OSError:
+            pass
+
+
+def serve(lsock, port, mode, logpath):
+    while True:
+        try:
+            conn, client = lsock.accept()
+        except OSError:
+            return
+        conn.settimeout(30)
+        threading.Thread(target=handle, args=(conn, client, port, mode, logpath), daemon=True).start()
+
+
+def make_listener(host, port, backlog):
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    s = socket.socket(family, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((host, port))
+    s.listen(backlog)
+    return s
+
+
+def fill_accept_queue(host, port, keep):
+    """Connects to our own never-accepting listener until the kernel stops completing handshakes."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    for _ in range(8):
+        c = socket.socket(family, socket.SOCK_STREAM)
+        c.setblocking(False)
+        c.connect_ex((host, port))
+        keep.append(c)
+        _, w, _ = select.select([], [c], [], 0.5)
+        if not w or c.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) != 0:
+            return  # this SYN was dropped: the queue is full
+    # Not proven full, but a handful of queued connections is still enough for the tests.
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--host", required=True)
+    ap.add_argument("--log", required=True)
+    ap.add_argument("listeners", nargs="+", metavar="PORT=MODE")
+    args = ap.parse_args()
+    keep = []
+    threads = []
+    for spec in args.listeners:
+        port_s, mode = spec.split("=", 1)
+        port = int(port_s)
+        if mode == "blackhole":
+            lsock = make_listener(args.host, port, 0)
+            keep.append(lsock)
+            fill_accept_queue(args.host, port, keep)
+            continue
+        lsock = make_listener(args.host, port, 64)
+        keep.append(lsock)
+        t = threading.Thread(target=serve, args=(lsock, port, mode, args.log), daemon=True)
+        t.start()
+        threads.append(t)
+    print("ready", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -311,7 +311,7 @@ static int apply_overrides(struct config *c, const struct config_env *env, char 
     char why[256];
     if (env->proxy_url && *env->proxy_url) {
         if (proxy_url_parse(env->proxy_url, &c->proxy, why, sizeof(why)) < 0) {
-            snprintf(err, errsize, "SOCKSIFY_PROXY: %s", why);
+            snprintf(err, errsize, "%s: %s", env->proxy_label ? env->proxy_label : "SOCKSIFY_PROXY", why);
             return -EINVAL;
         }
         c->has_proxy = true;

@@ -31,6 +31,7 @@ struct config {
 /* Where configuration comes from, in order of precedence; NULL fields are unset. */
 struct config_env {
     const char *proxy_url;   /* -x / SOCKSIFY_PROXY: overrides the file's proxy */
+    const char *proxy_label; /* how errors name proxy_url's origin; NULL: "SOCKSIFY_PROXY" */
     const char *conf_path;   /* -f / SOCKSIFY_CONF: the file to read, which must exist */
     const char *log_level;   /* SOCKSIFY_LOG_LEVEL */
     const char *log_file;    /* SOCKSIFY_LOG_FILE */

@@ -51,7 +51,7 @@ static double elapsed_ms(const struct timespec *start)
     return (double)(end.tv_sec - start->tv_sec) * 1e3 + (double)(end.tv_nsec - start->tv_nsec) / 1e6;
 }
 
-static void log_result(const struct config *c, const union sockaddr_any *dst, const struct handshake *h, int err,
+static void log_result(const struct config *c, const union sockaddr_any *dst, const struct tunnel *t, int err,
                        const struct timespec *start)
 {
     enum log_level level = err ? LOG_ERROR : LOG_INFO;
@@ -64,7 +64,7 @@ static void log_result(const struct config *c, const union sockaddr_any *dst, co
         log_msg(level, "connect %s via %s: ok (%.1f ms)", target, proxy, elapsed_ms(start));
     else
         log_msg(level, "connect %s via %s: failed during %s: %s (%.1f ms)", target, proxy,
-                handshake_step_name(h), strerror(err), elapsed_ms(start));
+                tunnel_phase(t), strerror(err), elapsed_ms(start));
 }
 
 int outbound_connect(int fd, const struct sockaddr *addr, socklen_t len)
@@ -79,9 +79,9 @@ int outbound_connect(int fd, const struct sockaddr *addr, socklen_t len)
     struct socks_target target = { 0 };
     addr_from_sockaddr(&target.addr, addr, len);
     target.port = addr_port(&target.addr);
-    struct handshake h;
-    int r = tunnel_open(fd, c, &target, &h);
-    log_result(c, &target.addr, &h, -r, &start);
+    struct tunnel t;
+    int r = tunnel_open(fd, c, &target, &t);
+    log_result(c, &target.addr, &t, -r, &start);
     if (r < 0) {
         /* The socket may be connected to the proxy: make sure no byte of the program's can
          * reach the proxy as if it were the target. */

@@ -118,8 +118,10 @@ static int run_handshake(int fd, const struct config *c, struct handshake *h)
     }
 }
 
-int tunnel_open(int fd, const struct config *c, const struct socks_target *target, struct handshake *h)
+int tunnel_open(int fd, const struct config *c, const struct socks_target *target, struct tunnel *t)
 {
+    struct handshake *h = &t->handshake;
+    t->proxy_connected = false;
     if (handshake_start(h, &c->proxy, target) < 0)
         return -handshake_error(h);
     if (!c->proxy.has_addr) {
@@ -132,6 +134,7 @@ int tunnel_open(int fd, const struct config *c, const struct socks_target *targe
     if (!(flags & O_NONBLOCK) && fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
         return -errno;
     int r = connect_to_proxy(fd, c);
+    t->proxy_connected = r == 0;
     if (r < 0)
         handshake_abort(h, -r);
     else
@@ -139,4 +142,9 @@ int tunnel_open(int fd, const struct config *c, const struct socks_target *targe
     /* fd may be a fresh socket now; restore the program's mode on whatever it holds. */
     fcntl(fd, F_SETFL, flags);
     return r;
+}
+
+const char *tunnel_phase(const struct tunnel *t)
+{
+    return t->proxy_connected ? handshake_step_name(&t->handshake) : "proxy connect";
 }

@@ -6,8 +6,18 @@
 #include "config.h"
 #include "handshake.h"
 
+#include <stdbool.h>
+
+/* One attempt to open a tunnel: the TCP connect to the proxy, then the handshake. */
+struct tunnel {
+    bool proxy_connected;
+    struct handshake handshake;
+};
+
 /* Makes fd a tunnel to target through the configured proxy, whatever fd's blocking mode (it is
- * restored). Returns 0, or -errno; h holds the handshake's final state for logs. */
-int tunnel_open(int fd, const struct config *c, const struct socks_target *target, struct handshake *h);
+ * restored). Returns 0, or -errno; t keeps the final state for logs. */
+int tunnel_open(int fd, const struct config *c, const struct socks_target *target, struct tunnel *t);
+/* Where the attempt ended (or is), for logs: "proxy connect", "authentication", ... */
+const char *tunnel_phase(const struct tunnel *t);
 
 #endif

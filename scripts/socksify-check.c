@@ -18,12 +18,19 @@ static void print_summary(const struct config *c)
 
 int main(int argc, char **argv)
 {
+    /* The wrapper passes "-x" here when the URL came from its option, so errors name it. */
+    const char *proxy_label = argc > 2 && strcmp(argv[1], "--proxy-label") == 0 ? argv[2] : NULL;
+    if (proxy_label) {
+        argv += 2;
+        argc -= 2;
+    }
     if (argc > 1 && strcmp(argv[1], "--version") == 0) {
         printf("socksify %s\n", SOCKSIFY_VERSION);
         return 0;
     }
     struct config_env env = {
         .proxy_url = getenv("SOCKSIFY_PROXY"),
+        .proxy_label = proxy_label,
         .conf_path = getenv("SOCKSIFY_CONF"),
         .log_level = getenv("SOCKSIFY_LOG_LEVEL"),
         .log_file = getenv("SOCKSIFY_LOG_FILE"),

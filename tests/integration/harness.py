@@ -1,0 +1,266 @@
+"""The test environment of one run: three network namespaces (C, P, T), their private /etc files,
+and the servers in them (Harness); cleanup removes all of it, whatever happened.
+
+    C 10.77.1.2 fd77:1::2  --veth--  10.77.1.1 fd77:1::1  P  10.77.2.1 fd77:2::1  --veth--  10.77.2.2 fd77:2::2  T
+
+No default routes, no forwarding: from C only P is reachable.
+"""
+import os
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+from procs import killpg, must, run, tail, wait_until
+from topology import (C4, C6, CLEAN_PATH, DANTE_AUTH_PORT, DANTE_PORT, ECHO_PORT, ECHOSERVER, FAKE_PORTS,
+                      FAKEPROXY, HTTP_PORT, MS6_PORT, MS_AUTH_PORT, MS_PCT_PORT, MS_PORT, P4C, P4T, P6C,
+                      P6T, PASSWORD, PCT_PASSWORD, PCT_USER, PY, T4, T6, USER)
+
+
+class Server:
+    def __init__(self, name, ns, argv, log, watch_log=None):
+        self.name, self.ns, self.argv, self.log = name, ns, argv, log
+        self.watch_log = watch_log or log   # the file tests look into (danted's logoutput, fakeproxy's JSON)
+        self.proc = None
+        self.error = None
+
+
+class Harness:
+    def __init__(self):
+        self.id = "sx%d%s" % (os.getpid() % 100000, secrets.token_hex(2))
+        self.ns = {k: "%s-%s" % (self.id, k) for k in "cpt"}
+        self.tmp = None
+        self.servers = {}
+        self.created_ns = []
+        self.etc_netns_dirs = []
+        self.created_etc_netns = False
+        self.setup_error = None
+        self.token = secrets.token_hex(16)
+        self.cleaned = False
+        self.test_seq = 0
+
+    # ---------- environment for programs ----------
+    def base_env(self, home):
+        return {"PATH": CLEAN_PATH, "HOME": home, "LANG": "C", "LC_ALL": "C", "TERM": "dumb"}
+
+    # ---------- setup ----------
+    def setup(self):
+        self.tmp = tempfile.mkdtemp(prefix="socksify-it-%s-" % self.id)
+        os.chmod(self.tmp, 0o755)
+        missing = [t for t in ["ip", "ss"] if not shutil.which(t)]
+        if missing:
+            raise RuntimeError("missing tools needed for any test: %s" % ", ".join(missing))
+        self.setup_network()
+        self.setup_etc_netns()
+        self.start_servers()
+
+    def setup_network(self):
+        c, p, t = self.ns["c"], self.ns["p"], self.ns["t"]
+        for ns in (c, p, t):
+            must(["ip", "netns", "add", ns])
+            self.created_ns.append(ns)
+            must(["ip", "-n", ns, "link", "set", "lo", "up"])
+        # Create the veth pairs directly inside the namespaces: nothing ever appears in the host's.
+        must(["ip", "-n", c, "link", "add", "vc", "type", "veth", "peer", "name", "vp", "netns", p])
+        must(["ip", "-n", p, "link", "add", "vpt", "type", "veth", "peer", "name", "vt", "netns", t])
+        for ns, dev, a4, a6 in ((c, "vc", C4, C6), (p, "vp", P4C, P6C), (p, "vpt", P4T, P6T), (t, "vt", T4, T6)):
+            must(["ip", "-n", ns, "addr", "add", a4 + "/24", "dev", dev])
+            must(["ip", "-n", ns, "addr", "add", a6 + "/64", "dev", dev, "nodad"])
+            must(["ip", "-n", ns, "link", "set", dev, "up"])
+        must(["sysctl", "-qw", "net.ipv4.ip_forward=0", "net.ipv6.conf.all.forwarding=0"], ns=p)
+
+    def setup_etc_netns(self):
+        """/etc/netns/<ns>/ files are bind-mounted over /etc/ by `ip netns exec`: a private view."""
+        # /etc/netns is ours to remove (when empty) if it did not exist, or held only the
+        # directories of other runs of this harness (parallel runs share it).
+        try:
+            others = os.listdir("/etc/netns")
+        except FileNotFoundError:
+            others = []
+        self.created_etc_netns = all(re.match(r"^sx\d+[0-9a-f]{4}-[cpt]$", e) for e in others)
+        os.makedirs("/etc/netns", exist_ok=True)
+        for k in "cpt":
+            d = "/etc/netns/" + self.ns[k]
+            os.makedirs(d)
+            self.etc_netns_dirs.append(d)
+            # Names resolve only from our hosts file; DNS goes to 127.0.0.1 inside the namespace.
+            with open(d + "/resolv.conf", "w") as f:
+                f.write("nameserver 127.0.0.1\noptions timeout:1 attempts:1\n")
+            with open(d + "/hosts", "w") as f:
+                f.write("127.0.0.1 localhost\n::1 localhost\n%s proxy.sx.test\n%s proxy6.sx.test\n"
+                        "%s target.sx.test\n" % (P4C, P6C, T4))
+        # In P only: a system user for danted's username method.
+        d = "/etc/netns/" + self.ns["p"]
+        h = must(["openssl", "passwd", "-6", PASSWORD]).out.strip() if shutil.which("openssl") else None
+        if h is None:
+            import crypt  # deprecated but present in 3.11; only if openssl is missing
+            h = crypt.crypt(PASSWORD, crypt.mksalt(crypt.METHOD_SHA512))
+        shutil.copy("/etc/passwd", d + "/passwd")
+        shutil.copy("/etc/shadow", d + "/shadow")
+        os.chmod(d + "/shadow", 0o640)
+        with open(d + "/passwd", "a") as f:
+            f.write("%s:x:64242:64242:socksify test:/nonexistent:/usr/sbin/nologin\n" % USER)
+        with open(d + "/shadow", "a") as f:
+            f.write("%s:%s:19000:0:99999:7:::\n" % (USER, h))
+
+    def danted_conf(self, name, port, method, logfile):
+        return """logoutput: {log}
+internal: {p4} port = {port}
+internal: {p6} port = {port}
+external: {p4t}
+external: {p6t}
+socksmethod: {method}
+clientmethod: none
+user.privileged: root
+user.unprivileged: nobody
+client pass {{
+  from: 0/0 to: 0/0
+  log: error connect disconnect
+}}
+socks pass {{
+  from: 0/0 to: 0/0
+  command: connect
+  log: error connect disconnect
+}}
+""".format(log=logfile, p4=P4C, p6=P6C, port=port, p4t=P4T, p6t=P6T, method=method)
+
+    def start_servers(self):
+        c, p, t = self.ns["c"], self.ns["p"], self.ns["t"]
+        www = os.path.join(self.tmp, "www")
+        os.makedirs(www)
+        with open(os.path.join(www, "token.txt"), "w") as f:
+            f.write(self.token)
+        specs = []  # (name, ns, argv, listen [(addr, port)], watch_log)
+        specs.append(("http", t, [PY, "-m", "http.server", "--bind", "::", "--directory", www, str(HTTP_PORT)],
+                      [("*", HTTP_PORT)], None))
+        specs.append(("echo", t, [PY, ECHOSERVER, str(ECHO_PORT)], [("*", ECHO_PORT)], None))
+        specs.append(("echo-c", c, [PY, ECHOSERVER, str(ECHO_PORT)], [("*", ECHO_PORT)], None))
+        for name, port, method in (("danted", DANTE_PORT, "none"), ("danted-auth", DANTE_AUTH_PORT, "username")):
+            conf = os.path.join(self.tmp, name + ".conf")
+            dlog = os.path.join(self.tmp, name + ".log")
+            with open(conf, "w") as f:
+                f.write(self.danted_conf(name, port, method, dlog))
+            open(dlog, "w").close()
+            specs.append((name, p, ["danted", "-f", conf, "-p", os.path.join(self.tmp, name + ".pid")],
+                          [(P4C, port), (P6C, port)], dlog))
+        specs.append(("microsocks", p, ["microsocks", "-i", P4C, "-p", str(MS_PORT)], [(P4C, MS_PORT)], None))
+        specs.append(("microsocks-auth", p, ["microsocks", "-i", P4C, "-p", str(MS_AUTH_PORT), "-u", USER,
+                                             "-P", PASSWORD], [(P4C, MS_AUTH_PORT)], None))
+        specs.append(("microsocks6", p, ["microsocks", "-i", P6C, "-p", str(MS6_PORT)], [(P6C, MS6_PORT)], None))
+        specs.append(("microsocks-pct", p, ["microsocks", "-i", P4C, "-p", str(MS_PCT_PORT), "-u", PCT_USER,
+                                            "-P", PCT_PASSWORD], [(P4C, MS_PCT_PORT)], None))
+        flog = os.path.join(self.tmp, "fakeproxy.jsonl")
+        open(flog, "w").close()
+        specs.append(("fakeproxy", p, [PY, FAKEPROXY, "--host", P4C, "--log", flog] +
+                      ["%d=%s" % (port, mode) for mode, port in FAKE_PORTS.items()],
+                      [(P4C, port) for port in FAKE_PORTS.values()], flog))
+
+        for name, ns, argv, _listen, watch in specs:
+            log = os.path.join(self.tmp, name + ".out")
+            s = Server(name, ns, argv, log, watch)
+            self.servers[name] = s
+            if not shutil.which(argv[0]):
+                s.error = "%s is not installed (missing tool is a failure)" % argv[0]
+                continue
+            try:
+                with open(log, "w") as lf:
+                    s.proc = subprocess.Popen(["ip", "netns", "exec", ns] + argv, stdin=subprocess.DEVNULL,
+                                              stdout=lf, stderr=subprocess.STDOUT,
+                                              env=self.base_env(self.tmp), cwd=self.tmp, start_new_session=True)
+            except OSError as e:
+                s.error = "cannot start %s: %s" % (argv[0], e)
+        # Wait for all of them to listen, in parallel, with one deadline.
+        pending = {name: listen for name, _ns, _argv, listen, _w in specs if not self.servers[name].error}
+        deadline = time.monotonic() + 15
+        while pending and time.monotonic() < deadline:
+            sockets = {k: self.listening(self.ns[k]) for k in "cpt"}
+            for name in list(pending):
+                s = self.servers[name]
+                nskey = [k for k in "cpt" if self.ns[k] == s.ns][0]
+                if all(self.is_listening(sockets[nskey], a, port) for a, port in pending[name]):
+                    del pending[name]
+                elif s.proc.poll() is not None:
+                    s.error = "%s exited with status %s before listening:\n%s" % (
+                        name, s.proc.returncode, tail(s.log) + ("\n" + tail(s.watch_log) if s.watch_log != s.log else ""))
+                    del pending[name]
+            if pending:
+                time.sleep(0.05)
+        for name in pending:
+            s = self.servers[name]
+            s.error = "%s did not listen on %s within 15s:\n%s" % (
+                name, ", ".join("%s:%d" % lp for lp in pending[name]), tail(s.log))
+
+    @staticmethod
+    def listening(ns):
+        r = run(["ss", "-N", ns, "-ltnH"], timeout=10)
+        out = []
+        for line in r.out.splitlines():
+            cols = line.split()
+            if len(cols) >= 4:
+                host, _, port = cols[3].rpartition(":")
+                host = host.strip("[]").split("%")[0]
+                try:
+                    out.append((host, int(port)))
+                except ValueError:
+                    pass
+        return out
+
+    @staticmethod
+    def is_listening(sockets, addr, port):
+        wild = {"*", "0.0.0.0", "::"}
+        return any(p == port and (h == addr or h in wild or addr == "*") for h, p in sockets)
+
+    # ---------- cleanup ----------
+    def cleanup(self):
+        if self.cleaned:
+            return
+        self.cleaned = True
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            try:
+                signal.signal(sig, signal.SIG_IGN)
+            except (OSError, ValueError):
+                pass
+        for s in self.servers.values():
+            if s.proc and s.proc.poll() is None:
+                killpg(s.proc.pid, signal.SIGTERM)
+        for s in self.servers.values():
+            if s.proc:
+                try:
+                    s.proc.wait(timeout=3)
+                except subprocess.TimeoutExpired:
+                    killpg(s.proc.pid, signal.SIGKILL)
+                    try:
+                        s.proc.wait(timeout=3)
+                    except subprocess.TimeoutExpired:
+                        pass
+        # Whatever is still alive inside our private namespaces was started by this run.
+        for ns in self.created_ns:
+            for sig, wait in ((signal.SIGTERM, 2), (signal.SIGKILL, 2)):
+                pids = self.ns_pids(ns)
+                if not pids:
+                    break
+                for pid in pids:
+                    try:
+                        os.kill(pid, sig)
+                    except (ProcessLookupError, PermissionError):
+                        pass
+                wait_until(lambda: not self.ns_pids(ns), wait, 0.05)
+        for ns in reversed(self.created_ns):
+            run(["ip", "netns", "del", ns], timeout=10)
+        for d in self.etc_netns_dirs:
+            shutil.rmtree(d, ignore_errors=True)
+        if self.created_etc_netns:
+            try:
+                os.rmdir("/etc/netns")
+            except OSError:
+                pass
+        if self.tmp and os.environ.get("SOCKSIFY_IT_KEEP") != "1":
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    @staticmethod
+    def ns_pids(ns):
+        r = run(["ip", "netns", "pids", ns], timeout=5)
+        return [int(x) for x in r.out.split() if x.isdigit()]

@@ -1,0 +1,165 @@
+"""What a test is: the @test registry (TESTS), TestFailure, and T, the object every test gets —
+a private cwd/HOME, helpers that run programs in a namespace and record them, and assertions."""
+import json
+import os
+
+from procs import run, tail, wait_until
+from topology import FAKE_PORTS, PY, PYCLIENT, WRAPPER
+
+TESTS = []  # (name, function) in registration order
+
+
+def test(fn):
+    """Registers fn as a test named after it without the "test_" prefix."""
+    name = fn.__name__[len("test_"):] if fn.__name__.startswith("test_") else fn.__name__
+    if any(n == name for n, _ in TESTS):
+        raise RuntimeError("two tests are named %r" % name)
+    TESTS.append((name, fn))
+    return fn
+
+
+class TestFailure(Exception):
+    pass
+
+
+def dante_addr(host, port):
+    """How danted's log writes an address: ADDR.PORT."""
+    return "%s.%d" % (host, port)
+
+
+class T:
+    """What a test gets: a private cwd/HOME in a temp dir, helpers that record every command."""
+
+    def __init__(self, h, name):
+        self.h, self.name = h, name
+        h.test_seq += 1
+        self.dir = os.path.join(h.tmp, "t%03d-%s" % (h.test_seq, name))
+        self.home = os.path.join(self.dir, "home")
+        self.cwd = os.path.join(self.dir, "cwd")
+        os.makedirs(self.home)
+        os.makedirs(self.cwd)
+        self.records = []
+        self.marks = {}
+        self.logs_to_show = []
+
+    # ----- servers -----
+    def need(self, *names):
+        for n in names:
+            s = self.h.servers.get(n)
+            if s is None:
+                raise TestFailure("harness bug: no server %r" % n)
+            if s.error:
+                raise TestFailure("server %s unavailable: %s" % (n, s.error))
+            if s.proc.poll() is not None:
+                raise TestFailure("server %s died (status %s):\n%s" % (n, s.proc.returncode, tail(s.log)))
+            if s.watch_log not in self.logs_to_show:
+                self.logs_to_show.append(s.watch_log)
+            try:
+                self.marks[n] = os.path.getsize(s.watch_log)
+            except OSError:
+                self.marks[n] = 0
+
+    def server_log_since(self, name):
+        s = self.h.servers[name]
+        try:
+            with open(s.watch_log, errors="replace") as f:
+                f.seek(self.marks.get(name, 0))
+                return f.read()
+        except OSError:
+            return ""
+
+    def fake_records(self, mode):
+        out = []
+        for line in self.server_log_since("fakeproxy").splitlines():
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                continue
+            if rec.get("port") == FAKE_PORTS[mode]:
+                out.append(rec)
+        return out
+
+    def wait_log(self, name, predicate, seconds=5):
+        return wait_until(lambda: predicate(self.server_log_since(name)), seconds)
+
+    # ----- files -----
+    def write(self, relpath, text):
+        path = os.path.join(self.dir, relpath)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    # ----- running programs -----
+    def env(self, **extra):
+        e = self.h.base_env(self.home)
+        e.update(extra)
+        return e
+
+    def run(self, argv, ns="c", env=None, timeout=20, input_text=None, cwd=None):
+        r = run(argv, timeout=timeout, env=env if env is not None else self.env(), cwd=cwd or self.cwd,
+                input_text=input_text, ns=self.h.ns[ns] if ns else None)
+        self.records.append(r)
+        return r
+
+    def sx(self, args, env=None, **kw):
+        """scripts/socksify ARGS, in C."""
+        return self.run([WRAPPER] + list(args), env=env, **kw)
+
+    def sx_x(self, url, program, env=None, opts=(), **kw):
+        """scripts/socksify [OPTS] -x URL -- PROGRAM, in C."""
+        return self.sx(list(opts) + ["-x", url, "--"] + list(program), env=env, **kw)
+
+    def sx_f(self, conf, program, env=None, **kw):
+        """scripts/socksify -f CONF -- PROGRAM, in C."""
+        return self.sx(["-f", conf, "--"] + list(program), env=env, **kw)
+
+    def curl(self, url):
+        return ["curl", "-q", "-sS", "--noproxy", "", "--max-time", "10", url]
+
+    def wget(self, url):
+        return ["wget", "-qO-", "--no-proxy", "--timeout=10", "--tries=1", url]
+
+    def pyclient(self, host, port, *opts):
+        return [PY, PYCLIENT] + list(opts) + [host, str(port)]
+
+    # ----- assertions -----
+    def fail(self, msg):
+        raise TestFailure(msg)
+
+    def check(self, cond, msg):
+        if not cond:
+            raise TestFailure(msg)
+
+    def expect_ok(self, r, what="command"):
+        if r.rc != 0:
+            self.fail("%s exited with status %s%s (expected 0)" % (what, r.rc, " after timeout" if r.timed_out else ""))
+
+    def expect_token(self, r):
+        self.expect_ok(r)
+        if r.out != self.h.token:
+            self.fail("body is %r, expected the token %r" % (r.out[:200], self.h.token))
+
+    def expect_echo(self, r, host, port, data="hello from pyclient"):
+        if r.rc != 0:
+            self.fail("pyclient exited with status %s (%s), expected a working connection" % (
+                r.rc, ("errno " + r.errno_name()) if r.errno_name() else ("timeout" if r.timed_out else "no errno")))
+        peer = r.line("PEER")
+        self.check(peer == "%s %d" % (host, port),
+                   "getpeername() returned %r, expected the target %s port %d" % (peer, host, port))
+        self.check(r.line("ECHO") == data, "echo was %r, expected %r" % (r.line("ECHO"), data))
+
+    def expect_errno(self, r, name):
+        got = r.errno_name()
+        if r.rc == 3 and got == name:
+            return
+        if r.rc == 0:
+            self.fail("connection succeeded, expected it to fail with %s" % name)
+        if r.timed_out or r.rc == 6:
+            self.fail("client timed out, expected %s" % name)
+        hint = " (ENETUNREACH from C usually means a direct connection was attempted)" if got == "ENETUNREACH" else ""
+        self.fail("got %s (pyclient exit %s), expected %s%s" % (got or "no errno", r.rc, name, hint))
+
+    def dante_saw(self, name, dest):
+        """danted logs 'tcp/connect [: ... -> ... <dest>' with dest as ADDR.PORT."""
+        return self.wait_log(name, lambda text: any("tcp/connect" in l and dest in l for l in text.splitlines()))

@@ -1,0 +1,66 @@
+"""Where everything is: paths, addresses, ports, proxy URLs and credentials of a test run.
+
+    C 10.77.1.2 fd77:1::2  --veth--  10.77.1.1 fd77:1::1  P  10.77.2.1 fd77:2::1  --veth--  10.77.2.2 fd77:2::2  T
+
+Imported once per run: PASSWORD and PCT_PASSWORD are fresh for every run.
+"""
+import os
+import secrets
+import urllib.parse
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+WRAPPER = os.path.join(REPO, "scripts", "socksify")
+LIB = os.path.join(REPO, "build", "libsocksify.so")
+CHECK = os.path.join(REPO, "build", "socksify-check")
+PY = "/usr/bin/python3"
+PYCLIENT = os.path.join(HERE, "pyclient.py")
+FAKEPROXY = os.path.join(HERE, "fakeproxy.py")
+ECHOSERVER = os.path.join(HERE, "echoserver.py")
+CLEAN_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+REQUIRED_TOOLS = ["ip", "ss", "danted", "microsocks", "curl", "wget", "nc", "openssl"]
+
+# Addresses
+C4, P4C, P4T, T4 = "10.77.1.2", "10.77.1.1", "10.77.2.1", "10.77.2.2"
+C6, P6C, P6T, T6 = "fd77:1::2", "fd77:1::1", "fd77:2::1", "fd77:2::2"
+
+# Ports
+HTTP_PORT = 8080      # T, dual stack
+ECHO_PORT = 7777      # T, dual stack; also C on loopback
+CLOSED_PORT = 9       # T, nothing listens
+DANTE_PORT = 1080     # P, 10.77.1.1 and fd77:1::1, no auth
+DANTE_AUTH_PORT = 1081  # P, username auth
+MS_PORT = 1082        # P, microsocks no auth
+MS_AUTH_PORT = 1083   # P, microsocks -u -P
+MS6_PORT = 1084       # P, microsocks on fd77:1::1
+MS_PCT_PORT = 1085    # P, microsocks with credentials that need percent-encoding
+DEAD_PORT = 1999      # P, nothing listens
+FAKE_PORTS = {
+    "ok": 1100, "rep:1": 1101, "rep:2": 1102, "rep:3": 1103, "rep:4": 1104, "rep:5": 1105,
+    "rep:6": 1106, "badver": 1110, "badver-method": 1111, "close-greeting": 1112,
+    "close-request": 1113, "nomethod": 1114, "silent": 1115, "blackhole": 1116,
+}
+
+USER = "sxuser"
+PASSWORD = "Pw" + secrets.token_hex(6)            # unique per run, so leak checks mean something
+PCT_USER = "sx@user"
+PCT_PASSWORD = "p@ss:w%rd/" + secrets.token_hex(4)
+
+DANTE = "socks5://%s:%d" % (P4C, DANTE_PORT)
+DANTE6 = "socks5://[%s]:%d" % (P6C, DANTE_PORT)
+DANTE_AUTH = "socks5://%s:%s@%s:%d" % (USER, PASSWORD, P4C, DANTE_AUTH_PORT)
+MS = "socks5://%s:%d" % (P4C, MS_PORT)
+MS_AUTH = "socks5://%s:%s@%s:%d" % (USER, PASSWORD, P4C, MS_AUTH_PORT)
+MS6 = "socks5://[%s]:%d" % (P6C, MS6_PORT)
+MS_PCT = "socks5://%s:%s@%s:%d" % (urllib.parse.quote(PCT_USER, safe=""),
+                                   urllib.parse.quote(PCT_PASSWORD, safe=""), P4C, MS_PCT_PORT)
+DEAD = "socks5://%s:%d" % (P4C, DEAD_PORT)
+
+
+def fake_url(mode):
+    return "socks5://%s:%d" % (P4C, FAKE_PORTS[mode])
+
+
+def token_url(host):
+    """The URL of the token served by T's HTTP server, at host (an IPv6 address gets brackets)."""
+    return "http://%s:%d/token.txt" % ("[%s]" % host if ":" in host else host, HTTP_PORT)

@@ -291,18 +291,18 @@ int config_parse_file(struct config *c, const char *path, char *err, size_t errs
 }
 
 /* The first default config file that exists, into path; false if none. */
-static bool find_default_file(const char *home, char *path, size_t size)
+static bool find_default_file(const struct config_env *env, char *path, size_t size)
 {
     if (access("socksify.conf", F_OK) == 0) {
         snprintf(path, size, "socksify.conf");
         return true;
     }
-    if (home && *home) {
-        snprintf(path, size, "%s/.config/socksify/socksify.conf", home);
+    if (env->home && *env->home) {
+        snprintf(path, size, "%s/.config/socksify/socksify.conf", env->home);
         if (access(path, F_OK) == 0)
             return true;
     }
-    snprintf(path, size, "/etc/socksify.conf");
+    snprintf(path, size, "%s", env->system_conf ? env->system_conf : "/etc/socksify.conf");
     return access(path, F_OK) == 0;
 }
 
@@ -333,7 +333,7 @@ int config_load(struct config *c, const struct config_env *env, char *err, size_
     if (env->conf_path && *env->conf_path)
         snprintf(path, sizeof(path), "%s", env->conf_path);
     else
-        have_file = find_default_file(env->home, path, sizeof(path));
+        have_file = find_default_file(env, path, sizeof(path));
     int r = have_file ? config_parse_file(c, path, err, errsize) : 0;
     if (r == 0)
         r = apply_overrides(c, env, err, errsize);

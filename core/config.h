@@ -36,6 +36,7 @@ struct config_env {
     const char *log_level;   /* SOCKSIFY_LOG_LEVEL */
     const char *log_file;    /* SOCKSIFY_LOG_FILE */
     const char *home;        /* for ~/.config/socksify/socksify.conf */
+    const char *system_conf; /* the last place searched; NULL: "/etc/socksify.conf" */
 };
 
 /* Fills c with the defaults. */

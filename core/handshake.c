@@ -122,10 +122,14 @@ static enum handshake_status on_reply(struct handshake *h)
 
 enum handshake_status handshake_feed(struct handshake *h, const uint8_t *data, size_t len)
 {
-    if (handshake_status(h) != HANDSHAKE_READ)
-        return handshake_status(h);
-    if (len > h->in_need - h->in_len)
+    enum handshake_status now = handshake_status(h);
+    if (now == HANDSHAKE_DONE || now == HANDSHAKE_FAILED)
+        return now;
+    /* Bytes while we still have to write, or past the reply, mean the driver lost track. */
+    if (len > handshake_wants(h))
         return fail(h, EPROTO);
+    if (len == 0)
+        return now;
     memcpy(h->in + h->in_len, data, len);
     h->in_len += len;
     if (h->in_len < h->in_need)

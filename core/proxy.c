@@ -123,6 +123,8 @@ static int parse_hostport(const char *hp, struct proxy *out, char *err, size_t e
             return fail(err, errsize, "unexpected text after ']' in proxy URL");
     } else {
         const char *colon = strchr(hp, ':');
+        if (colon && strchr(colon + 1, ':'))
+            return fail(err, errsize, "'%s' looks like an IPv6 address: put it in brackets, e.g. [::1]:1080", hp);
         hlen = colon ? (size_t)(colon - hp) : strlen(hp);
         port = colon ? colon + 1 : NULL;
     }
@@ -146,8 +148,8 @@ static int parse_hostport(const char *hp, struct proxy *out, char *err, size_t e
         out->addr.in4.sin_family = AF_INET;
         out->addr.in4.sin_port = htons(out->port);
         out->has_addr = true;
-    } else if (strchr(out->host, ':') || !valid_hostname(out->host)) {
-        return fail(err, errsize, "bad proxy host '%s' (IPv6 addresses go in brackets: [::1]:1080)", out->host);
+    } else if (!valid_hostname(out->host)) {
+        return fail(err, errsize, "bad proxy host '%s': expected a name, an IPv4 address or [IPv6]", out->host);
     }
     return 0;
 }

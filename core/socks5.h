@@ -57,7 +57,7 @@ struct socks5_reply {
 int socks5_methods_encode(uint8_t *buf, size_t size, bool offer_userpass);
 /* Decodes the server's method choice: 2 (bytes used) and *method set, 0 if more bytes are needed, -EPROTO if malformed. */
 int socks5_method_decode(const uint8_t *buf, size_t len, uint8_t *method);
-/* Writes an RFC 1929 request; returns its length, -EINVAL if user or password is empty or over 255 bytes, -ENOSPC. */
+/* Writes an RFC 1929 request; returns its length, -EINVAL if user is empty or either is over 255 bytes, -ENOSPC. */
 int socks5_userpass_encode(uint8_t *buf, size_t size, const char *user, const char *pass);
 /* Decodes the RFC 1929 status: 2 on success, 0 if more bytes are needed, -EACCES if rejected, -EPROTO if malformed. */
 int socks5_userpass_decode(const uint8_t *buf, size_t len);

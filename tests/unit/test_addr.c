@@ -1,0 +1,234 @@
+/* Unit tests for core/addr.c: the sockaddr union and its helpers. */
+#include <criterion/criterion.h>
+
+#include <arpa/inet.h>
+#include <string.h>
+#include <sys/un.h>
+
+#include "addr.h"
+
+static union sockaddr_any addr_sa(const char *ip, uint16_t port)
+{
+    union sockaddr_any a;
+    memset(&a, 0, sizeof(a));
+    if (strchr(ip, ':')) {
+        a.in6.sin6_family = AF_INET6;
+        a.in6.sin6_port = htons(port);
+        cr_assert_eq(inet_pton(AF_INET6, ip, &a.in6.sin6_addr), 1, "%s", ip);
+    } else {
+        a.in4.sin_family = AF_INET;
+        a.in4.sin_port = htons(port);
+        cr_assert_eq(inet_pton(AF_INET, ip, &a.in4.sin_addr), 1, "%s", ip);
+    }
+    return a;
+}
+
+static const char *fmt(const char *ip, uint16_t port)
+{
+    static char buf[ADDR_TEXT_MAX];
+    union sockaddr_any a = addr_sa(ip, port);
+    cr_assert_eq(addr_format(&a, buf, sizeof(buf)), buf);
+    return buf;
+}
+
+static bool loopback(const char *ip)
+{
+    union sockaddr_any a = addr_sa(ip, 1);
+    return addr_is_loopback(&a);
+}
+
+Test(addr, from_sockaddr_v4)
+{
+    struct sockaddr_in in = { .sin_family = AF_INET, .sin_port = htons(80) };
+    inet_pton(AF_INET, "1.2.3.4", &in.sin_addr);
+    union sockaddr_any a;
+    memset(&a, 0x5a, sizeof(a));
+    cr_assert(addr_from_sockaddr(&a, (struct sockaddr *)&in, sizeof(in)));
+    cr_assert_eq(a.sa.sa_family, AF_INET);
+    cr_assert_eq(a.in4.sin_addr.s_addr, in.sin_addr.s_addr);
+    cr_assert_eq(addr_port(&a), 80);
+    cr_assert_eq(addr_len(&a), sizeof(struct sockaddr_in));
+    /* The rest of the union is cleared. */
+    const uint8_t *raw = (const uint8_t *)&a;
+    for (size_t i = sizeof(struct sockaddr_in); i < sizeof(a); i++)
+        cr_assert_eq(raw[i], 0, "byte %zu not cleared", i);
+}
+
+Test(addr, from_sockaddr_v6)
+{
+    struct sockaddr_in6 in6 = { .sin6_family = AF_INET6, .sin6_port = htons(443), .sin6_scope_id = 3 };
+    inet_pton(AF_INET6, "fe80::1", &in6.sin6_addr);
+    union sockaddr_any a;
+    cr_assert(addr_from_sockaddr(&a, (struct sockaddr *)&in6, sizeof(in6)));
+    cr_assert_eq(a.sa.sa_family, AF_INET6);
+    cr_assert_eq(memcmp(&a.in6.sin6_addr, &in6.sin6_addr, 16), 0);
+    cr_assert_eq(a.in6.sin6_scope_id, 3);
+    cr_assert_eq(addr_port(&a), 443);
+    cr_assert_eq(addr_len(&a), sizeof(struct sockaddr_in6));
+}
+
+Test(addr, from_sockaddr_longer_length_ok)
+{
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof(ss));
+    struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+    in->sin_family = AF_INET;
+    in->sin_port = htons(1);
+    union sockaddr_any a;
+    cr_assert(addr_from_sockaddr(&a, (struct sockaddr *)&ss, sizeof(ss)));
+    cr_assert_eq(addr_port(&a), 1);
+}
+
+Test(addr, from_sockaddr_short_lengths)
+{
+    struct sockaddr_in6 in6 = { .sin6_family = AF_INET6 };
+    struct sockaddr_in in = { .sin_family = AF_INET };
+    union sockaddr_any a;
+    cr_assert_not(addr_from_sockaddr(&a, (struct sockaddr *)&in, sizeof(in) - 1));
+    cr_assert_not(addr_from_sockaddr(&a, (struct sockaddr *)&in, 0));
+    cr_assert_not(addr_from_sockaddr(&a, (struct sockaddr *)&in6, sizeof(in6) - 1));
+    /* An AF_INET6 address in a sockaddr_in-sized length. */
+    cr_assert_not(addr_from_sockaddr(&a, (struct sockaddr *)&in6, sizeof(struct sockaddr_in)));
+}
+
+Test(addr, from_sockaddr_wrong_family)
+{
+    struct sockaddr_un un = { .sun_family = AF_UNIX, .sun_path = "/tmp/sock" };
+    union sockaddr_any a;
+    cr_assert_not(addr_from_sockaddr(&a, (struct sockaddr *)&un, sizeof(un)));
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof(ss));
+    ss.ss_family = AF_UNSPEC;
+    cr_assert_not(addr_from_sockaddr(&a, (struct sockaddr *)&ss, sizeof(ss)));
+    ss.ss_family = AF_PACKET;
+    cr_assert_not(addr_from_sockaddr(&a, (struct sockaddr *)&ss, sizeof(ss)));
+    cr_assert_not(addr_from_sockaddr(&a, NULL, sizeof(ss)));
+}
+
+Test(addr, len_and_port)
+{
+    union sockaddr_any a = addr_sa("1.2.3.4", 65535);
+    cr_assert_eq(addr_len(&a), sizeof(struct sockaddr_in));
+    cr_assert_eq(addr_port(&a), 65535);
+    a = addr_sa("::1", 8080);
+    cr_assert_eq(addr_len(&a), sizeof(struct sockaddr_in6));
+    cr_assert_eq(addr_port(&a), 8080);
+    memset(&a, 0, sizeof(a));
+    cr_assert_eq(addr_len(&a), 0);
+    a.sa.sa_family = AF_UNIX;
+    cr_assert_eq(addr_len(&a), 0);
+}
+
+Test(addr, format_v4)
+{
+    cr_assert_str_eq(fmt("1.2.3.4", 80), "1.2.3.4:80");
+    cr_assert_str_eq(fmt("0.0.0.0", 0), "0.0.0.0:0");
+    cr_assert_str_eq(fmt("255.255.255.255", 65535), "255.255.255.255:65535");
+}
+
+Test(addr, format_v6)
+{
+    cr_assert_str_eq(fmt("::1", 80), "[::1]:80");
+    cr_assert_str_eq(fmt("2001:db8::1", 443), "[2001:db8::1]:443");
+    cr_assert_str_eq(fmt("::ffff:1.2.3.4", 1), "[::ffff:1.2.3.4]:1");
+    cr_assert_str_eq(fmt("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 65535),
+                     "[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:65535");
+}
+
+Test(addr, format_other_family)
+{
+    union sockaddr_any a;
+    memset(&a, 0, sizeof(a));
+    a.sa.sa_family = AF_UNIX;
+    char buf[ADDR_TEXT_MAX];
+    addr_format(&a, buf, sizeof(buf));
+    cr_assert_str_not_empty(buf);
+    cr_assert_not_null(strstr(buf, "1"), "'%s' does not name family %d", buf, AF_UNIX);
+}
+
+Test(addr, format_truncates)
+{
+    union sockaddr_any a = addr_sa("2001:db8::1", 443);
+    char buf[6];
+    memset(buf, 'x', sizeof(buf));
+    cr_assert_eq(addr_format(&a, buf, sizeof(buf)), buf);
+    cr_assert_str_eq(buf, "[2001");
+}
+
+Test(addr, is_loopback)
+{
+    cr_assert(loopback("127.0.0.1"));
+    cr_assert(loopback("127.0.0.0"));
+    cr_assert(loopback("127.1.2.3"));
+    cr_assert(loopback("127.255.255.255"));
+    cr_assert_not(loopback("128.0.0.1"));
+    cr_assert_not(loopback("126.255.255.255"));
+    cr_assert_not(loopback("0.0.0.0"));
+    cr_assert_not(loopback("10.0.0.1"));
+    cr_assert(loopback("::1"));
+    cr_assert_not(loopback("::"));
+    cr_assert_not(loopback("::2"));
+    cr_assert_not(loopback("fe80::1"));
+    cr_assert(loopback("::ffff:127.0.0.1"));
+    cr_assert(loopback("::ffff:127.9.8.7"));
+    cr_assert_not(loopback("::ffff:128.0.0.1"));
+    cr_assert_not(loopback("::ffff:10.0.0.1"));
+    cr_assert_not(loopback("::127.0.0.1"));   /* IPv4-compatible, not mapped */
+    union sockaddr_any a;
+    memset(&a, 0, sizeof(a));
+    a.sa.sa_family = AF_UNIX;
+    cr_assert_not(addr_is_loopback(&a));
+}
+
+Test(addr, equal)
+{
+    union sockaddr_any a = addr_sa("1.2.3.4", 80), b = addr_sa("1.2.3.4", 80);
+    cr_assert(addr_equal(&a, &b));
+    b = addr_sa("1.2.3.4", 81);
+    cr_assert_not(addr_equal(&a, &b), "different port");
+    b = addr_sa("1.2.3.5", 80);
+    cr_assert_not(addr_equal(&a, &b), "different address");
+    b = addr_sa("::ffff:1.2.3.4", 80);
+    cr_assert_not(addr_equal(&a, &b), "different family");
+    cr_assert_not(addr_equal(&b, &a), "different family");
+    a = addr_sa("fd00::1", 443);
+    b = addr_sa("fd00::1", 443);
+    b.in6.sin6_flowinfo = 7;   /* only family, address and port count */
+    cr_assert(addr_equal(&a, &b));
+    b = addr_sa("fd00::2", 443);
+    cr_assert_not(addr_equal(&a, &b));
+    b = addr_sa("fd00::1", 444);
+    cr_assert_not(addr_equal(&a, &b));
+    union sockaddr_any u1, u2;
+    memset(&u1, 0, sizeof(u1));
+    memset(&u2, 0, sizeof(u2));
+    u1.sa.sa_family = u2.sa.sa_family = AF_UNIX;
+    cr_assert_not(addr_equal(&u1, &u2));
+}
+
+Test(addr, to_v4mapped)
+{
+    union sockaddr_any a = addr_sa("1.2.3.4", 8080);
+    addr_to_v4mapped(&a);
+    cr_assert_eq(a.sa.sa_family, AF_INET6);
+    cr_assert(IN6_IS_ADDR_V4MAPPED(&a.in6.sin6_addr));
+    cr_assert_eq(addr_port(&a), 8080);
+    union sockaddr_any want = addr_sa("::ffff:1.2.3.4", 8080);
+    cr_assert(addr_equal(&a, &want));
+    cr_assert_eq(a.in6.sin6_flowinfo, 0);
+    cr_assert_eq(a.in6.sin6_scope_id, 0);
+    char buf[ADDR_TEXT_MAX];
+    cr_assert_str_eq(addr_format(&a, buf, sizeof(buf)), "[::ffff:1.2.3.4]:8080");
+}
+
+Test(addr, to_v4mapped_leaves_others)
+{
+    union sockaddr_any a = addr_sa("2001:db8::1", 1), before = a;
+    addr_to_v4mapped(&a);
+    cr_assert_eq(memcmp(&a, &before, sizeof(a)), 0);
+    memset(&a, 0, sizeof(a));
+    a.sa.sa_family = AF_UNIX;
+    before = a;
+    addr_to_v4mapped(&a);
+    cr_assert_eq(memcmp(&a, &before, sizeof(a)), 0);
+}

@@ -54,7 +54,7 @@ $(BENCH): tests/bench/connloop.c $(CORE_A)
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(CORE_A)
 
 unit: $(UNIT)
-	$(UNIT) --jobs 2
+	tests/run-unit.sh $(UNIT)
 
 integration: all
 	tests/integration/run.sh

@@ -105,5 +105,6 @@ fuzz: $(FUZZ_TARGETS)
 	@for t in $(FUZZ_TARGETS); do \
 	    echo "fuzzing $$t for $(FUZZ_SECONDS)s"; \
 	    mkdir -p $$t.corpus; \
-	    (cd $(B)/fuzz && ../../$$t -max_total_time=$(FUZZ_SECONDS) -max_len=4096 ../../$$t.corpus 2>&1 | tail -2) || exit 1; \
+	    if (cd $(B)/fuzz && ../../$$t -max_total_time=$(FUZZ_SECONDS) -max_len=4096 ../../$$t.corpus > ../../$$t.log 2>&1); \
+	    then tail -1 $$t.log; else tail -40 $$t.log; echo "FUZZ FAILURE: $$t (input saved in $(B)/fuzz/)"; exit 1; fi; \
 	done

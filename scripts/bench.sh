@@ -21,7 +21,8 @@ BENCH=build/bench-connloop
 LIB=build/libsocksify.so
 WRAPPER=scripts/socksify
 
-die() { echo "bench.sh: $*" >&2; exit 1; }
+ME=bench.sh
+source "$(dirname "$0")/servers.sh"
 
 [[ $(id -u) -eq 0 ]] || die "must run as root (danted switches to its privileged user root); try: sudo make bench"
 [[ "$ROUNDS" =~ ^[1-9][0-9]*$ && "$N" =~ ^[1-9][0-9]*$ ]] || die "BENCH_ROUNDS and BENCH_N must be positive integers"
@@ -30,25 +31,11 @@ for f in "$BENCH" "$LIB" "$WRAPPER"; do
 done
 DANTED=$(command -v danted || echo /usr/sbin/danted)
 [[ -x "$DANTED" ]] || die "danted not found: run scripts/deps.sh"
-PY=/usr/bin/python3
-[[ -x "$PY" ]] || PY=$(command -v python3) || die "python3 not found: run scripts/deps.sh"
 
 TMP=$(mktemp -d /tmp/socksify-bench.XXXXXX)
 ECHO_PID=
 DANTED_PID=
 
-# Stop one background process of ours: TERM, a bounded wait, then KILL its group.
-stop_pid() {
-    local pid=$1 i
-    [[ -n "$pid" ]] || return 0
-    kill -TERM "$pid" 2>/dev/null || return 0
-    for ((i = 0; i < 50; i++)); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-}
 cleanup() {
     stop_pid "$DANTED_PID"
     stop_pid "$ECHO_PID"
@@ -56,29 +43,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-free_port() {
-    "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# Poll (bounded) until something listens on 127.0.0.1:PORT; fail early if PID died.
-wait_listen() {
-    local port=$1 pid=$2 name=$3 log=$4 i
-    for ((i = 0; i < 200; i++)); do
-        if ss -Hltn "sport = :$port" | grep -q .; then
-            return 0
-        fi
-        if ! kill -0 "$pid" 2>/dev/null; then
-            echo "bench.sh: $name exited before listening on port $port; its log:" >&2
-            cat "$log" >&2 || true
-            exit 1
-        fi
-        sleep 0.05
-    done
-    echo "bench.sh: $name did not listen on port $port within 10 s; its log:" >&2
-    cat "$log" >&2 || true
-    exit 1
-}
 
 # --- echo server: answers one line with that line, then closes (so TIME_WAIT lands on
 # the server side, not on the client's ephemeral ports). It counts served connections

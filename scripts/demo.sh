@@ -13,31 +13,19 @@ set -euo pipefail
 LIB=build/libsocksify.so
 WRAPPER=scripts/socksify
 
-die() { echo "demo.sh: $*" >&2; exit 1; }
+ME=demo.sh
+source "$(dirname "$0")/servers.sh"
 
 [[ -e "$LIB" ]] || die "$LIB is missing: run 'make demo' (it builds the library first)"
 [[ -x "$WRAPPER" ]] || die "$WRAPPER is missing or not executable"
 for tool in microsocks curl; do
     command -v "$tool" > /dev/null || die "$tool not found: run scripts/deps.sh"
 done
-PY=/usr/bin/python3
-[[ -x "$PY" ]] || PY=$(command -v python3) || die "python3 not found: run scripts/deps.sh"
 
 TMP=$(mktemp -d /tmp/socksify-demo.XXXXXX)
 HTTP_PID=
 PROXY_PID=
 
-stop_pid() {
-    local pid=$1 i
-    [[ -n "$pid" ]] || return 0
-    kill -TERM "$pid" 2>/dev/null || return 0
-    for ((i = 0; i < 50; i++)); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-}
 cleanup() {
     stop_pid "$PROXY_PID"
     stop_pid "$HTTP_PID"
@@ -45,29 +33,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-free_port() {
-    "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# Poll (bounded) until something listens on 127.0.0.1:PORT; fail early if PID died.
-wait_listen() {
-    local port=$1 pid=$2 name=$3 log=$4 i
-    for ((i = 0; i < 200; i++)); do
-        if ss -Hltn "sport = :$port" | grep -q .; then
-            return 0
-        fi
-        if ! kill -0 "$pid" 2>/dev/null; then
-            echo "demo.sh: $name exited before listening on port $port; its log:" >&2
-            cat "$log" >&2 || true
-            exit 1
-        fi
-        sleep 0.05
-    done
-    echo "demo.sh: $name did not listen on port $port within 10 s; its log:" >&2
-    cat "$log" >&2 || true
-    exit 1
-}
 
 # Wait (bounded) until FILE has a line matching the extended regex RE.
 wait_for_line() {

@@ -26,8 +26,13 @@ import socket
 import struct
 import sys
 import threading
+import time
 
 LOG_LOCK = threading.Lock()
+
+
+BANNER = b"SOCKSIFY-BANNER 42\r\n"
+SLOW_SECONDS = 0.6
 
 
 def log(path, record):
@@ -185,6 +190,19 @@ def handle(conn, client, port, mode, logpath):
             record = None
             wait_for_close(conn, 10)
             return
+        if mode == "banner":
+            # The reply and the target's first bytes in one segment, as a server that speaks
+            # first (SSH, SMTP) can produce: the client must not lose the banner.
+            conn.sendall(reply(0) + BANNER)
+            record["action"] = "sent reply + banner"
+            log(logpath, record)
+            record = None
+            wait_for_close(conn, 10)
+            return
+        if mode == "slow":
+            # A proxy whose upstream connect takes a while: the handshake spans many signals.
+            time.sleep(SLOW_SECONDS)
+            mode = "ok"
         if mode == "ok":
             try:
                 up = socket.create_connection((req["host"], req["port"]), timeout=10)

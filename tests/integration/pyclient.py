@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """A TCP client for the socksify integration tests (stdlib only).
 
-usage: pyclient.py [--nonblock | --fastopen] [--data TEXT] [--timeout SECONDS] HOST PORT
+usage: pyclient.py [--nonblock | --fastopen] [--signals] [--data TEXT] [--timeout SECONDS] HOST PORT
 
 Connects to HOST:PORT (a literal IPv4 or IPv6 address), prints the peer address, sends TEXT,
 reads the echo and prints it. Output lines (stdout):
@@ -9,12 +9,15 @@ reads the echo and prints it. Output lines (stdout):
   PEER <host> <port>                      getpeername() after connecting
   ECHO <text>                             what came back
   ERRNO <NAME> <where>                    on a socket error (e.g. ERRNO ECONNREFUSED connect)
+  SIGNALS <n>                             with --signals: SIGALRMs delivered during connect()
 Exit status: 0 ok; 3 connect failed (ERRNO printed); 4 echo mismatch or short;
 5 error after connecting (ERRNO printed); 6 timeout waiting in the client itself; 2 usage.
 """
 import argparse
 import errno
+import os
 import select
+import signal
 import socket
 import sys
 import time
@@ -40,6 +43,31 @@ def wait(sock, readable, deadline):
         sys.exit(6)
 
 
+wakeup_pipe = None
+
+
+def start_signal_storm():
+    # Python runs its handlers only between bytecodes, so they cannot count signals that hit a
+    # C call; the wakeup fd gets one byte per delivery, even inside connect().
+    global wakeup_pipe
+    wakeup_pipe = os.pipe()
+    os.set_blocking(wakeup_pipe[1], False)
+    signal.signal(signal.SIGALRM, lambda signum, frame: None)
+    signal.siginterrupt(signal.SIGALRM, True)
+    signal.set_wakeup_fd(wakeup_pipe[1], warn_on_full_buffer=False)
+    signal.setitimer(signal.ITIMER_REAL, 0.005, 0.005)
+
+
+def stop_signal_storm():
+    signal.setitimer(signal.ITIMER_REAL, 0, 0)
+    signal.set_wakeup_fd(-1)
+    os.set_blocking(wakeup_pipe[0], False)
+    try:
+        return len(os.read(wakeup_pipe[0], 65536))
+    except BlockingIOError:
+        return 0
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("host")
@@ -48,6 +76,8 @@ def main():
     ap.add_argument("--nonblock", action="store_true")
     ap.add_argument("--fastopen", action="store_true")
     ap.add_argument("--timeout", type=float, default=15.0)
+    ap.add_argument("--signals", action="store_true",
+                    help="deliver SIGALRM every 5 ms during connect() (SA_RESTART off), to test EINTR")
     args = ap.parse_args()
 
     family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
@@ -79,6 +109,8 @@ def main():
             fail_errno(rc, "connect", 3)
     else:
         sock.settimeout(args.timeout)
+        if args.signals:
+            start_signal_storm()
         try:
             sock.connect(addr)
         except OSError as e:
@@ -87,6 +119,8 @@ def main():
                 print("TIMEOUT client-side connect", flush=True)
                 sys.exit(6)
             fail_errno(e.errno, "connect", 3)
+        if args.signals:
+            print("SIGNALS %d" % stop_signal_storm(), flush=True)
         print("CONNECT immediate", flush=True)
 
     try:

@@ -39,6 +39,7 @@ FAKE_PORTS = {
     "ok": 1100, "rep:1": 1101, "rep:2": 1102, "rep:3": 1103, "rep:4": 1104, "rep:5": 1105,
     "rep:6": 1106, "badver": 1110, "badver-method": 1111, "close-greeting": 1112,
     "close-request": 1113, "nomethod": 1114, "silent": 1115, "blackhole": 1116,
+    "banner": 1117, "slow": 1118,
 }
 
 USER = "sxuser"

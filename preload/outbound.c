@@ -1,6 +1,7 @@
 #include "outbound.h"
 
 #include <errno.h>
+#include <netinet/in.h>
 #include <string.h>
 #include <time.h>
 
@@ -14,11 +15,13 @@ static bool is_inet(const struct sockaddr *addr, socklen_t len)
     return addr && len >= (socklen_t)sizeof(sa_family_t) && (addr->sa_family == AF_INET || addr->sa_family == AF_INET6);
 }
 
-static bool is_stream_socket(int fd)
+/* TCP (or MPTCP, which speaks TCP to the proxy); one getsockopt tells both type and protocol. */
+static bool is_tcp_socket(int fd)
 {
-    int type = 0;
-    socklen_t len = sizeof(type);
-    return getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_STREAM;
+    int protocol = 0;
+    socklen_t len = sizeof(protocol);
+    return getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &protocol, &len) == 0 &&
+           (protocol == IPPROTO_TCP || protocol == IPPROTO_MPTCP);
 }
 
 enum outbound_verdict outbound_decide(int fd, const struct sockaddr *addr, socklen_t len)
@@ -30,7 +33,7 @@ enum outbound_verdict outbound_decide(int fd, const struct sockaddr *addr, sockl
     int saved = errno;
     enum outbound_verdict v = OUTBOUND_PASS;
     union sockaddr_any dst;
-    if (is_stream_socket(fd) && addr_from_sockaddr(&dst, addr, len)) {
+    if (is_tcp_socket(fd) && addr_from_sockaddr(&dst, addr, len)) {
         const struct config *c = context_config();
         /* Without a usable configuration nothing may go out directly: fail closed. */
         struct route r = c ? route_decide(c, &dst) : (struct route){ ROUTE_PROXY, "no configuration" };

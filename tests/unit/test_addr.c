@@ -6,34 +6,19 @@
 #include <sys/un.h>
 
 #include "addr.h"
-
-static union sockaddr_any addr_sa(const char *ip, uint16_t port)
-{
-    union sockaddr_any a;
-    memset(&a, 0, sizeof(a));
-    if (strchr(ip, ':')) {
-        a.in6.sin6_family = AF_INET6;
-        a.in6.sin6_port = htons(port);
-        cr_assert_eq(inet_pton(AF_INET6, ip, &a.in6.sin6_addr), 1, "%s", ip);
-    } else {
-        a.in4.sin_family = AF_INET;
-        a.in4.sin_port = htons(port);
-        cr_assert_eq(inet_pton(AF_INET, ip, &a.in4.sin_addr), 1, "%s", ip);
-    }
-    return a;
-}
+#include "helpers.h"
 
 static const char *fmt(const char *ip, uint16_t port)
 {
     static char buf[ADDR_TEXT_MAX];
-    union sockaddr_any a = addr_sa(ip, port);
+    union sockaddr_any a = test_addr(ip, port);
     cr_assert_eq(addr_format(&a, buf, sizeof(buf)), buf);
     return buf;
 }
 
 static bool loopback(const char *ip)
 {
-    union sockaddr_any a = addr_sa(ip, 1);
+    union sockaddr_any a = test_addr(ip, 1);
     return addr_is_loopback(&a);
 }
 
@@ -107,10 +92,10 @@ Test(addr, from_sockaddr_wrong_family)
 
 Test(addr, len_and_port)
 {
-    union sockaddr_any a = addr_sa("1.2.3.4", 65535);
+    union sockaddr_any a = test_addr("1.2.3.4", 65535);
     cr_assert_eq(addr_len(&a), sizeof(struct sockaddr_in));
     cr_assert_eq(addr_port(&a), 65535);
-    a = addr_sa("::1", 8080);
+    a = test_addr("::1", 8080);
     cr_assert_eq(addr_len(&a), sizeof(struct sockaddr_in6));
     cr_assert_eq(addr_port(&a), 8080);
     memset(&a, 0, sizeof(a));
@@ -148,7 +133,7 @@ Test(addr, format_other_family)
 
 Test(addr, format_truncates)
 {
-    union sockaddr_any a = addr_sa("2001:db8::1", 443);
+    union sockaddr_any a = test_addr("2001:db8::1", 443);
     char buf[6];
     memset(buf, 'x', sizeof(buf));
     cr_assert_eq(addr_format(&a, buf, sizeof(buf)), buf);
@@ -182,22 +167,22 @@ Test(addr, is_loopback)
 
 Test(addr, equal)
 {
-    union sockaddr_any a = addr_sa("1.2.3.4", 80), b = addr_sa("1.2.3.4", 80);
+    union sockaddr_any a = test_addr("1.2.3.4", 80), b = test_addr("1.2.3.4", 80);
     cr_assert(addr_equal(&a, &b));
-    b = addr_sa("1.2.3.4", 81);
+    b = test_addr("1.2.3.4", 81);
     cr_assert_not(addr_equal(&a, &b), "different port");
-    b = addr_sa("1.2.3.5", 80);
+    b = test_addr("1.2.3.5", 80);
     cr_assert_not(addr_equal(&a, &b), "different address");
-    b = addr_sa("::ffff:1.2.3.4", 80);
+    b = test_addr("::ffff:1.2.3.4", 80);
     cr_assert_not(addr_equal(&a, &b), "different family");
     cr_assert_not(addr_equal(&b, &a), "different family");
-    a = addr_sa("fd00::1", 443);
-    b = addr_sa("fd00::1", 443);
+    a = test_addr("fd00::1", 443);
+    b = test_addr("fd00::1", 443);
     b.in6.sin6_flowinfo = 7;   /* only family, address and port count */
     cr_assert(addr_equal(&a, &b));
-    b = addr_sa("fd00::2", 443);
+    b = test_addr("fd00::2", 443);
     cr_assert_not(addr_equal(&a, &b));
-    b = addr_sa("fd00::1", 444);
+    b = test_addr("fd00::1", 444);
     cr_assert_not(addr_equal(&a, &b));
     union sockaddr_any u1, u2;
     memset(&u1, 0, sizeof(u1));
@@ -208,12 +193,12 @@ Test(addr, equal)
 
 Test(addr, to_v4mapped)
 {
-    union sockaddr_any a = addr_sa("1.2.3.4", 8080);
+    union sockaddr_any a = test_addr("1.2.3.4", 8080);
     addr_to_v4mapped(&a);
     cr_assert_eq(a.sa.sa_family, AF_INET6);
     cr_assert(IN6_IS_ADDR_V4MAPPED(&a.in6.sin6_addr));
     cr_assert_eq(addr_port(&a), 8080);
-    union sockaddr_any want = addr_sa("::ffff:1.2.3.4", 8080);
+    union sockaddr_any want = test_addr("::ffff:1.2.3.4", 8080);
     cr_assert(addr_equal(&a, &want));
     cr_assert_eq(a.in6.sin6_flowinfo, 0);
     cr_assert_eq(a.in6.sin6_scope_id, 0);
@@ -223,7 +208,7 @@ Test(addr, to_v4mapped)
 
 Test(addr, to_v4mapped_leaves_others)
 {
-    union sockaddr_any a = addr_sa("2001:db8::1", 1), before = a;
+    union sockaddr_any a = test_addr("2001:db8::1", 1), before = a;
     addr_to_v4mapped(&a);
     cr_assert_eq(memcmp(&a, &before, sizeof(a)), 0);
     memset(&a, 0, sizeof(a));

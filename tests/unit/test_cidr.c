@@ -6,23 +6,7 @@
 #include <string.h>
 
 #include "cidr.h"
-
-/* "1.2.3.4" or "::1" as a socket address (port 80). */
-static union sockaddr_any cidr_sa(const char *ip)
-{
-    union sockaddr_any a;
-    memset(&a, 0, sizeof(a));
-    if (strchr(ip, ':')) {
-        a.in6.sin6_family = AF_INET6;
-        a.in6.sin6_port = htons(80);
-        cr_assert_eq(inet_pton(AF_INET6, ip, &a.in6.sin6_addr), 1, "%s", ip);
-    } else {
-        a.in4.sin_family = AF_INET;
-        a.in4.sin_port = htons(80);
-        cr_assert_eq(inet_pton(AF_INET, ip, &a.in4.sin_addr), 1, "%s", ip);
-    }
-    return a;
-}
+#include "helpers.h"
 
 static struct cidr cidr_ok(const char *text)
 {
@@ -34,7 +18,7 @@ static struct cidr cidr_ok(const char *text)
 static bool matches(const char *range, const char *ip)
 {
     struct cidr c = cidr_ok(range);
-    union sockaddr_any a = cidr_sa(ip);
+    union sockaddr_any a = test_addr(ip, 80);
     return cidr_match(&c, &a);
 }
 

@@ -7,16 +7,8 @@
 #include <string.h>
 
 #include "handshake.h"
+#include "helpers.h"
 
-#define BYTES(...) ((const uint8_t[]){ __VA_ARGS__ })
-#define NBYTES(...) sizeof((const uint8_t[]){ __VA_ARGS__ })
-
-static void assert_bytes(const uint8_t *got, size_t got_len, const uint8_t *want, size_t want_len)
-{
-    cr_assert_eq(got_len, want_len, "length is %zu, expected %zu", got_len, want_len);
-    for (size_t i = 0; i < want_len; i++)
-        cr_assert_eq(got[i], want[i], "byte %zu is 0x%02x, expected 0x%02x", i, got[i], want[i]);
-}
 
 /* ---- fixtures ---- */
 
@@ -39,38 +31,6 @@ static struct proxy proxy_userpass(const char *user, const char *pass)
     return p;
 }
 
-static struct socks_target target_v4(const char *ip, uint16_t port)
-{
-    struct socks_target t;
-    memset(&t, 0, sizeof(t));
-    t.addr.in4.sin_family = AF_INET;
-    cr_assert_eq(inet_pton(AF_INET, ip, &t.addr.in4.sin_addr), 1);
-    t.addr.in4.sin_port = htons(port);
-    t.port = port;
-    return t;
-}
-
-static struct socks_target target_v6(const char *ip, uint16_t port)
-{
-    struct socks_target t;
-    memset(&t, 0, sizeof(t));
-    t.addr.in6.sin6_family = AF_INET6;
-    cr_assert_eq(inet_pton(AF_INET6, ip, &t.addr.in6.sin6_addr), 1);
-    t.addr.in6.sin6_port = htons(port);
-    t.port = port;
-    return t;
-}
-
-static struct socks_target target_name(const char *name, uint16_t port)
-{
-    struct socks_target t;
-    memset(&t, 0, sizeof(t));
-    t.is_name = true;
-    strcpy(t.name, name);
-    t.port = port;
-    return t;
-}
-
 /* Replies a server may send to the request. */
 static const uint8_t REPLY_V4[] = { 0x05, 0x00, 0x00, 0x01, 192, 168, 1, 1, 0x10, 0xe1 };   /* 192.168.1.1:4321 */
 static const uint8_t REPLY_V6[] = { 0x05, 0x00, 0x00, 0x04,
@@ -88,7 +48,7 @@ static void expect_send(struct handshake *h, const uint8_t *want, size_t n)
     size_t len = 0;
     const uint8_t *out = handshake_output(h, &len);
     cr_assert_not_null(out);
-    assert_bytes(out, len, want, n);
+    test_assert_bytes(out, len, want, n);
     handshake_sent(h, len);
     cr_assert_eq(handshake_status(h), HANDSHAKE_READ);
     size_t none = 99;
@@ -121,7 +81,7 @@ static void assert_failed(const struct handshake *h, int err, const char *step)
 /* Starts a no-auth CONNECT to 10.1.2.3:80 and sends the method selection. */
 static void start_noauth(struct handshake *h, const struct proxy *p)
 {
-    struct socks_target t = target_v4("10.1.2.3", 80);
+    struct socks_target t = test_target("10.1.2.3", 80);
     cr_assert_eq(handshake_start(h, p, &t), 0);
     EXPECT_SEND(h, 0x05, 0x01, 0x00);
 }
@@ -140,7 +100,7 @@ static void to_reply(struct handshake *h, const struct proxy *p)
 Test(handshake, noauth_exact_bytes)
 {
     struct proxy p = proxy_noauth();
-    struct socks_target t = target_v4("10.1.2.3", 80);
+    struct socks_target t = test_target("10.1.2.3", 80);
     struct handshake h;
     cr_assert_eq(handshake_start(&h, &p, &t), 0);
     cr_assert_eq(handshake_error(&h), 0);
@@ -166,7 +126,7 @@ Test(handshake, noauth_exact_bytes)
 Test(handshake, userpass_exact_bytes)
 {
     struct proxy p = proxy_userpass("alice", "s3cret");
-    struct socks_target t = target_v4("10.1.2.3", 80);
+    struct socks_target t = test_target("10.1.2.3", 80);
     struct handshake h;
     cr_assert_eq(handshake_start(&h, &p, &t), 0);
     EXPECT_SEND(&h, 0x05, 0x02, 0x00, 0x02);
@@ -186,7 +146,7 @@ Test(handshake, userpass_empty_password)
 {
     struct proxy p = proxy_userpass("bob", "");
     struct handshake h;
-    struct socks_target t = target_v4("10.1.2.3", 80);
+    struct socks_target t = test_target("10.1.2.3", 80);
     cr_assert_eq(handshake_start(&h, &p, &t), 0);
     EXPECT_SEND(&h, 0x05, 0x02, 0x00, 0x02);
     cr_assert_eq(FEED(&h, 0x05, 0x02), HANDSHAKE_WRITE);
@@ -198,7 +158,7 @@ Test(handshake, auth_reply_version5_tolerated)
 {
     struct proxy p = proxy_userpass("u", "p");
     struct handshake h;
-    struct socks_target t = target_v4("10.1.2.3", 80);
+    struct socks_target t = test_target("10.1.2.3", 80);
     cr_assert_eq(handshake_start(&h, &p, &t), 0);
     EXPECT_SEND(&h, 0x05, 0x02, 0x00, 0x02);
     cr_assert_eq(FEED(&h, 0x05, 0x02), HANDSHAKE_WRITE);
@@ -211,7 +171,7 @@ Test(handshake, password_wiped_after_sending)
 {
     struct proxy p = proxy_userpass("alice", "VerySecretPw");
     struct handshake h;
-    struct socks_target t = target_v4("10.1.2.3", 80);
+    struct socks_target t = test_target("10.1.2.3", 80);
     cr_assert_eq(handshake_start(&h, &p, &t), 0);
     EXPECT_SEND(&h, 0x05, 0x02, 0x00, 0x02);
     cr_assert_eq(FEED(&h, 0x05, 0x02), HANDSHAKE_WRITE);
@@ -225,7 +185,7 @@ Test(handshake, offered_userpass_server_picks_none)
 {
     struct proxy p = proxy_userpass("alice", "pw");
     struct handshake h;
-    struct socks_target t = target_v4("10.1.2.3", 80);
+    struct socks_target t = test_target("10.1.2.3", 80);
     cr_assert_eq(handshake_start(&h, &p, &t), 0);
     EXPECT_SEND(&h, 0x05, 0x02, 0x00, 0x02);
     cr_assert_eq(FEED(&h, 0x05, 0x00), HANDSHAKE_WRITE);
@@ -236,7 +196,7 @@ Test(handshake, offered_userpass_server_picks_none)
 Test(handshake, name_target_request_bytes)
 {
     struct proxy p = proxy_noauth();
-    struct socks_target t = target_name("example.com", 443);
+    struct socks_target t = test_name_target("example.com", 443);
     struct handshake h;
     cr_assert_eq(handshake_start(&h, &p, &t), 0);
     EXPECT_SEND(&h, 0x05, 0x01, 0x00);
@@ -247,7 +207,7 @@ Test(handshake, name_target_request_bytes)
 Test(handshake, ipv6_target_request_bytes)
 {
     struct proxy p = proxy_noauth();
-    struct socks_target t = target_v6("2001:db8::2", 8080);
+    struct socks_target t = test_target("2001:db8::2", 8080);
     struct handshake h;
     cr_assert_eq(handshake_start(&h, &p, &t), 0);
     EXPECT_SEND(&h, 0x05, 0x01, 0x00);
@@ -259,7 +219,7 @@ Test(handshake, ipv6_target_request_bytes)
 Test(handshake, name_of_255_accepted)
 {
     struct proxy p = proxy_noauth();
-    struct socks_target t = target_name("", 80);
+    struct socks_target t = test_name_target("", 80);
     memset(t.name, 'a', 255);
     t.name[255] = '\0';
     struct handshake h;
@@ -416,7 +376,7 @@ static void check_chunked(bool auth, const uint8_t *reply, size_t reply_len, con
         cr_assert_eq(r.status, HANDSHAKE_DONE, "chunk %zu: status %d error %d in %s", chunks[i], r.status,
                      handshake_error(&h), handshake_step_name(&h));
         cr_assert_eq(r.consumed, total, "chunk %zu: consumed %zu of %zu", chunks[i], r.consumed, total);
-        assert_bytes(r.sent, r.sent_len, want_out, want_len);
+        test_assert_bytes(r.sent, r.sent_len, want_out, want_len);
         if (i == 0)
             first = r;
         else
@@ -426,7 +386,7 @@ static void check_chunked(bool auth, const uint8_t *reply, size_t reply_len, con
 
 Test(handshake, chunked_noauth_every_reply_type)
 {
-    struct socks_target v4 = target_v4("10.1.2.3", 80), name = target_name("example.org", 80);
+    struct socks_target v4 = test_target("10.1.2.3", 80), name = test_name_target("example.org", 80);
     check_chunked(false, REPLY_V4, sizeof(REPLY_V4), &v4);
     check_chunked(false, REPLY_V6, sizeof(REPLY_V6), &v4);
     check_chunked(false, REPLY_NAME, sizeof(REPLY_NAME), &name);
@@ -434,7 +394,7 @@ Test(handshake, chunked_noauth_every_reply_type)
 
 Test(handshake, chunked_userpass_every_reply_type)
 {
-    struct socks_target v6 = target_v6("2001:db8::1", 22);
+    struct socks_target v6 = test_target("2001:db8::1", 22);
     check_chunked(true, REPLY_V4, sizeof(REPLY_V4), &v6);
     check_chunked(true, REPLY_V6, sizeof(REPLY_V6), &v6);
     check_chunked(true, REPLY_NAME, sizeof(REPLY_NAME), &v6);
@@ -442,7 +402,7 @@ Test(handshake, chunked_userpass_every_reply_type)
 
 Test(handshake, chunked_domain_reply_lengths_0_to_255)
 {
-    struct socks_target t = target_v4("10.1.2.3", 80);
+    struct socks_target t = test_target("10.1.2.3", 80);
     for (unsigned n = 0; n <= 255; n += (n < 8 || n > 250) ? 1 : 31) {
         uint8_t reply[3 + 1 + 1 + 255 + 2] = { 0x05, 0x00, 0x00, 0x03, (uint8_t)n };
         memset(reply + 5, 'h', n);
@@ -474,7 +434,7 @@ Test(handshake, tunnel_bytes_after_reply_stay_unread)
 Test(handshake, partial_sends)
 {
     struct proxy p = proxy_noauth();
-    struct socks_target t = target_v4("10.1.2.3", 80);
+    struct socks_target t = test_target("10.1.2.3", 80);
     struct handshake h;
     cr_assert_eq(handshake_start(&h, &p, &t), 0);
     size_t len;
@@ -484,7 +444,7 @@ Test(handshake, partial_sends)
     handshake_sent(&h, 1);
     cr_assert_eq(handshake_status(&h), HANDSHAKE_WRITE);
     out = handshake_output(&h, &len);
-    assert_bytes(out, len, BYTES(0x01, 0x00), 2);
+    test_assert_bytes(out, len, BYTES(0x01, 0x00), 2);
     handshake_sent(&h, 0);
     out = handshake_output(&h, &len);
     cr_assert_eq(len, 2);
@@ -530,7 +490,7 @@ Test(handshake, no_acceptable_method_eacces)
 Test(handshake, no_acceptable_method_with_auth_eacces)
 {
     struct proxy p = proxy_userpass("u", "p");
-    struct socks_target t = target_v4("10.1.2.3", 80);
+    struct socks_target t = test_target("10.1.2.3", 80);
     struct handshake h;
     cr_assert_eq(handshake_start(&h, &p, &t), 0);
     EXPECT_SEND(&h, 0x05, 0x02, 0x00, 0x02);
@@ -550,7 +510,7 @@ Test(handshake, server_picks_unoffered_userpass_eproto)
 Test(handshake, server_picks_gssapi_eproto)
 {
     struct proxy p = proxy_userpass("u", "p");
-    struct socks_target t = target_v4("10.1.2.3", 80);
+    struct socks_target t = test_target("10.1.2.3", 80);
     struct handshake h;
     cr_assert_eq(handshake_start(&h, &p, &t), 0);
     EXPECT_SEND(&h, 0x05, 0x02, 0x00, 0x02);
@@ -569,7 +529,7 @@ Test(handshake, method_reply_bad_version_eproto)
 
 static void to_auth_reply(struct handshake *h, const struct proxy *p)
 {
-    struct socks_target t = target_v4("10.1.2.3", 80);
+    struct socks_target t = test_target("10.1.2.3", 80);
     cr_assert_eq(handshake_start(h, p, &t), 0);
     EXPECT_SEND(h, 0x05, 0x02, 0x00, 0x02);
     cr_assert_eq(FEED(h, 0x05, 0x02), HANDSHAKE_WRITE);
@@ -664,7 +624,7 @@ Test(handshake, eof_at_each_step_econnreset)
         { 10, "request" },           /* 9 bytes of the reply */
     };
     struct proxy p = proxy_userpass("u", "pw");
-    struct socks_target t = target_v4("10.1.2.3", 80);
+    struct socks_target t = test_target("10.1.2.3", 80);
     for (size_t i = 0; i < sizeof(points) / sizeof(points[0]); i++) {
         struct handshake h;
         size_t len;
@@ -723,7 +683,7 @@ Test(handshake, abort_gives_errno)
     handshake_abort(&h, ECANCELED);
     assert_failed(&h, ECANCELED, "request");
 
-    struct socks_target t = target_v4("10.1.2.3", 80);
+    struct socks_target t = test_target("10.1.2.3", 80);
     cr_assert_eq(handshake_start(&h, &p, &t), 0);   /* still WRITE */
     handshake_abort(&h, EINTR);
     assert_failed(&h, EINTR, "method selection");
@@ -771,7 +731,7 @@ Test(handshake, feeding_more_than_wants_eproto)
 Test(handshake, feeding_while_writing_eproto)
 {
     struct proxy p = proxy_noauth();
-    struct socks_target t = target_v4("10.1.2.3", 80);
+    struct socks_target t = test_target("10.1.2.3", 80);
     struct handshake h;
     cr_assert_eq(handshake_start(&h, &p, &t), 0);
     cr_assert_eq(handshake_wants(&h), 0);
@@ -802,14 +762,14 @@ static void check_bad_target(const struct socks_target *t)
 
 Test(handshake, name_of_256_einval)
 {
-    struct socks_target t = target_name("", 80);
+    struct socks_target t = test_name_target("", 80);
     memset(t.name, 'a', sizeof(t.name));   /* 256 characters, no room for a NUL */
     check_bad_target(&t);
 }
 
 Test(handshake, empty_name_einval)
 {
-    struct socks_target t = target_name("", 80);
+    struct socks_target t = test_name_target("", 80);
     check_bad_target(&t);
 }
 

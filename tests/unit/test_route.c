@@ -5,22 +5,7 @@
 #include <string.h>
 
 #include "route.h"
-
-static union sockaddr_any route_sa(const char *ip, uint16_t port)
-{
-    union sockaddr_any a;
-    memset(&a, 0, sizeof(a));
-    if (strchr(ip, ':')) {
-        a.in6.sin6_family = AF_INET6;
-        a.in6.sin6_port = htons(port);
-        cr_assert_eq(inet_pton(AF_INET6, ip, &a.in6.sin6_addr), 1, "%s", ip);
-    } else {
-        a.in4.sin_family = AF_INET;
-        a.in4.sin_port = htons(port);
-        cr_assert_eq(inet_pton(AF_INET, ip, &a.in4.sin_addr), 1, "%s", ip);
-    }
-    return a;
-}
+#include "helpers.h"
 
 /* A config from socksify.conf text (caller frees). */
 static void route_config(struct config *c, const char *text)
@@ -32,7 +17,7 @@ static void route_config(struct config *c, const char *text)
 
 static enum route_action decide(const struct config *c, const char *ip, uint16_t port)
 {
-    union sockaddr_any dst = route_sa(ip, port);
+    union sockaddr_any dst = test_addr(ip, port);
     struct route r = route_decide(c, &dst);
     cr_assert_not_null(r.reason);
     cr_assert_str_not_empty(r.reason);
@@ -50,7 +35,7 @@ Test(route, default_is_proxy)
     ASSERT_PROXY(&c, "10.1.2.3", 80);
     ASSERT_PROXY(&c, "2001:4860::8888", 443);
     ASSERT_PROXY(&c, "::ffff:8.8.8.8", 53);
-    union sockaddr_any dst = route_sa("8.8.8.8", 53);
+    union sockaddr_any dst = test_addr("8.8.8.8", 53);
     struct route r = route_decide(&c, &dst);
     cr_assert_eq(r.action, ROUTE_PROXY);
     config_free(&c);
@@ -62,7 +47,7 @@ Test(route, proxy_itself_direct)
     route_config(&c, "proxy socks5://192.0.2.10:1080\n");
     ASSERT_DIRECT(&c, "192.0.2.10", 1080);
     ASSERT_DIRECT(&c, "::ffff:192.0.2.10", 1080);
-    union sockaddr_any dst = route_sa("192.0.2.10", 1080);
+    union sockaddr_any dst = test_addr("192.0.2.10", 1080);
     struct route r = route_decide(&c, &dst);
     cr_assert_not_null(strstr(r.reason, "proxy"), "reason '%s'", r.reason);
     /* Other ports on the proxy's host are ordinary destinations. */
@@ -110,7 +95,7 @@ Test(route, loopback_direct_by_default)
     ASSERT_DIRECT(&c, "127.8.9.10", 5432);
     ASSERT_DIRECT(&c, "::1", 80);
     ASSERT_DIRECT(&c, "::ffff:127.0.0.1", 80);
-    union sockaddr_any dst = route_sa("127.0.0.1", 80);
+    union sockaddr_any dst = test_addr("127.0.0.1", 80);
     struct route r = route_decide(&c, &dst);
     cr_assert_not_null(strstr(r.reason, "loopback"), "reason '%s'", r.reason);
     ASSERT_PROXY(&c, "128.0.0.1", 80);
@@ -152,7 +137,7 @@ Test(route, direct_ranges)
     ASSERT_DIRECT(&c, "192.168.1.7", 1);
     ASSERT_PROXY(&c, "192.168.1.8", 1);
     ASSERT_PROXY(&c, "11.0.0.1", 80);
-    union sockaddr_any dst = route_sa("10.1.2.3", 80);
+    union sockaddr_any dst = test_addr("10.1.2.3", 80);
     struct route r = route_decide(&c, &dst);
     cr_assert_not_null(strstr(r.reason, "direct"), "reason '%s'", r.reason);
     config_free(&c);

@@ -7,40 +7,10 @@
 #include <sys/un.h>
 
 #include "socks5.h"
+#include "helpers.h"
 
 /* A byte array literal and its length, for exact-bytes comparisons. */
-#define BYTES(...) ((const uint8_t[]){ __VA_ARGS__ })
-#define NBYTES(...) sizeof((const uint8_t[]){ __VA_ARGS__ })
-#define ASSERT_BYTES(got, got_len, ...) assert_bytes((got), (size_t)(got_len), BYTES(__VA_ARGS__), NBYTES(__VA_ARGS__))
-
-static void assert_bytes(const uint8_t *got, size_t got_len, const uint8_t *want, size_t want_len)
-{
-    cr_assert_eq(got_len, want_len, "length is %zu, expected %zu", got_len, want_len);
-    for (size_t i = 0; i < want_len; i++)
-        cr_assert_eq(got[i], want[i], "byte %zu is 0x%02x, expected 0x%02x", i, got[i], want[i]);
-}
-
-static struct socks_target target_v4(const char *ip, uint16_t port)
-{
-    struct socks_target t;
-    memset(&t, 0, sizeof(t));
-    t.addr.in4.sin_family = AF_INET;
-    cr_assert_eq(inet_pton(AF_INET, ip, &t.addr.in4.sin_addr), 1);
-    t.addr.in4.sin_port = htons(port);
-    t.port = port;
-    return t;
-}
-
-static struct socks_target target_v6(const char *ip, uint16_t port)
-{
-    struct socks_target t;
-    memset(&t, 0, sizeof(t));
-    t.addr.in6.sin6_family = AF_INET6;
-    cr_assert_eq(inet_pton(AF_INET6, ip, &t.addr.in6.sin6_addr), 1);
-    t.addr.in6.sin6_port = htons(port);
-    t.port = port;
-    return t;
-}
+#define ASSERT_BYTES(got, got_len, ...) test_assert_bytes((got), (size_t)(got_len), BYTES(__VA_ARGS__), NBYTES(__VA_ARGS__))
 
 /* A name target of n copies of c (n may be 256: the name then fills the array with no NUL). */
 static struct socks_target target_name_n(char c, size_t n, uint16_t port)
@@ -51,14 +21,6 @@ static struct socks_target target_name_n(char c, size_t n, uint16_t port)
     cr_assert_leq(n, sizeof(t.name));
     memset(t.name, c, n);
     t.port = port;
-    return t;
-}
-
-static struct socks_target target_name(const char *name, uint16_t port)
-{
-    struct socks_target t = target_name_n('x', 0, port);
-    cr_assert_lt(strlen(name), sizeof(t.name));
-    strcpy(t.name, name);
     return t;
 }
 
@@ -230,7 +192,7 @@ Test(socks5_userpass, decode_short)
 
 Test(socks5_request, encode_ipv4)
 {
-    struct socks_target t = target_v4("10.1.2.3", 80);
+    struct socks_target t = test_target("10.1.2.3", 80);
     uint8_t buf[SOCKS5_MSG_MAX];
     int n = socks5_request_encode(buf, sizeof(buf), SOCKS5_CMD_CONNECT, &t);
     ASSERT_BYTES(buf, n, 0x05, 0x01, 0x00, 0x01, 10, 1, 2, 3, 0x00, 0x50);
@@ -238,7 +200,7 @@ Test(socks5_request, encode_ipv4)
 
 Test(socks5_request, encode_ipv6)
 {
-    struct socks_target t = target_v6("2001:db8::1", 443);
+    struct socks_target t = test_target("2001:db8::1", 443);
     uint8_t buf[SOCKS5_MSG_MAX];
     int n = socks5_request_encode(buf, sizeof(buf), SOCKS5_CMD_CONNECT, &t);
     ASSERT_BYTES(buf, n, 0x05, 0x01, 0x00, 0x04,
@@ -248,7 +210,7 @@ Test(socks5_request, encode_ipv6)
 
 Test(socks5_request, encode_domain)
 {
-    struct socks_target t = target_name("example.com", 8080);
+    struct socks_target t = test_name_target("example.com", 8080);
     uint8_t buf[SOCKS5_MSG_MAX];
     int n = socks5_request_encode(buf, sizeof(buf), SOCKS5_CMD_CONNECT, &t);
     ASSERT_BYTES(buf, n, 0x05, 0x01, 0x00, 0x03, 11,
@@ -259,10 +221,10 @@ Test(socks5_request, encode_domain)
 Test(socks5_request, encode_other_commands_and_port_extremes)
 {
     uint8_t buf[SOCKS5_MSG_MAX];
-    struct socks_target t = target_v4("0.0.0.0", 0);
+    struct socks_target t = test_target("0.0.0.0", 0);
     int n = socks5_request_encode(buf, sizeof(buf), SOCKS5_CMD_BIND, &t);
     ASSERT_BYTES(buf, n, 0x05, 0x02, 0x00, 0x01, 0, 0, 0, 0, 0x00, 0x00);
-    t = target_v4("255.255.255.255", 65535);
+    t = test_target("255.255.255.255", 65535);
     n = socks5_request_encode(buf, sizeof(buf), SOCKS5_CMD_UDP_ASSOCIATE, &t);
     ASSERT_BYTES(buf, n, 0x05, 0x03, 0x00, 0x01, 255, 255, 255, 255, 0xff, 0xff);
 }
@@ -289,7 +251,7 @@ Test(socks5_request, encode_name_256_einval)
 
 Test(socks5_request, encode_empty_name_einval)
 {
-    struct socks_target t = target_name("", 80);
+    struct socks_target t = test_name_target("", 80);
     uint8_t buf[64];
     cr_assert_eq(socks5_request_encode(buf, sizeof(buf), SOCKS5_CMD_CONNECT, &t), -EINVAL);
 }
@@ -309,7 +271,7 @@ Test(socks5_request, encode_bad_family_einval)
 Test(socks5_request, encode_enospc)
 {
     uint8_t buf[SOCKS5_MSG_MAX];
-    struct socks_target v4 = target_v4("1.2.3.4", 80), v6 = target_v6("::1", 80), name = target_name_n('n', 255, 80);
+    struct socks_target v4 = test_target("1.2.3.4", 80), v6 = test_target("::1", 80), name = target_name_n('n', 255, 80);
     cr_assert_eq(socks5_request_encode(buf, 9, SOCKS5_CMD_CONNECT, &v4), -ENOSPC);
     cr_assert_eq(socks5_request_encode(buf, 10, SOCKS5_CMD_CONNECT, &v4), 10);
     cr_assert_eq(socks5_request_encode(buf, 21, SOCKS5_CMD_CONNECT, &v6), -ENOSPC);

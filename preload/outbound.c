@@ -38,9 +38,9 @@ enum outbound_verdict outbound_decide(int fd, const struct sockaddr *addr, sockl
         /* Without a usable configuration nothing may go out directly: fail closed. */
         struct route r = c ? route_decide(c, &dst) : (struct route){ ROUTE_PROXY, "no configuration" };
         v = r.action == ROUTE_PROXY ? OUTBOUND_PROXY : OUTBOUND_PASS;
-        if (v == OUTBOUND_PASS && log_enabled(LOG_DEBUG)) {
+        if (v == OUTBOUND_PASS && log_enabled(LOG_INFO)) {
             char text[ADDR_TEXT_MAX];
-            log_msg(LOG_DEBUG, "connect %s: direct (%s)", addr_format(&dst, text, sizeof(text)), r.reason);
+            log_msg(LOG_INFO, "connect %s: direct (%s)", addr_format(&dst, text, sizeof(text)), r.reason);
         }
     }
     errno = saved;
@@ -63,8 +63,15 @@ static void log_result(const struct config *c, const union sockaddr_any *dst, co
     char target[ADDR_TEXT_MAX], proxy[PROXY_HOST_MAX + PROXY_CRED_MAX + 32];
     addr_format(dst, target, sizeof(target));
     proxy_format(&c->proxy, proxy, sizeof(proxy));
-    if (!err)
+    if (!err) {
         log_msg(level, "connect %s via %s: ok (%.1f ms)", target, proxy, elapsed_ms(start));
+        if (log_enabled(LOG_DEBUG)) {
+            char bound[ADDR_TEXT_MAX];
+            const struct socks_target *b = &t->handshake.reply.bound;
+            log_msg(LOG_DEBUG, "connect %s: the proxy's side of the tunnel is %s", target,
+                    b->is_name ? b->name : addr_format(&b->addr, bound, sizeof(bound)));
+        }
+    }
     else
         log_msg(level, "connect %s via %s: failed during %s: %s (%.1f ms)", target, proxy,
                 tunnel_phase(t), strerror(err), elapsed_ms(start));

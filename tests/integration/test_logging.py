@@ -36,6 +36,17 @@ def test_wrapper_verbose_logs_connection(t):
 
 
 @test
+def test_wrapper_verbose_logs_direct_connection(t):
+    """-v shows connections that bypass the proxy too, with the reason."""
+    t.need("danted", "echo-c")
+    r = t.sx_x(DANTE, t.pyclient("127.0.0.1", ECHO_PORT), opts=["-v"])
+    t.expect_echo(r, "127.0.0.1", ECHO_PORT)
+    lines = [l for l in r.err.splitlines() if "127.0.0.1:%d" % ECHO_PORT in l]
+    t.check(len(lines) == 1 and "direct (loopback)" in lines[0],
+            "expected one line saying 127.0.0.1:%d went direct (loopback), got %r" % (ECHO_PORT, lines))
+
+
+@test
 def test_wrapper_verbose_logs_error(t):
     t.need("fakeproxy")
     r = t.sx_x(fake_url("rep:5"), t.pyclient(T4, ECHO_PORT), opts=["-v"])

@@ -42,7 +42,7 @@ $(CORE_A): $(CORE_OBJ)
 
 $(LIB): $(PRELOAD_OBJ) $(CORE_A) preload/exports.map
 	$(CC) -shared -o $@ $(PRELOAD_OBJ) $(CORE_A) -Wl,--version-script=preload/exports.map \
-	    -Wl,-z,now -Wl,-z,relro -ldl -lpthread
+	    -Wl,-z,now -Wl,-z,relro -Wl,--no-undefined -ldl -lpthread
 
 $(CHECK): scripts/socksify-check.c $(CORE_A)
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(CORE_A)

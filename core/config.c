@@ -43,6 +43,15 @@ void config_init(struct config *c)
     c->handshake_timeout_ms = CONFIG_DEFAULT_HANDSHAKE_TIMEOUT_MS;
     c->log_level = LOG_ERROR;
     c->direct_loopback = true;
+    cidr_parse(CONFIG_DEFAULT_FAKE_RANGE, &c->fake_range);
+    cidr_parse(CONFIG_DEFAULT_FAKE_RANGE6, &c->fake_range6);
+}
+
+enum dns_mode config_dns_mode(const struct config *c)
+{
+    if (c->dns != DNS_DEFAULT)
+        return c->dns;
+    return c->has_proxy && c->proxy.remote_dns ? DNS_REMOTE : DNS_LOCAL;
 }
 
 void config_free(struct config *c)
@@ -167,13 +176,62 @@ static int parse_bool(const char *s, bool *out)
     return -EINVAL;
 }
 
-static int key_direct_loopback(struct config *c, const struct line *l, char *err, size_t errsize)
+static int key_bool(bool *out, const struct line *l, char *err, size_t errsize)
 {
     if (expect_args(l, 1, "yes or no", err, errsize) < 0)
         return -EINVAL;
-    if (parse_bool(l->argv[1], &c->direct_loopback) < 0)
-        return line_error(l, err, errsize, "bad value '%s' for direct_loopback: expected yes or no", l->argv[1]);
+    if (parse_bool(l->argv[1], out) < 0)
+        return line_error(l, err, errsize, "bad value '%s' for %s: expected yes or no", l->argv[1], l->argv[0]);
     return 0;
+}
+
+static int key_direct_loopback(struct config *c, const struct line *l, char *err, size_t errsize)
+{
+    return key_bool(&c->direct_loopback, l, err, errsize);
+}
+
+static int key_direct_dns(struct config *c, const struct line *l, char *err, size_t errsize)
+{
+    return key_bool(&c->direct_dns, l, err, errsize);
+}
+
+static int key_dns(struct config *c, const struct line *l, char *err, size_t errsize)
+{
+    static const char *const modes[] = { [DNS_REMOTE] = "remote", [DNS_LOCAL] = "local", [DNS_OFF] = "off" };
+    if (expect_args(l, 1, "remote, local or off", err, errsize) < 0)
+        return -EINVAL;
+    for (int m = DNS_REMOTE; m <= DNS_OFF; m++) {
+        if (strcmp(l->argv[1], modes[m]) == 0) {
+            c->dns = (enum dns_mode)m;
+            return 0;
+        }
+    }
+    return line_error(l, err, errsize, "bad dns mode '%s': expected remote, local or off", l->argv[1]);
+}
+
+/* A fake range must leave room for addresses: at most /30 for IPv4 and /126 for IPv6. */
+static int key_range(struct cidr *out, int family, const struct line *l, char *err, size_t errsize)
+{
+    const char *example = family == AF_INET ? CONFIG_DEFAULT_FAKE_RANGE : CONFIG_DEFAULT_FAKE_RANGE6;
+    if (expect_args(l, 1, "one address range", err, errsize) < 0)
+        return -EINVAL;
+    struct cidr range;
+    unsigned longest = family == AF_INET ? 30 : 126;
+    if (cidr_parse(l->argv[1], &range) < 0 || range.family != family || range.prefix > longest)
+        return line_error(l, err, errsize, "bad %s '%s': expected an %s range no longer than /%u, e.g. %s", l->argv[0],
+                          l->argv[1], family == AF_INET ? "IPv4" : "IPv6", longest, example);
+    *out = range;
+    return 0;
+}
+
+static int key_fake_range(struct config *c, const struct line *l, char *err, size_t errsize)
+{
+    return key_range(&c->fake_range, AF_INET, l, err, errsize);
+}
+
+static int key_fake_range6(struct config *c, const struct line *l, char *err, size_t errsize)
+{
+    return key_range(&c->fake_range6, AF_INET6, l, err, errsize);
 }
 
 static const struct {
@@ -187,6 +245,10 @@ static const struct {
     { "log_file", key_log_file },
     { "direct", key_direct },
     { "direct_loopback", key_direct_loopback },
+    { "dns", key_dns },
+    { "fake_range", key_fake_range },
+    { "fake_range6", key_fake_range6 },
+    { "direct_dns", key_direct_dns },
 };
 
 /* Splits s (modified in place) into words; a '#' outside a word starts a comment. */
@@ -218,7 +280,8 @@ static int parse_line(struct config *c, char *text, struct line *l, char *err, s
         if (strcmp(l->argv[0], keys[i].name) == 0)
             return keys[i].parse(c, l, err, errsize);
     return line_error(l, err, errsize, "unknown key '%s': expected proxy, connect_timeout, handshake_timeout, "
-                      "log_level, log_file, direct or direct_loopback", l->argv[0]);
+                      "log_level, log_file, direct, direct_loopback, dns, fake_range, fake_range6 or direct_dns",
+                      l->argv[0]);
 }
 
 int config_parse(struct config *c, const char *text, const char *filename, char *err, size_t errsize)

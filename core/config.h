@@ -13,6 +13,16 @@
 #include "proxy.h"
 
 #define CONFIG_DEFAULT_CONNECT_TIMEOUT_MS 10000
+#define CONFIG_DEFAULT_FAKE_RANGE "198.18.0.0/15"
+#define CONFIG_DEFAULT_FAKE_RANGE6 "fd53:6f63:6b73::/96"
+
+/* Who resolves host names. */
+enum dns_mode {
+    DNS_DEFAULT,   /* not set: remote for socks5h proxies, local otherwise (see config_dns_mode) */
+    DNS_REMOTE,    /* the proxy: programs get fake addresses, connect() sends the name */
+    DNS_LOCAL,     /* the local resolver, as without socksify */
+    DNS_OFF,       /* nobody: lookups of names that are not local fail */
+};
 #define CONFIG_DEFAULT_HANDSHAKE_TIMEOUT_MS 10000
 
 struct config {
@@ -25,6 +35,10 @@ struct config {
     struct cidr *direct;         /* destinations that bypass the proxy */
     size_t direct_count, direct_capacity;
     bool direct_loopback;
+    enum dns_mode dns;
+    struct cidr fake_range;      /* where fake IPv4 addresses come from */
+    struct cidr fake_range6;     /* and their IPv6 counterparts */
+    bool direct_dns;             /* allow port-53 traffic that bypasses the proxy while names are remote */
     char source[PATH_MAX];       /* the file that was read, empty if none */
 };
 
@@ -52,6 +66,8 @@ int config_parse_file(struct config *c, const char *path, char *err, size_t errs
  * ./socksify.conf, ~/.config/socksify/socksify.conf, /etc/socksify.conf that exists; then the
  * overrides from env. Fails with -ENOENT and a message if no proxy is configured anywhere. */
 int config_load(struct config *c, const struct config_env *env, char *err, size_t errsize);
+/* The effective DNS mode: the configured one, or remote for socks5h proxies and local otherwise. */
+enum dns_mode config_dns_mode(const struct config *c);
 /* Parses a duration: "10s", "500ms", or a bare number of seconds; returns milliseconds, or -EINVAL. */
 int config_duration_parse(const char *text);
 

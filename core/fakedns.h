@@ -29,6 +29,8 @@ size_t fakedns_region_size(uint32_t capacity);
  * network and broadcast addresses). Returns the map, or NULL if the ranges are unusable
  * (IPv4 range not AF_INET, IPv6 not AF_INET6, prefix too long to hold one address). */
 struct fakedns *fakedns_create(void *region, uint32_t capacity, const struct cidr *range4, const struct cidr *range6);
+/* The map another process sharing the region formatted with fakedns_create; NULL if none is there. */
+struct fakedns *fakedns_attach(void *region);
 /* The fake address for name (case-insensitive; a trailing dot is ignored), allocating one if
  * new, in family AF_INET or AF_INET6, port 0. Returns 0, -EINVAL for an empty or over-long name. */
 int fakedns_address_for(struct fakedns *map, const char *name, int family, union sockaddr_any *out);

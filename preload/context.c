@@ -5,10 +5,12 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "real.h"
 
 static struct config config;
+static char *hosts_text;
 static bool config_ok;
 static pthread_once_t config_once = PTHREAD_ONCE_INIT;
 /* initial-exec: reading it must never allocate, as a lazily allocated TLS block would. */
@@ -33,6 +35,33 @@ static void resolve_proxy_host(struct proxy *p)
         p->has_addr = true;
     }
     freeaddrinfo(res);
+}
+
+/* Names listed here stay with the local resolver; read once, like the configuration. */
+static char *read_hosts(void)
+{
+    int fd = open("/etc/hosts", O_RDONLY | O_CLOEXEC);
+    size_t len = 0, cap = 0;
+    char *text = NULL;
+    while (fd >= 0) {
+        if (len + 4096 + 1 > cap) {
+            char *grown = realloc(text, cap = cap ? cap * 2 : 8192);
+            if (!grown)
+                break;
+            text = grown;
+        }
+        ssize_t n = read(fd, text + len, cap - len - 1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+    }
+    if (fd >= 0)
+        libc()->close(fd);
+    if (text)
+        text[len] = '\0';
+    return text;
 }
 
 static int open_log_file(const char *path)
@@ -64,9 +93,15 @@ static void load(void)
     }
     log_setup(config.log_level, config.log_file[0] ? open_log_file(config.log_file) : 2, program_invocation_short_name);
     resolve_proxy_host(&config.proxy);
+    hosts_text = read_hosts();
     config_ok = true;
     loading = false;
     errno = saved;
+}
+
+const char *context_hosts(void)
+{
+    return context_config() && hosts_text ? hosts_text : "";
 }
 
 bool context_loading(void)

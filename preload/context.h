@@ -7,6 +7,8 @@
 /* The configuration, loaded lazily and thread-safely from the environment and config files;
  * NULL if it could not be loaded (the reason was logged), in which case callers fail closed. */
 const struct config *context_config(void);
+/* The contents of /etc/hosts as read when the configuration was loaded ("" if unreadable). */
+const char *context_hosts(void);
 /* True while this thread is loading the configuration: hooks then pass calls straight to libc. */
 bool context_loading(void);
 

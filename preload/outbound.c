@@ -2,47 +2,98 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "context.h"
+#include "fakemap.h"
 #include "registry.h"
 #include "route.h"
 #include "tunnel.h"
+
+#define DNS_PORT 53
 
 static bool is_inet(const struct sockaddr *addr, socklen_t len)
 {
     return addr && len >= (socklen_t)sizeof(sa_family_t) && (addr->sa_family == AF_INET || addr->sa_family == AF_INET6);
 }
 
-/* TCP (or MPTCP, which speaks TCP to the proxy); one getsockopt tells both type and protocol. */
-static bool is_tcp_socket(int fd)
+/* IPPROTO_TCP, IPPROTO_UDP, ... of fd, or -1; one getsockopt tells both type and protocol. */
+static int socket_protocol(int fd)
 {
-    int protocol = 0;
+    int protocol = -1;
     socklen_t len = sizeof(protocol);
-    return getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &protocol, &len) == 0 &&
-           (protocol == IPPROTO_TCP || protocol == IPPROTO_MPTCP);
+    return getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &protocol, &len) == 0 ? protocol : -1;
+}
+
+/* DNS that does not go through the proxy would tell the local network the names the proxy is
+ * meant to resolve: while names are remote it is refused unless the config allows it. */
+static enum outbound_verdict guard_dns(const struct config *c, const union sockaddr_any *dst, const char *proto)
+{
+    if (addr_port(dst) != DNS_PORT || (c && (config_dns_mode(c) != DNS_REMOTE || c->direct_dns)))
+        return OUTBOUND_PASS;
+    char text[ADDR_TEXT_MAX];
+    log_msg(LOG_ERROR, "%s to %s refused: DNS past the proxy would leak names (set direct_dns yes to allow)", proto,
+            addr_format(dst, text, sizeof(text)));
+    return OUTBOUND_REFUSE;
+}
+
+static enum outbound_verdict decide_tcp(const union sockaddr_any *dst)
+{
+    const struct config *c = context_config();
+    /* Without a usable configuration nothing may go out directly: fail closed. */
+    if (!c)
+        return OUTBOUND_PROXY;
+    struct fakedns *map = fakemap();
+    if (map && fakedns_is_fake(map, dst))
+        return OUTBOUND_PROXY;
+    struct route r = route_decide(c, dst);
+    if (r.action == ROUTE_PROXY)
+        return OUTBOUND_PROXY;
+    if (guard_dns(c, dst, "TCP") == OUTBOUND_REFUSE)
+        return OUTBOUND_REFUSE;
+    if (log_enabled(LOG_INFO)) {
+        char text[ADDR_TEXT_MAX];
+        log_msg(LOG_INFO, "connect %s: direct (%s)", addr_format(dst, text, sizeof(text)), r.reason);
+    }
+    return OUTBOUND_PASS;
+}
+
+/* While socksify itself is loading (resolving the proxy's name may open sockets), its own
+ * connections are its business, not the program's. */
+static bool ours_to_judge(const struct sockaddr *addr, socklen_t len, union sockaddr_any *dst)
+{
+    return is_inet(addr, len) && !context_loading() && addr_from_sockaddr(dst, addr, len);
 }
 
 enum outbound_verdict outbound_decide(int fd, const struct sockaddr *addr, socklen_t len)
 {
-    /* While socksify itself is loading (resolving the proxy's name may open sockets), its own
-     * connections are its business, not the program's. */
-    if (!is_inet(addr, len) || context_loading())
+    union sockaddr_any dst;
+    if (!ours_to_judge(addr, len, &dst))
         return OUTBOUND_PASS;
     int saved = errno;
     enum outbound_verdict v = OUTBOUND_PASS;
-    union sockaddr_any dst;
-    if (is_tcp_socket(fd) && addr_from_sockaddr(&dst, addr, len)) {
-        const struct config *c = context_config();
-        /* Without a usable configuration nothing may go out directly: fail closed. */
-        struct route r = c ? route_decide(c, &dst) : (struct route){ ROUTE_PROXY, "no configuration" };
-        v = r.action == ROUTE_PROXY ? OUTBOUND_PROXY : OUTBOUND_PASS;
-        if (v == OUTBOUND_PASS && log_enabled(LOG_INFO)) {
-            char text[ADDR_TEXT_MAX];
-            log_msg(LOG_INFO, "connect %s: direct (%s)", addr_format(&dst, text, sizeof(text)), r.reason);
-        }
+    switch (socket_protocol(fd)) {
+    case IPPROTO_TCP:
+    case IPPROTO_MPTCP:   /* speaks TCP to the proxy */
+        v = decide_tcp(&dst);
+        break;
+    case IPPROTO_UDP:
+        v = guard_dns(context_config(), &dst, "UDP");
+        break;
     }
+    errno = saved;
+    return v;
+}
+
+enum outbound_verdict outbound_decide_send(int fd, const struct sockaddr *addr, socklen_t len)
+{
+    union sockaddr_any dst;
+    if (!ours_to_judge(addr, len, &dst) || addr_port(&dst) != DNS_PORT)
+        return OUTBOUND_PASS;
+    int saved = errno;
+    enum outbound_verdict v = socket_protocol(fd) == IPPROTO_UDP ? guard_dns(context_config(), &dst, "UDP") : OUTBOUND_PASS;
     errno = saved;
     return v;
 }
@@ -54,27 +105,51 @@ static double elapsed_ms(const struct timespec *start)
     return (double)(end.tv_sec - start->tv_sec) * 1e3 + (double)(end.tv_nsec - start->tv_nsec) / 1e6;
 }
 
-static void log_result(const struct config *c, const union sockaddr_any *dst, const struct tunnel *t, int err,
+/* "name:port (fake address)" or "address:port", for logs. */
+static char *describe(const struct socks_target *t, const union sockaddr_any *dst, char *buf, size_t size)
+{
+    char addr[ADDR_TEXT_MAX];
+    addr_format(dst, addr, sizeof(addr));
+    if (t->is_name)
+        snprintf(buf, size, "%s:%u (%s)", t->name, t->port, addr);
+    else
+        snprintf(buf, size, "%s", addr);
+    return buf;
+}
+
+static void log_result(const struct config *c, const char *target, const struct tunnel *t, int err,
                        const struct timespec *start)
 {
     enum log_level level = err ? LOG_ERROR : LOG_INFO;
     if (!log_enabled(level))
         return;
-    char target[ADDR_TEXT_MAX], proxy[PROXY_HOST_MAX + PROXY_CRED_MAX + 32];
-    addr_format(dst, target, sizeof(target));
+    char proxy[PROXY_HOST_MAX + PROXY_CRED_MAX + 32];
     proxy_format(&c->proxy, proxy, sizeof(proxy));
-    if (!err) {
-        log_msg(level, "connect %s via %s: ok (%.1f ms)", target, proxy, elapsed_ms(start));
-        if (log_enabled(LOG_DEBUG)) {
-            char bound[ADDR_TEXT_MAX];
-            const struct socks_target *b = &t->handshake.reply.bound;
-            log_msg(LOG_DEBUG, "connect %s: the proxy's side of the tunnel is %s", target,
-                    b->is_name ? b->name : addr_format(&b->addr, bound, sizeof(bound)));
-        }
+    if (err) {
+        log_msg(level, "connect %s via %s: failed during %s: %s (%.1f ms)", target, proxy, tunnel_phase(t),
+                strerror(err), elapsed_ms(start));
+        return;
     }
-    else
-        log_msg(level, "connect %s via %s: failed during %s: %s (%.1f ms)", target, proxy,
-                tunnel_phase(t), strerror(err), elapsed_ms(start));
+    log_msg(level, "connect %s via %s: ok (%.1f ms)", target, proxy, elapsed_ms(start));
+    if (log_enabled(LOG_DEBUG)) {
+        char bound[ADDR_TEXT_MAX];
+        const struct socks_target *b = &t->handshake.reply.bound;
+        log_msg(LOG_DEBUG, "connect %s: the proxy's side of the tunnel is %s", target,
+                b->is_name ? b->name : addr_format(&b->addr, bound, sizeof(bound)));
+    }
+}
+
+/* The target to ask the proxy for: the address, or the name behind a fake address. */
+static int make_target(const union sockaddr_any *dst, struct socks_target *target)
+{
+    memset(target, 0, sizeof(*target));
+    target->addr = *dst;
+    target->port = addr_port(dst);
+    struct fakedns *map = fakemap();
+    if (!map || !fakedns_is_fake(map, dst))
+        return 0;
+    target->is_name = true;
+    return fakedns_name_for(map, dst, target->name) == 0 ? 0 : -EHOSTUNREACH;
 }
 
 int outbound_connect(int fd, const struct sockaddr *addr, socklen_t len)
@@ -86,12 +161,21 @@ int outbound_connect(int fd, const struct sockaddr *addr, socklen_t len)
     }
     struct timespec start;
     clock_gettime(CLOCK_MONOTONIC, &start);
-    struct socks_target target = { 0 };
-    addr_from_sockaddr(&target.addr, addr, len);
-    target.port = addr_port(&target.addr);
+    union sockaddr_any dst;
+    addr_from_sockaddr(&dst, addr, len);
+    struct socks_target target;
+    char text[FAKEDNS_NAME_MAX + ADDR_TEXT_MAX + 16];
+    int r = make_target(&dst, &target);
+    if (r < 0) {
+        /* A fake address nobody asked for here (a program that bypassed our hooks, or an
+         * expired name): there is no destination to send, and it must not go out as is. */
+        log_msg(LOG_ERROR, "connect %s: a fake address with no name behind it", describe(&target, &dst, text, sizeof(text)));
+        errno = -r;
+        return -1;
+    }
     struct tunnel t;
-    int r = tunnel_open(fd, c, &target, &t);
-    log_result(c, &target.addr, &t, -r, &start);
+    r = tunnel_open(fd, c, &target, &t);
+    log_result(c, describe(&target, &dst, text, sizeof(text)), &t, -r, &start);
     if (r < 0) {
         /* The socket may be connected to the proxy: make sure no byte of the program's can
          * reach the proxy as if it were the target. */
@@ -99,6 +183,6 @@ int outbound_connect(int fd, const struct sockaddr *addr, socklen_t len)
         errno = -r;
         return -1;
     }
-    registry_add(fd, &target.addr);
+    registry_add(fd, &dst);
     return 0;
 }

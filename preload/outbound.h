@@ -1,17 +1,23 @@
-/* The one decision every outgoing-TCP hook shares (connect, and sendto/sendmsg with
- * MSG_FASTOPEN): pass the call to libc, or open a tunnel through the proxy instead. */
+/* The one decision every outgoing hook shares (connect, and sendto/sendmsg/sendmmsg): pass the
+ * call to libc, open a tunnel through the proxy instead, or refuse it. */
 #ifndef SOCKSIFY_OUTBOUND_H
 #define SOCKSIFY_OUTBOUND_H
 
+#include <stdbool.h>
 #include <sys/socket.h>
 
 enum outbound_verdict {
-    OUTBOUND_PASS,    /* not ours: call libc as if socksify were not there */
-    OUTBOUND_PROXY,   /* goes through the proxy: call outbound_connect */
+    OUTBOUND_PASS,     /* not ours: call libc as if socksify were not there */
+    OUTBOUND_PROXY,    /* TCP that goes through the proxy: call outbound_connect */
+    OUTBOUND_REFUSE,   /* would leak (DNS past the proxy while names are remote): fail with EACCES */
 };
 
-/* Decides for a connection of fd to addr. Costs no syscall unless addr is AF_INET/AF_INET6. */
+/* Decides for a connection of fd to addr (connect, or a send with MSG_FASTOPEN); refusals are
+ * logged. Costs no syscall unless addr is AF_INET/AF_INET6. */
 enum outbound_verdict outbound_decide(int fd, const struct sockaddr *addr, socklen_t len);
+/* Decides for a plain send of fd to addr: only a datagram to a DNS port can be refused (a TCP
+ * socket ignores the address). Costs no syscall unless addr's port is a DNS port. */
+enum outbound_verdict outbound_decide_send(int fd, const struct sockaddr *addr, socklen_t len);
 /* Connects fd to addr through the proxy (or fails closed). Returns 0, or -1 with errno set, like connect(). */
 int outbound_connect(int fd, const struct sockaddr *addr, socklen_t len);
 

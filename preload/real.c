@@ -17,6 +17,7 @@ static ssize_t sys_sendto(int fd, const void *b, size_t n, int f, const struct s
     return syscall(SYS_sendto, fd, b, n, f, a, l);
 }
 static ssize_t sys_sendmsg(int fd, const struct msghdr *m, int f) { return syscall(SYS_sendmsg, fd, m, f); }
+static int sys_sendmmsg(int fd, struct mmsghdr *m, unsigned int n, int f) { return (int)syscall(SYS_sendmmsg, fd, m, n, f); }
 static ssize_t sys_recvfrom(int fd, void *b, size_t n, int f, struct sockaddr *a, socklen_t *l)
 {
     return syscall(SYS_recvfrom, fd, b, n, f, a, l);
@@ -30,6 +31,40 @@ static int no_getaddrinfo(const char *n, const char *s, const struct addrinfo *h
     return EAI_SYSTEM;
 }
 
+static int no_getnameinfo(const struct sockaddr *sa, socklen_t l, char *h, socklen_t hl, char *s, socklen_t sl, int f)
+{
+    (void)sa, (void)l, (void)h, (void)hl, (void)s, (void)sl, (void)f;
+    errno = ENOSYS;
+    return EAI_SYSTEM;
+}
+static struct hostent *no_gethostbyname2(const char *n, int f)
+{
+    (void)n, (void)f;
+    h_errno = NO_RECOVERY;
+    return NULL;
+}
+static int no_gethostbyname2_r(const char *n, int f, struct hostent *he, char *b, size_t bl, struct hostent **r, int *e)
+{
+    (void)n, (void)f, (void)he, (void)b, (void)bl;
+    *r = NULL;
+    *e = NO_RECOVERY;
+    return ENOSYS;
+}
+static struct hostent *no_gethostbyaddr(const void *a, socklen_t l, int t)
+{
+    (void)a, (void)l, (void)t;
+    h_errno = NO_RECOVERY;
+    return NULL;
+}
+static int no_gethostbyaddr_r(const void *a, socklen_t l, int t, struct hostent *he, char *b, size_t bl, struct hostent **r,
+                              int *e)
+{
+    (void)a, (void)l, (void)t, (void)he, (void)b, (void)bl;
+    *r = NULL;
+    *e = NO_RECOVERY;
+    return ENOSYS;
+}
+
 #define FIND(field, fallback) \
     (calls.field = dlsym(RTLD_NEXT, #field), calls.field = calls.field ? calls.field : (fallback))
 
@@ -38,10 +73,16 @@ static void resolve_all(void)
     FIND(connect, sys_connect);
     FIND(sendto, sys_sendto);
     FIND(sendmsg, sys_sendmsg);
+    FIND(sendmmsg, sys_sendmmsg);
     FIND(recvfrom, sys_recvfrom);
     FIND(getpeername, sys_getpeername);
     FIND(close, sys_close);
     FIND(getaddrinfo, no_getaddrinfo);
+    FIND(getnameinfo, no_getnameinfo);
+    FIND(gethostbyname2, no_gethostbyname2);
+    FIND(gethostbyname2_r, no_gethostbyname2_r);
+    FIND(gethostbyaddr, no_gethostbyaddr);
+    FIND(gethostbyaddr_r, no_gethostbyaddr_r);
 }
 
 const struct libc_calls *libc(void)

@@ -736,3 +736,46 @@ Test(config_load, home_file_with_override)
     cr_assert_not(c.direct_loopback);
     config_free(&c);
 }
+
+Test(config_parse, dns_keys)
+{
+    struct config c;
+    parse_ok(&c, "proxy socks5://h\ndns remote\nfake_range 10.99.0.0/16\nfake_range6 fd00:99::/64\ndirect_dns yes\n");
+    cr_assert_eq(c.dns, DNS_REMOTE);
+    cr_assert_eq(c.fake_range.family, AF_INET);
+    cr_assert_eq(c.fake_range.prefix, 16);
+    cr_assert_eq(c.fake_range6.family, AF_INET6);
+    cr_assert_eq(c.fake_range6.prefix, 64);
+    cr_assert(c.direct_dns);
+    config_free(&c);
+}
+
+Test(config_parse, dns_defaults_follow_the_scheme)
+{
+    struct config c;
+    parse_ok(&c, "proxy socks5h://h\n");
+    cr_assert_eq(config_dns_mode(&c), DNS_REMOTE);
+    cr_assert_eq(c.fake_range.prefix, 15, "default fake range 198.18.0.0/15");
+    cr_assert_not(c.direct_dns);
+    config_free(&c);
+    parse_ok(&c, "proxy socks5://h\n");
+    cr_assert_eq(config_dns_mode(&c), DNS_LOCAL);
+    config_free(&c);
+    parse_ok(&c, "proxy socks5h://h\ndns off\n");
+    cr_assert_eq(config_dns_mode(&c), DNS_OFF);
+    config_free(&c);
+    parse_ok(&c, "proxy socks5://h\ndns remote\n");
+    cr_assert_eq(config_dns_mode(&c), DNS_REMOTE);
+    config_free(&c);
+}
+
+Test(config_parse_errors, dns_keys)
+{
+    parse_bad("dns proxy\n", 1, "remote, local or off");
+    parse_bad("dns\n", 1, "dns");
+    parse_bad("\nfake_range fd00::/64\n", 2, "IPv4");
+    parse_bad("fake_range 10.0.0.0/31\n", 1, "/30");
+    parse_bad("fake_range6 10.0.0.0/8\n", 1, "IPv6");
+    parse_bad("fake_range6 fd00::/127\n", 1, "/126");
+    parse_bad("direct_dns perhaps\n", 1, "yes or no");
+}

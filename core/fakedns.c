@@ -1,0 +1,282 @@
+#include "fakedns.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#define FAKEDNS_MAGIC 0x534b4644u   /* "SKFD" */
+
+struct entry {
+    bool used;
+    bool referenced;                  /* looked up since the clock hand last passed */
+    char name[FAKEDNS_NAME_MAX + 1];  /* lower case, no trailing dot */
+};
+
+/* Everything lives in the caller's region: this header, then entries[capacity], then
+ * index[index_size] (entry number + 1 per slot, 0 for empty; linear probing). */
+struct fakedns {
+    _Atomic uint32_t magic;
+    uint32_t capacity, index_size;
+    uint32_t count, hand;
+    struct cidr range4, range6;
+    pthread_mutex_t lock;
+};
+
+static struct entry *entries(struct fakedns *m)
+{
+    return (struct entry *)(void *)((char *)m + sizeof(struct fakedns));
+}
+
+static uint32_t *index_slots(struct fakedns *m, uint32_t capacity)
+{
+    return (uint32_t *)(void *)((char *)entries(m) + (size_t)capacity * sizeof(struct entry));
+}
+
+static uint32_t index_size_for(uint32_t capacity)
+{
+    uint32_t size = 16;
+    while (size < 2 * (uint64_t)capacity)
+        size *= 2;
+    return size;
+}
+
+size_t fakedns_region_size(uint32_t capacity)
+{
+    return sizeof(struct fakedns) + (size_t)capacity * sizeof(struct entry) + (size_t)index_size_for(capacity) * sizeof(uint32_t);
+}
+
+/* Addresses a range can hand out: all but the network address (and IPv4's broadcast). */
+static uint64_t usable(const struct cidr *r)
+{
+    unsigned host_bits = (r->family == AF_INET ? 32 : 128) - r->prefix;
+    if (host_bits >= 33)
+        return UINT32_MAX;
+    uint64_t n = (1ull << host_bits) - (r->family == AF_INET ? 2 : 1);
+    return n > UINT32_MAX ? UINT32_MAX : n;
+}
+
+struct fakedns *fakedns_create(void *region, uint32_t capacity, const struct cidr *range4, const struct cidr *range6)
+{
+    if (!region || range4->family != AF_INET || range6->family != AF_INET6 || range4->prefix > 30 || range6->prefix > 127)
+        return NULL;
+    uint64_t fit = capacity;
+    fit = fit < usable(range4) ? fit : usable(range4);
+    fit = fit < usable(range6) ? fit : usable(range6);
+    if (fit == 0)
+        return NULL;
+    struct fakedns *m = region;
+    memset(m, 0, fakedns_region_size((uint32_t)fit));
+    m->capacity = (uint32_t)fit;
+    m->index_size = index_size_for(m->capacity);
+    m->range4 = *range4;
+    m->range6 = *range6;
+    pthread_mutexattr_t attr;
+    pthread_mutexattr_init(&attr);
+    pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+    pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
+    pthread_mutex_init(&m->lock, &attr);
+    pthread_mutexattr_destroy(&attr);
+    atomic_store(&m->magic, FAKEDNS_MAGIC);
+    return m;
+}
+
+struct fakedns *fakedns_attach(void *region)
+{
+    struct fakedns *m = region;
+    return m && atomic_load(&m->magic) == FAKEDNS_MAGIC ? m : NULL;
+}
+
+uint32_t fakedns_capacity(const struct fakedns *map)
+{
+    return map->capacity;
+}
+
+/* A process that died holding the lock leaves it to the next one; the map stays usable. */
+static void lock(struct fakedns *m)
+{
+    if (pthread_mutex_lock(&m->lock) == EOWNERDEAD)
+        pthread_mutex_consistent(&m->lock);
+}
+
+static void unlock(struct fakedns *m)
+{
+    pthread_mutex_unlock(&m->lock);
+}
+
+/* Lower-cases name into out without its trailing dot; false if empty or too long. */
+static bool normalize(const char *name, char *out)
+{
+    size_t n = strnlen(name, FAKEDNS_NAME_MAX + 2);
+    if (n > 0 && name[n - 1] == '.')
+        n--;
+    if (n == 0 || n > FAKEDNS_NAME_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        out[i] = (char)tolower((unsigned char)name[i]);
+    out[n] = '\0';
+    return true;
+}
+
+static uint32_t hash(const char *s)
+{
+    uint32_t h = 2166136261u;   /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (uint8_t)*s) * 16777619u;
+    return h;
+}
+
+/* The index slot holding name, or of the empty slot where it would go. */
+static uint32_t find_slot(struct fakedns *m, const char *name, bool *found)
+{
+    uint32_t *slots = index_slots(m, m->capacity), mask = m->index_size - 1;
+    for (uint32_t i = hash(name) & mask;; i = (i + 1) & mask) {
+        if (slots[i] == 0 || strcmp(entries(m)[slots[i] - 1].name, name) == 0) {
+            *found = slots[i] != 0;
+            return i;
+        }
+    }
+}
+
+/* Backward-shift deletion keeps every probe chain unbroken without tombstones. */
+static void index_remove(struct fakedns *m, uint32_t slot)
+{
+    uint32_t *slots = index_slots(m, m->capacity), mask = m->index_size - 1;
+    uint32_t hole = slot;
+    for (uint32_t i = (hole + 1) & mask; slots[i] != 0; i = (i + 1) & mask) {
+        uint32_t home = hash(entries(m)[slots[i] - 1].name) & mask;
+        /* Move the entry into the hole unless its home lies cyclically in (hole, i]. */
+        bool stays = hole <= i ? (home > hole && home <= i) : (home > hole || home <= i);
+        if (!stays) {
+            slots[hole] = slots[i];
+            hole = i;
+        }
+    }
+    slots[hole] = 0;
+}
+
+/* An entry to (re)use: a fresh one while there are any, then the clock's first unreferenced one. */
+static uint32_t take_entry(struct fakedns *m)
+{
+    if (m->count < m->capacity)
+        return m->count++;
+    for (;;) {
+        struct entry *e = &entries(m)[m->hand];
+        uint32_t victim = m->hand;
+        m->hand = (m->hand + 1) % m->capacity;
+        if (e->referenced) {
+            e->referenced = false;
+            continue;
+        }
+        bool found;
+        index_remove(m, find_slot(m, e->name, &found));
+        return victim;
+    }
+}
+
+static void address_of(const struct fakedns *m, uint32_t n, int family, union sockaddr_any *out)
+{
+    memset(out, 0, sizeof(*out));
+    uint64_t offset = (uint64_t)n + 1;   /* skip the network address */
+    if (family == AF_INET) {
+        out->in4.sin_family = AF_INET;
+        uint32_t base = (uint32_t)m->range4.addr[0] << 24 | (uint32_t)m->range4.addr[1] << 16 |
+                        (uint32_t)m->range4.addr[2] << 8 | m->range4.addr[3];
+        uint32_t a = base + (uint32_t)offset;
+        uint8_t *b = (uint8_t *)&out->in4.sin_addr;
+        b[0] = (uint8_t)(a >> 24), b[1] = (uint8_t)(a >> 16), b[2] = (uint8_t)(a >> 8), b[3] = (uint8_t)a;
+        return;
+    }
+    out->in6.sin6_family = AF_INET6;
+    uint8_t *b = out->in6.sin6_addr.s6_addr;
+    memcpy(b, m->range6.addr, 16);
+    /* Offsets fit in 33 bits; add them to the low bytes with carry. */
+    for (int i = 15; i >= 0 && offset; i--) {
+        uint64_t sum = b[i] + (offset & 0xff);
+        b[i] = (uint8_t)sum;
+        offset = (offset >> 8) + (sum >> 8);
+    }
+}
+
+int fakedns_address_for(struct fakedns *map, const char *name, int family, union sockaddr_any *out)
+{
+    char norm[FAKEDNS_NAME_MAX + 1];
+    if (!normalize(name, norm) || (family != AF_INET && family != AF_INET6))
+        return -EINVAL;
+    lock(map);
+    bool found;
+    uint32_t slot = find_slot(map, norm, &found);
+    uint32_t n;
+    if (found) {
+        n = index_slots(map, map->capacity)[slot] - 1;
+    } else {
+        n = take_entry(map);
+        struct entry *e = &entries(map)[n];
+        strcpy(e->name, norm);
+        e->used = true;
+        /* take_entry may have shifted slots: look for the empty slot again. */
+        slot = find_slot(map, norm, &found);
+        index_slots(map, map->capacity)[slot] = n + 1;
+    }
+    entries(map)[n].referenced = true;
+    address_of(map, n, family, out);
+    unlock(map);
+    return 0;
+}
+
+bool fakedns_is_fake(const struct fakedns *map, const union sockaddr_any *addr)
+{
+    return cidr_match(&map->range4, addr) || (addr->sa.sa_family == AF_INET6 && cidr_match(&map->range6, addr));
+}
+
+/* The entry number behind a fake address, or UINT32_MAX if it is outside what the map hands out. */
+static uint32_t entry_number(const struct fakedns *m, const union sockaddr_any *addr)
+{
+    const uint8_t *b;
+    const uint8_t *base;
+    if (cidr_match(&m->range4, addr)) {
+        b = addr->sa.sa_family == AF_INET ? (const uint8_t *)&addr->in4.sin_addr : addr->in6.sin6_addr.s6_addr + 12;
+        base = m->range4.addr;
+        uint32_t a = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+        uint32_t s = (uint32_t)base[0] << 24 | (uint32_t)base[1] << 16 | (uint32_t)base[2] << 8 | base[3];
+        uint64_t off = (uint64_t)a - s;
+        return off >= 1 && off - 1 < m->capacity ? (uint32_t)(off - 1) : UINT32_MAX;
+    }
+    if (addr->sa.sa_family != AF_INET6 || !cidr_match(&m->range6, addr))
+        return UINT32_MAX;
+    b = addr->in6.sin6_addr.s6_addr;
+    uint64_t off = 0;
+    for (int i = 0; i < 16; i++) {
+        uint8_t d = b[i] - m->range6.addr[i];   /* host bits only: the prefix matched */
+        if (i < 11 && d)
+            return UINT32_MAX;                  /* beyond 40 bits: more than we ever hand out */
+        if (i >= 11)
+            off = off << 8 | d;
+    }
+    return off >= 1 && off - 1 < m->capacity ? (uint32_t)(off - 1) : UINT32_MAX;
+}
+
+int fakedns_name_for(struct fakedns *map, const union sockaddr_any *addr, char *name)
+{
+    uint32_t n = entry_number(map, addr);
+    if (n == UINT32_MAX)
+        return -ENOENT;
+    lock(map);
+    struct entry *e = &entries(map)[n];
+    int r = e->used ? 0 : -ENOENT;
+    if (e->used) {
+        strcpy(name, e->name);
+        e->referenced = true;
+    }
+    unlock(map);
+    return r;
+}
+
+uint32_t fakedns_count(struct fakedns *map)
+{
+    lock(map);
+    uint32_t n = map->count;
+    unlock(map);
+    return n;
+}

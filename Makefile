@@ -26,6 +26,7 @@ CORE_A := $(B)/libsocksify-core.a
 CHECK  := $(B)/socksify-check
 UNIT   := $(B)/unit-tests
 BENCH  := $(B)/bench-connloop
+BENCH_FAKEDNS := $(B)/bench-fakedns
 
 .PHONY: all deps check unit integration demo bench install uninstall clean
 all: $(LIB) $(CORE_A) $(CHECK)
@@ -53,6 +54,9 @@ $(UNIT): $(UNIT_SRC) $(CORE_A)
 $(BENCH): tests/bench/connloop.c $(CORE_A)
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(CORE_A)
 
+$(BENCH_FAKEDNS): tests/bench/fakedns_memory.c $(CORE_A)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(CORE_A) -lpthread
+
 unit: $(UNIT)
 	tests/run-unit.sh $(UNIT)
 
@@ -72,8 +76,9 @@ demo: deps
 	scripts/demo.sh
 
 bench: deps
-	$(MAKE) all $(BENCH)
+	$(MAKE) all $(BENCH) $(BENCH_FAKEDNS)
 	scripts/bench.sh
+	scripts/bench-dns.sh
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(LIBEXECDIR)

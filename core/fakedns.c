@@ -66,8 +66,10 @@ struct fakedns *fakedns_create(void *region, uint32_t capacity, const struct cid
     fit = fit < usable(range6) ? fit : usable(range6);
     if (fit == 0)
         return NULL;
+    /* The region comes zero-filled (a fresh anonymous mapping): writing only the header keeps
+     * the untouched entries out of memory until names arrive. */
     struct fakedns *m = region;
-    memset(m, 0, fakedns_region_size((uint32_t)fit));
+    m->count = m->hand = 0;
     m->capacity = (uint32_t)fit;
     m->index_size = index_size_for(m->capacity);
     m->range4 = *range4;

@@ -24,7 +24,8 @@ struct fakedns;   /* opaque: lives inside the caller's region */
 
 /* Bytes of region needed for a map of `capacity` names. */
 size_t fakedns_region_size(uint32_t capacity);
-/* Formats region (fakedns_region_size(capacity) bytes, zeroed or not) as an empty map handing out
+/* Formats region (fakedns_region_size(capacity) zero-filled bytes, e.g. a fresh anonymous
+ * mapping; only the header is written, so untouched pages cost no memory) as an empty map handing out
  * addresses from range4 and range6 (capacity is clamped to the smaller range's size minus its
  * network and broadcast addresses). Returns the map, or NULL if the ranges are unusable
  * (IPv4 range not AF_INET, IPv6 not AF_INET6, prefix too long to hold one address). */

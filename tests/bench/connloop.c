@@ -20,6 +20,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdint.h>
@@ -41,6 +42,7 @@ static void usage(void)
     fprintf(stderr,
             "usage: bench-connloop plain  HOST PORT N\n"
             "       bench-connloop socks5 HOST PORT N PROXYHOST PROXYPORT\n"
+            "       bench-connloop lookup NAME PORT N   (getaddrinfo(NAME) before every connection)\n"
             "HOST and PROXYHOST are numeric IPv4 addresses; the target echoes one line, then closes.\n");
 }
 
@@ -218,6 +220,20 @@ fail:
     return -1;
 }
 
+/* lookup mode: a fresh getaddrinfo() per connection, as a program that resolves every time. */
+static int resolve(const char *host, struct sockaddr_in *out, unsigned long iter)
+{
+    struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *res;
+    int r = getaddrinfo(host, NULL, &hints, &res);
+    if (r != 0) {
+        fprintf(stderr, "bench-connloop: iteration %lu: getaddrinfo(%s): %s\n", iter, host, gai_strerror(r));
+        return -1;
+    }
+    memcpy(out, res->ai_addr, sizeof *out);
+    freeaddrinfo(res);
+    return 0;
+}
+
 static double now_seconds(void)
 {
     struct timespec ts;
@@ -232,7 +248,8 @@ int main(int argc, char **argv)
         return 2;
     }
     int socks;
-    if (strcmp(argv[1], "plain") == 0 && argc == 5) {
+    int lookup = strcmp(argv[1], "lookup") == 0 && argc == 5;
+    if ((strcmp(argv[1], "plain") == 0 && argc == 5) || lookup) {
         socks = 0;
     } else if (strcmp(argv[1], "socks5") == 0 && argc == 7) {
         socks = 1;
@@ -244,7 +261,7 @@ int main(int argc, char **argv)
     struct sockaddr_in target = {.sin_family = AF_INET};
     struct sockaddr_in proxy = {.sin_family = AF_INET};
     unsigned long port, n, pport;
-    if (parse_ipv4(argv[2], &target.sin_addr) < 0 ||
+    if ((!lookup && parse_ipv4(argv[2], &target.sin_addr) < 0) ||
         parse_ulong(argv[3], 1, 65535, "PORT", &port) < 0 ||
         parse_ulong(argv[4], 1, 100000000UL, "N", &n) < 0)
         return 2;
@@ -264,6 +281,9 @@ int main(int argc, char **argv)
 
     double t0 = now_seconds();
     for (unsigned long i = 0; i < n; i++) {
+        if (lookup && resolve(argv[2], &target, i) < 0)
+            return 1;
+        target.sin_port = htons((uint16_t)port);
         if (one_connection(socks, &target, &proxy, i) < 0)
             return 1;
     }

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Benchmark of remote names: getaddrinfo + connect + request + close per second through
+# socksify and a local danted, with a name the proxy resolves (a fake address, the name sent
+# in the SOCKS request) versus the numeric address (the plain path), measured in one run.
+# Then the memory of the fake-address map after 100 000 distinct names.
+#
+# danted runs in a mount namespace of its own whose /etc/hosts knows bench.sx.test, so
+# only the proxy can resolve that name, as in real use. Run as root after
+# `make all build/bench-connloop build/bench-fakedns` (`make bench` does it).
+set -euo pipefail
+ME=bench-dns.sh
+source "$(dirname "$0")/servers.sh"
+
+ROUNDS=${BENCH_ROUNDS:-5}
+N=${BENCH_N:-2000}
+BENCH=build/bench-connloop
+[[ $(id -u) -eq 0 ]] || die "must run as root (danted, unshare); try: sudo make bench"
+for f in "$BENCH" build/bench-fakedns build/libsocksify.so; do
+    [[ -e "$f" ]] || die "$f is missing: run 'make bench'"
+done
+DANTED=$(command -v danted || echo /usr/sbin/danted)
+
+TMP=$(mktemp -d /tmp/socksify-bench-dns.XXXXXX)
+ECHO_PID= DANTED_PID=
+cleanup() { stop_pid "$DANTED_PID"; stop_pid "$ECHO_PID"; rm -rf "$TMP"; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+ECHO_PORT=$(free_port)
+cat > "$TMP/echo.py" <<'PYEOF'
+import asyncio, sys
+async def echo(r, w):
+    w.write(await r.readline()); await w.drain(); w.close()
+async def main():
+    s = await asyncio.start_server(echo, "127.0.0.1", int(sys.argv[1]), backlog=512)
+    await s.serve_forever()
+asyncio.run(main())
+PYEOF
+setsid "$PY" "$TMP/echo.py" "$ECHO_PORT" > "$TMP/echo.log" 2>&1 &
+ECHO_PID=$!
+wait_listen "$ECHO_PORT" "$ECHO_PID" "echo server" "$TMP/echo.log"
+
+PROXY_PORT=$(free_port)
+{ cat /etc/hosts; echo "127.0.0.1 bench.sx.test"; } > "$TMP/hosts"
+cat > "$TMP/danted.conf" <<CONF
+logoutput: $TMP/danted.log
+internal: 127.0.0.1 port = $PROXY_PORT
+external: 127.0.0.1
+socksmethod: none
+clientmethod: none
+user.privileged: root
+user.unprivileged: nobody
+client pass { from: 0.0.0.0/0 to: 0.0.0.0/0 log: error }
+socks pass { from: 0.0.0.0/0 to: 0.0.0.0/0 log: error }
+CONF
+setsid unshare -m sh -c "mount --bind '$TMP/hosts' /etc/hosts && exec '$DANTED' -f '$TMP/danted.conf'" \
+    > "$TMP/danted.out" 2>&1 &
+DANTED_PID=$!
+wait_listen "$PROXY_PORT" "$DANTED_PID" danted "$TMP/danted.out"
+printf 'proxy socks5h://127.0.0.1:%s\ndirect_loopback no\n' "$PROXY_PORT" > "$TMP/socksify.conf"
+
+if getent hosts bench.sx.test > /dev/null; then
+    die "bench.sx.test resolves locally: the name benchmark would not be remote"
+fi
+
+rate() { # HOST: conns/s of one run
+    local out
+    out=$(timeout 300 scripts/socksify -f "$TMP/socksify.conf" -- "$BENCH" lookup "$1" "$ECHO_PORT" "$N") ||
+        die "client for $1 failed: $out; danted: $(tail -n 3 "$TMP/danted.log" 2>/dev/null)"
+    awk '$1 == "lookup" { print $2 }' <<<"$out"
+}
+rate bench.sx.test > /dev/null   # warm-up
+echo "socksify remote-DNS benchmark: $ROUNDS rounds x $N getaddrinfo+connect+request+close"
+names="" numeric=""
+for ((r = 0; r < ROUNDS; r++)); do
+    a=$(rate bench.sx.test)
+    b=$(rate 127.0.0.1)
+    names+=" $a"
+    numeric+=" $b"
+    echo "  round $((r + 1)): name $a  numeric $b"
+done
+median() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+awk -v a="$(median "$names")" -v b="$(median "$numeric")" 'BEGIN {
+    printf "  remote name (fake address, name sent to danted)  %8.1f conns/s\n", a
+    printf "  numeric address                                  %8.1f conns/s\n", b
+    printf "  name / numeric = %.2f   (1.00: remote names cost nothing extra)\n", a / b }'
+echo
+build/bench-fakedns

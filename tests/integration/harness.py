@@ -15,9 +15,20 @@ import tempfile
 import time
 
 from procs import killpg, must, run, tail, wait_until
-from topology import (C4, C6, CLEAN_PATH, DANTE_AUTH_PORT, DANTE_PORT, ECHO_PORT, ECHOSERVER, FAKE_PORTS,
+from topology import (REMOTE_NAMES, C4, C6, CLEAN_PATH, DANTE_AUTH_PORT, DANTE_PORT, ECHO_PORT, ECHOSERVER, FAKE_PORTS,
                       FAKEPROXY, HTTP_PORT, MS6_PORT, MS_AUTH_PORT, MS_PCT_PORT, MS_PORT, P4C, P4T, P6C,
                       P6T, PASSWORD, PCT_PASSWORD, PCT_USER, PY, T4, T6, USER)
+
+
+def hosts_file(ns):
+    """Each namespace's /etc/hosts. Only P knows the remote names (the proxy resolves them);
+    C knows the proxies' names and one local name, so remote-DNS tests see what stays local."""
+    text = "127.0.0.1 localhost\n::1 localhost\n%s proxy.sx.test\n%s proxy6.sx.test\n" % (P4C, P6C)
+    if ns == "c":
+        return text + "127.0.0.1 local.sx.test\n"
+    if ns == "p":
+        return text + "".join("%s %s\n" % (addr, name) for name, addr in REMOTE_NAMES.items())
+    return text
 
 
 class Server:
@@ -90,8 +101,7 @@ class Harness:
             with open(d + "/resolv.conf", "w") as f:
                 f.write("nameserver 127.0.0.1\noptions timeout:1 attempts:1\n")
             with open(d + "/hosts", "w") as f:
-                f.write("127.0.0.1 localhost\n::1 localhost\n%s proxy.sx.test\n%s proxy6.sx.test\n"
-                        "%s target.sx.test\n" % (P4C, P6C, T4))
+                f.write(hosts_file(k))
         # In P only: a system user for danted's username method.
         d = "/etc/netns/" + self.ns["p"]
         h = must(["openssl", "passwd", "-6", PASSWORD]).out.strip() if shutil.which("openssl") else None

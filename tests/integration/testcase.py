@@ -123,6 +123,12 @@ class T:
     def pyclient(self, host, port, *opts):
         return [PY, PYCLIENT] + list(opts) + [host, str(port)]
 
+    def pyclient_by_name(self, name, port):
+        """A python3 client that connects by name (create_connection: getaddrinfo, then connect) and echoes."""
+        code = ("import socket,sys; s=socket.create_connection((%r,%d),timeout=10); s.sendall(b'hi\\n');"
+                "sys.exit(0 if s.recv(10)==b'hi\\n' else 1)" % (name, port))
+        return [PY, "-c", code]
+
     # ----- assertions -----
     def fail(self, msg):
         raise TestFailure(msg)

@@ -24,6 +24,10 @@ REQUIRED_TOOLS = ["ip", "ss", "danted", "microsocks", "curl", "wget", "nc", "ope
 C4, P4C, P4T, T4 = "10.77.1.2", "10.77.1.1", "10.77.2.1", "10.77.2.2"
 C6, P6C, P6T, T6 = "fd77:1::2", "fd77:1::1", "fd77:2::1", "fd77:2::2"
 
+# Names only the proxy's namespace can resolve (C has no DNS server at all).
+REMOTE_NAMES = {"target.sx.test": T4, "target6.sx.test": T6}
+REMOTE_NAMES.update(("n%d.sx.test" % i, T4) for i in range(320))
+
 # Ports
 HTTP_PORT = 8080      # T, dual stack
 ECHO_PORT = 7777      # T, dual stack; also C on loopback

@@ -171,3 +171,14 @@ def test_dns_port53_refused(t):
 def test_dns_unknown_fake_address_fails(t):
     _, a = dns(t, "tcp", "198.18.77.77", ECHO_PORT)
     t.check(a.get("errno") == 113, "a fake address nobody looked up: expected EHOSTUNREACH, got %r" % a)
+
+
+@test
+def test_dns_perl_gethostbyname(t):
+    """perl calls the non-reentrant gethostbyname()/gethostbyaddr() (python uses the _r forms)."""
+    code = ('use Socket; $a = gethostbyname("target.sx.test") or exit 3; ($n) = gethostbyaddr($a, AF_INET);'
+            'print inet_ntoa($a), " $n\\n"')
+    r = t.sx_x(DANTE_H, ["perl", "-e", code])
+    t.expect_ok(r, "perl")
+    addr, _, name = r.out.strip().partition(" ")
+    t.check(is_fake(addr) and name == "target.sx.test", "perl saw %r, expected a fake address and its name" % r.out)

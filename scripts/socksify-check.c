@@ -14,6 +14,8 @@ static void print_summary(const struct config *c)
     printf("proxy:           %s\n", proxy_format(&c->proxy, proxy, sizeof(proxy)));
     printf("connect_timeout: %d ms\nhandshake_timeout: %d ms\n", c->connect_timeout_ms, c->handshake_timeout_ms);
     printf("direct ranges:   %zu; loopback %s\n", c->direct_count, c->direct_loopback ? "direct" : "via proxy");
+    static const char *const dns[] = { "default", "remote", "local", "off" };
+    printf("dns:             %s%s\n", dns[config_dns_mode(c)], c->direct_dns ? " (direct DNS allowed)" : "");
 }
 
 int main(int argc, char **argv)

@@ -42,17 +42,7 @@ wait_listen "$ECHO_PORT" "$ECHO_PID" "echo server" "$TMP/echo.log"
 
 PROXY_PORT=$(free_port)
 { cat /etc/hosts; echo "127.0.0.1 bench.sx.test"; } > "$TMP/hosts"
-cat > "$TMP/danted.conf" <<CONF
-logoutput: $TMP/danted.log
-internal: 127.0.0.1 port = $PROXY_PORT
-external: 127.0.0.1
-socksmethod: none
-clientmethod: none
-user.privileged: root
-user.unprivileged: nobody
-client pass { from: 0.0.0.0/0 to: 0.0.0.0/0 log: error }
-socks pass { from: 0.0.0.0/0 to: 0.0.0.0/0 log: error }
-CONF
+danted_conf "$TMP/danted.conf" "$PROXY_PORT" 127.0.0.1 "$TMP/danted.log"
 setsid unshare -m sh -c "mount --bind '$TMP/hosts' /etc/hosts && exec '$DANTED' -f '$TMP/danted.conf'" \
     > "$TMP/danted.out" 2>&1 &
 DANTED_PID=$!

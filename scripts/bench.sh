@@ -110,17 +110,7 @@ EOF
 
 # --- danted: internal 127.0.0.1, outgoing connections from 127.0.0.2, no auth, quiet.
 PROXY_PORT=$(free_port)
-cat > "$TMP/danted.conf" <<EOF
-logoutput: $TMP/danted.log
-internal: 127.0.0.1 port = $PROXY_PORT
-external: 127.0.0.2
-socksmethod: none
-clientmethod: none
-user.privileged: root
-user.unprivileged: nobody
-client pass { from: 0.0.0.0/0 to: 0.0.0.0/0 log: error }
-socks pass { from: 0.0.0.0/0 to: 0.0.0.0/0 log: error }
-EOF
+danted_conf "$TMP/danted.conf" "$PROXY_PORT" 127.0.0.2 "$TMP/danted.log"
 setsid "$DANTED" -f "$TMP/danted.conf" -p "$TMP/danted.pid" > "$TMP/danted.out" 2>&1 &
 DANTED_PID=$!
 wait_listen "$PROXY_PORT" "$DANTED_PID" danted "$TMP/danted.out"

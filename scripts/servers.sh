@@ -43,3 +43,19 @@ wait_listen() {
     cat "$log" >&2 || true
     exit 1
 }
+
+# danted_conf FILE PORT EXTERNAL LOG: a quiet, no-auth danted listening on 127.0.0.1:PORT that
+# connects out from EXTERNAL.
+danted_conf() {
+    cat > "$1" <<CONF
+logoutput: $4
+internal: 127.0.0.1 port = $2
+external: $3
+socksmethod: none
+clientmethod: none
+user.privileged: root
+user.unprivileged: nobody
+client pass { from: 0.0.0.0/0 to: 0.0.0.0/0 log: error }
+socks pass { from: 0.0.0.0/0 to: 0.0.0.0/0 log: error }
+CONF
+}

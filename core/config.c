@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -350,6 +351,11 @@ int config_parse_file(struct config *c, const char *path, char *err, size_t errs
     free(text);
     if (r == 0)
         snprintf(c->source, sizeof(c->source), "%s", path);
+    struct stat st;
+    /* A password others can read is a password others have. */
+    if (r == 0 && c->has_proxy && c->proxy.has_auth && stat(path, &st) == 0 && (st.st_mode & (S_IRGRP | S_IROTH)))
+        snprintf(c->warning, sizeof(c->warning), "%s holds a proxy password but others can read it (chmod 600 %s)",
+                 path, path);
     return r;
 }
 

@@ -40,6 +40,7 @@ struct config {
     struct cidr fake_range6;     /* and their IPv6 counterparts */
     bool direct_dns;             /* allow port-53 traffic that bypasses the proxy while names are remote */
     char source[PATH_MAX];       /* the file that was read, empty if none */
+    char warning[PATH_MAX + 128]; /* something the user should fix, though it is no error; empty if none */
 };
 
 /* Where configuration comes from, in order of precedence; NULL fields are unset. */

@@ -92,6 +92,8 @@ static void load(void)
         return;
     }
     log_setup(config.log_level, config.log_file[0] ? open_log_file(config.log_file) : 2, program_invocation_short_name);
+    if (config.warning[0])
+        log_msg(LOG_WARN, "%s", config.warning);
     resolve_proxy_host(&config.proxy);
     hosts_text = read_hosts();
     config_ok = true;

@@ -44,6 +44,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "socksify: %s\n", err);
         return 2;
     }
+    if (c.warning[0])
+        fprintf(stderr, "socksify: warning: %s\n", c.warning);
     if (argc > 1 && strcmp(argv[1], "--print") == 0)
         print_summary(&c);
     config_free(&c);

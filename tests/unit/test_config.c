@@ -779,3 +779,39 @@ Test(config_parse_errors, dns_keys)
     parse_bad("fake_range6 fd00::/127\n", 1, "/126");
     parse_bad("direct_dns perhaps\n", 1, "yes or no");
 }
+
+Test(config_load, readable_password_file_warns)
+{
+    struct config_env env = env_home();
+    env.conf_path = write_file("secret.conf", "proxy socks5://user:pw@1.2.3.4\n");
+    cr_assert_eq(chmod(env.conf_path, 0644), 0);
+    struct config c;
+    char err[ERR_SIZE] = "";
+    cr_assert_eq(config_load(&c, &env, err, sizeof(err)), 0, "%s", err);
+    cr_assert_not_null(strstr(c.warning, "others can read"), "warning \"%s\"", c.warning);
+    cr_assert_null(strstr(c.warning, "pw"), "the warning must not show the password");
+    config_free(&c);
+    cr_assert_eq(chmod(env.conf_path, 0600), 0);
+    cr_assert_eq(config_load(&c, &env, err, sizeof(err)), 0, "%s", err);
+    cr_assert_str_empty(c.warning, "a private file is fine");
+    config_free(&c);
+    env.conf_path = write_file("nopass.conf", "proxy socks5://1.2.3.4\n");
+    cr_assert_eq(chmod(env.conf_path, 0644), 0);
+    cr_assert_eq(config_load(&c, &env, err, sizeof(err)), 0, "%s", err);
+    cr_assert_str_empty(c.warning, "no password, nothing to hide");
+    config_free(&c);
+}
+
+Test(config_load, directory_and_empty_file)
+{
+    struct config_env env = env_home();
+    make_dir("a-directory.conf");
+    env.conf_path = tmp_path("a-directory.conf");
+    struct config c;
+    char err[ERR_SIZE] = "";
+    cr_assert_lt(config_load(&c, &env, err, sizeof(err)), 0);
+    cr_assert_not_null(strstr(err, "a-directory.conf"), "message \"%s\"", err);
+    env.conf_path = write_file("empty.conf", "");
+    cr_assert_eq(config_load(&c, &env, err, sizeof(err)), -ENOENT);
+    cr_assert_not_null(strstr(err, "no 'proxy' line"), "message \"%s\"", err);
+}

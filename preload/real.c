@@ -24,6 +24,12 @@ static ssize_t sys_recvfrom(int fd, void *b, size_t n, int f, struct sockaddr *a
 }
 static int sys_getpeername(int fd, struct sockaddr *a, socklen_t *l) { return (int)syscall(SYS_getpeername, fd, a, l); }
 static int sys_close(int fd) { return (int)syscall(SYS_close, fd); }
+static long no_syscall(long n, ...)
+{
+    (void)n;
+    errno = ENOSYS;
+    return -1;
+}
 static int no_getaddrinfo(const char *n, const char *s, const struct addrinfo *h, struct addrinfo **r)
 {
     (void)n, (void)s, (void)h, (void)r;
@@ -77,6 +83,7 @@ static void resolve_all(void)
     FIND(recvfrom, sys_recvfrom);
     FIND(getpeername, sys_getpeername);
     FIND(close, sys_close);
+    FIND(syscall, no_syscall);
     FIND(getaddrinfo, no_getaddrinfo);
     FIND(getnameinfo, no_getnameinfo);
     FIND(gethostbyname2, no_gethostbyname2);

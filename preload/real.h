@@ -14,6 +14,7 @@ struct libc_calls {
     ssize_t (*recvfrom)(int, void *, size_t, int, struct sockaddr *, socklen_t *);
     int (*getpeername)(int, struct sockaddr *, socklen_t *);
     int (*close)(int);
+    long (*syscall)(long, ...);
     int (*getaddrinfo)(const char *, const char *, const struct addrinfo *, struct addrinfo **);
     int (*getnameinfo)(const struct sockaddr *, socklen_t, char *, socklen_t, char *, socklen_t, int);
     struct hostent *(*gethostbyname2)(const char *, int);

@@ -1,0 +1,25 @@
+/* syscall(): programs that make socket calls through syscall(SYS_connect, ...) instead of libc
+ * (some runtimes do) get the same treatment as through connect(); every other number passes
+ * straight through, so the cost for the rest is one comparison. */
+#include <stdarg.h>
+#include <sys/syscall.h>
+
+#include "real.h"
+
+SOCKSIFY_EXPORT long syscall(long number, ...)
+{
+    /* Like libc's own syscall(): six register-sized arguments, whatever the call uses. */
+    va_list ap;
+    va_start(ap, number);
+    long a[6];
+    for (int i = 0; i < 6; i++)
+        a[i] = va_arg(ap, long);
+    va_end(ap);
+    switch (number) {
+    case SYS_connect: return connect((int)a[0], (const struct sockaddr *)a[1], (socklen_t)a[2]);
+    case SYS_sendto:
+        return sendto((int)a[0], (const void *)a[1], (size_t)a[2], (int)a[3], (const struct sockaddr *)a[4], (socklen_t)a[5]);
+    case SYS_sendmsg: return sendmsg((int)a[0], (const struct msghdr *)a[1], (int)a[2]);
+    default: return libc()->syscall(number, a[0], a[1], a[2], a[3], a[4], a[5]);
+    }
+}

@@ -42,7 +42,7 @@ $(CORE_A): $(CORE_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
 $(LIB): $(PRELOAD_OBJ) $(CORE_A) preload/exports.map
-	$(CC) -shared -o $@ $(PRELOAD_OBJ) $(CORE_A) -Wl,--version-script=preload/exports.map \
+	$(CC) $(CFLAGS) -shared -o $@ $(PRELOAD_OBJ) $(CORE_A) -Wl,--version-script=preload/exports.map \
 	    -Wl,-z,now -Wl,-z,relro -Wl,--no-undefined -ldl -lpthread
 
 $(CHECK): scripts/socksify-check.c $(CORE_A)
@@ -104,6 +104,19 @@ FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=a
 $(B)/fuzz/%: tests/fuzz/%.c $(CORE_SRC) $(wildcard core/*.h)
 	@mkdir -p $(dir $@)
 	clang $(WARN) -D_GNU_SOURCE -Icore $(FUZZ_FLAGS) -o $@ $< $(CORE_SRC)
+
+# Sanitizers. The core and the unit tests run under ASan+UBSan. The integration suite runs
+# against a UBSan build of the library (build-ubsan/): ASan's runtime would have to be preloaded
+# into every client, and curl hangs with libasan preloaded even without socksify.
+ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+UBSAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=undefined -fno-sanitize-recover=all
+.PHONY: check-asan
+check-asan: deps
+	$(MAKE) B=build-asan CFLAGS="$(ASAN_FLAGS)" build-asan/unit-tests
+	ASAN_OPTIONS=detect_leaks=1 tests/run-unit.sh build-asan/unit-tests
+	$(MAKE) B=build-ubsan CFLAGS="$(UBSAN_FLAGS)" build-ubsan/libsocksify.so build-ubsan/socksify-check
+	SOCKSIFY_LIB=$(CURDIR)/build-ubsan/libsocksify.so SOCKSIFY_CHECK=$(CURDIR)/build-ubsan/socksify-check \
+	SOCKSIFY_IT_ENV="UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1" tests/integration/run.sh
 
 .PHONY: fuzz
 fuzz: $(FUZZ_TARGETS)

@@ -28,10 +28,10 @@ static int socket_protocol(int fd)
 }
 
 /* DNS that does not go through the proxy would tell the local network the names the proxy is
- * meant to resolve: while names are remote it is refused unless the config allows it. */
+ * meant to resolve: unless names are local (or the config allows it) it is refused. */
 static enum outbound_verdict guard_dns(const struct config *c, const union sockaddr_any *dst, const char *proto)
 {
-    if (addr_port(dst) != DNS_PORT || (c && (config_dns_mode(c) != DNS_REMOTE || c->direct_dns)))
+    if (addr_port(dst) != DNS_PORT || (c && (config_dns_mode(c) == DNS_LOCAL || c->direct_dns)))
         return OUTBOUND_PASS;
     char text[ADDR_TEXT_MAX];
     log_msg(LOG_ERROR, "%s to %s refused: DNS past the proxy would leak names (set direct_dns yes to allow)", proto,
@@ -148,8 +148,10 @@ static int make_target(const union sockaddr_any *dst, struct socks_target *targe
     struct fakedns *map = fakemap();
     if (!map || !fakedns_is_fake(map, dst))
         return 0;
+    if (fakedns_name_for(map, dst, target->name) < 0)
+        return -EHOSTUNREACH;
     target->is_name = true;
-    return fakedns_name_for(map, dst, target->name) == 0 ? 0 : -EHOSTUNREACH;
+    return 0;
 }
 
 int outbound_connect(int fd, const struct sockaddr *addr, socklen_t len)

@@ -9,9 +9,14 @@ usage: dnsclient.py COMMAND ARGS...   (prints one JSON object; exit 0 if the com
                                     NAME2, the parent connects to that after the child exited
   threads NTHREADS NNAMES PORT      each thread: getaddrinfo + connect + echo for n<i>.sx.test
   passive NAME                      getaddrinfo with AI_PASSIVE (must not be fake)
-  udp53 HOST                        sendto() one datagram to HOST:53
+  gaimatrix NAME REF FAMILY         getaddrinfo of NAME and of REF (a name glibc resolves) for every
+                                    combination of service, socktype, protocol and flags
+  hostent NAME4 NAME6               gethostbyname2(_r), gethostbyname_r (ctypes: python has no
+                                    binding), then gethostbyaddr/getnameinfo of the IPv6 answer
+  udp53 HOST [sendto|sendmsg|connect]   one datagram to HOST:53 (or just connect the UDP socket)
   tcp HOST PORT                     connect() only
 """
+import ctypes
 import json
 import os
 import socket
@@ -104,7 +109,7 @@ def cmd_threads(nthreads, nnames, port):
         th.join()
     addrs = [a for a, _ in results.values()]
     out(ok=sum(1 for _, ok in results.values() if ok), distinct_addresses=len(set(addrs)),
-        addresses=sorted(set(addrs))[:3], errors=errors[:5])
+        addresses=sorted(set(addrs)), errors=errors[:5])
     return 0 if not errors else 1
 
 
@@ -116,13 +121,80 @@ def cmd_passive(name):
         out(gaierror=e.errno)
 
 
-def cmd_udp53(host):
+def cmd_udp53(host, how="sendto"):
     s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
+    query = b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x00\x01\x00\x01"
     try:
-        s.sendto(b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x00\x01\x00\x01", (host, 53))
+        if how == "sendto":
+            s.sendto(query, (host, 53))
+        elif how == "sendmsg":
+            s.sendmsg([query], [], 0, (host, 53))
+        else:
+            s.connect((host, 53))
         out(sent=True)
     except OSError as e:
         out(errno=e.errno, error=str(e))
+
+
+def gai_row(name, service, family, socktype, proto, flags):
+    try:
+        return [[int(f), int(t), p, c, a[0], a[1]] for f, t, p, c, a in
+                socket.getaddrinfo(name, service, family, socktype, proto, flags)]
+    except socket.gaierror as e:
+        return "gaierror %d" % e.errno
+
+
+def cmd_gaimatrix(name, ref, family):
+    """The same hints for NAME (answered by socksify) and REF (answered by glibc from /etc/hosts)."""
+    fam = FAMILIES[family]
+    kinds = [(0, 0), (socket.SOCK_STREAM, 0), (socket.SOCK_DGRAM, 0), (socket.SOCK_RAW, 0),
+             (0, socket.IPPROTO_TCP), (0, socket.IPPROTO_UDP), (socket.SOCK_STREAM, socket.IPPROTO_TCP)]
+    rows = []
+    for service in ("http", "80", None):
+        for socktype, proto in kinds:
+            for flags in (0, socket.AI_NUMERICSERV, socket.AI_CANONNAME):
+                rows.append({"hints": [service, family, socktype, proto, flags],
+                             "name": gai_row(name, service, fam, socktype, proto, flags),
+                             "ref": gai_row(ref, service, fam, socktype, proto, flags)})
+    out(rows=rows, numerichost=gai_row(name, "80", fam, 0, 0, socket.AI_NUMERICHOST))
+
+
+class Hostent(ctypes.Structure):
+    _fields_ = [("h_name", ctypes.c_char_p), ("h_aliases", ctypes.POINTER(ctypes.c_char_p)),
+                ("h_addrtype", ctypes.c_int), ("h_length", ctypes.c_int),
+                ("h_addr_list", ctypes.POINTER(ctypes.POINTER(ctypes.c_ubyte)))]
+
+
+def hostent(p):
+    if not p:
+        return None
+    h = p.contents
+    addrs, i = [], 0
+    while h.h_addr_list[i]:
+        addrs.append(socket.inet_ntop(h.h_addrtype, bytes(h.h_addr_list[i][:h.h_length])))
+        i += 1
+    return [h.h_name.decode(), h.h_addrtype, addrs]
+
+
+def cmd_hostent(name4, name6):
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.gethostbyname2.restype = ctypes.POINTER(Hostent)
+    res, rp, herr = Hostent(), ctypes.POINTER(Hostent)(), ctypes.c_int()
+    buf = ctypes.create_string_buffer(2048)
+
+    def r_call(fn, *args, size=2048):
+        rc = fn(*args, ctypes.byref(res), buf, size, ctypes.byref(rp), ctypes.byref(herr))
+        return {"rc": rc, "h_errno": herr.value, "hostent": hostent(rp) if rc == 0 else None}
+    a = {"gbn2_inet6": hostent(libc.gethostbyname2(name6.encode(), socket.AF_INET6)),
+         "gbn2_inet": hostent(libc.gethostbyname2(name4.encode(), socket.AF_INET)),
+         "gbn2_r_inet6": r_call(libc.gethostbyname2_r, ("r6." + name6).encode(), socket.AF_INET6),
+         "gbn_r": r_call(libc.gethostbyname_r, ("r4." + name4).encode()),
+         "gbn_r_small": r_call(libc.gethostbyname_r, ("small." + name4).encode(), size=8)}
+    v6 = a["gbn2_inet6"][2][0] if a["gbn2_inet6"] else "::"
+    byaddr = socket.gethostbyaddr(v6)
+    a["byaddr6"] = [byaddr[0], byaddr[2]]
+    a["nameinfo6"] = list(socket.getnameinfo((v6, 7777, 0, 0), socket.NI_NUMERICSERV))
+    out(**a)
 
 
 def cmd_tcp(host, port):
@@ -137,7 +209,8 @@ def cmd_tcp(host, port):
 
 def main(argv):
     commands = {"gai": cmd_gai, "echo": cmd_echo, "reverse": cmd_reverse, "fork": cmd_fork,
-                "threads": cmd_threads, "passive": cmd_passive, "udp53": cmd_udp53, "tcp": cmd_tcp}
+                "threads": cmd_threads, "passive": cmd_passive, "udp53": cmd_udp53, "tcp": cmd_tcp,
+                "gaimatrix": cmd_gaimatrix, "hostent": cmd_hostent}
     if len(argv) < 2 or argv[1] not in commands:
         print(__doc__, file=sys.stderr)
         return 2

@@ -55,7 +55,17 @@ class Harness:
 
     # ---------- environment for programs ----------
     def base_env(self, home):
-        return {"PATH": CLEAN_PATH, "HOME": home, "LANG": "C", "LC_ALL": "C", "TERM": "dumb"}
+        env = {"PATH": CLEAN_PATH, "HOME": home, "LANG": "C", "LC_ALL": "C", "TERM": "dumb"}
+        # make check-asan: the sanitizer build of the library, with its runtime preloaded first.
+        for var in ("SOCKSIFY_LIB", "SOCKSIFY_CHECK"):
+            if os.environ.get(var):
+                env[var] = os.environ[var]
+        if os.environ.get("SOCKSIFY_IT_PRELOAD"):
+            env["LD_PRELOAD"] = os.environ["SOCKSIFY_IT_PRELOAD"]
+        for assignment in os.environ.get("SOCKSIFY_IT_ENV", "").split():
+            key, _, value = assignment.partition("=")
+            env[key] = value
+        return env
 
     # ---------- setup ----------
     def setup(self):

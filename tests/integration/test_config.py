@@ -2,13 +2,13 @@
 (direct, direct_loopback, timeouts, comments), where the config file is searched, and which
 source wins."""
 from testcase import dante_addr, test
-from topology import DANTE, DEAD, ECHO_PORT, HTTP_PORT, LIB, T4, token_url
+from topology import DANTE, DEAD, ECHO_PORT, HTTP_PORT, PRELOAD, T4, token_url
 
 
 @test
 def test_env_preload_without_wrapper_wget(t):
     t.need("danted", "http")
-    r = t.run(t.wget(token_url(T4)), env=t.env(LD_PRELOAD=LIB, SOCKSIFY_PROXY=DANTE))
+    r = t.run(t.wget(token_url(T4)), env=t.env(LD_PRELOAD=PRELOAD, SOCKSIFY_PROXY=DANTE))
     t.expect_token(r)
     t.check(t.dante_saw("danted", dante_addr(T4, HTTP_PORT)), "danted's log does not show the connection")
 
@@ -17,7 +17,7 @@ def test_env_preload_without_wrapper_wget(t):
 def test_env_socksify_conf_without_wrapper(t):
     t.need("danted", "echo")
     conf = t.write("conf/sx.conf", "# via SOCKSIFY_CONF\nproxy %s\n" % DANTE)
-    r = t.run(t.pyclient(T4, ECHO_PORT), env=t.env(LD_PRELOAD=LIB, SOCKSIFY_CONF=conf))
+    r = t.run(t.pyclient(T4, ECHO_PORT), env=t.env(LD_PRELOAD=PRELOAD, SOCKSIFY_CONF=conf))
     t.expect_echo(r, T4, ECHO_PORT)
 
 

@@ -6,11 +6,15 @@ import os
 
 from procs import wait_until
 from testcase import dante_addr, test
-from topology import DANTE_PORT, ECHO_PORT, HERE, HTTP_PORT, MS_PORT, P4C, PY, T4, fake_url
+from topology import DANTE_PORT, ECHO_PORT, HERE, HTTP_PORT, MS6_PORT, MS_PORT, P4C, P6C, PY, T4, T6, fake_url
 
 DNSCLIENT = os.path.join(HERE, "dnsclient.py")
 DANTE_H = "socks5h://%s:%d" % (P4C, DANTE_PORT)
 MS_H = "socks5h://%s:%d" % (P4C, MS_PORT)
+MS6_H = "socks5h://[%s]:%d" % (P6C, MS6_PORT)
+FAKEPROXY_H = fake_url("ok").replace("socks5:", "socks5h:")
+EACCES, ECONNREFUSED, EHOSTUNREACH = 13, 111, 113
+EAI_NONAME, EAI_FAIL = -2, -4
 FAKE4 = ipaddress.ip_network("198.18.0.0/15")
 FAKE6 = ipaddress.ip_network("fd53:6f63:6b73::/96")
 NAME_URL = "http://target.sx.test:%d/token.txt" % HTTP_PORT
@@ -24,9 +28,14 @@ def dns(t, *args, url=DANTE_H, conf=None):
     return r, (json.loads(lines[-1]) if lines else {})
 
 
-def is_fake(addr):
+def is_fake(addr, net4=FAKE4, net6=FAKE6):
     a = ipaddress.ip_address(addr)
-    return a in (FAKE4 if a.version == 4 else FAKE6)
+    return a in (net4 if a.version == 4 else net6)
+
+
+def log_lines(r, *words):
+    """socksify's log lines on stderr holding every word."""
+    return [l for l in r.err.splitlines() if "socksify" in l and all(w in l for w in words)]
 
 
 @test
@@ -47,6 +56,15 @@ def test_dns_name_sent_to_proxy(t):
     req = recs[0].get("request") if recs else None
     t.check(req and req["atyp"] == 3 and req["host"] == "target.sx.test" and req["port"] == ECHO_PORT,
             "the proxy received %r, expected CONNECT target.sx.test:%d with ATYP 3" % (req, ECHO_PORT))
+    # The same through an IPv6 fake address (AF_INET6 lookup).
+    t.need("fakeproxy")
+    r, a = dns(t, "echo", "target6.sx.test", ECHO_PORT, "inet6", url=FAKEPROXY_H)
+    t.expect_ok(r, "dnsclient echo (IPv6) via fakeproxy")
+    t.check(is_fake(a.get("address", "::")), "AF_INET6 answer not in fake_range6: %r" % a)
+    recs = wait_until(lambda: t.fake_records("ok"), 5)
+    req = recs[0].get("request") if recs else None
+    t.check(req and req["atyp"] == 3 and req["host"] == "target6.sx.test" and req["port"] == ECHO_PORT,
+            "the proxy received %r, expected CONNECT target6.sx.test:%d with ATYP 3" % (req, ECHO_PORT))
 
 
 @test
@@ -56,10 +74,20 @@ def test_dns_wget_by_name_microsocks(t):
 
 
 @test
+def test_dns_wget_by_name_danted(t):
+    t.need("danted", "http")
+    t.expect_token(t.sx_x(DANTE_H, t.wget(NAME_URL)))
+    dest = dante_addr(T4, HTTP_PORT)
+    t.check(t.dante_saw("danted", dest), "danted's log does not show it connecting to %s" % dest)
+
+
+@test
 def test_dns_python_urllib_by_name(t):
     t.need("danted", "http")
     code = "import urllib.request,sys; sys.stdout.write(urllib.request.urlopen(%r, timeout=10).read().decode())" % NAME_URL
     t.expect_token(t.sx_x(DANTE_H, [PY, "-c", code]))
+    dest = dante_addr(T4, HTTP_PORT)
+    t.check(t.dante_saw("danted", dest), "danted's log does not show it connecting to %s" % dest)
 
 
 @test
@@ -88,11 +116,65 @@ def test_dns_getaddrinfo_families(t):
 
 
 @test
+def test_dns_getaddrinfo_like_glibc(t):
+    """For every service/socktype/protocol/flags combination, a remote name's answer has the shape
+    glibc gives for a name in C's /etc/hosts (entries, types, protocols, ports, errors, canonname),
+    with one fake address; AI_NUMERICHOST makes a name fail with EAI_NONAME."""
+    for family, ref in (("inet", "local.sx.test"), ("inet6", "localhost"), ("unspec", "local.sx.test")):
+        r, a = dns(t, "gaimatrix", "target.sx.test", ref, family)
+        t.check(a.get("rows"), "dnsclient gaimatrix %s gave no answer" % family)
+        addrs, bad = set(), []
+        for row in a["rows"]:
+            got, want = row["name"], row["ref"]
+            if isinstance(want, str) or isinstance(got, str):
+                if got != want:
+                    bad.append((row["hints"], got, want))
+                continue
+            shape = lambda res, name: [(f, ty, p, port, c == name if c else None) for f, ty, p, c, _, port in res]
+            if shape(got, "target.sx.test") != shape(want, ref):
+                bad.append((row["hints"], got, want))
+            addrs.update(x[4] for x in got)
+        t.check(not bad, "%s: answers unlike glibc's for %s (hints, socksify, glibc): %r" % (family, ref, bad[:4]))
+        t.check(len(addrs) == 1 and is_fake(addrs.pop()) if addrs else False,
+                "%s: expected one fake address for target.sx.test, got %r" % (family, addrs))
+        t.check(a["numerichost"] == "gaierror %d" % EAI_NONAME,
+                "%s: AI_NUMERICHOST with a name gave %r, expected EAI_NONAME" % (family, a["numerichost"]))
+
+
+@test
+def test_dns_hostent_functions(t):
+    """gethostbyname2 (both families), gethostbyname2_r, gethostbyname_r (and ERANGE for a small
+    buffer), then gethostbyaddr/getnameinfo of the IPv6 fake address give the name back."""
+    r, a = dns(t, "hostent", "target.sx.test", "target6.sx.test")
+    t.expect_ok(r, "dnsclient hostent")
+    for key, name, fam in (("gbn2_inet6", "target6.sx.test", 10), ("gbn2_inet", "target.sx.test", 2)):
+        h = a[key]
+        t.check(h and h[0] == name and h[1] == fam and len(h[2]) == 1 and is_fake(h[2][0]) and
+                (":" in h[2][0]) == (fam == 10), "%s(%s): %r, expected one fake address of family %d" % (key, name, h, fam))
+    for key, name, fam in (("gbn2_r_inet6", "r6.target6.sx.test", 10), ("gbn_r", "r4.target.sx.test", 2)):
+        x = a[key]
+        h = x["hostent"]
+        t.check(x["rc"] == 0 and h and h[0] == name and h[1] == fam and len(h[2]) == 1 and is_fake(h[2][0]),
+                "%s(%s): %r, expected one fake address of family %d" % (key, name, x, fam))
+    t.check(a["gbn_r_small"]["rc"] == 34, "gethostbyname_r with an 8-byte buffer: %r, expected ERANGE"
+            % a["gbn_r_small"])
+    v6 = a["gbn2_inet6"][2][0]
+    t.check(a["byaddr6"] == ["target6.sx.test", [v6]], "gethostbyaddr(%s): %r" % (v6, a["byaddr6"]))
+    t.check(a["nameinfo6"] == ["target6.sx.test", "7777"], "getnameinfo(%s): %r" % (v6, a["nameinfo6"]))
+
+
+@test
 def test_dns_ipv6_answer_connects(t):
-    t.need("danted", "echo")
-    r, a = dns(t, "echo", "target6.sx.test", ECHO_PORT, "inet6")
-    t.expect_ok(r, "dnsclient echo (IPv6)")
-    t.check(is_fake(a["address"]) and a["peer"] == a["address"] and a["echo_ok"], "unexpected answer %r" % a)
+    """The AF_INET6 answer for an IPv6-only name, through danted (IPv4 proxy address) and through
+    microsocks listening on IPv6; the proxy resolves the name and connects to T over IPv6."""
+    t.need("danted", "microsocks6", "echo")
+    for url in (DANTE_H, MS6_H):
+        r, a = dns(t, "echo", "target6.sx.test", ECHO_PORT, "inet6", url=url)
+        t.expect_ok(r, "dnsclient echo (IPv6) via %s" % url)
+        t.check(is_fake(a["address"]) and ":" in a["address"] and a["peer"] == a["address"] and a["echo_ok"],
+                "via %s: unexpected answer %r" % (url, a))
+    dest = dante_addr(T6, ECHO_PORT)
+    t.check(t.dante_saw("danted", dest), "danted's log does not show it connecting to %s" % dest)
 
 
 @test
@@ -130,47 +212,113 @@ def test_dns_32_threads(t):
     r, a = dns(t, "threads", 32, 10, ECHO_PORT)
     t.expect_ok(r, "dnsclient threads")
     t.check(a["ok"] == 320 and a["distinct_addresses"] == 320, "32x10 lookups+connects: %r" % a)
-    t.check(all(is_fake(x) for x in a["addresses"]), "not fake: %r" % a["addresses"])
+    t.check(len(a["addresses"]) == 320 and all(is_fake(x) for x in a["addresses"]),
+            "not all in fake_range: %r" % [x for x in a["addresses"] if not is_fake(x)][:5])
 
 
 @test
 def test_dns_local_names_stay_local(t):
+    # Control: in the same setup a remote name does get a fake address, so the real answers below
+    # come from the local-name rule, not from remote DNS being off.
+    _, a = dns(t, "gai", "target.sx.test", "inet", "stream")
+    t.check(a.get("results") and is_fake(a["results"][0][4]), "control: target.sx.test is not fake: %r" % a)
     for name in ("localhost", "local.sx.test"):
         _, a = dns(t, "gai", name, "inet", "stream")
         t.check(a.get("results") and a["results"][0][4] == "127.0.0.1", "%s should resolve from /etc/hosts: %r" % (name, a))
-    _, a = dns(t, "gai", T4, "inet", "stream")
-    t.check(a.get("results") and a["results"][0][4] == T4, "a numeric host changed: %r" % a)
+    _, a = dns(t, "gai", "localhost", "inet6", "stream")
+    t.check(a.get("results") and a["results"][0][4] == "::1", "localhost (AF_INET6) should be ::1: %r" % a)
+    for host, family in ((T4, "inet"), (T6, "inet6"), (T4, "unspec")):
+        _, a = dns(t, "gai", host, family, "stream")
+        t.check(a.get("results") and [x[4] for x in a["results"]] == [host], "a numeric host changed: %r" % a)
+    # AI_PASSIVE goes to the real resolver, which cannot resolve a remote name in C.
     _, a = dns(t, "passive", "target.sx.test")
-    t.check(not any(is_fake(x) for x in a.get("addresses", [])), "AI_PASSIVE got a fake address: %r" % a)
+    t.check("gaierror" in a and not a.get("addresses"), "AI_PASSIVE with a remote name: expected the real "
+            "resolver's failure, got %r" % a)
 
 
 @test
 def test_dns_local_and_off_modes(t):
     t.need("danted", "http")
+    socks5 = "socks5://%s:%d" % (P4C, DANTE_PORT)
+    # Controls: the same curl works with dns remote, explicit or by default, so the failures below
+    # come from the mode, not from the setup; `dns remote` also works with a socks5:// proxy.
+    for proxy, line in ((DANTE_H, "dns remote\n"), (DANTE_H, ""), (socks5, "dns remote\n")):
+        conf = t.write("cwd/remote.conf", "proxy %s\n%s" % (proxy, line))
+        t.expect_token(t.sx_f(conf, t.curl(NAME_URL)))
     for mode in ("local", "off"):
         conf = t.write("cwd/%s.conf" % mode, "proxy %s\ndns %s\n" % (DANTE_H, mode))
         r = t.sx_f(conf, t.curl(NAME_URL))
         t.check(r.rc == 6, "dns %s: curl by name exited %s, expected 6 (could not resolve)" % (mode, r.rc))
-    r = t.sx_x("socks5://%s:%d" % (P4C, DANTE_PORT), t.curl(NAME_URL))
+        r, a = dns(t, "gai", "target.sx.test", "unspec", "stream", conf=conf)
+        t.check("results" not in a and a.get("errno") is not None, "dns %s: getaddrinfo answered %r" % (mode, a))
+        if mode == "off":
+            t.check(a["errno"] in (EAI_FAIL, EAI_NONAME), "dns off: getaddrinfo error %r, expected EAI_FAIL "
+                    "or EAI_NONAME" % a["errno"])
+        # localhost still resolves in every mode
+        _, a = dns(t, "gai", "localhost", "inet", "stream", conf=conf)
+        t.check(a.get("results") and a["results"][0][4] == "127.0.0.1", "dns %s: localhost gave %r" % (mode, a))
+    r = t.sx_x(socks5, t.curl(NAME_URL))
     t.check(r.rc == 6, "socks5:// resolves locally by default: curl exited %s, expected 6" % r.rc)
 
 
 @test
+def test_dns_fake_range_keys(t):
+    """fake_range and fake_range6 choose where fake addresses come from; connections still work."""
+    t.need("danted", "echo")
+    net4, net6 = ipaddress.ip_network("100.64.7.0/24"), ipaddress.ip_network("fd00:5ec::/112")
+    conf = t.write("cwd/ranges.conf", "proxy %s\nfake_range %s\nfake_range6 %s\n" % (DANTE_H, net4, net6))
+    for name, family in (("target.sx.test", "inet"), ("target6.sx.test", "inet6")):
+        r, a = dns(t, "echo", name, ECHO_PORT, family, conf=conf)
+        t.expect_ok(r, "dnsclient echo %s" % family)
+        t.check(is_fake(a["address"], net4, net6) and a["echo_ok"],
+                "%s: expected an address in %s / %s and a working echo, got %r" % (name, net4, net6, a))
+
+
+@test
 def test_dns_port53_refused(t):
-    _, a = dns(t, "udp53", P4C)
-    t.check(a.get("errno") == 13, "UDP to port 53 while names are remote: expected EACCES, got %r" % a)
+    for host, how in ((P4C, "sendto"), (P4C, "sendmsg"), (P4C, "connect"), (P6C, "sendto")):
+        r, a = dns(t, "udp53", host, how)
+        t.check(a.get("errno") == EACCES, "UDP %s to %s port 53 while names are remote: expected EACCES, got %r"
+                % (how, host, a))
+        t.check(log_lines(r, "error", "53"), "UDP %s to %s:53 refused without an error log line" % (how, host))
     conf = t.write("cwd/allow.conf", "proxy %s\ndirect_dns yes\n" % DANTE_H)
-    _, a = dns(t, "udp53", P4C, conf=conf)
-    t.check(a.get("sent"), "direct_dns yes must let the datagram out: %r" % a)
+    for how in ("sendto", "sendmsg", "connect"):
+        _, a = dns(t, "udp53", P4C, how, conf=conf)
+        t.check(a.get("sent"), "direct_dns yes must let UDP %s to port 53 through: %r" % (how, a))
+    # Only remote names make port 53 a leak: with a socks5:// proxy (dns local) it is not refused.
+    _, a = dns(t, "udp53", P4C, url="socks5://%s:%d" % (P4C, DANTE_PORT))
+    t.check(a.get("sent"), "dns local: UDP to port 53 must not be refused: %r" % a)
     conf = t.write("cwd/direct.conf", "proxy %s\ndirect 10.77.1.0/24\n" % DANTE_H)
-    _, a = dns(t, "tcp", P4C, 53, conf=conf)
-    t.check(a.get("errno") == 13, "TCP to port 53 bypassing the proxy: expected EACCES, got %r" % a)
+    r, a = dns(t, "tcp", P4C, 53, conf=conf)
+    t.check(a.get("errno") == EACCES, "TCP to port 53 bypassing the proxy: expected EACCES, got %r" % a)
+    t.check(log_lines(r, "error", "53"), "TCP to %s:53 refused without an error log line" % P4C)
+
+
+@test
+def test_dns_port53_through_proxy_allowed(t):
+    """TCP to port 53 of a remote target goes through the proxy: the proxy gets the CONNECT."""
+    t.need("fakeproxy")
+    for host, atyp in (("target.sx.test", 3), (T4, 1)):
+        _, a = dns(t, "tcp", host, 53, url=FAKEPROXY_H)
+        # Nothing listens on T:53, so the proxy's upstream connect is refused: ECONNREFUSED, not EACCES.
+        t.check(a.get("errno") == ECONNREFUSED, "TCP to %s:53 via the proxy: expected the proxy's "
+                "refusal (ECONNREFUSED), got %r" % (host, a))
+    reqs = [r.get("request") or {} for r in wait_until(lambda: len(t.fake_records("ok")) >= 2 and t.fake_records("ok"), 5) or []]
+    t.check([(q.get("atyp"), q.get("host"), q.get("port")) for q in reqs] == [(3, "target.sx.test", 53), (1, T4, 53)],
+            "the proxy should have received CONNECT target.sx.test:53 and %s:53, got %r" % (T4, reqs))
 
 
 @test
 def test_dns_unknown_fake_address_fails(t):
-    _, a = dns(t, "tcp", "198.18.77.77", ECHO_PORT)
-    t.check(a.get("errno") == 113, "a fake address nobody looked up: expected EHOSTUNREACH, got %r" % a)
+    """A fake address nobody looked up fails locally: nothing reaches the proxy."""
+    t.need("fakeproxy")
+    for addr in ("198.18.77.77", "fd53:6f63:6b73::7777"):
+        r, a = dns(t, "tcp", addr, ECHO_PORT, url=FAKEPROXY_H)
+        t.check(a.get("errno") == EHOSTUNREACH, "%s, a fake address nobody looked up: expected EHOSTUNREACH, got %r"
+                % (addr, a))
+        t.check(log_lines(r, "error"), "connect to %s failed without an error log line" % addr)
+    t.check(not wait_until(lambda: t.fake_records("ok"), 0.3),
+            "the proxy received a request for an unknown fake address: %r" % t.fake_records("ok"))
 
 
 @test

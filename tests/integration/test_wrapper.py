@@ -72,7 +72,9 @@ def test_wrapper_keeps_ld_preload(t):
     cands = sorted(glob.glob("/lib/*/libm.so.6") + glob.glob("/usr/lib/*/libm.so.6") + glob.glob("/lib64/libm.so.6"))
     t.check(cands, "no libm.so.6 found to preload")
     other = cands[0]
-    r = t.sx_x(DANTE, ["sh", "-c", 'echo "$LD_PRELOAD"'], env=t.env(LD_PRELOAD=other))
+    # Under make check-asan the sanitizer runtime must stay first.
+    runtime = os.environ.get("SOCKSIFY_IT_PRELOAD", "")
+    r = t.sx_x(DANTE, ["sh", "-c", 'echo "$LD_PRELOAD"'], env=t.env(LD_PRELOAD=(runtime + " " + other).strip()))
     t.expect_ok(r, "sh")
     v = r.out.strip()
     t.check(other in v, "the existing LD_PRELOAD entry %s was dropped: %r" % (other, v))

@@ -11,8 +11,11 @@ import urllib.parse
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 WRAPPER = os.path.join(REPO, "scripts", "socksify")
-LIB = os.path.join(REPO, "build", "libsocksify.so")
-CHECK = os.path.join(REPO, "build", "socksify-check")
+LIB = os.environ.get("SOCKSIFY_LIB") or os.path.join(REPO, "build", "libsocksify.so")
+# What LD_PRELOAD holds when a test preloads the library itself (make check-asan puts the
+# sanitizer runtime first).
+PRELOAD = " ".join(p for p in (os.environ.get("SOCKSIFY_IT_PRELOAD"), LIB) if p)
+CHECK = os.environ.get("SOCKSIFY_CHECK") or os.path.join(REPO, "build", "socksify-check")
 PY = "/usr/bin/python3"
 PYCLIENT = os.path.join(HERE, "pyclient.py")
 FAKEPROXY = os.path.join(HERE, "fakeproxy.py")

@@ -175,7 +175,7 @@ Test(fakedns, eviction_keeps_the_index_consistent)
     struct fakedns *m = default_map(64);
     for (int round = 0; round < 20; round++) {
         for (int i = 0; i < 100; i++) {
-            char name[32];
+            char name[48];
             snprintf(name, sizeof(name), "r%d-n%d.example", round, i);
             union sockaddr_any a = address_for(m, name, AF_INET);
             assert_name(m, &a, name);

@@ -70,6 +70,7 @@ check: deps
 	$(MAKE) unit
 	$(MAKE) fuzz FUZZ_SECONDS=5
 	$(MAKE) integration
+	$(MAKE) check-asan
 
 demo: deps
 	$(MAKE) all

@@ -54,11 +54,18 @@ static bool is_localhost(const char *name, size_t len)
     return len > slen && strncasecmp(name + len - slen, suffix, slen) == 0;
 }
 
-bool names_resolve_locally(const char *name, const char *hosts_text)
+/* inet_aton also accepts "1.2.3.4 anything": libc's resolver does not, and would send such a
+ * name to a DNS server. Only the characters of numeric forms count as numeric. */
+static bool numeric_ipv4(const char *name)
 {
     struct in_addr a4;
+    return name[0] && name[strspn(name, "0123456789abcdefABCDEFxX.")] == '\0' && inet_aton(name, &a4);
+}
+
+bool names_resolve_locally(const char *name, const char *hosts_text)
+{
     struct in6_addr a6;
-    if (!name || inet_aton(name, &a4) || inet_pton(AF_INET6, name, &a6) == 1)
+    if (!name || numeric_ipv4(name) || inet_pton(AF_INET6, name, &a6) == 1)
         return true;
     size_t len = strlen(name);
     if (len > 0 && name[len - 1] == '.')

@@ -22,6 +22,14 @@ Test(names, numeric_addresses_are_local)
     cr_assert(names_resolve_locally(NULL, NULL), "no name at all is libc's business");
 }
 
+Test(names, numeric_with_trailing_text_is_a_name)
+{
+    /* inet_aton accepts these; the resolver would look them up as names, so they are not local. */
+    cr_assert_not(names_resolve_locally("0\t?", NULL));
+    cr_assert_not(names_resolve_locally("1.2.3.4 x", NULL));
+    cr_assert_not(names_resolve_locally("10.1.2.3.example", NULL));
+}
+
 Test(names, localhost_names_are_local)
 {
     cr_assert(names_resolve_locally("localhost", NULL));

@@ -60,20 +60,19 @@ Test(cidr, bare_address_is_host_range)
 
 Test(cidr, host_bits_masked)
 {
-    struct cidr c = cidr_ok("10.1.2.3/8");
-    assert_addr(&c, "10.0.0.0");
-    c = cidr_ok("192.168.255.255/13");
-    assert_addr(&c, "192.168.0.0");
-    c = cidr_ok("192.175.255.255/13");
-    assert_addr(&c, "192.168.0.0");
-    c = cidr_ok("255.255.255.255/0");
-    assert_addr(&c, "0.0.0.0");
-    c = cidr_ok("2001:db8:ffff:ffff:ffff:ffff:ffff:ffff/67");
-    assert_addr(&c, "2001:db8:ffff:ffff:e000::");
-    c = cidr_ok("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/0");
-    assert_addr(&c, "::");
-    c = cidr_ok("fe80::1/10");
-    assert_addr(&c, "fe80::");
+    static const char *const cases[][2] = {   /* range, its network address */
+        { "10.1.2.3/8", "10.0.0.0" },
+        { "192.168.255.255/13", "192.168.0.0" },
+        { "192.175.255.255/13", "192.168.0.0" },
+        { "255.255.255.255/0", "0.0.0.0" },
+        { "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff/67", "2001:db8:ffff:ffff:e000::" },
+        { "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/0", "::" },
+        { "fe80::1/10", "fe80::" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct cidr c = cidr_ok(cases[i][0]);
+        assert_addr(&c, cases[i][1]);
+    }
 }
 
 Test(cidr, longest_text_accepted)

@@ -521,14 +521,36 @@ static struct config_env env_home(void)
     return (struct config_env){ .home = home, .system_conf = system_conf };
 }
 
+/* config_load into c, asserting it returns want (0 or -errno); returns the message, valid until the next call. */
+static const char *load(struct config *c, const struct config_env *env, int want)
+{
+    static char err[ERR_SIZE];
+    err[0] = '\0';
+    cr_assert_eq(config_load(c, env, err, sizeof(err)), want, "%s", err);
+    return err;
+}
+
+/* Asserts the message msg contains word. */
+static void assert_mentions(const char *msg, const char *word)
+{
+    cr_assert_not_null(strstr(msg, word), "message \"%s\"", msg);
+}
+
+/* Writes HOME's .config/socksify/socksify.conf and returns its path. */
+static const char *write_home_conf(const char *text)
+{
+    make_dir("home/.config");
+    make_dir("home/.config/socksify");
+    return write_file("home/.config/socksify/socksify.conf", text);
+}
+
 Test(config_load, override_beats_file_proxy)
 {
     struct config_env env = env_home();
     env.conf_path = write_file("a.conf", "proxy socks5://1.1.1.1:1111\nlog_level warn\n");
     env.proxy_url = "socks5h://2.2.2.2:2222";
     struct config c;
-    char err[ERR_SIZE] = "";
-    cr_assert_eq(config_load(&c, &env, err, sizeof(err)), 0, "%s", err);
+    load(&c, &env, 0);
     cr_assert(c.has_proxy);
     cr_assert_str_eq(c.proxy.host, "2.2.2.2");
     cr_assert_eq(c.proxy.port, 2222);
@@ -543,8 +565,7 @@ Test(config_load, conf_path_used)
     write_file("cwd/socksify.conf", "proxy socks5://9.9.9.9\n");   /* not used: the explicit file wins */
     env.conf_path = write_file("explicit.conf", "proxy socks5://1.1.1.1:1111\ndirect 10.0.0.0/8\n");
     struct config c;
-    char err[ERR_SIZE] = "";
-    cr_assert_eq(config_load(&c, &env, err, sizeof(err)), 0, "%s", err);
+    load(&c, &env, 0);
     cr_assert_str_eq(c.proxy.host, "1.1.1.1");
     cr_assert_eq(c.direct_count, 1);
     cr_assert_str_eq(c.source, env.conf_path);
@@ -557,9 +578,7 @@ Test(config_load, conf_path_missing_enoent)
     env.conf_path = tmp_path("missing.conf");
     env.proxy_url = "socks5://1.2.3.4";
     struct config c;
-    char err[ERR_SIZE] = "";
-    cr_assert_eq(config_load(&c, &env, err, sizeof(err)), -ENOENT);
-    cr_assert_not_null(strstr(err, env.conf_path), "message \"%s\"", err);
+    assert_mentions(load(&c, &env, -ENOENT), env.conf_path);
     cr_assert_null(c.direct);
 }
 
@@ -569,10 +588,9 @@ Test(config_load, conf_path_with_error)
     env.conf_path = write_file("bad.conf", "direct 10.0.0.0/8\nproxy socks5://h:0\n");
     env.proxy_url = "socks5://1.2.3.4";
     struct config c;
-    char err[ERR_SIZE] = "";
     char want[PATH_MAX + 16];
     snprintf(want, sizeof(want), "%s:2: ", env.conf_path);
-    cr_assert_eq(config_load(&c, &env, err, sizeof(err)), -EINVAL);
+    const char *err = load(&c, &env, -EINVAL);
     cr_assert_eq(strncmp(err, want, strlen(want)), 0, "message \"%s\"", err);
     cr_assert_null(c.direct, "a failed load frees what it parsed");
     cr_assert_eq(c.direct_count, 0);
@@ -582,9 +600,7 @@ Test(config_load, nothing_configured_enoent)
 {
     struct config_env env = env_home();
     struct config c;
-    char err[ERR_SIZE] = "";
-    cr_assert_eq(config_load(&c, &env, err, sizeof(err)), -ENOENT);
-    cr_assert_not_null(strstr(err, "no proxy"), "message \"%s\"", err);
+    assert_mentions(load(&c, &env, -ENOENT), "no proxy");
 }
 
 Test(config_load, nothing_configured_no_home)
@@ -592,9 +608,7 @@ Test(config_load, nothing_configured_no_home)
     struct config_env env = env_home();
     env.home = NULL;
     struct config c;
-    char err[ERR_SIZE] = "";
-    cr_assert_eq(config_load(&c, &env, err, sizeof(err)), -ENOENT);
-    cr_assert_not_null(strstr(err, "no proxy"), "message \"%s\"", err);
+    assert_mentions(load(&c, &env, -ENOENT), "no proxy");
 }
 
 Test(config_load, override_alone)
@@ -602,8 +616,7 @@ Test(config_load, override_alone)
     struct config_env env = env_home();
     env.proxy_url = "socks5://[::1]:9050";
     struct config c;
-    char err[ERR_SIZE] = "";
-    cr_assert_eq(config_load(&c, &env, err, sizeof(err)), 0, "%s", err);
+    load(&c, &env, 0);
     cr_assert(c.has_proxy);
     cr_assert_str_eq(c.proxy.host, "::1");
     cr_assert_str_empty(c.source);
@@ -617,8 +630,7 @@ Test(config_load, file_without_proxy_plus_override)
     env.conf_path = write_file("np.conf", "direct 10.0.0.0/8\nconnect_timeout 3s\n");
     env.proxy_url = "socks5://1.2.3.4:1080";
     struct config c;
-    char err[ERR_SIZE] = "";
-    cr_assert_eq(config_load(&c, &env, err, sizeof(err)), 0, "%s", err);
+    load(&c, &env, 0);
     cr_assert(c.has_proxy);
     cr_assert_str_eq(c.proxy.host, "1.2.3.4");
     cr_assert_eq(c.direct_count, 1);
@@ -631,10 +643,9 @@ Test(config_load, file_without_proxy_no_override_enoent)
     struct config_env env = env_home();
     env.conf_path = write_file("np.conf", "direct 10.0.0.0/8\n");
     struct config c;
-    char err[ERR_SIZE] = "";
-    cr_assert_eq(config_load(&c, &env, err, sizeof(err)), -ENOENT);
-    cr_assert_not_null(strstr(err, env.conf_path), "message \"%s\"", err);
-    cr_assert_not_null(strstr(err, "proxy"), "message \"%s\"", err);
+    const char *err = load(&c, &env, -ENOENT);
+    assert_mentions(err, env.conf_path);
+    assert_mentions(err, "proxy");
     cr_assert_null(c.direct);
 }
 
@@ -646,8 +657,7 @@ Test(config_load, empty_override_ignored)
     env.log_level = "";
     env.log_file = "";
     struct config c;
-    char err[ERR_SIZE] = "";
-    cr_assert_eq(config_load(&c, &env, err, sizeof(err)), 0, "%s", err);
+    load(&c, &env, 0);
     cr_assert_str_eq(c.proxy.host, "1.1.1.1");
     cr_assert_eq(c.log_level, LOG_ERROR);
     cr_assert_str_empty(c.log_file);
@@ -661,8 +671,7 @@ Test(config_load, log_level_override)
     env.log_level = "debug";
     env.log_file = "/tmp/b.log";
     struct config c;
-    char err[ERR_SIZE] = "";
-    cr_assert_eq(config_load(&c, &env, err, sizeof(err)), 0, "%s", err);
+    load(&c, &env, 0);
     cr_assert_eq(c.log_level, LOG_DEBUG);
     cr_assert_str_eq(c.log_file, "/tmp/b.log");
     config_free(&c);
@@ -674,10 +683,9 @@ Test(config_load, bad_log_level_override)
     env.proxy_url = "socks5://1.1.1.1";
     env.log_level = "chatty";
     struct config c;
-    char err[ERR_SIZE] = "";
-    cr_assert_eq(config_load(&c, &env, err, sizeof(err)), -EINVAL);
-    cr_assert_not_null(strstr(err, "SOCKSIFY_LOG_LEVEL"), "message \"%s\"", err);
-    cr_assert_not_null(strstr(err, "chatty"), "message \"%s\"", err);
+    const char *err = load(&c, &env, -EINVAL);
+    assert_mentions(err, "SOCKSIFY_LOG_LEVEL");
+    assert_mentions(err, "chatty");
 }
 
 Test(config_load, bad_override_url)
@@ -686,21 +694,17 @@ Test(config_load, bad_override_url)
     env.conf_path = write_file("a.conf", "proxy socks5://1.1.1.1\n");
     env.proxy_url = "socks5://h:99999";
     struct config c;
-    char err[ERR_SIZE] = "";
-    cr_assert_eq(config_load(&c, &env, err, sizeof(err)), -EINVAL);
-    cr_assert_not_null(strstr(err, "SOCKSIFY_PROXY"), "message \"%s\"", err);
+    const char *err = load(&c, &env, -EINVAL);
+    assert_mentions(err, "SOCKSIFY_PROXY");
     cr_assert_not_null(strcasestr(err, "port"), "message \"%s\"", err);
 }
 
 Test(config_load, home_file_found)
 {
     struct config_env env = env_home();
-    make_dir("home/.config");
-    make_dir("home/.config/socksify");
-    const char *path = write_file("home/.config/socksify/socksify.conf", "proxy socks5://5.6.7.8:1085\n");
+    const char *path = write_home_conf("proxy socks5://5.6.7.8:1085\n");
     struct config c;
-    char err[ERR_SIZE] = "";
-    cr_assert_eq(config_load(&c, &env, err, sizeof(err)), 0, "%s", err);
+    load(&c, &env, 0);
     cr_assert_str_eq(c.proxy.host, "5.6.7.8");
     cr_assert_eq(c.proxy.port, 1085);
     cr_assert_str_eq(c.source, path);
@@ -710,13 +714,10 @@ Test(config_load, home_file_found)
 Test(config_load, cwd_file_beats_home_file)
 {
     struct config_env env = env_home();
-    make_dir("home/.config");
-    make_dir("home/.config/socksify");
-    write_file("home/.config/socksify/socksify.conf", "proxy socks5://5.6.7.8:1085\n");
+    write_home_conf("proxy socks5://5.6.7.8:1085\n");
     write_file("cwd/socksify.conf", "proxy socks5://4.4.4.4:1084\n");
     struct config c;
-    char err[ERR_SIZE] = "";
-    cr_assert_eq(config_load(&c, &env, err, sizeof(err)), 0, "%s", err);
+    load(&c, &env, 0);
     cr_assert_str_eq(c.proxy.host, "4.4.4.4");
     cr_assert_str_eq(c.source, "socksify.conf");
     config_free(&c);
@@ -725,13 +726,10 @@ Test(config_load, cwd_file_beats_home_file)
 Test(config_load, home_file_with_override)
 {
     struct config_env env = env_home();
-    make_dir("home/.config");
-    make_dir("home/.config/socksify");
-    write_file("home/.config/socksify/socksify.conf", "proxy socks5://5.6.7.8\ndirect_loopback no\n");
+    write_home_conf("proxy socks5://5.6.7.8\ndirect_loopback no\n");
     env.proxy_url = "socks5://7.7.7.7";
     struct config c;
-    char err[ERR_SIZE] = "";
-    cr_assert_eq(config_load(&c, &env, err, sizeof(err)), 0, "%s", err);
+    load(&c, &env, 0);
     cr_assert_str_eq(c.proxy.host, "7.7.7.7");
     cr_assert_not(c.direct_loopback);
     config_free(&c);
@@ -786,18 +784,17 @@ Test(config_load, readable_password_file_warns)
     env.conf_path = write_file("secret.conf", "proxy socks5://user:pw@1.2.3.4\n");
     cr_assert_eq(chmod(env.conf_path, 0644), 0);
     struct config c;
-    char err[ERR_SIZE] = "";
-    cr_assert_eq(config_load(&c, &env, err, sizeof(err)), 0, "%s", err);
+    load(&c, &env, 0);
     cr_assert_not_null(strstr(c.warning, "others can read"), "warning \"%s\"", c.warning);
     cr_assert_null(strstr(c.warning, "pw"), "the warning must not show the password");
     config_free(&c);
     cr_assert_eq(chmod(env.conf_path, 0600), 0);
-    cr_assert_eq(config_load(&c, &env, err, sizeof(err)), 0, "%s", err);
+    load(&c, &env, 0);
     cr_assert_str_empty(c.warning, "a private file is fine");
     config_free(&c);
     env.conf_path = write_file("nopass.conf", "proxy socks5://1.2.3.4\n");
     cr_assert_eq(chmod(env.conf_path, 0644), 0);
-    cr_assert_eq(config_load(&c, &env, err, sizeof(err)), 0, "%s", err);
+    load(&c, &env, 0);
     cr_assert_str_empty(c.warning, "no password, nothing to hide");
     config_free(&c);
 }
@@ -810,8 +807,7 @@ Test(config_load, directory_and_empty_file)
     struct config c;
     char err[ERR_SIZE] = "";
     cr_assert_lt(config_load(&c, &env, err, sizeof(err)), 0);
-    cr_assert_not_null(strstr(err, "a-directory.conf"), "message \"%s\"", err);
+    assert_mentions(err, "a-directory.conf");
     env.conf_path = write_file("empty.conf", "");
-    cr_assert_eq(config_load(&c, &env, err, sizeof(err)), -ENOENT);
-    cr_assert_not_null(strstr(err, "no 'proxy' line"), "message \"%s\"", err);
+    assert_mentions(load(&c, &env, -ENOENT), "no 'proxy' line");
 }

@@ -78,12 +78,25 @@ static void assert_failed(const struct handshake *h, int err, const char *step)
     cr_assert_eq(len, 0);
 }
 
-/* Starts a no-auth CONNECT to 10.1.2.3:80 and sends the method selection. */
-static void start_noauth(struct handshake *h, const struct proxy *p)
+/* Starts a CONNECT to 10.1.2.3:80 through p. */
+static void start_connect(struct handshake *h, const struct proxy *p)
 {
     struct socks_target t = test_target("10.1.2.3", 80);
     cr_assert_eq(handshake_start(h, p, &t), 0);
+}
+
+/* Starts a no-auth CONNECT to 10.1.2.3:80 and sends the method selection. */
+static void start_noauth(struct handshake *h, const struct proxy *p)
+{
+    start_connect(h, p);
     EXPECT_SEND(h, 0x05, 0x01, 0x00);
+}
+
+/* Starts a CONNECT to 10.1.2.3:80 offering user/pass and sends the method selection. */
+static void start_userpass(struct handshake *h, const struct proxy *p)
+{
+    start_connect(h, p);
+    EXPECT_SEND(h, 0x05, 0x02, 0x00, 0x02);
 }
 
 /* Continues start_noauth through the method choice and the request, ready to read the reply. */
@@ -100,9 +113,8 @@ static void to_reply(struct handshake *h, const struct proxy *p)
 Test(handshake, noauth_exact_bytes)
 {
     struct proxy p = proxy_noauth();
-    struct socks_target t = test_target("10.1.2.3", 80);
     struct handshake h;
-    cr_assert_eq(handshake_start(&h, &p, &t), 0);
+    start_connect(&h, &p);
     cr_assert_eq(handshake_error(&h), 0);
     cr_assert_str_eq(handshake_step_name(&h), "method selection");
     EXPECT_SEND(&h, 0x05, 0x01, 0x00);
@@ -126,10 +138,8 @@ Test(handshake, noauth_exact_bytes)
 Test(handshake, userpass_exact_bytes)
 {
     struct proxy p = proxy_userpass("alice", "s3cret");
-    struct socks_target t = test_target("10.1.2.3", 80);
     struct handshake h;
-    cr_assert_eq(handshake_start(&h, &p, &t), 0);
-    EXPECT_SEND(&h, 0x05, 0x02, 0x00, 0x02);
+    start_userpass(&h, &p);
     cr_assert_eq(FEED(&h, 0x05, 0x02), HANDSHAKE_WRITE);
     cr_assert_str_eq(handshake_step_name(&h), "authentication");
     EXPECT_SEND(&h, 0x01, 5, 'a', 'l', 'i', 'c', 'e', 6, 's', '3', 'c', 'r', 'e', 't');
@@ -146,9 +156,7 @@ Test(handshake, userpass_empty_password)
 {
     struct proxy p = proxy_userpass("bob", "");
     struct handshake h;
-    struct socks_target t = test_target("10.1.2.3", 80);
-    cr_assert_eq(handshake_start(&h, &p, &t), 0);
-    EXPECT_SEND(&h, 0x05, 0x02, 0x00, 0x02);
+    start_userpass(&h, &p);
     cr_assert_eq(FEED(&h, 0x05, 0x02), HANDSHAKE_WRITE);
     EXPECT_SEND(&h, 0x01, 3, 'b', 'o', 'b', 0);
     cr_assert_eq(FEED(&h, 0x01, 0x00), HANDSHAKE_WRITE);
@@ -158,9 +166,7 @@ Test(handshake, auth_reply_version5_tolerated)
 {
     struct proxy p = proxy_userpass("u", "p");
     struct handshake h;
-    struct socks_target t = test_target("10.1.2.3", 80);
-    cr_assert_eq(handshake_start(&h, &p, &t), 0);
-    EXPECT_SEND(&h, 0x05, 0x02, 0x00, 0x02);
+    start_userpass(&h, &p);
     cr_assert_eq(FEED(&h, 0x05, 0x02), HANDSHAKE_WRITE);
     EXPECT_SEND(&h, 0x01, 1, 'u', 1, 'p');
     cr_assert_eq(FEED(&h, 0x05, 0x00), HANDSHAKE_WRITE);
@@ -171,9 +177,7 @@ Test(handshake, password_wiped_after_sending)
 {
     struct proxy p = proxy_userpass("alice", "VerySecretPw");
     struct handshake h;
-    struct socks_target t = test_target("10.1.2.3", 80);
-    cr_assert_eq(handshake_start(&h, &p, &t), 0);
-    EXPECT_SEND(&h, 0x05, 0x02, 0x00, 0x02);
+    start_userpass(&h, &p);
     cr_assert_eq(FEED(&h, 0x05, 0x02), HANDSHAKE_WRITE);
     size_t len;
     handshake_output(&h, &len);
@@ -185,35 +189,35 @@ Test(handshake, offered_userpass_server_picks_none)
 {
     struct proxy p = proxy_userpass("alice", "pw");
     struct handshake h;
-    struct socks_target t = test_target("10.1.2.3", 80);
-    cr_assert_eq(handshake_start(&h, &p, &t), 0);
-    EXPECT_SEND(&h, 0x05, 0x02, 0x00, 0x02);
+    start_userpass(&h, &p);
     cr_assert_eq(FEED(&h, 0x05, 0x00), HANDSHAKE_WRITE);
     cr_assert_str_eq(handshake_step_name(&h), "request");
     EXPECT_SEND(&h, 0x05, 0x01, 0x00, 0x01, 10, 1, 2, 3, 0x00, 0x50);
 }
 
-Test(handshake, name_target_request_bytes)
+/* Asserts a no-auth CONNECT to t sends exactly want[0..n) as its request. */
+static void expect_request(const struct socks_target *t, const uint8_t *want, size_t n)
 {
     struct proxy p = proxy_noauth();
-    struct socks_target t = test_name_target("example.com", 443);
     struct handshake h;
-    cr_assert_eq(handshake_start(&h, &p, &t), 0);
+    cr_assert_eq(handshake_start(&h, &p, t), 0);
     EXPECT_SEND(&h, 0x05, 0x01, 0x00);
     cr_assert_eq(FEED(&h, 0x05, 0x00), HANDSHAKE_WRITE);
-    EXPECT_SEND(&h, 0x05, 0x01, 0x00, 0x03, 11, 'e', 'x', 'a', 'm', 'p', 'l', 'e', '.', 'c', 'o', 'm', 0x01, 0xbb);
+    expect_send(&h, want, n);
+}
+#define EXPECT_REQUEST(t, ...) expect_request((t), BYTES(__VA_ARGS__), NBYTES(__VA_ARGS__))
+
+Test(handshake, name_target_request_bytes)
+{
+    struct socks_target t = test_name_target("example.com", 443);
+    EXPECT_REQUEST(&t, 0x05, 0x01, 0x00, 0x03, 11, 'e', 'x', 'a', 'm', 'p', 'l', 'e', '.', 'c', 'o', 'm', 0x01, 0xbb);
 }
 
 Test(handshake, ipv6_target_request_bytes)
 {
-    struct proxy p = proxy_noauth();
     struct socks_target t = test_target("2001:db8::2", 8080);
-    struct handshake h;
-    cr_assert_eq(handshake_start(&h, &p, &t), 0);
-    EXPECT_SEND(&h, 0x05, 0x01, 0x00);
-    cr_assert_eq(FEED(&h, 0x05, 0x00), HANDSHAKE_WRITE);
-    EXPECT_SEND(&h, 0x05, 0x01, 0x00, 0x04, 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02,
-                0x1f, 0x90);
+    EXPECT_REQUEST(&t, 0x05, 0x01, 0x00, 0x04, 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02,
+                   0x1f, 0x90);
 }
 
 Test(handshake, name_of_255_accepted)
@@ -434,9 +438,8 @@ Test(handshake, tunnel_bytes_after_reply_stay_unread)
 Test(handshake, partial_sends)
 {
     struct proxy p = proxy_noauth();
-    struct socks_target t = test_target("10.1.2.3", 80);
     struct handshake h;
-    cr_assert_eq(handshake_start(&h, &p, &t), 0);
+    start_connect(&h, &p);
     size_t len;
     const uint8_t *out = handshake_output(&h, &len);
     cr_assert_eq(len, 3);
@@ -478,60 +481,53 @@ Test(handshake, start_resets_a_used_struct)
 
 /* ---- failures ---- */
 
+/* Starts through p (offering user/pass if p has it), answers the method selection with ver, method,
+ * and asserts the handshake fails there with err. */
+static void check_method_reply_fails(const struct proxy *p, uint8_t ver, uint8_t method, int err)
+{
+    struct handshake h;
+    if (p->has_auth)
+        start_userpass(&h, p);
+    else
+        start_noauth(&h, p);
+    cr_assert_eq(FEED(&h, ver, method), HANDSHAKE_FAILED);
+    assert_failed(&h, err, "method selection");
+}
+
 Test(handshake, no_acceptable_method_eacces)
 {
     struct proxy p = proxy_noauth();
-    struct handshake h;
-    start_noauth(&h, &p);
-    cr_assert_eq(FEED(&h, 0x05, 0xff), HANDSHAKE_FAILED);
-    assert_failed(&h, EACCES, "method selection");
+    check_method_reply_fails(&p, 0x05, 0xff, EACCES);
 }
 
 Test(handshake, no_acceptable_method_with_auth_eacces)
 {
     struct proxy p = proxy_userpass("u", "p");
-    struct socks_target t = test_target("10.1.2.3", 80);
-    struct handshake h;
-    cr_assert_eq(handshake_start(&h, &p, &t), 0);
-    EXPECT_SEND(&h, 0x05, 0x02, 0x00, 0x02);
-    cr_assert_eq(FEED(&h, 0x05, 0xff), HANDSHAKE_FAILED);
-    assert_failed(&h, EACCES, "method selection");
+    check_method_reply_fails(&p, 0x05, 0xff, EACCES);
 }
 
 Test(handshake, server_picks_unoffered_userpass_eproto)
 {
     struct proxy p = proxy_noauth();
-    struct handshake h;
-    start_noauth(&h, &p);
-    cr_assert_eq(FEED(&h, 0x05, 0x02), HANDSHAKE_FAILED);
-    assert_failed(&h, EPROTO, "method selection");
+    check_method_reply_fails(&p, 0x05, 0x02, EPROTO);
 }
 
 Test(handshake, server_picks_gssapi_eproto)
 {
     struct proxy p = proxy_userpass("u", "p");
-    struct socks_target t = test_target("10.1.2.3", 80);
-    struct handshake h;
-    cr_assert_eq(handshake_start(&h, &p, &t), 0);
-    EXPECT_SEND(&h, 0x05, 0x02, 0x00, 0x02);
-    cr_assert_eq(FEED(&h, 0x05, 0x01), HANDSHAKE_FAILED);
-    assert_failed(&h, EPROTO, "method selection");
+    check_method_reply_fails(&p, 0x05, 0x01, EPROTO);
 }
 
 Test(handshake, method_reply_bad_version_eproto)
 {
     struct proxy p = proxy_noauth();
-    struct handshake h;
-    start_noauth(&h, &p);
-    cr_assert_eq(FEED(&h, 0x04, 0x00), HANDSHAKE_FAILED);
-    assert_failed(&h, EPROTO, "method selection");
+    check_method_reply_fails(&p, 0x04, 0x00, EPROTO);
 }
 
+/* Starts a user/pass CONNECT for u:pw and sends the credentials, ready to read their status. */
 static void to_auth_reply(struct handshake *h, const struct proxy *p)
 {
-    struct socks_target t = test_target("10.1.2.3", 80);
-    cr_assert_eq(handshake_start(h, p, &t), 0);
-    EXPECT_SEND(h, 0x05, 0x02, 0x00, 0x02);
+    start_userpass(h, p);
     cr_assert_eq(FEED(h, 0x05, 0x02), HANDSHAKE_WRITE);
     EXPECT_SEND(h, 0x01, 1, 'u', 2, 'p', 'w');
 }
@@ -624,11 +620,10 @@ Test(handshake, eof_at_each_step_econnreset)
         { 10, "request" },           /* 9 bytes of the reply */
     };
     struct proxy p = proxy_userpass("u", "pw");
-    struct socks_target t = test_target("10.1.2.3", 80);
     for (size_t i = 0; i < sizeof(points) / sizeof(points[0]); i++) {
         struct handshake h;
         size_t len;
-        cr_assert_eq(handshake_start(&h, &p, &t), 0);
+        start_connect(&h, &p);
         int stage = 0;
         for (; stage < points[i].stop; stage++) {
             switch (stage) {
@@ -683,8 +678,7 @@ Test(handshake, abort_gives_errno)
     handshake_abort(&h, ECANCELED);
     assert_failed(&h, ECANCELED, "request");
 
-    struct socks_target t = test_target("10.1.2.3", 80);
-    cr_assert_eq(handshake_start(&h, &p, &t), 0);   /* still WRITE */
+    start_connect(&h, &p);   /* still WRITE */
     handshake_abort(&h, EINTR);
     assert_failed(&h, EINTR, "method selection");
 }
@@ -731,9 +725,8 @@ Test(handshake, feeding_more_than_wants_eproto)
 Test(handshake, feeding_while_writing_eproto)
 {
     struct proxy p = proxy_noauth();
-    struct socks_target t = test_target("10.1.2.3", 80);
     struct handshake h;
-    cr_assert_eq(handshake_start(&h, &p, &t), 0);
+    start_connect(&h, &p);
     cr_assert_eq(handshake_wants(&h), 0);
     cr_assert_eq(handshake_feed(&h, BYTES(0x05), 1), HANDSHAKE_FAILED,
                  "a byte fed while wants() == 0 was silently dropped instead of failing with EPROTO");

@@ -1,164 +1,156 @@
 /* Unit tests for core/route.c: which connections go direct and which through the proxy. */
 #include <criterion/criterion.h>
 
-#include <arpa/inet.h>
 #include <string.h>
 
 #include "route.h"
 #include "helpers.h"
 
-/* A config from socksify.conf text (caller frees). */
-static void route_config(struct config *c, const char *text)
+/* Each test's config: set by route_config, freed after the test. */
+static struct config conf;
+
+static void conf_free(void)
 {
-    char err[256] = "";
-    config_init(c);
-    cr_assert_eq(config_parse(c, text, "route.conf", err, sizeof(err)), 0, "%s", err);
+    config_free(&conf);
 }
 
-static enum route_action decide(const struct config *c, const char *ip, uint16_t port)
+TestSuite(route, .fini = conf_free);
+
+/* Parses socksify.conf text into conf. */
+static void route_config(const char *text)
+{
+    char err[256] = "";
+    config_init(&conf);
+    cr_assert_eq(config_parse(&conf, text, "route.conf", err, sizeof(err)), 0, "%s", err);
+}
+
+/* The route conf gives to ip:port. */
+static struct route route_of(const char *ip, uint16_t port)
 {
     union sockaddr_any dst = test_addr(ip, port);
-    struct route r = route_decide(c, &dst);
+    return route_decide(&conf, &dst);
+}
+
+static enum route_action decide(const char *ip, uint16_t port)
+{
+    struct route r = route_of(ip, port);
     cr_assert_not_null(r.reason);
     cr_assert_str_not_empty(r.reason);
     return r.action;
 }
 
-#define ASSERT_DIRECT(c, ip, port) cr_assert_eq(decide((c), (ip), (port)), ROUTE_DIRECT, "%s port %d should go direct", (ip), (port))
-#define ASSERT_PROXY(c, ip, port) cr_assert_eq(decide((c), (ip), (port)), ROUTE_PROXY, "%s port %d should be proxied", (ip), (port))
+/* Asserts the reason given for ip:port mentions word. */
+static void assert_reason(const char *ip, uint16_t port, const char *word)
+{
+    struct route r = route_of(ip, port);
+    cr_assert_not_null(strstr(r.reason, word), "reason '%s'", r.reason);
+}
+
+#define ASSERT_DIRECT(ip, port) cr_assert_eq(decide((ip), (port)), ROUTE_DIRECT, "%s port %d should go direct", (ip), (port))
+#define ASSERT_PROXY(ip, port) cr_assert_eq(decide((ip), (port)), ROUTE_PROXY, "%s port %d should be proxied", (ip), (port))
 
 Test(route, default_is_proxy)
 {
-    struct config c;
-    route_config(&c, "proxy socks5://192.0.2.10:1080\n");
-    ASSERT_PROXY(&c, "8.8.8.8", 53);
-    ASSERT_PROXY(&c, "10.1.2.3", 80);
-    ASSERT_PROXY(&c, "2001:4860::8888", 443);
-    ASSERT_PROXY(&c, "::ffff:8.8.8.8", 53);
-    union sockaddr_any dst = test_addr("8.8.8.8", 53);
-    struct route r = route_decide(&c, &dst);
-    cr_assert_eq(r.action, ROUTE_PROXY);
-    config_free(&c);
+    route_config("proxy socks5://192.0.2.10:1080\n");
+    ASSERT_PROXY("8.8.8.8", 53);
+    ASSERT_PROXY("10.1.2.3", 80);
+    ASSERT_PROXY("2001:4860::8888", 443);
+    ASSERT_PROXY("::ffff:8.8.8.8", 53);
+    cr_assert_eq(route_of("8.8.8.8", 53).action, ROUTE_PROXY);
 }
 
 Test(route, proxy_itself_direct)
 {
-    struct config c;
-    route_config(&c, "proxy socks5://192.0.2.10:1080\n");
-    ASSERT_DIRECT(&c, "192.0.2.10", 1080);
-    ASSERT_DIRECT(&c, "::ffff:192.0.2.10", 1080);
-    union sockaddr_any dst = test_addr("192.0.2.10", 1080);
-    struct route r = route_decide(&c, &dst);
-    cr_assert_not_null(strstr(r.reason, "proxy"), "reason '%s'", r.reason);
+    route_config("proxy socks5://192.0.2.10:1080\n");
+    ASSERT_DIRECT("192.0.2.10", 1080);
+    ASSERT_DIRECT("::ffff:192.0.2.10", 1080);
+    assert_reason("192.0.2.10", 1080, "proxy");
     /* Other ports on the proxy's host are ordinary destinations. */
-    ASSERT_PROXY(&c, "192.0.2.10", 80);
-    ASSERT_PROXY(&c, "192.0.2.11", 1080);
-    config_free(&c);
+    ASSERT_PROXY("192.0.2.10", 80);
+    ASSERT_PROXY("192.0.2.11", 1080);
 }
 
 Test(route, proxy_itself_v6)
 {
-    struct config c;
-    route_config(&c, "proxy socks5://[2001:db8::10]:9050\n");
-    ASSERT_DIRECT(&c, "2001:db8::10", 9050);
-    ASSERT_PROXY(&c, "2001:db8::10", 9051);
-    ASSERT_PROXY(&c, "2001:db8::11", 9050);
-    config_free(&c);
+    route_config("proxy socks5://[2001:db8::10]:9050\n");
+    ASSERT_DIRECT("2001:db8::10", 9050);
+    ASSERT_PROXY("2001:db8::10", 9051);
+    ASSERT_PROXY("2001:db8::11", 9050);
 }
 
 Test(route, proxy_itself_with_loopback_proxied)
 {
-    struct config c;
-    route_config(&c, "proxy socks5://127.0.0.1:1080\ndirect_loopback no\n");
-    ASSERT_DIRECT(&c, "127.0.0.1", 1080);
-    ASSERT_DIRECT(&c, "::ffff:127.0.0.1", 1080);
-    ASSERT_PROXY(&c, "127.0.0.1", 8080);
-    config_free(&c);
+    route_config("proxy socks5://127.0.0.1:1080\ndirect_loopback no\n");
+    ASSERT_DIRECT("127.0.0.1", 1080);
+    ASSERT_DIRECT("::ffff:127.0.0.1", 1080);
+    ASSERT_PROXY("127.0.0.1", 8080);
 }
 
 Test(route, proxy_by_name_is_not_matched)
 {
-    struct config c;
-    route_config(&c, "proxy socks5h://proxy.example:1080\n");
-    cr_assert_not(c.proxy.has_addr);
-    ASSERT_PROXY(&c, "0.0.0.0", 1080);
-    ASSERT_PROXY(&c, "192.0.2.10", 1080);
-    config_free(&c);
+    route_config("proxy socks5h://proxy.example:1080\n");
+    cr_assert_not(conf.proxy.has_addr);
+    ASSERT_PROXY("0.0.0.0", 1080);
+    ASSERT_PROXY("192.0.2.10", 1080);
 }
 
 Test(route, loopback_direct_by_default)
 {
-    struct config c;
-    route_config(&c, "proxy socks5://192.0.2.10:1080\n");
-    cr_assert(c.direct_loopback);
-    ASSERT_DIRECT(&c, "127.0.0.1", 80);
-    ASSERT_DIRECT(&c, "127.8.9.10", 5432);
-    ASSERT_DIRECT(&c, "::1", 80);
-    ASSERT_DIRECT(&c, "::ffff:127.0.0.1", 80);
-    union sockaddr_any dst = test_addr("127.0.0.1", 80);
-    struct route r = route_decide(&c, &dst);
-    cr_assert_not_null(strstr(r.reason, "loopback"), "reason '%s'", r.reason);
-    ASSERT_PROXY(&c, "128.0.0.1", 80);
-    config_free(&c);
+    route_config("proxy socks5://192.0.2.10:1080\n");
+    cr_assert(conf.direct_loopback);
+    ASSERT_DIRECT("127.0.0.1", 80);
+    ASSERT_DIRECT("127.8.9.10", 5432);
+    ASSERT_DIRECT("::1", 80);
+    ASSERT_DIRECT("::ffff:127.0.0.1", 80);
+    assert_reason("127.0.0.1", 80, "loopback");
+    ASSERT_PROXY("128.0.0.1", 80);
 }
 
 Test(route, loopback_proxied_when_disabled)
 {
-    struct config c;
-    route_config(&c, "proxy socks5://192.0.2.10:1080\ndirect_loopback no\n");
-    ASSERT_PROXY(&c, "127.0.0.1", 80);
-    ASSERT_PROXY(&c, "127.8.9.10", 5432);
-    ASSERT_PROXY(&c, "::1", 80);
-    ASSERT_PROXY(&c, "::ffff:127.0.0.1", 80);
-    config_free(&c);
+    route_config("proxy socks5://192.0.2.10:1080\ndirect_loopback no\n");
+    ASSERT_PROXY("127.0.0.1", 80);
+    ASSERT_PROXY("127.8.9.10", 5432);
+    ASSERT_PROXY("::1", 80);
+    ASSERT_PROXY("::ffff:127.0.0.1", 80);
 }
 
 Test(route, loopback_in_direct_range_still_direct)
 {
-    struct config c;
-    route_config(&c, "proxy socks5://192.0.2.10:1080\ndirect_loopback no\ndirect 127.0.0.0/8\n");
-    ASSERT_DIRECT(&c, "127.0.0.1", 80);
-    ASSERT_PROXY(&c, "::1", 80);
-    config_free(&c);
+    route_config("proxy socks5://192.0.2.10:1080\ndirect_loopback no\ndirect 127.0.0.0/8\n");
+    ASSERT_DIRECT("127.0.0.1", 80);
+    ASSERT_PROXY("::1", 80);
 }
 
 Test(route, direct_ranges)
 {
-    struct config c;
-    route_config(&c, "proxy socks5://192.0.2.10:1080\n"
-                     "direct 10.0.0.0/8 172.16.0.0/12\n"
-                     "direct fd00::/8 192.168.1.7\n");
-    ASSERT_DIRECT(&c, "10.1.2.3", 80);
-    ASSERT_DIRECT(&c, "::ffff:10.1.2.3", 80);
-    ASSERT_DIRECT(&c, "172.31.255.255", 22);
-    ASSERT_PROXY(&c, "172.32.0.0", 22);
-    ASSERT_DIRECT(&c, "fd12:3456::1", 443);
-    ASSERT_PROXY(&c, "fc00::1", 443);
-    ASSERT_DIRECT(&c, "192.168.1.7", 1);
-    ASSERT_PROXY(&c, "192.168.1.8", 1);
-    ASSERT_PROXY(&c, "11.0.0.1", 80);
-    union sockaddr_any dst = test_addr("10.1.2.3", 80);
-    struct route r = route_decide(&c, &dst);
-    cr_assert_not_null(strstr(r.reason, "direct"), "reason '%s'", r.reason);
-    config_free(&c);
+    route_config("proxy socks5://192.0.2.10:1080\n"
+                 "direct 10.0.0.0/8 172.16.0.0/12\n"
+                 "direct fd00::/8 192.168.1.7\n");
+    ASSERT_DIRECT("10.1.2.3", 80);
+    ASSERT_DIRECT("::ffff:10.1.2.3", 80);
+    ASSERT_DIRECT("172.31.255.255", 22);
+    ASSERT_PROXY("172.32.0.0", 22);
+    ASSERT_DIRECT("fd12:3456::1", 443);
+    ASSERT_PROXY("fc00::1", 443);
+    ASSERT_DIRECT("192.168.1.7", 1);
+    ASSERT_PROXY("192.168.1.8", 1);
+    ASSERT_PROXY("11.0.0.1", 80);
+    assert_reason("10.1.2.3", 80, "direct");
 }
 
 Test(route, catch_all_direct_range)
 {
-    struct config c;
-    route_config(&c, "proxy socks5://192.0.2.10:1080\ndirect 0.0.0.0/0\n");
-    ASSERT_DIRECT(&c, "8.8.8.8", 53);
-    ASSERT_DIRECT(&c, "::ffff:8.8.8.8", 53);
-    ASSERT_PROXY(&c, "2001:db8::1", 53);
-    config_free(&c);
+    route_config("proxy socks5://192.0.2.10:1080\ndirect 0.0.0.0/0\n");
+    ASSERT_DIRECT("8.8.8.8", 53);
+    ASSERT_DIRECT("::ffff:8.8.8.8", 53);
+    ASSERT_PROXY("2001:db8::1", 53);
 }
 
 Test(route, no_proxy_configured)
 {
-    struct config c;
-    route_config(&c, "direct 10.0.0.0/8\n");
-    ASSERT_DIRECT(&c, "10.0.0.1", 80);
-    ASSERT_DIRECT(&c, "127.0.0.1", 80);
-    ASSERT_PROXY(&c, "1.1.1.1", 80);
-    config_free(&c);
+    route_config("direct 10.0.0.0/8\n");
+    ASSERT_DIRECT("10.0.0.1", 80);
+    ASSERT_DIRECT("127.0.0.1", 80);
+    ASSERT_PROXY("1.1.1.1", 80);
 }

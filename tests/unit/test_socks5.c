@@ -9,7 +9,7 @@
 #include "socks5.h"
 #include "helpers.h"
 
-/* A byte array literal and its length, for exact-bytes comparisons. */
+/* Asserts got[0..got_len) is exactly the listed bytes. */
 #define ASSERT_BYTES(got, got_len, ...) test_assert_bytes((got), (size_t)(got_len), BYTES(__VA_ARGS__), NBYTES(__VA_ARGS__))
 
 /* A name target of n copies of c (n may be 256: the name then fills the array with no NUL). */
@@ -302,13 +302,20 @@ static int decode_prefix(const uint8_t *msg, size_t len, struct socks5_reply *ou
     return socks5_reply_decode(buf, len, out, need);
 }
 
-Test(socks5_reply, decode_ipv4)
+/* Decodes all of msg[0..len) into a junk-filled reply, asserting it takes len bytes and has code 0. */
+static struct socks5_reply decode_whole(const uint8_t *msg, size_t len)
 {
     struct socks5_reply r;
     memset(&r, 0x55, sizeof(r));
     size_t need = 0;
-    cr_assert_eq(socks5_reply_decode(reply_v4, sizeof(reply_v4), &r, &need), (int)sizeof(reply_v4));
+    cr_assert_eq(socks5_reply_decode(msg, len, &r, &need), (int)len);
     cr_assert_eq(r.code, 0);
+    return r;
+}
+
+Test(socks5_reply, decode_ipv4)
+{
+    struct socks5_reply r = decode_whole(reply_v4, sizeof(reply_v4));
     cr_assert_not(r.bound.is_name);
     cr_assert_eq(r.bound.port, 8080);
     cr_assert_eq(r.bound.addr.sa.sa_family, AF_INET);
@@ -319,10 +326,7 @@ Test(socks5_reply, decode_ipv4)
 
 Test(socks5_reply, decode_ipv6)
 {
-    struct socks5_reply r;
-    size_t need = 0;
-    cr_assert_eq(socks5_reply_decode(reply_v6, sizeof(reply_v6), &r, &need), (int)sizeof(reply_v6));
-    cr_assert_eq(r.code, 0);
+    struct socks5_reply r = decode_whole(reply_v6, sizeof(reply_v6));
     cr_assert_not(r.bound.is_name);
     cr_assert_eq(r.bound.port, 1080);
     cr_assert_eq(r.bound.addr.sa.sa_family, AF_INET6);
@@ -334,10 +338,7 @@ Test(socks5_reply, decode_ipv6)
 
 Test(socks5_reply, decode_domain)
 {
-    struct socks5_reply r;
-    size_t need = 0;
-    cr_assert_eq(socks5_reply_decode(reply_name, sizeof(reply_name), &r, &need), (int)sizeof(reply_name));
-    cr_assert_eq(r.code, 0);
+    struct socks5_reply r = decode_whole(reply_name, sizeof(reply_name));
     cr_assert(r.bound.is_name);
     cr_assert_str_eq(r.bound.name, "proxy.local");
     cr_assert_eq(r.bound.port, 80);

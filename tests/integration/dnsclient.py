@@ -89,17 +89,22 @@ def cmd_fork(name1, name2, port):
     return 0 if child_ok and parent_ok else 1
 
 
-def cmd_threads(nthreads, nnames, port):
+def cmd_threads(nthreads, nnames, port, distinct=None):
+    """Each thread looks up and connects to nnames names n<k>.sx.test; with DISTINCT, k cycles
+    through that many names, so threads share names (and their fake addresses) as well."""
     nthreads, nnames, port = int(nthreads), int(nnames), int(port)
-    results, errors = {}, []
+    results, errors, oks = {}, [], []
 
     def work(t):
         for i in range(nnames):
-            name = "n%d.sx.test" % (t * nnames + i)
+            k = t * nnames + i
+            name = "n%d.sx.test" % (k % int(distinct) if distinct else k)
             try:
                 info = socket.getaddrinfo(name, port, socket.AF_INET, socket.SOCK_STREAM)[0][4]
                 _, ok = echo(info, socket.AF_INET)
-                results[name] = (info[0], ok)
+                if results.setdefault(name, info[0]) != info[0]:
+                    errors.append("%s: got %s, earlier %s" % (name, info[0], results[name]))
+                oks.append(ok)
             except OSError as e:
                 errors.append("%s: %s" % (name, e))
     threads = [threading.Thread(target=work, args=(t,)) for t in range(nthreads)]
@@ -107,9 +112,8 @@ def cmd_threads(nthreads, nnames, port):
         th.start()
     for th in threads:
         th.join()
-    addrs = [a for a, _ in results.values()]
-    out(ok=sum(1 for _, ok in results.values() if ok), distinct_addresses=len(set(addrs)),
-        addresses=sorted(set(addrs)), errors=errors[:5])
+    addrs = list(results.values())
+    out(ok=sum(oks), distinct_addresses=len(set(addrs)), addresses=sorted(set(addrs)), errors=errors[:5])
     return 0 if not errors else 1
 
 

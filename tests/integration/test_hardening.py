@@ -1,6 +1,12 @@
 """Programs that go around libc's socket functions, or leave descriptors behind."""
+import json
+import os
+
 from testcase import test
-from topology import DANTE, ECHO_PORT, PY, T4, fake_url
+from topology import DANTE, DANTE_PORT, ECHO_PORT, HERE, P4C, PY, T4, fake_url
+
+DNSCLIENT = os.path.join(HERE, "dnsclient.py")
+DANTE_H = "socks5h://%s:%d" % (P4C, DANTE_PORT)
 
 # connect() made as syscall(SYS_connect, ...) through ctypes, as some runtimes do.
 SYSCALL_CONNECT = r"""
@@ -49,3 +55,47 @@ def test_no_descriptor_leak_on_failures(t):
     for url in ("socks5://10.77.1.1:1999", fake_url("close-request"), fake_url("rep:5"), fake_url("badver")):
         r = t.sx_x(url, [PY, "-c", FD_LEAK, T4, str(ECHO_PORT)], opts=["-q"])
         t.expect_ok(r, "descriptor count via %s (%s)" % (url, r.out.strip()))
+
+
+# Threads mid-handshake (a proxy that takes 0.6 s) while the main thread forks; the child
+# resolves and connects on its own. Both sides must work: nothing the child inherits blocks it.
+FORK_MID_HANDSHAKE = r"""
+import os, socket, sys, threading, time
+port = int(sys.argv[1])
+def echo(name):
+    s = socket.create_connection((name, port), timeout=20)
+    s.sendall(b"x\n")
+    return s.recv(10) == b"x\n"
+results = []
+threads = [threading.Thread(target=lambda i=i: results.append(echo("n%d.sx.test" % i))) for i in range(8)]
+for th in threads:
+    th.start()
+time.sleep(0.2)   # lands the fork inside the handshakes; the checks below hold at any timing
+pid = os.fork()
+if pid == 0:
+    os._exit(0 if echo("n100.sx.test") else 1)
+_, status = os.waitpid(pid, 0)
+for th in threads:
+    th.join()
+print("CHILD", status, "PARENT", results.count(True))
+sys.exit(0 if status == 0 and results.count(True) == 8 else 1)
+"""
+
+
+@test
+def test_threads_64x100_remote_names(t):
+    """64 threads x 100 lookups + proxied connects, sharing 320 names."""
+    t.need("danted", "echo")
+    r = t.sx_x(DANTE_H, [PY, DNSCLIENT, "threads", "64", "100", str(ECHO_PORT), "320"], timeout=180)
+    t.expect_ok(r, "dnsclient threads 64x100")
+    a = json.loads([l for l in r.out.splitlines() if l.startswith("{")][-1])
+    t.check(a["ok"] == 6400 and a["distinct_addresses"] == 320 and not a["errors"], "64x100: %r" % {
+        k: a[k] for k in ("ok", "distinct_addresses", "errors")})
+
+
+@test
+def test_fork_while_threads_mid_handshake(t):
+    t.need("fakeproxy", "echo")
+    slow = fake_url("slow").replace("socks5:", "socks5h:")
+    r = t.sx_x(slow, [PY, "-c", FORK_MID_HANDSHAKE, str(ECHO_PORT)], timeout=60)
+    t.expect_ok(r, "fork during handshakes (%s)" % r.out.strip())

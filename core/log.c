@@ -1,6 +1,7 @@
 #include "log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 static enum log_level threshold = LOG_ERROR;
 static int log_fd = 2;
 static char program_name[64] = "?";
+static char log_path[4096];
 
 static const char *const level_names[] = { "none", "error", "warn", "info", "debug" };
 
@@ -29,6 +31,22 @@ void log_setup(enum log_level level, int fd, const char *program)
     threshold = level;
     log_fd = fd;
     snprintf(program_name, sizeof(program_name), "%s", program ? program : "?");
+}
+
+void log_set_file(const char *path)
+{
+    snprintf(log_path, sizeof(log_path), "%s", path ? path : "");
+}
+
+/* One line, in one write: to the log file when there is one (falling back to the descriptor if it
+ * cannot be opened), else to the descriptor. */
+static void emit(const char *line, size_t n)
+{
+    int fd = log_path[0] ? open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600) : -1;
+    ssize_t w = write(fd >= 0 ? fd : log_fd, line, n);
+    (void)w;
+    if (fd >= 0)
+        close(fd);
 }
 
 bool log_enabled(enum log_level level)
@@ -53,7 +71,6 @@ void log_msg(enum log_level level, const char *fmt, ...)
     if ((size_t)n >= sizeof(line) - 1)
         n = (int)sizeof(line) - 2;
     line[n++] = '\n';
-    ssize_t w = write(log_fd, line, (size_t)n);
-    (void)w;
+    emit(line, (size_t)n);
     errno = saved;
 }

@@ -64,14 +64,6 @@ static char *read_hosts(void)
     return text;
 }
 
-static int open_log_file(const char *path)
-{
-    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0)
-        log_msg(LOG_ERROR, "cannot open log file %s: %s; logging to stderr", path, strerror(errno));
-    return fd < 0 ? 2 : fd;
-}
-
 static void load(void)
 {
     int saved = errno;
@@ -91,7 +83,8 @@ static void load(void)
         errno = saved;
         return;
     }
-    log_setup(config.log_level, config.log_file[0] ? open_log_file(config.log_file) : 2, program_invocation_short_name);
+    log_setup(config.log_level, 2, program_invocation_short_name);
+    log_set_file(config.log_file[0] ? config.log_file : NULL);
     if (config.warning[0])
         log_msg(LOG_WARN, "%s", config.warning);
     resolve_proxy_host(&config.proxy);

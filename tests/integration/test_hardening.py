@@ -99,3 +99,29 @@ def test_fork_while_threads_mid_handshake(t):
     slow = fake_url("slow").replace("socks5:", "socks5h:")
     r = t.sx_x(slow, [PY, "-c", FORK_MID_HANDSHAKE, str(ECHO_PORT)], timeout=60)
     t.expect_ok(r, "fork during handshakes (%s)" % r.out.strip())
+
+
+# A daemon-like program: closes every descriptor above 2 and dup2s a file over a high number,
+# then connects by name with a log file configured. socksify holds no descriptor to lose.
+CLOSE_EVERYTHING = r"""
+import os, socket, sys
+os.closerange(3, 65536)
+junk = os.open("/dev/null", os.O_RDONLY)
+for n in (3, 4, 5, 100, 1000):
+    os.dup2(junk, n)
+s = socket.create_connection(("target.sx.test", int(sys.argv[1])), timeout=10)
+s.sendall(b"x\n")
+sys.exit(0 if s.recv(10) == b"x\n" else 1)
+"""
+
+
+@test
+def test_program_that_closes_every_descriptor(t):
+    t.need("danted", "echo")
+    log = os.path.join(t.dir, "socksify.log")
+    conf = t.write("cwd/sx.conf", "proxy %s\nlog_level info\nlog_file %s\n" % (DANTE_H, log))
+    r = t.sx_f(conf, [PY, "-c", CLOSE_EVERYTHING, str(ECHO_PORT)])
+    t.expect_ok(r, "a program that closes every descriptor")
+    with open(log) as f:
+        text = f.read()
+    t.check("target.sx.test:%d" % ECHO_PORT in text and ": ok" in text, "log file lacks the connection: %r" % text)

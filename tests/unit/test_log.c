@@ -3,6 +3,8 @@
 #include <criterion/criterion.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -185,4 +187,31 @@ Test(log_msg, long_program_name_truncated)
     const char *out = logged();
     cr_assert_eq(count_lines(out), 1);
     cr_assert_not_null(strstr(out, ": info: msg\n"));
+}
+
+Test(log_file, lines_go_to_the_file_opened_per_line)
+{
+    char path[] = "/tmp/socksify-log-test-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    close(fd);
+    log_setup(LOG_INFO, 2, "prog");
+    log_set_file(path);
+    log_msg(LOG_INFO, "first %d", 1);
+    log_msg(LOG_DEBUG, "below the threshold");
+    log_msg(LOG_ERROR, "second");
+    log_set_file(NULL);
+    char buf[512] = "";
+    fd = open(path, O_RDONLY);
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    unlink(path);
+    cr_assert_gt(n, 0);
+    cr_assert_not_null(strstr(buf, "prog: info: first 1\n"), "log file: %s", buf);
+    cr_assert_not_null(strstr(buf, "prog: error: second\n"), "log file: %s", buf);
+    cr_assert_null(strstr(buf, "below"), "log file: %s", buf);
+    /* No descriptor stays open between lines: the next free descriptor is the one we just closed. */
+    int probe = open("/dev/null", O_RDONLY);
+    cr_assert_eq(probe, fd, "a descriptor was left open");
+    close(probe);
 }

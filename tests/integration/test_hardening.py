@@ -125,3 +125,13 @@ def test_program_that_closes_every_descriptor(t):
     with open(log) as f:
         text = f.read()
     t.check("target.sx.test:%d" % ECHO_PORT in text and ": ok" in text, "log file lacks the connection: %r" % text)
+
+
+@test
+def test_very_low_descriptor_limit(t):
+    """With RLIMIT_NOFILE at 16 the program still connects by name: socksify needs no spare descriptor."""
+    t.need("danted", "echo")
+    code = ("import socket,sys; s=socket.create_connection(('target.sx.test', %d), timeout=10); s.sendall(b'x\\n');"
+            "sys.exit(0 if s.recv(10)==b'x\\n' else 1)" % ECHO_PORT)
+    r = t.sx_x(DANTE_H, ["sh", "-c", 'ulimit -n 16 && exec "$0" -c "$1"', PY, code])
+    t.expect_ok(r, "python with ulimit -n 16")

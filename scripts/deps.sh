@@ -17,6 +17,7 @@ set -euo pipefail
 #   iproute2          ss, to wait for servers to listen
 #   procps            ps, pgrep, sysctl
 #   tcpdump           integration tests that prove where traffic went
+#   valgrind          memcheck of a socksified curl run (tests/integration)
 #   clang, libclang-rt-14-dev  libFuzzer targets (tests/fuzz, make fuzz)
 #   openssl           TLS-through-proxy integration tests (s_server/s_client)
 PACKAGES=(
@@ -35,6 +36,7 @@ PACKAGES=(
     openssl
     clang
     libclang-rt-14-dev
+    valgrind
 )
 
 # Prints the packages of "$@" that are not fully installed (one dpkg-query call).

@@ -3,7 +3,7 @@ import json
 import os
 
 from testcase import test
-from topology import DANTE, DANTE_PORT, ECHO_PORT, HERE, P4C, PY, T4, fake_url
+from topology import DANTE, DANTE_PORT, ECHO_PORT, HERE, HTTP_PORT, P4C, PY, T4, fake_url
 
 DNSCLIENT = os.path.join(HERE, "dnsclient.py")
 DANTE_H = "socks5h://%s:%d" % (P4C, DANTE_PORT)
@@ -135,3 +135,14 @@ def test_very_low_descriptor_limit(t):
             "sys.exit(0 if s.recv(10)==b'x\\n' else 1)" % ECHO_PORT)
     r = t.sx_x(DANTE_H, ["sh", "-c", 'ulimit -n 16 && exec "$0" -c "$1"', PY, code])
     t.expect_ok(r, "python with ulimit -n 16")
+
+
+@test
+def test_valgrind_memcheck_curl_by_name(t):
+    """memcheck reports no error in a curl run through socksify with a remote name."""
+    t.need("danted", "http")
+    url = "http://target.sx.test:%d/token.txt" % HTTP_PORT
+    r = t.sx_x(DANTE_H, ["valgrind", "-q", "--error-exitcode=97", "--errors-for-leak-kinds=none"] + t.curl(url),
+               timeout=120)
+    t.check(r.rc != 97, "valgrind found errors:\n%s" % r.err[-3000:])
+    t.expect_token(r)

@@ -231,7 +231,7 @@ Test(fakedns, unusable_ranges_and_capacities)
     cr_assert_lt(fakedns_region_size(65536), fakedns_region_size(UINT32_MAX));
 }
 
-Test(fakedns, second_chance_spares_touched_names)
+Test(fakedns, second_chance_spares_touched_names, .timeout = 30)
 {
     enum { CAP = 8 };
     struct fakedns *m = default_map(CAP);
@@ -297,7 +297,7 @@ Test(fakedns, full_map_reuses_the_least_recently_used)
     assert_name(m, &a[1], "b");
 }
 
-Test(fakedns, eviction_keeps_the_index_consistent)
+Test(fakedns, eviction_keeps_the_index_consistent, .timeout = 30)
 {
     struct fakedns *m = default_map(64);
     for (int round = 0; round < 20; round++) {
@@ -334,7 +334,7 @@ static void *lookup_many(void *arg)
     return NULL;
 }
 
-Test(fakedns, many_threads_at_once)
+Test(fakedns, many_threads_at_once, .timeout = 30)
 {
     struct fakedns *m = default_map(4096);
     pthread_t threads[16];
@@ -379,7 +379,7 @@ static void *churn(void *arg)
     return NULL;
 }
 
-Test(fakedns, many_threads_while_entries_are_reused)
+Test(fakedns, many_threads_while_entries_are_reused, .timeout = 30)
 {
     struct fakedns *m = default_map(128);
     pthread_t threads[16];

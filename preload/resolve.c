@@ -71,21 +71,25 @@ static int fake_hostent(const char *name, int family, struct hostent *he, char *
     return r;
 }
 
+/* The answer for a name libc is not to resolve: a fake address, or a refusal. */
+static int answer_name(enum lookup_verdict v, const char *name, int family, struct hostent *he, char *buf,
+                       size_t buflen, struct hostent **result, int *herr)
+{
+    int r = EAGAIN;
+    *herr = NO_RECOVERY;
+    if (v == LOOKUP_FAKE)
+        r = fake_hostent(name, family, he, buf, buflen, herr);
+    *result = r ? NULL : he;
+    return r;
+}
+
 SOCKSIFY_EXPORT int gethostbyname2_r(const char *name, int family, struct hostent *he, char *buf, size_t buflen,
                                      struct hostent **result, int *herr)
 {
-    switch (lookup_decide(name)) {
-    case LOOKUP_REAL: return libc()->gethostbyname2_r(name, family, he, buf, buflen, result, herr);
-    case LOOKUP_FAKE: {
-        int r = fake_hostent(name, family, he, buf, buflen, herr);
-        *result = r ? NULL : he;
-        return r;
-    }
-    default:
-        *result = NULL;
-        *herr = NO_RECOVERY;
-        return EAGAIN;
-    }
+    enum lookup_verdict v = lookup_decide(name);
+    if (v == LOOKUP_REAL)
+        return libc()->gethostbyname2_r(name, family, he, buf, buflen, result, herr);
+    return answer_name(v, name, family, he, buf, buflen, result, herr);
 }
 
 SOCKSIFY_EXPORT int gethostbyname_r(const char *name, struct hostent *he, char *buf, size_t buflen,
@@ -96,11 +100,12 @@ SOCKSIFY_EXPORT int gethostbyname_r(const char *name, struct hostent *he, char *
 
 SOCKSIFY_EXPORT struct hostent *gethostbyname2(const char *name, int family)
 {
-    if (lookup_decide(name) == LOOKUP_REAL)
+    enum lookup_verdict v = lookup_decide(name);
+    if (v == LOOKUP_REAL)
         return libc()->gethostbyname2(name, family);
     struct hostent *result;
     int herr;
-    int r = gethostbyname2_r(name, family, &host_answer.he, host_answer.buf, sizeof(host_answer.buf), &result, &herr);
+    int r = answer_name(v, name, family, &host_answer.he, host_answer.buf, sizeof(host_answer.buf), &result, &herr);
     h_errno = herr;
     if (r)
         errno = r;
@@ -129,33 +134,43 @@ static bool raw_to_sockaddr(const void *addr, socklen_t len, int type, union soc
     return false;
 }
 
-SOCKSIFY_EXPORT int gethostbyaddr_r(const void *addr, socklen_t len, int type, struct hostent *he, char *buf,
-                                    size_t buflen, struct hostent **result, int *herr)
+/* Looks a raw address up in the fake map: 1 with its name, 0 if it is no fake address (libc
+ * answers), -ENOENT for a fake address with no name. */
+static int reverse_raw(const void *addr, socklen_t len, int type, char *name)
 {
     union sockaddr_any sa;
-    char name[FAKEDNS_NAME_MAX + 1];
-    int found = addr && raw_to_sockaddr(addr, len, type, &sa) ? lookup_reverse(&sa, name) : 0;
-    if (found == 0)
-        return libc()->gethostbyaddr_r(addr, len, type, he, buf, buflen, result, herr);
-    *result = NULL;
-    *herr = HOST_NOT_FOUND;
-    if (found < 0)
-        return ENOENT;
-    int r = hostent_fill(he, name, type, addr, buf, buflen);
-    *herr = r ? NETDB_INTERNAL : 0;
+    return addr && raw_to_sockaddr(addr, len, type, &sa) ? lookup_reverse(&sa, name) : 0;
+}
+
+/* The answer for a fake address that reverse_raw found (found > 0) or not (found < 0). */
+static int answer_addr(int found, const char *name, const void *addr, int type, struct hostent *he, char *buf,
+                       size_t buflen, struct hostent **result, int *herr)
+{
+    int r = found < 0 ? ENOENT : hostent_fill(he, name, type, addr, buf, buflen);
+    *herr = found < 0 ? HOST_NOT_FOUND : r ? NETDB_INTERNAL : 0;
     *result = r ? NULL : he;
     return r;
 }
 
+SOCKSIFY_EXPORT int gethostbyaddr_r(const void *addr, socklen_t len, int type, struct hostent *he, char *buf,
+                                    size_t buflen, struct hostent **result, int *herr)
+{
+    char name[FAKEDNS_NAME_MAX + 1];
+    int found = reverse_raw(addr, len, type, name);
+    if (found == 0)
+        return libc()->gethostbyaddr_r(addr, len, type, he, buf, buflen, result, herr);
+    return answer_addr(found, name, addr, type, he, buf, buflen, result, herr);
+}
+
 SOCKSIFY_EXPORT struct hostent *gethostbyaddr(const void *addr, socklen_t len, int type)
 {
-    union sockaddr_any sa;
     char name[FAKEDNS_NAME_MAX + 1];
-    if (!addr || !raw_to_sockaddr(addr, len, type, &sa) || lookup_reverse(&sa, name) == 0)
+    int found = reverse_raw(addr, len, type, name);
+    if (found == 0)
         return libc()->gethostbyaddr(addr, len, type);
     struct hostent *result;
     int herr;
-    gethostbyaddr_r(addr, len, type, &host_answer.he, host_answer.buf, sizeof(host_answer.buf), &result, &herr);
+    answer_addr(found, name, addr, type, &host_answer.he, host_answer.buf, sizeof(host_answer.buf), &result, &herr);
     h_errno = herr;
     return result;
 }

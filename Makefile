@@ -27,6 +27,7 @@ CHECK  := $(B)/socksify-check
 UNIT   := $(B)/unit-tests
 BENCH  := $(B)/bench-connloop
 BENCH_FAKEDNS := $(B)/bench-fakedns
+BENCH_ROUTE := $(B)/bench-route
 
 .PHONY: all deps check unit integration demo bench install uninstall clean
 all: $(LIB) $(CORE_A) $(CHECK)
@@ -54,6 +55,9 @@ $(UNIT): $(UNIT_SRC) $(CORE_A)
 $(BENCH): tests/bench/connloop.c $(CORE_A)
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(CORE_A)
 
+$(BENCH_ROUTE): tests/bench/route_cost.c $(CORE_A)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(CORE_A)
+
 $(BENCH_FAKEDNS): tests/bench/fakedns_memory.c $(CORE_A)
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(CORE_A) -lpthread
 
@@ -77,9 +81,11 @@ demo: deps
 	scripts/demo.sh
 
 bench: deps
-	$(MAKE) all $(BENCH) $(BENCH_FAKEDNS)
+	$(MAKE) all $(BENCH) $(BENCH_FAKEDNS) $(BENCH_ROUTE)
 	scripts/bench.sh
 	scripts/bench-dns.sh
+	scripts/bench-chain.sh
+	$(BENCH_ROUTE) 1000
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(LIBEXECDIR)

@@ -1,4 +1,5 @@
 #include "config.h"
+#include "config_line.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -11,22 +12,10 @@
 #include <strings.h>
 #include <unistd.h>
 
-#define MAX_ARGS 64
 #define MAX_CONFIG_BYTES (1 << 20)
 #define MAX_DURATION_MS (3600 * 1000)
 
-/* One line being parsed: where it is, and its words. */
-struct line {
-    const char *file;
-    int number;
-    char *argv[MAX_ARGS];
-    int argc;
-};
-
-static int line_error(const struct line *l, char *err, size_t errsize, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int line_error(const struct line *l, char *err, size_t errsize, const char *fmt, ...)
+int line_error(const struct line *l, char *err, size_t errsize, const char *fmt, ...)
 {
     int n = snprintf(err, errsize, "%s:%d: ", l->file, l->number);
     va_list ap;
@@ -37,12 +26,26 @@ static int line_error(const struct line *l, char *err, size_t errsize, const cha
     return -EINVAL;
 }
 
+void config_warn(struct config *c, const char *fmt, ...)
+{
+    size_t used = strlen(c->warnings);
+    if (used + 2 >= sizeof(c->warnings))
+        return;
+    if (used)
+        c->warnings[used++] = '\n';
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->warnings + used, sizeof(c->warnings) - used, fmt, ap);
+    va_end(ap);
+}
+
 void config_init(struct config *c)
 {
     memset(c, 0, sizeof(*c));
     c->connect_timeout_ms = CONFIG_DEFAULT_CONNECT_TIMEOUT_MS;
     c->handshake_timeout_ms = CONFIG_DEFAULT_HANDSHAKE_TIMEOUT_MS;
     c->log_level = LOG_ERROR;
+    c->proxy_retry_ms = CONFIG_DEFAULT_PROXY_RETRY_MS;
     c->direct_loopback = true;
     cidr_parse(CONFIG_DEFAULT_FAKE_RANGE, &c->fake_range);
     cidr_parse(CONFIG_DEFAULT_FAKE_RANGE6, &c->fake_range6);
@@ -52,14 +55,27 @@ enum dns_mode config_dns_mode(const struct config *c)
 {
     if (c->dns != DNS_DEFAULT)
         return c->dns;
-    return c->has_proxy && c->proxy.remote_dns ? DNS_REMOTE : DNS_LOCAL;
+    /* What the default way out can do decides: its last proxy is the one that sees the name. */
+    const struct chain *ch = config_default_chain(c);
+    if (!ch)
+        return DNS_LOCAL;
+    return c->proxies[ch->hops[ch->hop_count - 1]].remote_dns ? DNS_REMOTE : DNS_LOCAL;
 }
 
 void config_free(struct config *c)
 {
-    free(c->direct);
-    c->direct = NULL;
-    c->direct_count = c->direct_capacity = 0;
+    /* Passwords live in the proxies: wipe them before giving the memory back. */
+    if (c->proxies)
+        memset(c->proxies, 0, c->proxy_capacity * sizeof(*c->proxies));
+    free(c->proxies);
+    for (size_t i = 0; i < c->rule_count; i++)
+        free(c->rules[i].glob);
+    free(c->chains);
+    free(c->rules);
+    c->proxies = NULL;
+    c->chains = NULL;
+    c->rules = NULL;
+    c->proxy_count = c->proxy_capacity = c->chain_count = c->chain_capacity = c->rule_count = c->rule_capacity = 0;
 }
 
 int config_duration_parse(const char *text)
@@ -79,24 +95,11 @@ int config_duration_parse(const char *text)
     return (int)(v * scale);
 }
 
-static int expect_args(const struct line *l, int n, const char *usage, char *err, size_t errsize)
+int expect_args(const struct line *l, int n, const char *usage, char *err, size_t errsize)
 {
     if (l->argc - 1 == n)
         return 0;
     return line_error(l, err, errsize, "'%s' takes %s", l->argv[0], usage);
-}
-
-static int key_proxy(struct config *c, const struct line *l, char *err, size_t errsize)
-{
-    if (expect_args(l, 1, "one proxy URL, e.g. proxy socks5://127.0.0.1:1080", err, errsize) < 0)
-        return -EINVAL;
-    if (c->has_proxy)
-        return line_error(l, err, errsize, "a second 'proxy' line: only one proxy is supported");
-    char why[256];
-    if (proxy_url_parse(l->argv[1], &c->proxy, why, sizeof(why)) < 0)
-        return line_error(l, err, errsize, "%s", why);
-    c->has_proxy = true;
-    return 0;
 }
 
 static int key_timeout(int *out, const struct line *l, char *err, size_t errsize)
@@ -120,6 +123,11 @@ static int key_handshake_timeout(struct config *c, const struct line *l, char *e
     return key_timeout(&c->handshake_timeout_ms, l, err, errsize);
 }
 
+static int key_proxy_retry(struct config *c, const struct line *l, char *err, size_t errsize)
+{
+    return key_timeout(&c->proxy_retry_ms, l, err, errsize);
+}
+
 static int key_log_level(struct config *c, const struct line *l, char *err, size_t errsize)
 {
     if (expect_args(l, 1, "one of none, error, warn, info, debug", err, errsize) < 0)
@@ -136,34 +144,6 @@ static int key_log_file(struct config *c, const struct line *l, char *err, size_
     if (l->argv[1][0] != '/' || strlen(l->argv[1]) >= sizeof(c->log_file))
         return line_error(l, err, errsize, "log_file must be an absolute path, got '%s'", l->argv[1]);
     strcpy(c->log_file, l->argv[1]);
-    return 0;
-}
-
-static int direct_add(struct config *c, const struct cidr *range)
-{
-    if (c->direct_count == c->direct_capacity) {
-        size_t cap = c->direct_capacity ? c->direct_capacity * 2 : 8;
-        struct cidr *grown = realloc(c->direct, cap * sizeof(*grown));
-        if (!grown)
-            return -ENOMEM;
-        c->direct = grown;
-        c->direct_capacity = cap;
-    }
-    c->direct[c->direct_count++] = *range;
-    return 0;
-}
-
-static int key_direct(struct config *c, const struct line *l, char *err, size_t errsize)
-{
-    if (l->argc < 2)
-        return line_error(l, err, errsize, "'direct' takes one or more address ranges, e.g. direct 10.0.0.0/8 fd00::/8");
-    for (int i = 1; i < l->argc; i++) {
-        struct cidr range;
-        if (cidr_parse(l->argv[i], &range) < 0)
-            return line_error(l, err, errsize, "bad address range '%s': expected e.g. 192.168.0.0/16 or fd00::/8", l->argv[i]);
-        if (direct_add(c, &range) < 0)
-            return line_error(l, err, errsize, "out of memory");
-    }
     return 0;
 }
 
@@ -240,6 +220,9 @@ static const struct {
     int (*parse)(struct config *, const struct line *, char *, size_t);
 } keys[] = {
     { "proxy", key_proxy },
+    { "chain", key_chain },
+    { "route", key_route },
+    { "proxy_retry", key_proxy_retry },
     { "connect_timeout", key_connect_timeout },
     { "handshake_timeout", key_handshake_timeout },
     { "log_level", key_log_level },
@@ -252,8 +235,7 @@ static const struct {
     { "direct_dns", key_direct_dns },
 };
 
-/* Splits s (modified in place) into words; a '#' outside a word starts a comment. */
-static int split_words(char *s, struct line *l, char *err, size_t errsize)
+int split_words(char *s, struct line *l, char *err, size_t errsize)
 {
     l->argc = 0;
     for (;;) {
@@ -261,8 +243,8 @@ static int split_words(char *s, struct line *l, char *err, size_t errsize)
             s++;
         if (*s == '\0' || *s == '#')
             return 0;
-        if (l->argc == MAX_ARGS)
-            return line_error(l, err, errsize, "too many words on one line (at most %d)", MAX_ARGS);
+        if (l->argc == CONFIG_MAX_ARGS)
+            return line_error(l, err, errsize, "too many words on one line (at most %d)", CONFIG_MAX_ARGS);
         l->argv[l->argc++] = s;
         while (*s && *s != ' ' && *s != '\t' && *s != '\r')
             s++;
@@ -271,21 +253,8 @@ static int split_words(char *s, struct line *l, char *err, size_t errsize)
     }
 }
 
-static int parse_line(struct config *c, char *text, struct line *l, char *err, size_t errsize)
-{
-    if (split_words(text, l, err, errsize) < 0)
-        return -EINVAL;
-    if (l->argc == 0)
-        return 0;
-    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-        if (strcmp(l->argv[0], keys[i].name) == 0)
-            return keys[i].parse(c, l, err, errsize);
-    return line_error(l, err, errsize, "unknown key '%s': expected proxy, connect_timeout, handshake_timeout, "
-                      "log_level, log_file, direct, direct_loopback, dns, fake_range, fake_range6 or direct_dns",
-                      l->argv[0]);
-}
-
-int config_parse(struct config *c, const char *text, const char *filename, char *err, size_t errsize)
+int for_each_line(const char *text, const char *filename, char *err, size_t errsize,
+                  int (*parse_line)(void *ctx, char *line, struct line *l, char *err, size_t errsize), void *ctx)
 {
     struct line l = { .file = filename, .number = 0 };
     const char *p = text;
@@ -298,11 +267,33 @@ int config_parse(struct config *c, const char *text, const char *filename, char 
             return line_error(&l, err, errsize, "line is longer than %zu characters", sizeof(buf) - 1);
         memcpy(buf, p, len);
         buf[len] = '\0';
-        if (parse_line(c, buf, &l, err, errsize) < 0)
+        if (parse_line(ctx, buf, &l, err, errsize) < 0)
             return -EINVAL;
         p += len + (nl ? 1 : 0);
     }
     return 0;
+}
+
+static int parse_line(void *ctx, char *text, struct line *l, char *err, size_t errsize)
+{
+    struct config *c = ctx;
+    if (split_words(text, l, err, errsize) < 0)
+        return -EINVAL;
+    if (l->argc == 0)
+        return 0;
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+        if (strcmp(l->argv[0], keys[i].name) == 0)
+            return keys[i].parse(c, l, err, errsize);
+    return line_error(l, err, errsize, "unknown key '%s': expected proxy, chain, route, proxy_retry, connect_timeout, handshake_timeout, "
+                      "log_level, log_file, direct, direct_loopback, dns, fake_range, fake_range6 or direct_dns",
+                      l->argv[0]);
+}
+
+int config_parse(struct config *c, const char *text, const char *filename, char *err, size_t errsize)
+{
+    if (pcconf_detect(text))
+        return pcconf_parse(c, text, filename, err, errsize);
+    return for_each_line(text, filename, err, errsize, parse_line, c);
 }
 
 /* Reads a whole (small) file into a fresh NUL-terminated buffer. */
@@ -338,6 +329,14 @@ static char *read_file(const char *path, int *error)
     return buf;
 }
 
+static bool has_password(const struct config *c)
+{
+    for (size_t i = 0; i < c->proxy_count; i++)
+        if (c->proxies[i].has_auth && c->proxies[i].pass[0])
+            return true;
+    return false;
+}
+
 int config_parse_file(struct config *c, const char *path, char *err, size_t errsize)
 {
     int error;
@@ -353,9 +352,8 @@ int config_parse_file(struct config *c, const char *path, char *err, size_t errs
         snprintf(c->source, sizeof(c->source), "%s", path);
     struct stat st;
     /* A password others can read is a password others have. */
-    if (r == 0 && c->has_proxy && c->proxy.has_auth && stat(path, &st) == 0 && (st.st_mode & (S_IRGRP | S_IROTH)))
-        snprintf(c->warning, sizeof(c->warning), "%s holds a proxy password but others can read it (chmod 600 %s)",
-                 path, path);
+    if (r == 0 && has_password(c) && stat(path, &st) == 0 && (st.st_mode & (S_IRGRP | S_IROTH)))
+        config_warn(c, "%s holds a proxy password but others can read it (chmod 600 %s)", path, path);
     return r;
 }
 
@@ -379,11 +377,15 @@ static int apply_overrides(struct config *c, const struct config_env *env, char 
 {
     char why[256];
     if (env->proxy_url && *env->proxy_url) {
-        if (proxy_url_parse(env->proxy_url, &c->proxy, why, sizeof(why)) < 0) {
+        struct proxy p;
+        if (proxy_url_parse(env->proxy_url, &p, why, sizeof(why)) < 0) {
             snprintf(err, errsize, "%s: %s", env->proxy_label ? env->proxy_label : "SOCKSIFY_PROXY", why);
             return -EINVAL;
         }
-        c->has_proxy = true;
+        if (config_set_default_proxy(c, &p) < 0) {
+            snprintf(err, errsize, "out of memory");
+            return -ENOMEM;
+        }
     }
     if (env->log_level && *env->log_level && log_level_parse(env->log_level, &c->log_level) < 0) {
         snprintf(err, errsize, "SOCKSIFY_LOG_LEVEL: bad level '%s': expected none, error, warn, info or debug", env->log_level);
@@ -406,9 +408,9 @@ int config_load(struct config *c, const struct config_env *env, char *err, size_
     int r = have_file ? config_parse_file(c, path, err, errsize) : 0;
     if (r == 0)
         r = apply_overrides(c, env, err, errsize);
-    if (r == 0 && !c->has_proxy) {
+    if (r == 0 && c->proxy_count == 0) {
         if (have_file)
-            snprintf(err, errsize, "%s: no 'proxy' line, and no proxy given with -x or SOCKSIFY_PROXY", path);
+            snprintf(err, errsize, "%s: no proxy declared, and no proxy given with -x or SOCKSIFY_PROXY", path);
         else
             snprintf(err, errsize, "no proxy configured: use -x URL, -f FILE, SOCKSIFY_PROXY, or create "
                      "~/.config/socksify/socksify.conf or /etc/socksify.conf");

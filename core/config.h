@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "cidr.h"
 #include "log.h"
@@ -25,22 +26,72 @@ enum dns_mode {
 };
 #define CONFIG_DEFAULT_HANDSHAKE_TIMEOUT_MS 10000
 
+/* How a chain uses its proxies (the semantics proxychains-ng users know). */
+enum chain_mode {
+    CHAIN_STRICT,       /* all, in order; any failure fails the connection */
+    CHAIN_DYNAMIC,      /* all live ones, in order; dead ones are skipped */
+    CHAIN_RANDOM,       /* `length` live ones picked at random */
+    CHAIN_ROUND_ROBIN,  /* `length` live ones, starting after where the previous connection started */
+};
+
+#define CHAIN_HOPS_MAX PROXY_CHAIN_MAX
+
+/* A named way through proxies. Every proxy also gets a one-hop strict chain of its own name,
+ * so routes always point at a chain. */
+struct chain {
+    char name[PROXY_NAME_MAX + 1];
+    enum chain_mode mode;
+    size_t length;                  /* hops per connection for random/round-robin; hop_count otherwise */
+    size_t hops[CHAIN_HOPS_MAX];    /* indices into config.proxies */
+    size_t hop_count;
+    int line;                       /* where it was declared; 0 if implicit or from the environment */
+};
+
+enum route_action { ROUTE_DIRECT, ROUTE_REJECT, ROUTE_VIA };
+
+#define RULE_PORTS_MAX 16
+#define RULE_GLOB_MAX 255
+
+struct port_range { uint16_t lo, hi; };
+
+/* How a host-name glob is matched: most are a plain name or "*.suffix", which need no fnmatch. */
+enum glob_kind { GLOB_NONE, GLOB_EXACT, GLOB_SUFFIX, GLOB_PATTERN };
+
+/* One `route` line (or one range of a `direct` line): all its matchers must match. */
+struct rule {
+    bool has_cidr;
+    struct cidr cidr;                 /* destination addresses */
+    enum glob_kind glob_kind;
+    char *glob;                       /* host-name glob (owned by the config), NULL if none */
+    struct port_range ports[RULE_PORTS_MAX];
+    size_t port_count;                /* 0: any port */
+    enum route_action action;
+    size_t chain;                     /* index into config.chains for ROUTE_VIA */
+    int line;                         /* line in config.source */
+};
+
+#define CONFIG_WARNINGS_MAX 4096
+#define CONFIG_DEFAULT_PROXY_RETRY_MS 30000
+
 struct config {
-    bool has_proxy;
-    struct proxy proxy;
+    struct proxy *proxies;       /* every proxy, named; see config_default_proxy */
+    size_t proxy_count, proxy_capacity;
+    struct chain *chains;
+    size_t chain_count, chain_capacity;
+    struct rule *rules;          /* in file order; the first that matches decides */
+    size_t rule_count, rule_capacity;
     int connect_timeout_ms;      /* TCP connect to the proxy */
     int handshake_timeout_ms;    /* the whole SOCKS exchange after that */
+    int proxy_retry_ms;          /* how long a failed proxy is skipped by non-strict chains */
     enum log_level log_level;
     char log_file[PATH_MAX];     /* empty: stderr */
-    struct cidr *direct;         /* destinations that bypass the proxy */
-    size_t direct_count, direct_capacity;
     bool direct_loopback;
     enum dns_mode dns;
     struct cidr fake_range;      /* where fake IPv4 addresses come from */
     struct cidr fake_range6;     /* and their IPv6 counterparts */
     bool direct_dns;             /* allow port-53 traffic that bypasses the proxy while names are remote */
     char source[PATH_MAX];       /* the file that was read, empty if none */
-    char warning[PATH_MAX + 128]; /* something the user should fix, though it is no error; empty if none */
+    char warnings[CONFIG_WARNINGS_MAX]; /* things the user should fix, one per line; empty if none */
 };
 
 /* Where configuration comes from, in order of precedence; NULL fields are unset. */
@@ -59,7 +110,7 @@ void config_init(struct config *c);
 /* Releases what c owns; c may be initialised again afterwards. */
 void config_free(struct config *c);
 /* Parses text (NUL-terminated) as the contents of filename into c. Returns 0, or -EINVAL with
- * "filename:line: message" in err. */
+ * "filename:line: message" in err. Text with a [ProxyList] section is read as a proxychains.conf. */
 int config_parse(struct config *c, const char *text, const char *filename, char *err, size_t errsize);
 /* Reads and parses the file at path. Returns 0, or -errno with the reason in err. */
 int config_parse_file(struct config *c, const char *path, char *err, size_t errsize);
@@ -67,6 +118,24 @@ int config_parse_file(struct config *c, const char *path, char *err, size_t errs
  * ./socksify.conf, ~/.config/socksify/socksify.conf, /etc/socksify.conf that exists; then the
  * overrides from env. Fails with -ENOENT and a message if no proxy is configured anywhere. */
 int config_load(struct config *c, const struct config_env *env, char *err, size_t errsize);
+/* The chain a connection takes when no route matches: the one named "default" (an unnamed
+ * `proxy` line, or -x), or NULL: such connections are rejected. */
+const struct chain *config_default_chain(const struct config *c);
+/* The proxy named "default", or NULL. */
+const struct proxy *config_default_proxy(const struct config *c);
+/* The chain or proxy called name (a proxy's one-hop chain), or NULL. */
+const struct chain *config_find_chain(const struct config *c, const char *name);
+/* Adds proxy p under its name (p->name, "default" if empty) with its one-hop chain; returns the
+ * proxy's index, -EEXIST if the name is taken, -ENOMEM. */
+int config_add_proxy(struct config *c, const struct proxy *p, int line);
+/* Adds a chain over the proxies hops[0..n); returns its index, -EEXIST, -EINVAL (no hops, too many, a
+ * length larger than the hops), -ENOMEM. */
+int config_add_chain(struct config *c, const char *name, enum chain_mode mode, size_t length, const size_t *hops,
+                     size_t n, int line);
+/* Appends a routing rule (the config takes a copy of r->glob); 0 or -ENOMEM. */
+int config_add_rule(struct config *c, const struct rule *r);
+/* Appends a line to c->warnings (dropped if full). */
+void config_warn(struct config *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The effective DNS mode: the configured one, or remote for socks5h proxies and local otherwise. */
 enum dns_mode config_dns_mode(const struct config *c);
 /* Parses a duration: "10s", "500ms", or a bare number of seconds; returns milliseconds, or -EINVAL. */

@@ -1,22 +1,46 @@
 #include "handshake.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
-static enum handshake_status fail(struct handshake *h, int err)
+#include "hop.h"
+
+static const struct hop_ops *ops_for(const struct proxy *p)
+{
+    switch (p->kind) {
+    case PROXY_SOCKS4: return &hop_socks4;
+    case PROXY_HTTP: return &hop_http;
+    default: return &hop_socks5;
+    }
+}
+
+static const struct hop_ops *current(const struct handshake *h)
+{
+    return ops_for(h->hops[h->hop]);
+}
+
+enum handshake_status hs_fail(struct handshake *h, int err)
 {
     h->error = err;
     h->failed_step = h->step;
     h->step = STEP_FAILED;
+    memset(h->out, 0, h->out_len);
     h->out_len = h->out_sent = 0;
     return HANDSHAKE_FAILED;
 }
 
-/* Queues an encoded message (len from an encoder, maybe -errno) and the reply length to expect first. */
-static enum handshake_status send_then_read(struct handshake *h, int len, size_t first_need)
+enum handshake_status hs_refused(struct handshake *h, int err, const char *why)
+{
+    h->answered = true;
+    snprintf(h->detail, sizeof(h->detail), "%s", why);
+    return hs_fail(h, err);
+}
+
+enum handshake_status hs_send_then_read(struct handshake *h, int len, size_t first_need)
 {
     if (len < 0)
-        return fail(h, -len);
+        return hs_fail(h, -len);
     h->out_len = (size_t)len;
     h->out_sent = 0;
     h->in_len = 0;
@@ -24,29 +48,94 @@ static enum handshake_status send_then_read(struct handshake *h, int len, size_t
     return HANDSHAKE_WRITE;
 }
 
-static enum handshake_status start_request(struct handshake *h)
+size_t hs_buffer_wants(const struct handshake *h)
 {
+    return h->in_need - h->in_len;
+}
+
+bool hs_buffer(struct handshake *h, const uint8_t *data, size_t len)
+{
+    memcpy(h->in + h->in_len, data, len);
+    h->in_len += len;
+    return h->in_len == h->in_need;
+}
+
+/* What hop i is asked for: the next proxy, or the target after the last. */
+static void target_of_hop(const struct handshake *h, size_t i, struct socks_target *t)
+{
+    if (i + 1 == h->hop_count) {
+        *t = h->target;
+        return;
+    }
+    const struct proxy *next = h->hops[i + 1];
+    memset(t, 0, sizeof(*t));
+    t->port = next->port;
+    t->is_name = !next->has_addr;
+    if (next->has_addr)
+        t->addr = next->addr;
+    else
+        snprintf(t->name, sizeof(t->name), "%s", next->host);
+}
+
+static enum handshake_status start_hop(struct handshake *h)
+{
+    target_of_hop(h, h->hop, &h->hop_target);
     h->step = STEP_REQUEST;
-    size_t need;
-    struct socks5_reply scratch;
-    socks5_reply_decode(h->in, 0, &scratch, &need);
-    return send_then_read(h, socks5_request_encode(h->out, sizeof(h->out), h->command, &h->target), need);
+    return current(h)->start(h);
+}
+
+enum handshake_status hs_hop_done(struct handshake *h)
+{
+    if (h->hop + 1 == h->hop_count) {
+        h->step = STEP_DONE;
+        return HANDSHAKE_DONE;
+    }
+    h->hop++;
+    return start_hop(h);
+}
+
+/* Whether every hop can carry what it will be asked for, before any byte goes out. */
+static int check_targets(struct handshake *h)
+{
+    for (size_t i = 0; i < h->hop_count; i++) {
+        struct socks_target t;
+        target_of_hop(h, i, &t);
+        const struct proxy *p = h->hops[i];
+        if (t.is_name && !proxy_carries_names(p))
+            return -EHOSTUNREACH;
+        enum socks5_command cmd = i + 1 == h->hop_count ? h->command : SOCKS5_CMD_CONNECT;
+        int r = ops_for(p)->request(h->out, sizeof(h->out), p, &t, cmd);
+        if (r < 0)
+            return r == -EAFNOSUPPORT ? r : -EINVAL;
+    }
+    return 0;
+}
+
+int handshake_start_chain(struct handshake *h, const struct proxy *const *hops, size_t n, const struct socks_target *target)
+{
+    memset(h, 0, sizeof(*h));
+    h->target = *target;
+    h->command = SOCKS5_CMD_CONNECT;
+    h->step = STEP_REQUEST;
+    if (n == 0 || n > PROXY_CHAIN_MAX) {
+        hs_fail(h, EINVAL);
+        return -EINVAL;
+    }
+    memcpy(h->hops, hops, n * sizeof(*hops));
+    h->hop_count = n;
+    int r = check_targets(h);
+    memset(h->out, 0, sizeof(h->out));
+    if (r < 0) {
+        hs_fail(h, -r);
+        return r;
+    }
+    start_hop(h);
+    return 0;
 }
 
 int handshake_start(struct handshake *h, const struct proxy *proxy, const struct socks_target *target)
 {
-    memset(h, 0, sizeof(*h));
-    h->proxy = proxy;
-    h->target = *target;
-    h->command = SOCKS5_CMD_CONNECT;
-    h->step = STEP_METHODS;
-    /* Check the target now so a bad one fails before any byte goes out. */
-    if (socks5_request_encode(h->in, sizeof(h->in), h->command, target) < 0) {
-        fail(h, EINVAL);
-        return -EINVAL;
-    }
-    send_then_read(h, socks5_methods_encode(h->out, sizeof(h->out), proxy->has_auth), 2);
-    return 0;
+    return handshake_start_chain(h, &proxy, 1, target);
 }
 
 enum handshake_status handshake_status(const struct handshake *h)
@@ -69,7 +158,7 @@ void handshake_sent(struct handshake *h, size_t n)
     size_t pending = h->out_len - h->out_sent;
     h->out_sent += n < pending ? n : pending;
     /* Credentials must not linger in memory longer than needed. */
-    if (h->out_sent == h->out_len && h->step == STEP_AUTH)
+    if (h->out_sent == h->out_len)
         memset(h->out, 0, h->out_len);
 }
 
@@ -77,47 +166,7 @@ size_t handshake_wants(const struct handshake *h)
 {
     if (handshake_status(h) != HANDSHAKE_READ)
         return 0;
-    return h->in_need - h->in_len;
-}
-
-static enum handshake_status on_method(struct handshake *h)
-{
-    uint8_t method;
-    int r = socks5_method_decode(h->in, h->in_len, &method);
-    if (r < 0)
-        return fail(h, -r);
-    if (method == SOCKS5_METHOD_NONE)
-        return start_request(h);
-    if (method == SOCKS5_METHOD_USERPASS && h->proxy->has_auth) {
-        h->step = STEP_AUTH;
-        return send_then_read(h, socks5_userpass_encode(h->out, sizeof(h->out), h->proxy->user, h->proxy->pass), 2);
-    }
-    /* 0xFF (no acceptable method), or a method we never offered. */
-    return fail(h, method == SOCKS5_METHOD_UNACCEPTABLE ? EACCES : EPROTO);
-}
-
-static enum handshake_status on_auth(struct handshake *h)
-{
-    int r = socks5_userpass_decode(h->in, h->in_len);
-    if (r < 0)
-        return fail(h, -r);
-    return start_request(h);
-}
-
-static enum handshake_status on_reply(struct handshake *h)
-{
-    size_t need;
-    int r = socks5_reply_decode(h->in, h->in_len, &h->reply, &need);
-    if (r < 0)
-        return fail(h, -r);
-    if (r == 0) {
-        h->in_need = need;
-        return HANDSHAKE_READ;
-    }
-    if (h->reply.code != SOCKS5_REP_SUCCEEDED)
-        return fail(h, socks5_reply_errno(h->reply.code));
-    h->step = STEP_DONE;
-    return HANDSHAKE_DONE;
+    return current(h)->wants(h);
 }
 
 enum handshake_status handshake_feed(struct handshake *h, const uint8_t *data, size_t len)
@@ -127,31 +176,22 @@ enum handshake_status handshake_feed(struct handshake *h, const uint8_t *data, s
         return now;
     /* Bytes while we still have to write, or past the reply, mean the driver lost track. */
     if (len > handshake_wants(h))
-        return fail(h, EPROTO);
+        return hs_fail(h, EPROTO);
     if (len == 0)
         return now;
-    memcpy(h->in + h->in_len, data, len);
-    h->in_len += len;
-    if (h->in_len < h->in_need)
-        return HANDSHAKE_READ;
-    switch (h->step) {
-    case STEP_METHODS: return on_method(h);
-    case STEP_AUTH: return on_auth(h);
-    case STEP_REQUEST: return on_reply(h);
-    default: return handshake_status(h);
-    }
+    return current(h)->feed(h, data, len);
 }
 
 void handshake_eof(struct handshake *h)
 {
     if (h->step != STEP_DONE && h->step != STEP_FAILED)
-        fail(h, ECONNRESET);
+        hs_fail(h, ECONNRESET);
 }
 
 void handshake_abort(struct handshake *h, int err)
 {
     if (h->step != STEP_DONE && h->step != STEP_FAILED)
-        fail(h, err);
+        hs_fail(h, err);
 }
 
 int handshake_error(const struct handshake *h)
@@ -163,4 +203,16 @@ const char *handshake_step_name(const struct handshake *h)
 {
     static const char *const names[] = { "method selection", "authentication", "request", "done", "failed" };
     return names[h->step == STEP_FAILED ? h->failed_step : h->step];
+}
+
+int handshake_blame(const struct handshake *h)
+{
+    if (h->step != STEP_FAILED)
+        return -1;
+    /* A proxy that answers "cannot reach it", or that waits forever on its way there, is fine
+     * itself: what it was asked to reach is not. */
+    bool beyond = h->answered || (h->error == ETIMEDOUT && h->failed_step == STEP_REQUEST);
+    if (!beyond)
+        return (int)h->hop;
+    return h->hop + 1 < h->hop_count ? (int)h->hop + 1 : -1;
 }

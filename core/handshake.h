@@ -1,46 +1,62 @@
-/* The client side of a proxy handshake as a sans-I/O state machine.
+/* The client side of a proxy handshake as a sans-I/O state machine, across a chain of proxies
+ * of any kind (SOCKS5, SOCKS4/4a, HTTP CONNECT): the first proxy is asked to connect to the
+ * second, and so on, the last to the target, all over the one connection.
  *
- * The driver (blocking connect, later the non-blocking engine, chains, UDP) loops:
+ * The driver (blocking connect, later the non-blocking engine, UDP) loops:
  *   HANDSHAKE_WRITE: send handshake_output(), report it with handshake_sent();
- *   HANDSHAKE_READ:  read exactly handshake_wants() bytes (or fewer), give them to handshake_feed();
+ *   HANDSHAKE_READ:  read at most handshake_wants() bytes, give them to handshake_feed();
  *   HANDSHAKE_DONE / HANDSHAKE_FAILED: stop; handshake_error() gives the errno.
- * The machine never asks for a byte beyond the proxy's reply, so the first byte of the tunnel
+ * The machine never asks for a byte beyond a proxy's reply, so the first byte of the tunnel
  * stays in the socket for the program. */
 #ifndef SOCKSIFY_HANDSHAKE_H
 #define SOCKSIFY_HANDSHAKE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "http_connect.h"
 #include "proxy.h"
 #include "socks5.h"
 
 enum handshake_status { HANDSHAKE_WRITE, HANDSHAKE_READ, HANDSHAKE_DONE, HANDSHAKE_FAILED };
 
 enum handshake_step {
-    STEP_METHODS,   /* method selection sent or to send; waiting for the choice */
+    STEP_METHODS,   /* SOCKS5 method selection sent or to send; waiting for the choice */
     STEP_AUTH,      /* RFC 1929 username/password */
-    STEP_REQUEST,   /* the command itself */
+    STEP_REQUEST,   /* the request itself (SOCKS5, SOCKS4 or HTTP CONNECT) */
     STEP_DONE,
     STEP_FAILED,
 };
 
+#define HANDSHAKE_OUT_MAX HTTP_CONNECT_MSG_MAX
+#define HANDSHAKE_DETAIL_MAX HTTP_STATUS_LINE_MAX
+
 struct handshake {
+    const struct proxy *hops[PROXY_CHAIN_MAX]; /* must outlive the handshake */
+    size_t hop_count;
+    size_t hop;                     /* the proxy being talked to (or that failed) */
+    struct socks_target target;     /* the final destination */
+    struct socks_target hop_target; /* what the current proxy is asked for */
+    enum socks5_command command;    /* of the last hop; the others CONNECT */
     enum handshake_step step;
-    const struct proxy *proxy;      /* credentials; must outlive the handshake */
-    struct socks_target target;
-    enum socks5_command command;
-    uint8_t out[SOCKS5_MSG_MAX];
+    uint8_t out[HANDSHAKE_OUT_MAX];
     size_t out_len, out_sent;
     uint8_t in[SOCKS5_MSG_MAX];
     size_t in_len, in_need;
+    struct http_response http;
     int error;                      /* positive errno once failed */
     enum handshake_step failed_step; /* where it failed, for logs */
-    struct socks5_reply reply;      /* valid once done: the proxy's bound address */
+    bool answered;                  /* the failure is a proxy's answer about the host it was asked for */
+    char detail[HANDSHAKE_DETAIL_MAX + 1]; /* the proxy's own words on a failure, for logs */
+    struct socks5_reply reply;      /* valid once done through a SOCKS5 last hop: the proxy's bound address */
 };
 
-/* Starts a CONNECT handshake to target through proxy. Returns 0, or -EINVAL for a target the
- * protocol cannot carry (the handshake is then already failed with that error). */
+/* Starts a CONNECT handshake to target through the n proxies hops[0..n) (1 <= n <= PROXY_CHAIN_MAX).
+ * Returns 0, or -errno for a target some hop cannot carry (EAFNOSUPPORT: IPv6 through SOCKS4;
+ * EHOSTUNREACH: a name through SOCKS4; EINVAL otherwise); the handshake is then already failed. */
+int handshake_start_chain(struct handshake *h, const struct proxy *const *hops, size_t n, const struct socks_target *target);
+/* handshake_start_chain through the one proxy. */
 int handshake_start(struct handshake *h, const struct proxy *proxy, const struct socks_target *target);
 /* What the driver must do next. */
 enum handshake_status handshake_status(const struct handshake *h);
@@ -48,7 +64,7 @@ enum handshake_status handshake_status(const struct handshake *h);
 const uint8_t *handshake_output(const struct handshake *h, size_t *len);
 /* Reports that n of the pending output bytes went out. */
 void handshake_sent(struct handshake *h, size_t n);
-/* Exactly how many more bytes the machine can take now without reading past its reply (0 unless reading). */
+/* How many more bytes the machine can take now without reading past a reply (0 unless reading). */
 size_t handshake_wants(const struct handshake *h);
 /* Gives the machine up to handshake_wants() bytes; extra bytes are a driver bug and fail with EPROTO. */
 enum handshake_status handshake_feed(struct handshake *h, const uint8_t *data, size_t len);
@@ -60,5 +76,9 @@ void handshake_abort(struct handshake *h, int err);
 int handshake_error(const struct handshake *h);
 /* Short text for the step the handshake is in (or failed in), for logs. */
 const char *handshake_step_name(const struct handshake *h);
+/* Which hop a failure is blamed on, for chains that skip dead proxies: the index of the proxy
+ * that failed (it did not answer, broke the protocol, refused us) or that its predecessor could
+ * not reach; -1 if the final target is to blame (or nothing failed). */
+int handshake_blame(const struct handshake *h);
 
 #endif

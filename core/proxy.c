@@ -52,6 +52,9 @@ static bool percent_decode(const char *src, size_t len, char *dst, size_t size)
 static const struct { const char *scheme; enum proxy_kind kind; bool remote_dns; } schemes[] = {
     { "socks5", PROXY_SOCKS5, false },
     { "socks5h", PROXY_SOCKS5, true },
+    { "socks4", PROXY_SOCKS4, false },
+    { "socks4a", PROXY_SOCKS4, true },
+    { "http", PROXY_HTTP, true },
 };
 
 static int parse_scheme(const char *url, struct proxy *out, const char **rest, char *err, size_t errsize)
@@ -68,7 +71,7 @@ static int parse_scheme(const char *url, struct proxy *out, const char **rest, c
             return 0;
         }
     }
-    return fail(err, errsize, "unsupported proxy scheme '%.*s': expected socks5 or socks5h", (int)n, url);
+    return fail(err, errsize, "unsupported proxy scheme '%.*s': expected socks5, socks5h, socks4, socks4a or http", (int)n, url);
 }
 
 static int parse_userinfo(const char *s, size_t len, struct proxy *out, char *err, size_t errsize)
@@ -78,6 +81,9 @@ static int parse_userinfo(const char *s, size_t len, struct proxy *out, char *er
     if (!percent_decode(s, ulen, out->user, sizeof(out->user)) || out->user[0] == '\0')
         return fail(err, errsize, "bad user name in proxy URL: empty, too long, or a bad %%-escape");
     const char *p = colon ? colon + 1 : s + len;
+    /* SOCKS4 knows a user id and nothing else: a password would silently go nowhere. */
+    if (colon && out->kind == PROXY_SOCKS4)
+        return fail(err, errsize, "socks4 proxies take a user id only (socks4://userid@host), not a password");
     if (!percent_decode(p, (size_t)(s + len - p), out->pass, sizeof(out->pass)))
         return fail(err, errsize, "bad password in proxy URL: too long or a bad %%-escape");
     out->has_auth = true;
@@ -166,7 +172,7 @@ int proxy_url_parse(const char *url, struct proxy *out, char *err, size_t errsiz
         len--;
     if (memchr(rest, '/', len) || memchr(rest, '?', len) || memchr(rest, '#', len))
         return fail(err, errsize, "proxy URL must not have a path, query or fragment");
-    char buf[1024];
+    char buf[2048];   /* 255-byte credentials, every byte %-escaped, fit */
     if (len >= sizeof(buf))
         return fail(err, errsize, "proxy URL is too long");
     memcpy(buf, rest, len);
@@ -181,9 +187,23 @@ int proxy_url_parse(const char *url, struct proxy *out, char *err, size_t errsiz
     return parse_hostport(hostport, out, err, errsize);
 }
 
+const char *proxy_scheme(const struct proxy *p)
+{
+    switch (p->kind) {
+    case PROXY_SOCKS4: return p->remote_dns ? "socks4a" : "socks4";
+    case PROXY_HTTP: return "http";
+    default: return p->remote_dns ? "socks5h" : "socks5";
+    }
+}
+
+bool proxy_carries_names(const struct proxy *p)
+{
+    return p->kind != PROXY_SOCKS4 || p->remote_dns;
+}
+
 char *proxy_format(const struct proxy *p, char *buf, size_t size)
 {
-    const char *scheme = p->remote_dns ? "socks5h" : "socks5";
+    const char *scheme = proxy_scheme(p);
     bool v6 = strchr(p->host, ':') != NULL;
     snprintf(buf, size, "%s://%s%s%s%s%s:%u", scheme, p->has_auth ? p->user : "", p->has_auth ? "@" : "",
              v6 ? "[" : "", p->host, v6 ? "]" : "", p->port);

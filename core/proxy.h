@@ -1,4 +1,5 @@
-/* A proxy as the user names it: a URL in the curl convention, e.g. socks5h://user:pw@[fd00::1]:1080. */
+/* A proxy as the user names it: a URL in the curl convention, e.g. socks5h://user:pw@[fd00::1]:1080,
+ * socks4a://userid@host:1080 or http://user:pw@host:3128. */
 #ifndef SOCKSIFY_PROXY_H
 #define SOCKSIFY_PROXY_H
 
@@ -8,15 +9,19 @@
 
 #include "addr.h"
 
-enum proxy_kind { PROXY_SOCKS5 };
+enum proxy_kind { PROXY_SOCKS5, PROXY_SOCKS4, PROXY_HTTP };
 
 #define PROXY_DEFAULT_PORT 1080
 #define PROXY_HOST_MAX 255
 #define PROXY_CRED_MAX 255
+#define PROXY_NAME_MAX 63
+/* Most proxies one connection can go through. */
+#define PROXY_CHAIN_MAX 16
 
 struct proxy {
+    char name[PROXY_NAME_MAX + 1];   /* how the config names it ("default" if unnamed) */
     enum proxy_kind kind;
-    bool remote_dns;                 /* socks5h: names are resolved by the proxy */
+    bool remote_dns;                 /* socks5h, socks4a, http: names are resolved by the proxy */
     char host[PROXY_HOST_MAX + 1];   /* as written, without IPv6 brackets */
     uint16_t port;
     bool has_auth;
@@ -28,6 +33,10 @@ struct proxy {
 
 /* Parses url into *out. Returns 0, or -EINVAL with a message saying what is wrong in err. */
 int proxy_url_parse(const char *url, struct proxy *out, char *err, size_t errsize);
+/* The URL scheme of p's kind: "socks5h", "socks4", "http", ... */
+const char *proxy_scheme(const struct proxy *p);
+/* Whether p can be asked for a name rather than an address (socks5h/socks5, socks4a, http). */
+bool proxy_carries_names(const struct proxy *p);
 /* Writes the URL back for logs, never with the password ("socks5://user@host:port"); returns buf. */
 char *proxy_format(const struct proxy *p, char *buf, size_t size);
 

@@ -6,9 +6,11 @@
 
 SOCKSIFY_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
-    switch (outbound_decide(fd, addr, len)) {
+    enum outbound_verdict v = outbound_decide(fd, addr, len);
+    switch (v) {
     case OUTBOUND_PROXY: return outbound_connect(fd, addr, len);
-    case OUTBOUND_REFUSE: errno = EACCES; return -1;
+    case OUTBOUND_REFUSE:
+    case OUTBOUND_REJECT: return outbound_fail(v);
     default: return libc()->connect(fd, addr, len);
     }
 }

@@ -10,6 +10,7 @@
 #include "real.h"
 
 static struct config config;
+static struct chain_health health;
 static char *hosts_text;
 static bool config_ok;
 static pthread_once_t config_once = PTHREAD_ONCE_INIT;
@@ -85,9 +86,16 @@ static void load(void)
     }
     log_setup(config.log_level, 2, program_invocation_short_name);
     log_set_file(config.log_file[0] ? config.log_file : NULL);
-    if (config.warning[0])
-        log_msg(LOG_WARN, "%s", config.warning);
-    resolve_proxy_host(&config.proxy);
+    if (config.warnings[0])
+        log_msg(LOG_WARN, "%s", config.warnings);
+    for (size_t i = 0; i < config.proxy_count; i++)
+        resolve_proxy_host(&config.proxies[i]);
+    if (chain_health_init(&health, &config) < 0) {
+        log_msg(LOG_ERROR, "out of memory; connections that would be proxied will fail");
+        loading = false;
+        errno = saved;
+        return;
+    }
     hosts_text = read_hosts();
     config_ok = true;
     loading = false;
@@ -102,6 +110,11 @@ const char *context_hosts(void)
 bool context_loading(void)
 {
     return loading;
+}
+
+struct chain_health *context_health(void)
+{
+    return context_config() ? &health : NULL;
 }
 
 const struct config *context_config(void)

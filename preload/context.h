@@ -2,11 +2,14 @@
 #ifndef SOCKSIFY_CONTEXT_H
 #define SOCKSIFY_CONTEXT_H
 
+#include "chain.h"
 #include "config.h"
 
 /* The configuration, loaded lazily and thread-safely from the environment and config files;
  * NULL if it could not be loaded (the reason was logged), in which case callers fail closed. */
 const struct config *context_config(void);
+/* Which proxies failed lately, shared by all threads; NULL when context_config() is. */
+struct chain_health *context_health(void);
 /* The contents of /etc/hosts as read when the configuration was loaded ("" if unreadable). */
 const char *context_hosts(void);
 /* True while this thread is loading the configuration: hooks then pass calls straight to libc. */

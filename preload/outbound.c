@@ -1,6 +1,8 @@
 #include "outbound.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
@@ -8,6 +10,7 @@
 
 #include "context.h"
 #include "fakemap.h"
+#include "real.h"
 #include "registry.h"
 #include "route.h"
 #include "tunnel.h"
@@ -39,6 +42,15 @@ static enum outbound_verdict guard_dns(const struct config *c, const union socka
     return OUTBOUND_REFUSE;
 }
 
+/* "route at FILE:LINE" or the built-in reason, for logs. */
+static const char *route_text(const struct config *c, const struct route *r, char *buf, size_t size)
+{
+    if (!r->rule)
+        return r->reason;
+    snprintf(buf, size, "route at %s:%d", c->source[0] ? c->source : "config", r->rule->line);
+    return buf;
+}
+
 static enum outbound_verdict decide_tcp(const union sockaddr_any *dst)
 {
     const struct config *c = context_config();
@@ -46,17 +58,21 @@ static enum outbound_verdict decide_tcp(const union sockaddr_any *dst)
     if (!c)
         return OUTBOUND_PROXY;
     struct fakedns *map = fakemap();
+    /* A fake address stands for a name: outbound_connect routes it by that name. */
     if (map && fakedns_is_fake(map, dst))
         return OUTBOUND_PROXY;
-    struct route r = route_decide(c, dst);
-    if (r.action == ROUTE_PROXY)
+    struct route r = route_decide(c, dst, NULL);
+    if (r.action == ROUTE_VIA)
         return OUTBOUND_PROXY;
+    char text[ADDR_TEXT_MAX], why[PATH_MAX + 32];
+    if (r.action == ROUTE_REJECT) {
+        log_msg(LOG_ERROR, "connect %s: rejected (%s)", addr_format(dst, text, sizeof(text)), route_text(c, &r, why, sizeof(why)));
+        return OUTBOUND_REJECT;
+    }
     if (guard_dns(c, dst, "TCP") == OUTBOUND_REFUSE)
         return OUTBOUND_REFUSE;
-    if (log_enabled(LOG_INFO)) {
-        char text[ADDR_TEXT_MAX];
-        log_msg(LOG_INFO, "connect %s: direct (%s)", addr_format(dst, text, sizeof(text)), r.reason);
-    }
+    if (log_enabled(LOG_INFO))
+        log_msg(LOG_INFO, "connect %s: direct (%s)", addr_format(dst, text, sizeof(text)), route_text(c, &r, why, sizeof(why)));
     return OUTBOUND_PASS;
 }
 
@@ -98,6 +114,12 @@ enum outbound_verdict outbound_decide_send(int fd, const struct sockaddr *addr, 
     return v;
 }
 
+int outbound_fail(enum outbound_verdict v)
+{
+    errno = v == OUTBOUND_REJECT ? ECONNREFUSED : EACCES;
+    return -1;
+}
+
 static double elapsed_ms(const struct timespec *start)
 {
     struct timespec end;
@@ -117,21 +139,25 @@ static char *describe(const struct socks_target *t, const union sockaddr_any *ds
     return buf;
 }
 
-static void log_result(const struct config *c, const char *target, const struct tunnel *t, int err,
-                       const struct timespec *start)
+static void log_result(const struct config *c, const char *target, const struct chain *ch, const struct tunnel *t,
+                       int err, const struct timespec *start)
 {
     enum log_level level = err ? LOG_ERROR : LOG_INFO;
     if (!log_enabled(level))
         return;
-    char proxy[PROXY_HOST_MAX + PROXY_CRED_MAX + 32];
-    proxy_format(&c->proxy, proxy, sizeof(proxy));
+    char path[PROXY_CHAIN_MAX * (PROXY_HOST_MAX + 40)], phase[PROXY_HOST_MAX + 96], via[PROXY_NAME_MAX + 16] = "";
+    tunnel_path(c, t, path, sizeof(path));
+    if (ch->hop_count > 1 || ch->line == 0 || strcmp(ch->name, "default") != 0)
+        snprintf(via, sizeof(via), "%s ", ch->name);
     if (err) {
-        log_msg(level, "connect %s via %s: failed during %s: %s (%.1f ms)", target, proxy, tunnel_phase(t),
-                strerror(err), elapsed_ms(start));
+        const char *detail = t->handshake.detail;
+        log_msg(level, "connect %s via %s%s: failed during %s: %s%s%s%s (%.1f ms)", target, via, path,
+                tunnel_phase(c, t, phase, sizeof(phase)), strerror(err), detail[0] ? " (proxy said: " : "", detail,
+                detail[0] ? ")" : "", elapsed_ms(start));
         return;
     }
-    log_msg(level, "connect %s via %s: ok (%.1f ms)", target, proxy, elapsed_ms(start));
-    if (log_enabled(LOG_DEBUG)) {
+    log_msg(level, "connect %s via %s%s: ok (%.1f ms)", target, via, path, elapsed_ms(start));
+    if (log_enabled(LOG_DEBUG) && t->handshake.hops[t->hop_count - 1]->kind == PROXY_SOCKS5) {
         char bound[ADDR_TEXT_MAX];
         const struct socks_target *b = &t->handshake.reply.bound;
         log_msg(LOG_DEBUG, "connect %s: the proxy's side of the tunnel is %s", target,
@@ -154,6 +180,35 @@ static int make_target(const union sockaddr_any *dst, struct socks_target *targe
     return 0;
 }
 
+/* A name routed direct: the config allows resolving it here, so the local resolver does. */
+static int connect_direct_by_name(int fd, const struct socks_target *target, const char *why)
+{
+    int domain = AF_INET;
+    socklen_t len = sizeof(domain);
+    getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len);
+    struct addrinfo hints = { .ai_family = domain, .ai_socktype = SOCK_STREAM, .ai_flags = AI_V4MAPPED }, *res = NULL;
+    char port[8];
+    snprintf(port, sizeof(port), "%u", target->port);
+    int r = libc()->getaddrinfo(target->name, port, &hints, &res);
+    if (r != 0 || !res) {
+        log_msg(LOG_ERROR, "connect %s:%u: direct (%s), but it does not resolve here: %s", target->name, target->port,
+                why, gai_strerror(r));
+        errno = EHOSTUNREACH;
+        return -1;
+    }
+    if (log_enabled(LOG_INFO)) {
+        union sockaddr_any a;
+        char text[ADDR_TEXT_MAX];
+        addr_from_sockaddr(&a, res->ai_addr, res->ai_addrlen);
+        log_msg(LOG_INFO, "connect %s:%u: direct (%s) to %s", target->name, target->port, why, addr_format(&a, text, sizeof(text)));
+    }
+    r = libc()->connect(fd, res->ai_addr, res->ai_addrlen);
+    int err = errno;
+    freeaddrinfo(res);
+    errno = err;
+    return r;
+}
+
 int outbound_connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
     const struct config *c = context_config();
@@ -166,7 +221,7 @@ int outbound_connect(int fd, const struct sockaddr *addr, socklen_t len)
     union sockaddr_any dst;
     addr_from_sockaddr(&dst, addr, len);
     struct socks_target target;
-    char text[FAKEDNS_NAME_MAX + ADDR_TEXT_MAX + 16];
+    char text[FAKEDNS_NAME_MAX + ADDR_TEXT_MAX + 16], why[PATH_MAX + 32];
     int r = make_target(&dst, &target);
     if (r < 0) {
         /* A fake address nobody asked for here (a program that bypassed our hooks, or an
@@ -175,9 +230,19 @@ int outbound_connect(int fd, const struct sockaddr *addr, socklen_t len)
         errno = -r;
         return -1;
     }
+    struct route route = route_decide(c, &dst, target.is_name ? target.name : NULL);
+    if (route.action == ROUTE_REJECT) {
+        log_msg(LOG_ERROR, "connect %s: rejected (%s)", describe(&target, &dst, text, sizeof(text)),
+                route_text(c, &route, why, sizeof(why)));
+        errno = ECONNREFUSED;
+        return -1;
+    }
+    if (route.action == ROUTE_DIRECT)
+        return target.is_name ? connect_direct_by_name(fd, &target, route_text(c, &route, why, sizeof(why)))
+                              : libc()->connect(fd, addr, len);
     struct tunnel t;
-    r = tunnel_open(fd, c, &target, &t);
-    log_result(c, describe(&target, &dst, text, sizeof(text)), &t, -r, &start);
+    r = tunnel_open(fd, c, route.chain, &target, &t);
+    log_result(c, describe(&target, &dst, text, sizeof(text)), route.chain, &t, -r, &start);
     if (r < 0) {
         /* The socket may be connected to the proxy: make sure no byte of the program's can
          * reach the proxy as if it were the target. */

@@ -14,19 +14,22 @@ static enum outbound_verdict send_verdict(int fd, int flags, const struct sockad
 
 SOCKSIFY_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *addr, socklen_t len)
 {
-    switch (send_verdict(fd, flags, addr, len)) {
+    enum outbound_verdict v = send_verdict(fd, flags, addr, len);
+    switch (v) {
     case OUTBOUND_PROXY:
         if (outbound_connect(fd, addr, len) < 0)
             return -1;
         return libc()->sendto(fd, buf, n, flags & ~MSG_FASTOPEN, NULL, 0);
-    case OUTBOUND_REFUSE: errno = EACCES; return -1;
+    case OUTBOUND_REFUSE:
+    case OUTBOUND_REJECT: return outbound_fail(v);
     default: return libc()->sendto(fd, buf, n, flags, addr, len);
     }
 }
 
 SOCKSIFY_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
-    switch (msg ? send_verdict(fd, flags, msg->msg_name, msg->msg_namelen) : OUTBOUND_PASS) {
+    enum outbound_verdict v = msg ? send_verdict(fd, flags, msg->msg_name, msg->msg_namelen) : OUTBOUND_PASS;
+    switch (v) {
     case OUTBOUND_PROXY: {
         if (outbound_connect(fd, msg->msg_name, msg->msg_namelen) < 0)
             return -1;
@@ -35,7 +38,8 @@ SOCKSIFY_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
         tunnelled.msg_namelen = 0;
         return libc()->sendmsg(fd, &tunnelled, flags & ~MSG_FASTOPEN);
     }
-    case OUTBOUND_REFUSE: errno = EACCES; return -1;
+    case OUTBOUND_REFUSE:
+    case OUTBOUND_REJECT: return outbound_fail(v);
     default: return libc()->sendmsg(fd, msg, flags);
     }
 }

@@ -48,65 +48,7 @@ trap 'exit 130' INT TERM
 # the server side, not on the client's ephemeral ports). It counts served connections
 # per client address; the line "stats" returns the counts. danted connects out from
 # 127.0.0.2, the direct client from 127.0.0.1: that proves which way each run went.
-cat > "$TMP/echo.py" <<'EOF'
-import asyncio, collections, os, sys
-
-counts = collections.Counter()
-
-class Echo(asyncio.Protocol):
-    def connection_made(self, transport):
-        self.transport = transport
-        self.buf = b""
-
-    def data_received(self, data):
-        self.buf += data
-        if b"\n" not in self.buf:
-            return
-        if self.buf == b"stats\n":
-            reply = " ".join(f"{k}={v}" for k, v in sorted(counts.items())) + "\n"
-            self.transport.write(reply.encode())
-        else:
-            counts[self.transport.get_extra_info("peername")[0]] += 1
-            self.transport.write(self.buf)
-        self.transport.close()
-
-    def eof_received(self):
-        return False
-
-async def main(port_file):
-    loop = asyncio.get_running_loop()
-    server = await loop.create_server(Echo, "127.0.0.1", 0, backlog=1024)
-    with open(port_file + ".tmp", "w") as f:
-        f.write(f"{server.sockets[0].getsockname()[1]}\n")
-    os.rename(port_file + ".tmp", port_file)
-    await server.serve_forever()
-
-asyncio.run(main(sys.argv[1]))
-EOF
-"$PY" "$TMP/echo.py" "$TMP/echo.port" > "$TMP/echo.log" 2>&1 &
-ECHO_PID=$!
-for ((i = 0; i < 200; i++)); do
-    [[ -s "$TMP/echo.port" ]] && break
-    kill -0 "$ECHO_PID" 2>/dev/null || { cat "$TMP/echo.log" >&2; die "echo server failed to start"; }
-    sleep 0.05
-done
-[[ -s "$TMP/echo.port" ]] || die "echo server did not start within 10 s"
-ECHO_PORT=$(cat "$TMP/echo.port")
-wait_listen "$ECHO_PORT" "$ECHO_PID" "echo server" "$TMP/echo.log"
-
-# Counts of served connections by client address: "A B" for 127.0.0.1 and 127.0.0.2.
-echo_counts() {
-    "$PY" - "$ECHO_PORT" <<'EOF'
-import socket, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
-s.sendall(b"stats\n")
-data = b""
-while chunk := s.recv(4096):
-    data += chunk
-c = dict(kv.split("=") for kv in data.decode().split())
-print(c.get("127.0.0.1", 0), c.get("127.0.0.2", 0))
-EOF
-}
+start_echo "$TMP"
 
 # --- danted: internal 127.0.0.1, outgoing connections from 127.0.0.2, no auth, quiet.
 PROXY_PORT=$(free_port)
@@ -169,10 +111,6 @@ for ((r = 0; r < ROUNDS; r++)); do
 done
 expect_counts $((WARMUP + ROUNDS * N)) $((2 * WARMUP + 2 * ROUNDS * N)) "after the rounds"
 
-median() {
-    tr ' ' '\n' <<<"$1" | grep . | sort -g |
-        awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
 MED_DIRECT=$(median "${RESULTS[direct]}")
 MED_NATIVE=$(median "${RESULTS[native]}")
 MED_SOCKSIFY=$(median "${RESULTS[socksify]}")

@@ -20,6 +20,9 @@ set -euo pipefail
 #   valgrind          memcheck of a socksified curl run (tests/integration)
 #   clang, libclang-rt-14-dev  libFuzzer targets (tests/fuzz, make fuzz)
 #   openssl           TLS-through-proxy integration tests (s_server/s_client)
+#   tinyproxy         HTTP CONNECT proxy (with and without Basic auth) for integration tests
+#   openssh-server    a private sshd in the proxy namespace, for the ssh -D SOCKS4/4a/5 proxy
+#   openssh-client    ssh -D (SOCKS4/4a/5 proxy) and ssh-keygen for integration tests
 PACKAGES=(
     build-essential
     libcriterion-dev
@@ -37,6 +40,9 @@ PACKAGES=(
     clang
     libclang-rt-14-dev
     valgrind
+    tinyproxy
+    openssh-server
+    openssh-client
 )
 
 # Prints the packages of "$@" that are not fully installed (one dpkg-query call).

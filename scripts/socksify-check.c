@@ -1,21 +1,52 @@
 /* socksify-check: validates the configuration exactly as the library will load it (same
  * environment, same search order), so the wrapper can refuse to start a program with a bad
- * config instead of letting every connection fail inside it. */
+ * config instead of letting every connection fail inside it. It also prints the configuration
+ * (--print) and explains what would happen to one connection (--explain HOST[:PORT]). */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
+#include "explain.h"
 
 static void print_summary(const struct config *c)
 {
-    char proxy[PROXY_HOST_MAX + PROXY_CRED_MAX + 32];
+    char line[PROXY_CHAIN_MAX * (PROXY_HOST_MAX + 40)];
     printf("config:          %s\n", c->source[0] ? c->source : "(none: defaults)");
-    printf("proxy:           %s\n", proxy_format(&c->proxy, proxy, sizeof(proxy)));
+    for (size_t i = 0; i < c->chain_count; i++)
+        printf("%-16s %s\n", i ? "" : "proxies:", chain_format(c, &c->chains[i], line, sizeof(line)));
+    for (size_t i = 0; i < c->rule_count; i++)
+        printf("%-16s line %d: %s\n", i ? "" : "routes:", c->rules[i].line, rule_format(c, &c->rules[i], line, sizeof(line)));
+    printf("default:         %s\n", config_default_chain(c) ? config_default_chain(c)->name : "(none: unrouted connections are rejected)");
     printf("connect_timeout: %d ms\nhandshake_timeout: %d ms\n", c->connect_timeout_ms, c->handshake_timeout_ms);
-    printf("direct ranges:   %zu; loopback %s\n", c->direct_count, c->direct_loopback ? "direct" : "via proxy");
+    printf("loopback:        %s\n", c->direct_loopback ? "direct" : "routed");
     static const char *const dns[] = { "default", "remote", "local", "off" };
     printf("dns:             %s%s\n", dns[config_dns_mode(c)], c->direct_dns ? " (direct DNS allowed)" : "");
+}
+
+/* /etc/hosts, read as the library reads it: names there stay local. */
+static char *read_hosts(void)
+{
+    static char text[1 << 20];
+    int fd = open("/etc/hosts", O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? read(fd, text, sizeof(text) - 1) : 0;
+    text[n > 0 ? n : 0] = '\0';
+    if (fd >= 0)
+        close(fd);
+    return text;
+}
+
+static int do_explain(const struct config *c, const char *dest)
+{
+    static char out[8192];
+    int r = explain(c, dest, read_hosts(), out, sizeof(out));
+    fputs(out, r < 0 ? stderr : stdout);
+    if (r < 0)
+        fputc('\n', stderr);
+    return r < 0 ? 2 : 0;
 }
 
 int main(int argc, char **argv)
@@ -44,10 +75,16 @@ int main(int argc, char **argv)
         fprintf(stderr, "socksify: %s\n", err);
         return 2;
     }
-    if (c.warning[0])
-        fprintf(stderr, "socksify: warning: %s\n", c.warning);
+    /* One "socksify: warning:" prefix per line. */
+    for (char *w = c.warnings, *nl; *w; w = nl ? nl + 1 : w + strlen(w)) {
+        nl = strchr(w, '\n');
+        fprintf(stderr, "socksify: warning: %.*s\n", nl ? (int)(nl - w) : (int)strlen(w), w);
+    }
+    int status = 0;
     if (argc > 1 && strcmp(argv[1], "--print") == 0)
         print_summary(&c);
+    else if (argc > 2 && strcmp(argv[1], "--explain") == 0)
+        status = do_explain(&c, argv[2]);
     config_free(&c);
-    return 0;
+    return status;
 }

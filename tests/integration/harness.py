@@ -17,7 +17,8 @@ import time
 from procs import killpg, must, run, tail, wait_until
 from topology import (REMOTE_NAMES, C4, C6, CLEAN_PATH, DANTE_AUTH_PORT, DANTE_PORT, ECHO_PORT, ECHOSERVER, FAKE_PORTS,
                       FAKEPROXY, HTTP_PORT, MS6_PORT, MS_AUTH_PORT, MS_PCT_PORT, MS_PORT, P4C, P4T, P6C,
-                      P6T, PASSWORD, PCT_PASSWORD, PCT_USER, PY, T4, T6, USER)
+                      P6T, PASSWORD, PCT_PASSWORD, PCT_USER, PY, SSH_SOCKS_PORT, SSHD_PORT, T4, T6, TINY_AUTH_PORT,
+                      TINY_PORT, USER)
 
 
 def hosts_file(ns):
@@ -119,7 +120,12 @@ class Harness:
             import crypt  # deprecated but present in 3.11; only if openssl is missing
             h = crypt.crypt(PASSWORD, crypt.mksalt(crypt.METHOD_SHA512))
         shutil.copy("/etc/passwd", d + "/passwd")
-        shutil.copy("/etc/shadow", d + "/shadow")
+        with open("/etc/shadow") as f:
+            shadow = f.read().splitlines(True)
+        # The private sshd (no PAM) refuses a locked account ("!..." password): root logs in by key
+        # only, so P's copy gives root the unlockable-but-not-locked password "*".
+        with open(d + "/shadow", "w") as f:
+            f.writelines(re.sub(r"^root:[^:]*:", "root:*:", l) for l in shadow)
         os.chmod(d + "/shadow", 0o640)
         with open(d + "/passwd", "a") as f:
             f.write("%s:x:64242:64242:socksify test:/nonexistent:/usr/sbin/nologin\n" % USER)
@@ -147,13 +153,64 @@ socks pass {{
 }}
 """.format(log=logfile, p4=P4C, p6=P6C, port=port, p4t=P4T, p6t=P6T, method=method)
 
+    def tinyproxy_conf(self, port, listen, logfile, auth=None):
+        """tinyproxy in the foreground (-d): no Allow (any client), no ConnectPort (CONNECT to any
+        port), no Via header, logs to logfile at Info (one line per request, with its target)."""
+        lines = ["Port %d" % port] + ["Listen %s" % a for a in listen] + [
+            "Timeout 60", "MaxClients 200", "LogFile \"%s\"" % logfile, "LogLevel Info",
+            "DisableViaHeader Yes", "PidFile \"%s\"" % (logfile + ".pid")]
+        if auth:
+            lines.append("BasicAuth %s %s" % auth)
+        return "\n".join(lines) + "\n"
+
+    def ssh_setup(self):
+        """Keys and config of the private sshd in P (127.0.0.1:SSHD_PORT, root by key, no PAM) that
+        `ssh -D` logs in to. Returns (sshd argv, ssh argv, ssh's debug log) or raises OSError/RuntimeError."""
+        d = os.path.join(self.tmp, "ssh")
+        os.makedirs(d)
+        hostkey, userkey = os.path.join(d, "host_ed25519"), os.path.join(d, "id_ed25519")
+        for key in (hostkey, userkey):
+            must(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "socksify-it", "-f", key])
+        shutil.copy(userkey + ".pub", os.path.join(d, "authorized_keys"))
+        # sshd's pre-authentication child chroots into this directory (normally made by the service).
+        os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
+        conf = os.path.join(d, "sshd_config")
+        with open(conf, "w") as f:
+            f.write("""Port {port}
+ListenAddress 127.0.0.1
+HostKey {hostkey}
+PidFile {d}/sshd.pid
+AuthorizedKeysFile {d}/authorized_keys
+PermitRootLogin prohibit-password
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+UseDNS no
+AllowTcpForwarding yes
+PermitOpen any
+PrintMotd no
+LogLevel VERBOSE
+""".format(port=SSHD_PORT, hostkey=hostkey, d=d))
+        sshd = shutil.which("sshd", path=CLEAN_PATH) or "sshd"  # sshd wants an absolute path (re-exec)
+        sshlog = os.path.join(self.tmp, "ssh-socks.log")
+        open(sshlog, "w").close()
+        # -vv: ssh logs every SOCKS request ("dynamic request: socks4 host ... port ...") to -E's file.
+        ssh = ["ssh", "-N", "-F", "/dev/null", "-vv", "-E", sshlog,
+               "-D", "%s:%d" % (P4C, SSH_SOCKS_PORT), "-D", "[%s]:%d" % (P6C, SSH_SOCKS_PORT),
+               "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+               "-o", "GlobalKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-o", "ExitOnForwardFailure=yes",
+               "-o", "ServerAliveInterval=0", "-i", userkey, "-p", str(SSHD_PORT), "root@127.0.0.1"]
+        return [sshd, "-D", "-e", "-f", conf], ssh, sshlog
+
     def start_servers(self):
         c, p, t = self.ns["c"], self.ns["p"], self.ns["t"]
         www = os.path.join(self.tmp, "www")
         os.makedirs(www)
         with open(os.path.join(www, "token.txt"), "w") as f:
             f.write(self.token)
-        specs = []  # (name, ns, argv, listen [(addr, port)], watch_log)
+        specs = []  # (name, ns, argv, listen [(addr, port)], watch_log[, after: a server that must listen first])
         specs.append(("http", t, [PY, "-m", "http.server", "--bind", "::", "--directory", www, str(HTTP_PORT)],
                       [("*", HTTP_PORT)], None))
         specs.append(("echo", t, [PY, ECHOSERVER, str(ECHO_PORT)], [("*", ECHO_PORT)], None))
@@ -177,29 +234,51 @@ socks pass {{
         specs.append(("fakeproxy", p, [PY, FAKEPROXY, "--host", P4C, "--log", flog] +
                       ["%d=%s" % (port, mode) for mode, port in FAKE_PORTS.items()],
                       [(P4C, port) for port in FAKE_PORTS.values()], flog))
+        for name, port, listen, auth in (("tinyproxy", TINY_PORT, (P4C, P6C), None),
+                                         ("tinyproxy-auth", TINY_AUTH_PORT, (P4C,), (USER, PASSWORD))):
+            conf = os.path.join(self.tmp, name + ".conf")
+            tlog = os.path.join(self.tmp, name + ".log")
+            with open(conf, "w") as f:
+                f.write(self.tinyproxy_conf(port, listen, tlog, auth))
+            open(tlog, "w").close()
+            specs.append((name, p, ["tinyproxy", "-d", "-c", conf], [(a, port) for a in listen], tlog))
+        try:
+            sshd_argv, ssh_argv, sshlog = self.ssh_setup()
+            ssh_error = None
+        except (OSError, RuntimeError) as e:  # ssh-keygen missing (a failure, like any missing tool) or failing
+            sshd_argv, ssh_argv, sshlog = ["sshd"], ["ssh"], None
+            ssh_error = "cannot set up the keys for sshd and ssh -D: %s" % e
+        specs.append(("sshd", p, sshd_argv, [("127.0.0.1", SSHD_PORT)], None))
+        specs.append(("ssh-socks", p, ssh_argv, [(P4C, SSH_SOCKS_PORT), (P6C, SSH_SOCKS_PORT)], sshlog, "sshd"))
 
-        for name, ns, argv, _listen, watch in specs:
-            log = os.path.join(self.tmp, name + ".out")
-            s = Server(name, ns, argv, log, watch)
-            self.servers[name] = s
-            if not shutil.which(argv[0]):
-                s.error = "%s is not installed (missing tool is a failure)" % argv[0]
-                continue
-            try:
-                with open(log, "w") as lf:
-                    s.proc = subprocess.Popen(["ip", "netns", "exec", ns] + argv, stdin=subprocess.DEVNULL,
-                                              stdout=lf, stderr=subprocess.STDOUT,
-                                              env=self.base_env(self.tmp), cwd=self.tmp, start_new_session=True)
-            except OSError as e:
-                s.error = "cannot start %s: %s" % (argv[0], e)
-        # Wait for all of them to listen, in parallel, with one deadline.
-        pending = {name: listen for name, _ns, _argv, listen, _w in specs if not self.servers[name].error}
+        specs = [spec if len(spec) == 6 else spec + (None,) for spec in specs]
+        after = {spec[0]: spec[5] for spec in specs}
+        for name, ns, argv, _listen, watch, _after in specs:
+            self.servers[name] = Server(name, ns, argv, os.path.join(self.tmp, name + ".out"), watch)
+            if ssh_error and name in ("sshd", "ssh-socks"):
+                self.servers[name].error = ssh_error
+        for name, _ns, _argv, _listen, _watch, first in specs:
+            if not first:
+                self.launch(self.servers[name])
+        # Wait for all of them to listen, in parallel, with one deadline; a server that needs
+        # another (ssh -D needs sshd) is started as soon as that one listens.
+        pending = {name: listen for name, _ns, _argv, listen, _w, _a in specs if not self.servers[name].error}
         deadline = time.monotonic() + 15
         while pending and time.monotonic() < deadline:
             sockets = {k: self.listening(self.ns[k]) for k in "cpt"}
             for name in list(pending):
                 s = self.servers[name]
                 nskey = [k for k in "cpt" if self.ns[k] == s.ns][0]
+                if s.proc is None:  # waiting for the server it needs
+                    dep = self.servers[after[name]]
+                    if dep.error:
+                        s.error = "%s needs %s, which failed: %s" % (name, dep.name, dep.error)
+                        del pending[name]
+                    elif after[name] not in pending:
+                        self.launch(s)
+                        if s.error:
+                            del pending[name]
+                    continue
                 if all(self.is_listening(sockets[nskey], a, port) for a, port in pending[name]):
                     del pending[name]
                 elif s.proc.poll() is not None:
@@ -210,8 +289,27 @@ socks pass {{
                 time.sleep(0.05)
         for name in pending:
             s = self.servers[name]
+            if s.proc is None:
+                s.error = "%s was not started: %s did not listen within 15s" % (name, after[name])
+                continue
             s.error = "%s did not listen on %s within 15s:\n%s" % (
-                name, ", ".join("%s:%d" % lp for lp in pending[name]), tail(s.log))
+                name, ", ".join("%s:%d" % lp for lp in pending[name]),
+                tail(s.log) + ("\n" + tail(s.watch_log) if s.watch_log != s.log else ""))
+
+    def launch(self, s):
+        """Starts server s in its namespace (stdout and stderr to s.log); sets s.error if it cannot."""
+        if s.error:
+            return
+        if not shutil.which(s.argv[0]):
+            s.error = "%s is not installed (missing tool is a failure)" % s.argv[0]
+            return
+        try:
+            with open(s.log, "w") as lf:
+                s.proc = subprocess.Popen(["ip", "netns", "exec", s.ns] + s.argv, stdin=subprocess.DEVNULL,
+                                          stdout=lf, stderr=subprocess.STDOUT,
+                                          env=self.base_env(self.tmp), cwd=self.tmp, start_new_session=True)
+        except OSError as e:
+            s.error = "cannot start %s: %s" % (s.argv[0], e)
 
     @staticmethod
     def listening(ns):

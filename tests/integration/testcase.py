@@ -169,3 +169,64 @@ class T:
     def dante_saw(self, name, dest):
         """danted logs 'tcp/connect [: ... -> ... <dest>' with dest as ADDR.PORT."""
         return self.wait_log(name, lambda text: any("tcp/connect" in l and dest in l for l in text.splitlines()))
+
+    # ----- more clients and proxy logs (proxy kinds, chains, routes) -----
+    def curl_many(self, *urls):
+        """One curl process fetching several URLs in order: one connection each (T's HTTP/1.0
+        server closes after every response), for chains that change from connection to connection."""
+        return ["curl", "-q", "-sS", "--noproxy", "", "--max-time", "20"] + list(urls)
+
+    def expect_tokens(self, r, n):
+        """r printed the token n times (curl_many with n URLs)."""
+        self.expect_ok(r)
+        if r.out != self.h.token * n:
+            self.fail("body is %r, expected the token %r %d times" % (r.out[:300], self.h.token, n))
+
+    def expect_any_errno(self, r, but=("ENETUNREACH",)):
+        """pyclient's connect() failed with some errno (not one of but: ENETUNREACH from C means a
+        direct connection was attempted); returns its name."""
+        got = r.errno_name()
+        if r.rc == 0:
+            self.fail("connection succeeded, expected it to fail")
+        if r.timed_out or r.rc == 6:
+            self.fail("client timed out, expected connect() to fail with an errno")
+        if r.rc != 3 or not got:
+            self.fail("pyclient exit %s with %s, expected connect() to fail with an errno" % (r.rc, got or "no errno"))
+        self.check(got not in but, "connect() failed with %s%s" % (
+            got, " (a direct connection was attempted)" if got == "ENETUNREACH" else ""))
+        return got
+
+    def log_lines(self, name, *needles):
+        """Lines of server name's log, written during the test, containing every needle."""
+        return [l for l in self.server_log_since(name).splitlines() if all(n in l for n in needles)]
+
+    def wait_lines(self, name, count, *needles, seconds=5):
+        """Waits (bounded) until server name's log has at least count lines with every needle; returns them."""
+        self.wait_log(name, lambda _text: len(self.log_lines(name, *needles)) >= count, seconds)
+        return self.log_lines(name, *needles)
+
+    @staticmethod
+    def tiny_request(hostport):
+        """What tinyproxy logs for a CONNECT: 'Request (file descriptor N): CONNECT HOST:PORT HTTP/1.1'
+        (an IPv6 HOST in brackets)."""
+        return "CONNECT %s HTTP/" % hostport
+
+    def tiny_saw(self, name, hostport):
+        return bool(self.wait_lines(name, 1, self.tiny_request(hostport)))
+
+    @staticmethod
+    def ssh_request(host, port, kind=None):
+        """What ssh -D logs (-vv) for a SOCKS request: 'dynamic request: socks4 host HOST port PORT
+        command 1' (kind socks4 for SOCKS4 and 4a, socks5; HOST is the name for 4a and socks5 by name)."""
+        return "%shost %s port %d command" % ("dynamic request: %s " % kind if kind else "", host, port)
+
+    def ssh_saw(self, host, port, kind=None):
+        return bool(self.wait_lines("ssh-socks", 1, "dynamic request:", self.ssh_request(host, port, kind)))
+
+    @staticmethod
+    def ms_request(host, port):
+        """What microsocks prints (stdout) for a CONNECT: 'client[N] CLIENT: connected to HOST:PORT'."""
+        return ": connected to %s:%d" % (host, port)
+
+    def ms_saw(self, name, host, port):
+        return bool(self.wait_lines(name, 1, self.ms_request(host, port)))

@@ -21,7 +21,8 @@ PYCLIENT = os.path.join(HERE, "pyclient.py")
 FAKEPROXY = os.path.join(HERE, "fakeproxy.py")
 ECHOSERVER = os.path.join(HERE, "echoserver.py")
 CLEAN_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-REQUIRED_TOOLS = ["ip", "ss", "danted", "microsocks", "curl", "wget", "nc", "openssl"]
+REQUIRED_TOOLS = ["ip", "ss", "danted", "microsocks", "curl", "wget", "nc", "openssl", "tinyproxy", "sshd", "ssh",
+                  "ssh-keygen"]
 
 # Addresses
 C4, P4C, P4T, T4 = "10.77.1.2", "10.77.1.1", "10.77.2.1", "10.77.2.2"
@@ -41,7 +42,12 @@ MS_PORT = 1082        # P, microsocks no auth
 MS_AUTH_PORT = 1083   # P, microsocks -u -P
 MS6_PORT = 1084       # P, microsocks on fd77:1::1
 MS_PCT_PORT = 1085    # P, microsocks with credentials that need percent-encoding
+TINY_PORT = 1090      # P, tinyproxy (HTTP CONNECT), no auth, 10.77.1.1 and fd77:1::1
+TINY_AUTH_PORT = 1091  # P, tinyproxy with BasicAuth USER PASSWORD, 10.77.1.1
+SSH_SOCKS_PORT = 1092  # P, ssh -D (SOCKS4, 4a and 5, no auth), 10.77.1.1 and fd77:1::1
+SSHD_PORT = 2222      # P, 127.0.0.1 only: the private sshd that ssh -D logs in to
 DEAD_PORT = 1999      # P, nothing listens
+DEAD2_PORT = 1998     # P, nothing listens either (a second dead proxy for chains)
 FAKE_PORTS = {
     "ok": 1100, "rep:1": 1101, "rep:2": 1102, "rep:3": 1103, "rep:4": 1104, "rep:5": 1105,
     "rep:6": 1106, "badver": 1110, "badver-method": 1111, "close-greeting": 1112,
@@ -63,6 +69,17 @@ MS6 = "socks5://[%s]:%d" % (P6C, MS6_PORT)
 MS_PCT = "socks5://%s:%s@%s:%d" % (urllib.parse.quote(PCT_USER, safe=""),
                                    urllib.parse.quote(PCT_PASSWORD, safe=""), P4C, MS_PCT_PORT)
 DEAD = "socks5://%s:%d" % (P4C, DEAD_PORT)
+# Other proxy kinds. danted speaks SOCKS4 (not 4a) on its SOCKS5 port; ssh -D speaks SOCKS4, 4a and 5.
+DANTE4 = "socks4://%s:%d" % (P4C, DANTE_PORT)
+SSH4 = "socks4://%s:%d" % (P4C, SSH_SOCKS_PORT)
+SSH4A = "socks4a://%s:%d" % (P4C, SSH_SOCKS_PORT)
+SSH5 = "socks5://%s:%d" % (P4C, SSH_SOCKS_PORT)
+SSH5H = "socks5h://%s:%d" % (P4C, SSH_SOCKS_PORT)
+SSH6 = "socks5://[%s]:%d" % (P6C, SSH_SOCKS_PORT)
+TINY = "http://%s:%d" % (P4C, TINY_PORT)
+TINY6 = "http://[%s]:%d" % (P6C, TINY_PORT)
+TINY_AUTH = "http://%s:%s@%s:%d" % (USER, PASSWORD, P4C, TINY_AUTH_PORT)
+DEAD2 = "http://%s:%d" % (P4C, DEAD2_PORT)
 
 
 def fake_url(mode):

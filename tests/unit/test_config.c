@@ -55,15 +55,15 @@ Test(config_parse, defaults)
     struct config c;
     memset(&c, 0x5a, sizeof(c));
     config_init(&c);
-    cr_assert_not(c.has_proxy);
+    cr_assert_not((config_default_proxy(&c) != NULL));
     cr_assert_eq(c.connect_timeout_ms, CONFIG_DEFAULT_CONNECT_TIMEOUT_MS);
     cr_assert_eq(c.connect_timeout_ms, 10000);
     cr_assert_eq(c.handshake_timeout_ms, CONFIG_DEFAULT_HANDSHAKE_TIMEOUT_MS);
     cr_assert_eq(c.handshake_timeout_ms, 10000);
     cr_assert_eq(c.log_level, LOG_ERROR);
     cr_assert_str_empty(c.log_file);
-    cr_assert_null(c.direct);
-    cr_assert_eq(c.direct_count, 0);
+    cr_assert_null(c.rules);
+    cr_assert_eq(c.rule_count, 0);
     cr_assert(c.direct_loopback);
     cr_assert_str_empty(c.source);
     config_free(&c);
@@ -73,11 +73,11 @@ Test(config_parse, empty_and_comment_only)
 {
     struct config c;
     parse_ok(&c, "");
-    cr_assert_not(c.has_proxy);
+    cr_assert_not((config_default_proxy(&c) != NULL));
     config_free(&c);
     parse_ok(&c, "# nothing\n\n   \n\t# indented comment\n");
-    cr_assert_not(c.has_proxy);
-    cr_assert_eq(c.direct_count, 0);
+    cr_assert_not((config_default_proxy(&c) != NULL));
+    cr_assert_eq(c.rule_count, 0);
     config_free(&c);
 }
 
@@ -93,20 +93,20 @@ Test(config_parse, every_key)
              "log_file /var/log/socksify.log\n"
              "direct 192.168.0.0/16 fd00::/8\n"
              "direct_loopback no\n");
-    cr_assert(c.has_proxy);
-    cr_assert(c.proxy.remote_dns);
-    cr_assert_str_eq(c.proxy.host, "10.9.8.7");
-    cr_assert_eq(c.proxy.port, 1081);
-    cr_assert_str_eq(c.proxy.user, "user");
-    cr_assert_str_eq(c.proxy.pass, "pw");
-    cr_assert(c.proxy.has_addr);
+    cr_assert((config_default_proxy(&c) != NULL));
+    cr_assert(config_default_proxy(&c)->remote_dns);
+    cr_assert_str_eq(config_default_proxy(&c)->host, "10.9.8.7");
+    cr_assert_eq(config_default_proxy(&c)->port, 1081);
+    cr_assert_str_eq(config_default_proxy(&c)->user, "user");
+    cr_assert_str_eq(config_default_proxy(&c)->pass, "pw");
+    cr_assert(config_default_proxy(&c)->has_addr);
     cr_assert_eq(c.connect_timeout_ms, 5000);
     cr_assert_eq(c.handshake_timeout_ms, 250);
     cr_assert_eq(c.log_level, LOG_DEBUG);
     cr_assert_str_eq(c.log_file, "/var/log/socksify.log");
-    cr_assert_eq(c.direct_count, 2);
-    assert_cidr(&c.direct[0], "192.168.0.0/16");
-    assert_cidr(&c.direct[1], "fd00::/8");
+    cr_assert_eq(c.rule_count, 2);
+    assert_cidr(&c.rules[0].cidr, "192.168.0.0/16");
+    assert_cidr(&c.rules[1].cidr, "fd00::/8");
     cr_assert_not(c.direct_loopback);
     cr_assert_str_empty(c.source, "config_parse does not set the source");
     config_free(&c);
@@ -165,13 +165,13 @@ Test(config_parse, direct_over_several_lines)
                                         "::1/128", "fe80::1/128", "100.64.0.0/10", "169.254.0.0/16", "198.18.0.0/15",
                                         "203.0.113.0/24" };
     size_t n = sizeof(want) / sizeof(want[0]);
-    cr_assert_eq(c.direct_count, n, "%zu ranges, expected %zu", c.direct_count, n);
-    cr_assert_geq(c.direct_capacity, c.direct_count);
+    cr_assert_eq(c.rule_count, n, "%zu ranges, expected %zu", c.rule_count, n);
+    cr_assert_geq(c.rule_capacity, c.rule_count);
     for (size_t i = 0; i < n; i++)
-        assert_cidr(&c.direct[i], want[i]);
+        assert_cidr(&c.rules[i].cidr, want[i]);
     config_free(&c);
-    cr_assert_null(c.direct);
-    cr_assert_eq(c.direct_count, 0);
+    cr_assert_null(c.rules);
+    cr_assert_eq(c.rule_count, 0);
 }
 
 Test(config_parse, direct_many_ranges_grow)
@@ -184,10 +184,10 @@ Test(config_parse, direct_many_ranges_grow)
     }
     struct config c;
     parse_ok(&c, text);
-    cr_assert_eq(c.direct_count, 100);
+    cr_assert_eq(c.rule_count, 100);
     char want[32];
     snprintf(want, sizeof(want), "10.%d.0.0/16", 99);
-    assert_cidr(&c.direct[99], want);
+    assert_cidr(&c.rules[99].cidr, want);
     config_free(&c);
 }
 
@@ -220,13 +220,13 @@ Test(config_parse, comments_whitespace_crlf)
              "direct 10.0.0.0/8\t fd00::/8 # two ranges\r\n"
              "direct_loopback off\r\n"
              "#last");
-    cr_assert(c.has_proxy);
-    cr_assert_str_eq(c.proxy.host, "1.2.3.4");
-    cr_assert_eq(c.proxy.port, 1080);
+    cr_assert((config_default_proxy(&c) != NULL));
+    cr_assert_str_eq(config_default_proxy(&c)->host, "1.2.3.4");
+    cr_assert_eq(config_default_proxy(&c)->port, 1080);
     cr_assert_eq(c.connect_timeout_ms, 2000);
     cr_assert_eq(c.log_level, LOG_INFO);
-    cr_assert_eq(c.direct_count, 2);
-    assert_cidr(&c.direct[1], "fd00::/8");
+    cr_assert_eq(c.rule_count, 2);
+    assert_cidr(&c.rules[1].cidr, "fd00::/8");
     cr_assert_not(c.direct_loopback);
     config_free(&c);
 }
@@ -235,8 +235,8 @@ Test(config_parse, last_line_without_newline)
 {
     struct config c;
     parse_ok(&c, "log_level warn\nproxy socks5://h:2");
-    cr_assert(c.has_proxy);
-    cr_assert_eq(c.proxy.port, 2);
+    cr_assert((config_default_proxy(&c) != NULL));
+    cr_assert_eq(config_default_proxy(&c)->port, 2);
     cr_assert_eq(c.log_level, LOG_WARN);
     config_free(&c);
 }
@@ -273,7 +273,7 @@ Test(config_parse_errors, extra_argument)
 Test(config_parse_errors, bad_proxy_url)
 {
     parse_bad("# c\nproxy socks5://h:0\n", 2, "port");
-    parse_bad("proxy http://h:8080\n", 1, "scheme");
+    parse_bad("proxy ftp://h:8080\n", 1, "scheme");
     parse_bad("\n\n\n\nproxy socks5://[::1\n", 5, "[");
 }
 
@@ -444,7 +444,7 @@ Test(config_file, good_file)
     char err[ERR_SIZE] = "";
     config_init(&c);
     cr_assert_eq(config_parse_file(&c, path, err, sizeof(err)), 0, "%s", err);
-    cr_assert(c.has_proxy);
+    cr_assert((config_default_proxy(&c) != NULL));
     cr_assert_eq(c.log_level, LOG_INFO);
     cr_assert_str_eq(c.source, path);
     config_free(&c);
@@ -551,10 +551,10 @@ Test(config_load, override_beats_file_proxy)
     env.proxy_url = "socks5h://2.2.2.2:2222";
     struct config c;
     load(&c, &env, 0);
-    cr_assert(c.has_proxy);
-    cr_assert_str_eq(c.proxy.host, "2.2.2.2");
-    cr_assert_eq(c.proxy.port, 2222);
-    cr_assert(c.proxy.remote_dns);
+    cr_assert((config_default_proxy(&c) != NULL));
+    cr_assert_str_eq(config_default_proxy(&c)->host, "2.2.2.2");
+    cr_assert_eq(config_default_proxy(&c)->port, 2222);
+    cr_assert(config_default_proxy(&c)->remote_dns);
     cr_assert_eq(c.log_level, LOG_WARN, "the rest of the file still applies");
     config_free(&c);
 }
@@ -566,8 +566,8 @@ Test(config_load, conf_path_used)
     env.conf_path = write_file("explicit.conf", "proxy socks5://1.1.1.1:1111\ndirect 10.0.0.0/8\n");
     struct config c;
     load(&c, &env, 0);
-    cr_assert_str_eq(c.proxy.host, "1.1.1.1");
-    cr_assert_eq(c.direct_count, 1);
+    cr_assert_str_eq(config_default_proxy(&c)->host, "1.1.1.1");
+    cr_assert_eq(c.rule_count, 1);
     cr_assert_str_eq(c.source, env.conf_path);
     config_free(&c);
 }
@@ -579,7 +579,7 @@ Test(config_load, conf_path_missing_enoent)
     env.proxy_url = "socks5://1.2.3.4";
     struct config c;
     assert_mentions(load(&c, &env, -ENOENT), env.conf_path);
-    cr_assert_null(c.direct);
+    cr_assert_null(c.rules);
 }
 
 Test(config_load, conf_path_with_error)
@@ -592,8 +592,8 @@ Test(config_load, conf_path_with_error)
     snprintf(want, sizeof(want), "%s:2: ", env.conf_path);
     const char *err = load(&c, &env, -EINVAL);
     cr_assert_eq(strncmp(err, want, strlen(want)), 0, "message \"%s\"", err);
-    cr_assert_null(c.direct, "a failed load frees what it parsed");
-    cr_assert_eq(c.direct_count, 0);
+    cr_assert_null(c.rules, "a failed load frees what it parsed");
+    cr_assert_eq(c.rule_count, 0);
 }
 
 Test(config_load, nothing_configured_enoent)
@@ -617,8 +617,8 @@ Test(config_load, override_alone)
     env.proxy_url = "socks5://[::1]:9050";
     struct config c;
     load(&c, &env, 0);
-    cr_assert(c.has_proxy);
-    cr_assert_str_eq(c.proxy.host, "::1");
+    cr_assert((config_default_proxy(&c) != NULL));
+    cr_assert_str_eq(config_default_proxy(&c)->host, "::1");
     cr_assert_str_empty(c.source);
     cr_assert_eq(c.connect_timeout_ms, CONFIG_DEFAULT_CONNECT_TIMEOUT_MS);
     config_free(&c);
@@ -631,9 +631,9 @@ Test(config_load, file_without_proxy_plus_override)
     env.proxy_url = "socks5://1.2.3.4:1080";
     struct config c;
     load(&c, &env, 0);
-    cr_assert(c.has_proxy);
-    cr_assert_str_eq(c.proxy.host, "1.2.3.4");
-    cr_assert_eq(c.direct_count, 1);
+    cr_assert((config_default_proxy(&c) != NULL));
+    cr_assert_str_eq(config_default_proxy(&c)->host, "1.2.3.4");
+    cr_assert_eq(c.rule_count, 1);
     cr_assert_eq(c.connect_timeout_ms, 3000);
     config_free(&c);
 }
@@ -646,7 +646,7 @@ Test(config_load, file_without_proxy_no_override_enoent)
     const char *err = load(&c, &env, -ENOENT);
     assert_mentions(err, env.conf_path);
     assert_mentions(err, "proxy");
-    cr_assert_null(c.direct);
+    cr_assert_null(c.rules);
 }
 
 Test(config_load, empty_override_ignored)
@@ -658,7 +658,7 @@ Test(config_load, empty_override_ignored)
     env.log_file = "";
     struct config c;
     load(&c, &env, 0);
-    cr_assert_str_eq(c.proxy.host, "1.1.1.1");
+    cr_assert_str_eq(config_default_proxy(&c)->host, "1.1.1.1");
     cr_assert_eq(c.log_level, LOG_ERROR);
     cr_assert_str_empty(c.log_file);
     config_free(&c);
@@ -705,8 +705,8 @@ Test(config_load, home_file_found)
     const char *path = write_home_conf("proxy socks5://5.6.7.8:1085\n");
     struct config c;
     load(&c, &env, 0);
-    cr_assert_str_eq(c.proxy.host, "5.6.7.8");
-    cr_assert_eq(c.proxy.port, 1085);
+    cr_assert_str_eq(config_default_proxy(&c)->host, "5.6.7.8");
+    cr_assert_eq(config_default_proxy(&c)->port, 1085);
     cr_assert_str_eq(c.source, path);
     config_free(&c);
 }
@@ -718,7 +718,7 @@ Test(config_load, cwd_file_beats_home_file)
     write_file("cwd/socksify.conf", "proxy socks5://4.4.4.4:1084\n");
     struct config c;
     load(&c, &env, 0);
-    cr_assert_str_eq(c.proxy.host, "4.4.4.4");
+    cr_assert_str_eq(config_default_proxy(&c)->host, "4.4.4.4");
     cr_assert_str_eq(c.source, "socksify.conf");
     config_free(&c);
 }
@@ -730,7 +730,7 @@ Test(config_load, home_file_with_override)
     env.proxy_url = "socks5://7.7.7.7";
     struct config c;
     load(&c, &env, 0);
-    cr_assert_str_eq(c.proxy.host, "7.7.7.7");
+    cr_assert_str_eq(config_default_proxy(&c)->host, "7.7.7.7");
     cr_assert_not(c.direct_loopback);
     config_free(&c);
 }
@@ -785,17 +785,17 @@ Test(config_load, readable_password_file_warns)
     cr_assert_eq(chmod(env.conf_path, 0644), 0);
     struct config c;
     load(&c, &env, 0);
-    cr_assert_not_null(strstr(c.warning, "others can read"), "warning \"%s\"", c.warning);
-    cr_assert_null(strstr(c.warning, "pw"), "the warning must not show the password");
+    cr_assert_not_null(strstr(c.warnings, "others can read"), "warning \"%s\"", c.warnings);
+    cr_assert_null(strstr(c.warnings, "pw"), "the warning must not show the password");
     config_free(&c);
     cr_assert_eq(chmod(env.conf_path, 0600), 0);
     load(&c, &env, 0);
-    cr_assert_str_empty(c.warning, "a private file is fine");
+    cr_assert_str_empty(c.warnings, "a private file is fine");
     config_free(&c);
     env.conf_path = write_file("nopass.conf", "proxy socks5://1.2.3.4\n");
     cr_assert_eq(chmod(env.conf_path, 0644), 0);
     load(&c, &env, 0);
-    cr_assert_str_empty(c.warning, "no password, nothing to hide");
+    cr_assert_str_empty(c.warnings, "no password, nothing to hide");
     config_free(&c);
 }
 
@@ -809,5 +809,5 @@ Test(config_load, directory_and_empty_file)
     cr_assert_lt(config_load(&c, &env, err, sizeof(err)), 0);
     assert_mentions(err, "a-directory.conf");
     env.conf_path = write_file("empty.conf", "");
-    assert_mentions(load(&c, &env, -ENOENT), "no 'proxy' line");
+    assert_mentions(load(&c, &env, -ENOENT), "no proxy declared");
 }

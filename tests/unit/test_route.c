@@ -28,7 +28,7 @@ static void route_config(const char *text)
 static struct route route_of(const char *ip, uint16_t port)
 {
     union sockaddr_any dst = test_addr(ip, port);
-    return route_decide(&conf, &dst);
+    return route_decide(&conf, &dst, NULL);
 }
 
 static enum route_action decide(const char *ip, uint16_t port)
@@ -47,7 +47,7 @@ static void assert_reason(const char *ip, uint16_t port, const char *word)
 }
 
 #define ASSERT_DIRECT(ip, port) cr_assert_eq(decide((ip), (port)), ROUTE_DIRECT, "%s port %d should go direct", (ip), (port))
-#define ASSERT_PROXY(ip, port) cr_assert_eq(decide((ip), (port)), ROUTE_PROXY, "%s port %d should be proxied", (ip), (port))
+#define ASSERT_PROXY(ip, port) cr_assert_eq(decide((ip), (port)), ROUTE_VIA, "%s port %d should be proxied", (ip), (port))
 
 Test(route, default_is_proxy)
 {
@@ -56,7 +56,7 @@ Test(route, default_is_proxy)
     ASSERT_PROXY("10.1.2.3", 80);
     ASSERT_PROXY("2001:4860::8888", 443);
     ASSERT_PROXY("::ffff:8.8.8.8", 53);
-    cr_assert_eq(route_of("8.8.8.8", 53).action, ROUTE_PROXY);
+    cr_assert_eq(route_of("8.8.8.8", 53).action, ROUTE_VIA);
 }
 
 Test(route, proxy_itself_direct)
@@ -89,7 +89,7 @@ Test(route, proxy_itself_with_loopback_proxied)
 Test(route, proxy_by_name_is_not_matched)
 {
     route_config("proxy socks5h://proxy.example:1080\n");
-    cr_assert_not(conf.proxy.has_addr);
+    cr_assert_not(config_default_proxy(&conf)->has_addr);
     ASSERT_PROXY("0.0.0.0", 1080);
     ASSERT_PROXY("192.0.2.10", 1080);
 }
@@ -136,7 +136,8 @@ Test(route, direct_ranges)
     ASSERT_DIRECT("192.168.1.7", 1);
     ASSERT_PROXY("192.168.1.8", 1);
     ASSERT_PROXY("11.0.0.1", 80);
-    assert_reason("10.1.2.3", 80, "direct");
+    assert_reason("10.1.2.3", 80, "route");
+    cr_assert_not_null(route_of("10.1.2.3", 80).rule, "a direct line is a rule");
 }
 
 Test(route, catch_all_direct_range)
@@ -147,10 +148,11 @@ Test(route, catch_all_direct_range)
     ASSERT_PROXY("2001:db8::1", 53);
 }
 
-Test(route, no_proxy_configured)
+Test(route, no_proxy_configured_rejects)
 {
     route_config("direct 10.0.0.0/8\n");
     ASSERT_DIRECT("10.0.0.1", 80);
     ASSERT_DIRECT("127.0.0.1", 80);
-    ASSERT_PROXY("1.1.1.1", 80);
+    cr_assert_eq(decide("1.1.1.1", 80), ROUTE_REJECT, "no default proxy: fail closed");
+    assert_reason("1.1.1.1", 80, "no default");
 }

@@ -1,0 +1,137 @@
+#include "chain.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+
+int chain_health_init(struct chain_health *h, const struct config *c)
+{
+    h->proxy_count = c->proxy_count;
+    h->chain_count = c->chain_count;
+    h->down_until = calloc(c->proxy_count ? c->proxy_count : 1, sizeof(*h->down_until));
+    h->next = calloc(c->chain_count ? c->chain_count : 1, sizeof(*h->next));
+    if (h->down_until && h->next)
+        return 0;
+    chain_health_free(h);
+    return -ENOMEM;
+}
+
+void chain_health_free(struct chain_health *h)
+{
+    free(h->down_until);
+    free(h->next);
+    h->down_until = NULL;
+    h->next = NULL;
+}
+
+void chain_mark_down(struct chain_health *h, size_t proxy, long long until_ms)
+{
+    if (proxy < h->proxy_count)
+        atomic_store_explicit(&h->down_until[proxy], until_ms, memory_order_relaxed);
+}
+
+bool chain_proxy_up(const struct chain_health *h, size_t proxy, long long now_ms)
+{
+    return proxy >= h->proxy_count ||
+           atomic_load_explicit(&h->down_until[proxy], memory_order_relaxed) <= now_ms;
+}
+
+/* splitmix64: small, fast, and good enough to spread connections over proxies. */
+static uint64_t next_random(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+/* The chain's hops from position start (wrapping), up ones first, then down ones, as indices. */
+static size_t candidates(const struct chain *ch, const struct chain_health *h, long long now_ms, size_t start,
+                         size_t out[PROXY_CHAIN_MAX])
+{
+    size_t n = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < ch->hop_count; i++) {
+            size_t proxy = ch->hops[(start + i) % ch->hop_count];
+            if (chain_proxy_up(h, proxy, now_ms) == (pass == 0))
+                out[n++] = proxy;
+        }
+    }
+    return n;
+}
+
+/* Count of up hops, but at least want (then some down ones fill in). */
+static size_t usable(const struct chain *ch, const struct chain_health *h, long long now_ms, size_t want)
+{
+    size_t up = 0;
+    for (size_t i = 0; i < ch->hop_count; i++)
+        up += chain_proxy_up(h, ch->hops[i], now_ms);
+    return up >= want ? up : want;
+}
+
+static size_t pick_dynamic(const struct chain *ch, const struct chain_health *h, long long now_ms, size_t out[PROXY_CHAIN_MAX])
+{
+    size_t n = 0;
+    for (size_t i = 0; i < ch->hop_count; i++)
+        if (chain_proxy_up(h, ch->hops[i], now_ms))
+            out[n++] = ch->hops[i];
+    /* All marked down: the marks may be stale, so try them all again. */
+    if (n == 0)
+        for (; n < ch->hop_count; n++)
+            out[n] = ch->hops[n];
+    return n;
+}
+
+static size_t pick_random(const struct chain *ch, const struct chain_health *h, long long now_ms, uint64_t *rng,
+                          size_t out[PROXY_CHAIN_MAX])
+{
+    size_t pool[PROXY_CHAIN_MAX];
+    candidates(ch, h, now_ms, 0, pool);
+    size_t n = usable(ch, h, now_ms, ch->length);
+    /* A partial Fisher-Yates shuffle over the usable part of the pool. */
+    for (size_t i = 0; i < ch->length; i++) {
+        size_t j = i + (size_t)(next_random(rng) % (n - i));
+        size_t t = pool[i];
+        pool[i] = pool[j];
+        pool[j] = t;
+        out[i] = pool[i];
+    }
+    return ch->length;
+}
+
+static size_t pick_round_robin(const struct config *c, const struct chain *ch, struct chain_health *h, long long now_ms,
+                               size_t out[PROXY_CHAIN_MAX])
+{
+    size_t index = (size_t)(ch - c->chains);
+    unsigned start = index < h->chain_count ? atomic_fetch_add_explicit(&h->next[index], 1, memory_order_relaxed) : 0;
+    size_t pool[PROXY_CHAIN_MAX];
+    candidates(ch, h, now_ms, start % ch->hop_count, pool);
+    for (size_t i = 0; i < ch->length; i++)
+        out[i] = pool[i];
+    return ch->length;
+}
+
+size_t chain_pick(const struct config *c, const struct chain *ch, struct chain_health *h, long long now_ms,
+                  uint64_t *rng, size_t out[PROXY_CHAIN_MAX])
+{
+    switch (ch->mode) {
+    case CHAIN_DYNAMIC: return pick_dynamic(ch, h, now_ms, out);
+    case CHAIN_RANDOM: return pick_random(ch, h, now_ms, rng, out);
+    case CHAIN_ROUND_ROBIN: return pick_round_robin(c, ch, h, now_ms, out);
+    default:
+        for (size_t i = 0; i < ch->hop_count; i++)
+            out[i] = ch->hops[i];
+        return ch->hop_count;
+    }
+}
+
+size_t chain_attempts(const struct chain *ch)
+{
+    return ch->mode == CHAIN_STRICT ? 1 : ch->hop_count;
+}
+
+const char *chain_mode_name(enum chain_mode mode)
+{
+    static const char *const names[] = { "strict", "dynamic", "random", "round-robin" };
+    return (unsigned)mode < 4 ? names[mode] : "?";
+}

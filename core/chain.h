@@ -1,0 +1,35 @@
+/* Which proxies a connection through a chain takes: the modes, and the memory of which proxies
+ * failed lately (shared by all threads of a process, lock-free). */
+#ifndef SOCKSIFY_CHAIN_H
+#define SOCKSIFY_CHAIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+struct chain_health {
+    _Atomic long long *down_until;   /* per proxy: skipped until this time (ms); 0 when up */
+    _Atomic unsigned *next;          /* per chain: where round-robin starts next */
+    size_t proxy_count, chain_count;
+};
+
+/* Sizes h for c's proxies and chains, all up. 0 or -ENOMEM. */
+int chain_health_init(struct chain_health *h, const struct config *c);
+/* Releases what h owns. */
+void chain_health_free(struct chain_health *h);
+/* Remembers that proxy (an index into config.proxies) failed: non-strict chains skip it until until_ms. */
+void chain_mark_down(struct chain_health *h, size_t proxy, long long until_ms);
+/* True if proxy is not marked down at now_ms. */
+bool chain_proxy_up(const struct chain_health *h, size_t proxy, long long now_ms);
+/* Picks the proxies for one attempt through ch into out (indices into config.proxies), in the
+ * order to traverse them; returns how many. rng is the caller's random state (random mode). When
+ * too few proxies are up, proxies marked down are used too: a stale mark must not block everything. */
+size_t chain_pick(const struct config *c, const struct chain *ch, struct chain_health *h, long long now_ms,
+                  uint64_t *rng, size_t out[PROXY_CHAIN_MAX]);
+/* How many attempts a connection through ch may make: 1 for strict, else one per proxy it has. */
+size_t chain_attempts(const struct chain *ch);
+/* "strict", "dynamic", "random", "round-robin". */
+const char *chain_mode_name(enum chain_mode mode);
+
+#endif

@@ -1,0 +1,184 @@
+#include "explain.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chain.h"
+#include "socks5.h"
+#include "names.h"
+#include "route.h"
+
+/* Appends to a bounded buffer; keeps it NUL-terminated whatever happens. */
+struct text {
+    char *buf;
+    size_t size, used;
+};
+
+static void put(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void put(struct text *t, const char *fmt, ...)
+{
+    if (t->used + 1 >= t->size)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(t->buf + t->used, t->size - t->used, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        t->used += (size_t)n < t->size - t->used ? (size_t)n : t->size - t->used - 1;
+}
+
+static void put_cidr(struct text *t, const struct cidr *c)
+{
+    char a[INET6_ADDRSTRLEN];
+    inet_ntop(c->family, c->addr, a, sizeof(a));
+    put(t, " %s/%u", a, c->prefix);
+}
+
+char *rule_format(const struct config *c, const struct rule *r, char *buf, size_t size)
+{
+    struct text t = { buf, size, 0 };
+    buf[0] = '\0';
+    put(&t, "route");
+    if (r->has_cidr)
+        put_cidr(&t, &r->cidr);
+    if (r->glob)
+        put(&t, " %s", r->glob);
+    for (size_t i = 0; i < r->port_count; i++) {
+        put(&t, "%s%u", i ? "," : " port ", r->ports[i].lo);
+        if (r->ports[i].hi != r->ports[i].lo)
+            put(&t, "-%u", r->ports[i].hi);
+    }
+    if (!r->has_cidr && !r->glob && !r->port_count)
+        put(&t, " *");
+    if (r->action == ROUTE_VIA)
+        put(&t, " via %s", c->chains[r->chain].name);
+    else
+        put(&t, " %s", r->action == ROUTE_DIRECT ? "direct" : "reject");
+    return buf;
+}
+
+char *chain_format(const struct config *c, const struct chain *ch, char *buf, size_t size)
+{
+    struct text t = { buf, size, 0 };
+    buf[0] = '\0';
+    if (ch->hop_count == 1 && ch->mode == CHAIN_STRICT)
+        put(&t, "proxy %s: ", ch->name);
+    else if (ch->mode == CHAIN_RANDOM || ch->mode == CHAIN_ROUND_ROBIN)
+        put(&t, "chain %s (%s, %zu of these per connection): ", ch->name, chain_mode_name(ch->mode), ch->length);
+    else
+        put(&t, "chain %s (%s): ", ch->name, chain_mode_name(ch->mode));
+    for (size_t i = 0; i < ch->hop_count; i++) {
+        char url[PROXY_HOST_MAX + PROXY_CRED_MAX + 32];
+        put(&t, "%s%s", i ? " -> " : "", proxy_format(&c->proxies[ch->hops[i]], url, sizeof(url)));
+    }
+    return buf;
+}
+
+/* Splits "host", "host:port", "[v6]:port" or a bare IPv6 address into host and port. */
+static int parse_dest(const char *dest, char *host, size_t hsize, uint16_t *port)
+{
+    const char *colon = strrchr(dest, ':');
+    size_t hlen = strlen(dest);
+    *port = 80;
+    if (dest[0] == '[') {
+        const char *close = strchr(dest, ']');
+        if (!close || (close[1] && close[1] != ':'))
+            return -EINVAL;
+        colon = close[1] ? close + 1 : NULL;
+        dest++;
+        hlen = (size_t)(close - dest);
+    } else if (colon && strchr(dest, ':') != colon) {
+        colon = NULL;   /* a bare IPv6 address */
+    } else if (colon) {
+        hlen = (size_t)(colon - dest);
+    }
+    if (colon) {
+        char *end;
+        long v = strtol(colon + 1, &end, 10);
+        if (!isdigit((unsigned char)colon[1]) || *end || v < 1 || v > 65535)
+            return -EINVAL;
+        *port = (uint16_t)v;
+    }
+    if (hlen == 0 || hlen >= hsize)
+        return -EINVAL;
+    memcpy(host, dest, hlen);
+    host[hlen] = '\0';
+    return 0;
+}
+
+static void put_route(struct text *t, const struct config *c, const struct route *r)
+{
+    char rule[RULE_GLOB_MAX + PROXY_NAME_MAX + 128];
+    if (r->rule)
+        put(t, "route:       %s:%d: %s\n", c->source[0] ? c->source : "(config)", r->rule->line,
+            rule_format(c, r->rule, rule, sizeof(rule)));
+    else if (r->action == ROUTE_VIA)
+        put(t, "route:       no route matched: the default\n");
+    else
+        put(t, "route:       built in: %s\n", r->reason);
+}
+
+static void put_action(struct text *t, const struct config *c, const struct route *r, const char *what)
+{
+    char chain[PROXY_CHAIN_MAX * (PROXY_HOST_MAX + 40)];
+    switch (r->action) {
+    case ROUTE_DIRECT:
+        put(t, "action:      direct: connect() goes straight to %s, not through a proxy\n", what);
+        break;
+    case ROUTE_REJECT:
+        put(t, "action:      reject: connect() fails with ECONNREFUSED (\"Connection refused\")\n");
+        break;
+    case ROUTE_VIA:
+        put(t, "action:      via %s, which connects to %s\n", chain_format(c, r->chain, chain, sizeof(chain)), what);
+        break;
+    }
+}
+
+int explain(const struct config *c, const char *dest, const char *hosts, char *out, size_t size)
+{
+    struct text t = { out, size, 0 };
+    out[0] = '\0';
+    char host[SOCKS5_NAME_MAX + 1];
+    uint16_t port;
+    if (parse_dest(dest, host, sizeof(host), &port) < 0) {
+        put(&t, "cannot explain '%s': expected HOST, HOST:PORT, an address, or [IPv6]:PORT", dest);
+        return -EINVAL;
+    }
+    union sockaddr_any addr = { 0 };
+    bool numeric = inet_pton(AF_INET, host, &addr.in4.sin_addr) == 1;
+    if (numeric) {
+        addr.in4.sin_family = AF_INET;
+        addr.in4.sin_port = htons(port);
+    } else if (inet_pton(AF_INET6, host, &addr.in6.sin6_addr) == 1) {
+        numeric = true;
+        addr.in6.sin6_family = AF_INET6;
+        addr.in6.sin6_port = htons(port);
+    }
+    put(&t, "config:      %s\n", c->source[0] ? c->source : "(none: from the environment)");
+    char what[SOCKS5_NAME_MAX + 16];
+    snprintf(what, sizeof(what), numeric && strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, port);
+    if (!numeric) {
+        if (config_dns_mode(c) != DNS_REMOTE || names_resolve_locally(host, hosts ? hosts : "")) {
+            put(&t, "destination: %s (a name the program resolves locally: dns %s%s); the connection then goes to "
+                "an address, and address rules decide; name rules do not apply. Give an address to see which.\n",
+                what, config_dns_mode(c) == DNS_REMOTE ? "remote, but " : "", config_dns_mode(c) == DNS_REMOTE ?
+                "it is local (localhost or /etc/hosts)" : config_dns_mode(c) == DNS_OFF ? "off" : "local");
+            return 0;
+        }
+        put(&t, "destination: %s (a name; dns remote: the program gets a fake address and the proxy resolves the name)\n", what);
+        addr.in4.sin_family = AF_INET;
+        addr.in4.sin_port = htons(port);
+    } else {
+        put(&t, "destination: %s (an address)\n", what);
+    }
+    struct route r = route_decide(c, &addr, numeric ? NULL : host);
+    put_route(&t, c, &r);
+    put_action(&t, c, &r, what);
+    return 0;
+}

@@ -45,28 +45,34 @@ static uint64_t next_random(uint64_t *state)
     return z ^ (z >> 31);
 }
 
-/* The chain's hops from position start (wrapping), up ones first, then down ones, as indices. */
+/* The chain's hops from position start (wrapping), up ones first, then down ones, as indices;
+ * returns how many are up. Each mark is read once: another thread may change it meanwhile, and a
+ * hop seen both up and down would be listed twice (past the end of out), or not at all. */
 static size_t candidates(const struct chain *ch, const struct chain_health *h, long long now_ms, size_t start,
-                         size_t out[PROXY_CHAIN_MAX])
+                         size_t out[CHAIN_HOPS_MAX])
 {
-    size_t n = 0;
-    for (int pass = 0; pass < 2; pass++) {
-        for (size_t i = 0; i < ch->hop_count; i++) {
-            size_t proxy = ch->hops[(start + i) % ch->hop_count];
-            if (chain_proxy_up(h, proxy, now_ms) == (pass == 0))
-                out[n++] = proxy;
-        }
+    bool up[CHAIN_HOPS_MAX];
+    size_t n = 0, up_count = 0;
+    for (size_t i = 0; i < ch->hop_count; i++) {
+        up[i] = chain_proxy_up(h, ch->hops[(start + i) % ch->hop_count], now_ms);
+        up_count += up[i];
     }
-    return n;
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < ch->hop_count; i++)
+            if (up[i] == (pass == 0))
+                out[n++] = ch->hops[(start + i) % ch->hop_count];
+    return up_count;
 }
 
-/* Count of up hops, but at least want (then some down ones fill in). */
-static size_t usable(const struct chain *ch, const struct chain_health *h, long long now_ms, size_t want)
+/* Moves k of pool[0..n) picked at random to its front (a partial Fisher-Yates shuffle). */
+static void shuffle_front(size_t *pool, size_t n, size_t k, uint64_t *rng)
 {
-    size_t up = 0;
-    for (size_t i = 0; i < ch->hop_count; i++)
-        up += chain_proxy_up(h, ch->hops[i], now_ms);
-    return up >= want ? up : want;
+    for (size_t i = 0; i < k && i < n; i++) {
+        size_t j = i + (size_t)(next_random(rng) % (n - i));
+        size_t t = pool[i];
+        pool[i] = pool[j];
+        pool[j] = t;
+    }
 }
 
 static size_t pick_dynamic(const struct chain *ch, const struct chain_health *h, long long now_ms, size_t out[PROXY_CHAIN_MAX])
@@ -85,17 +91,15 @@ static size_t pick_dynamic(const struct chain *ch, const struct chain_health *h,
 static size_t pick_random(const struct chain *ch, const struct chain_health *h, long long now_ms, uint64_t *rng,
                           size_t out[PROXY_CHAIN_MAX])
 {
-    size_t pool[PROXY_CHAIN_MAX];
-    candidates(ch, h, now_ms, 0, pool);
-    size_t n = usable(ch, h, now_ms, ch->length);
-    /* A partial Fisher-Yates shuffle over the usable part of the pool. */
-    for (size_t i = 0; i < ch->length; i++) {
-        size_t j = i + (size_t)(next_random(rng) % (n - i));
-        size_t t = pool[i];
-        pool[i] = pool[j];
-        pool[j] = t;
+    size_t pool[CHAIN_HOPS_MAX];
+    size_t up = candidates(ch, h, now_ms, 0, pool);
+    /* Too few up: the down ones that fill in are drawn at random too, so that a retry does not
+     * take the same dead proxy again. */
+    if (up < ch->length)
+        shuffle_front(pool + up, ch->hop_count - up, ch->length - up, rng);
+    shuffle_front(pool, up >= ch->length ? up : ch->length, ch->length, rng);
+    for (size_t i = 0; i < ch->length; i++)
         out[i] = pool[i];
-    }
     return ch->length;
 }
 
@@ -104,7 +108,7 @@ static size_t pick_round_robin(const struct config *c, const struct chain *ch, s
 {
     size_t index = (size_t)(ch - c->chains);
     unsigned start = index < h->chain_count ? atomic_fetch_add_explicit(&h->next[index], 1, memory_order_relaxed) : 0;
-    size_t pool[PROXY_CHAIN_MAX];
+    size_t pool[CHAIN_HOPS_MAX];
     candidates(ch, h, now_ms, start % ch->hop_count, pool);
     for (size_t i = 0; i < ch->length; i++)
         out[i] = pool[i];

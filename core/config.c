@@ -382,7 +382,9 @@ static int apply_overrides(struct config *c, const struct config_env *env, char 
             snprintf(err, errsize, "%s: %s", env->proxy_label ? env->proxy_label : "SOCKSIFY_PROXY", why);
             return -EINVAL;
         }
-        if (config_set_default_proxy(c, &p) < 0) {
+        int r = config_set_default_proxy(c, &p);
+        memset(&p, 0, sizeof(p));   /* the password lives on in c only */
+        if (r < 0) {
             snprintf(err, errsize, "out of memory");
             return -ENOMEM;
         }

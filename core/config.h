@@ -34,7 +34,9 @@ enum chain_mode {
     CHAIN_ROUND_ROBIN,  /* `length` live ones, starting after where the previous connection started */
 };
 
-#define CHAIN_HOPS_MAX PROXY_CHAIN_MAX
+/* Proxies a chain can list: random and round-robin chains pick `length` (at most PROXY_CHAIN_MAX)
+ * of them per connection; strict and dynamic ones go through all, so they list at most PROXY_CHAIN_MAX. */
+#define CHAIN_HOPS_MAX 64
 
 /* A named way through proxies. Every proxy also gets a one-hop strict chain of its own name,
  * so routes always point at a chain. */
@@ -128,8 +130,8 @@ const struct chain *config_find_chain(const struct config *c, const char *name);
 /* Adds proxy p under its name (p->name, "default" if empty) with its one-hop chain; returns the
  * proxy's index, -EEXIST if the name is taken, -ENOMEM. */
 int config_add_proxy(struct config *c, const struct proxy *p, int line);
-/* Adds a chain over the proxies hops[0..n); returns its index, -EEXIST, -EINVAL (no hops, too many, a
- * length larger than the hops), -ENOMEM. */
+/* Adds a chain over the proxies hops[0..n); returns its index, -EEXIST, -EINVAL (no hops, too many
+ * for the mode, a length larger than the hops or than PROXY_CHAIN_MAX), -ENOMEM. */
 int config_add_chain(struct config *c, const char *name, enum chain_mode mode, size_t length, const size_t *hops,
                      size_t n, int line);
 /* Appends a routing rule (the config takes a copy of r->glob); 0 or -ENOMEM. */

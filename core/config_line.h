@@ -34,6 +34,8 @@ int key_route(struct config *c, const struct line *l, char *err, size_t errsize)
 int key_direct(struct config *c, const struct line *l, char *err, size_t errsize);
 /* Makes p the proxy called "default" (replacing one, or the hops of a chain of that name), as -x does. */
 int config_set_default_proxy(struct config *c, const struct proxy *p);
+/* How many proxies a chain of mode may list. */
+size_t chain_list_max(enum chain_mode mode);
 /* Parses "80", "8000-8100" or "80,443,8000-8100" into r->ports; -EINVAL if malformed. */
 int ports_parse(const char *text, struct rule *r);
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chain.h"
 #include "config.h"
 #include "config_line.h"
 
@@ -45,10 +46,15 @@ const struct proxy *config_default_proxy(const struct config *c)
     return NULL;
 }
 
+size_t chain_list_max(enum chain_mode mode)
+{
+    return mode == CHAIN_RANDOM || mode == CHAIN_ROUND_ROBIN ? CHAIN_HOPS_MAX : PROXY_CHAIN_MAX;
+}
+
 int config_add_chain(struct config *c, const char *name, enum chain_mode mode, size_t length, const size_t *hops,
                      size_t n, int line)
 {
-    if (n == 0 || n > CHAIN_HOPS_MAX || length > n || strlen(name) > PROXY_NAME_MAX)
+    if (n == 0 || n > chain_list_max(mode) || length > n || length > PROXY_CHAIN_MAX || strlen(name) > PROXY_NAME_MAX)
         return -EINVAL;
     if (config_find_chain(c, name))
         return -EEXIST;
@@ -82,26 +88,34 @@ int config_add_proxy(struct config *c, const struct proxy *p, int line)
     return (int)index;
 }
 
+static int set_default_proxy(struct config *c, struct proxy *named);
+
 int config_set_default_proxy(struct config *c, const struct proxy *p)
 {
     struct proxy named = *p;
-    snprintf(named.name, sizeof(named.name), "%s", DEFAULT_NAME);
+    int r = set_default_proxy(c, &named);
+    memset(&named, 0, sizeof(named));
+    return r;
+}
+
+static int set_default_proxy(struct config *c, struct proxy *named)
+{
+    snprintf(named->name, sizeof(named->name), "%s", DEFAULT_NAME);
     struct proxy *old = (struct proxy *)config_default_proxy(c);
     if (old) {
-        *old = named;
+        *old = *named;
         return 0;
     }
     struct chain *ch = (struct chain *)config_default_chain(c);
+    if (!ch) {
+        named->name[0] = '\0';
+        return config_add_proxy(c, named, 0) < 0 ? -ENOMEM : 0;
+    }
     /* A chain called default gives up its hops to the proxy: -x means "go through this". */
-    if (ch)
-        snprintf(named.name, sizeof(named.name), "-x");
+    snprintf(named->name, sizeof(named->name), "-x");
     if (grow((void **)&c->proxies, &c->proxy_capacity, c->proxy_count, sizeof(*c->proxies)) < 0)
         return -ENOMEM;
-    if (!ch) {
-        snprintf(named.name, sizeof(named.name), "%s", "");
-        return config_add_proxy(c, &named, 0) < 0 ? -ENOMEM : 0;
-    }
-    c->proxies[c->proxy_count] = named;
+    c->proxies[c->proxy_count] = *named;
     *ch = (struct chain){ .mode = CHAIN_STRICT, .length = 1, .hops = { c->proxy_count }, .hop_count = 1 };
     strcpy(ch->name, DEFAULT_NAME);
     c->proxy_count++;
@@ -216,7 +230,7 @@ static int parse_length(const char *s, size_t *out)
 {
     char *end;
     long v = strtol(s, &end, 10);
-    if (!isdigit((unsigned char)*s) || *end || v < 1 || v > CHAIN_HOPS_MAX)
+    if (!isdigit((unsigned char)*s) || *end || v < 1 || v > PROXY_CHAIN_MAX)
         return -EINVAL;
     *out = (size_t)v;
     return 0;
@@ -240,15 +254,16 @@ int key_chain(struct config *c, const struct line *l, char *err, size_t errsize)
     size_t length = 0;
     if (strcmp(l->argv[3], "length") == 0) {
         if (l->argc < 6 || parse_length(l->argv[4], &length) < 0)
-            return line_error(l, err, errsize, "'length' takes a number of hops from 1 to %d, then the hops", CHAIN_HOPS_MAX);
+            return line_error(l, err, errsize, "'length' takes a number of hops from 1 to %d, then the hops", PROXY_CHAIN_MAX);
         if (mode != CHAIN_RANDOM && mode != CHAIN_ROUND_ROBIN)
             return line_error(l, err, errsize, "'length' applies to random and round-robin chains only");
         first = 5;
     }
     size_t hops[CHAIN_HOPS_MAX];
     size_t n = (size_t)(l->argc - first);
-    if (n > CHAIN_HOPS_MAX)
-        return line_error(l, err, errsize, "a chain has at most %d hops", CHAIN_HOPS_MAX);
+    if (n > chain_list_max(mode))
+        return line_error(l, err, errsize, "a %s chain goes through every proxy it lists: at most %d hops (random and "
+                          "round-robin chains list up to %d)", chain_mode_name(mode), PROXY_CHAIN_MAX, CHAIN_HOPS_MAX);
     if (length > n)
         return line_error(l, err, errsize, "length %zu is more than the %zu hops listed", length, n);
     for (size_t i = 0; i < n; i++)
@@ -333,6 +348,8 @@ static int route_matcher(const struct line *l, int *i, struct rule *r, char *err
 {
     const char *word = l->argv[*i];
     if (strcmp(word, "port") == 0) {
+        if (r->port_count)
+            return line_error(l, err, errsize, "one 'port' per route: list them instead, e.g. port 80,443");
         if (*i + 1 >= l->argc || ports_parse(l->argv[*i + 1], r) < 0)
             return line_error(l, err, errsize, "'port' takes ports or ranges, e.g. port 443 or port 80,8000-8100");
         *i += 2;

@@ -164,11 +164,14 @@ int explain(const struct config *c, const char *dest, const char *hosts, char *o
     char what[SOCKS5_NAME_MAX + 16];
     snprintf(what, sizeof(what), numeric && strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, port);
     if (!numeric) {
+        if (config_dns_mode(c) == DNS_OFF && !names_resolve_locally(host, hosts ? hosts : "")) {
+            put(&t, "destination: %s (a name, but dns off: the program's lookup fails, so it never connects)\n", what);
+            return 0;
+        }
         if (config_dns_mode(c) != DNS_REMOTE || names_resolve_locally(host, hosts ? hosts : "")) {
-            put(&t, "destination: %s (a name the program resolves locally: dns %s%s); the connection then goes to "
+            put(&t, "destination: %s (a name the program resolves locally: %s); the connection then goes to "
                 "an address, and address rules decide; name rules do not apply. Give an address to see which.\n",
-                what, config_dns_mode(c) == DNS_REMOTE ? "remote, but " : "", config_dns_mode(c) == DNS_REMOTE ?
-                "it is local (localhost or /etc/hosts)" : config_dns_mode(c) == DNS_OFF ? "off" : "local");
+                what, config_dns_mode(c) == DNS_REMOTE ? "it is localhost or in /etc/hosts" : "dns local");
             return 0;
         }
         put(&t, "destination: %s (a name; dns remote: the program gets a fake address and the proxy resolves the name)\n", what);

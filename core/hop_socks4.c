@@ -32,8 +32,9 @@ static enum handshake_status feed(struct handshake *h, const uint8_t *data, size
         return hs_fail(h, -r);
     if (code == SOCKS4_REP_GRANTED)
         return hs_hop_done(h);
-    /* 92/93 are about identd, i.e. about us, not about where the proxy was asked to go. */
-    if (code == SOCKS4_REP_NO_IDENTD || code == SOCKS4_REP_IDENTD_MISMATCH) {
+    /* 92/93 are about identd, i.e. about us, not about where the proxy was asked to go; a code
+     * the protocol does not have is the proxy's own error. Only 91 is an answer about the host. */
+    if (code != SOCKS4_REP_REJECTED) {
         hs_fail(h, socks4_reply_errno(code));
         snprintf(h->detail, sizeof(h->detail), "%s", socks4_reply_text(code));
         return HANDSHAKE_FAILED;

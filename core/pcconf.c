@@ -479,7 +479,7 @@ static int skip_raw(struct pcconf *pc, const struct line *l, char *err, size_t e
 static int add_proxy(struct pcconf *pc, const struct line *l, char *err, size_t errsize)
 {
     if (pc->hop_count == CHAIN_HOPS_MAX)
-        return line_error(l, err, errsize, "too many proxies: a socksify chain holds at most %d", CHAIN_HOPS_MAX);
+        return line_error(l, err, errsize, "too many proxies: a socksify chain lists at most %d", CHAIN_HOPS_MAX);
     struct proxy p;
     if (proxy_from_line(pc, l, &p, err, errsize) < 0)
         return -EINVAL;
@@ -559,10 +559,16 @@ static int finish(struct pcconf *pc, char *err, size_t errsize)
             length = pc->hop_count;
         }
     }
-    if (config_add_chain(c, "default", pc->mode, length, pc->hops, pc->hop_count, pc->list_line) < 0) {
-        struct line l = { .file = pc->file, .number = pc->list_line };
+    struct line l = { .file = pc->file, .number = pc->list_line };
+    if (pc->hop_count > chain_list_max(pc->mode))
+        return line_error(&l, err, errsize, "%zu proxies in a %s chain, which goes through all of them: at most %d "
+                          "(random_chain and round_robin_chain with chain_len take up to %d)", pc->hop_count,
+                          pc->mode == CHAIN_STRICT ? "strict" : "dynamic", PROXY_CHAIN_MAX, CHAIN_HOPS_MAX);
+    if (length > PROXY_CHAIN_MAX)
+        return line_error(&l, err, errsize, "chain_len %zu: a connection goes through at most %d proxies", length,
+                          PROXY_CHAIN_MAX);
+    if (config_add_chain(c, "default", pc->mode, length, pc->hops, pc->hop_count, pc->list_line) < 0)
         return line_error(&l, err, errsize, "out of memory");
-    }
     return 0;
 }
 

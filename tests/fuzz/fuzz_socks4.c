@@ -49,6 +49,30 @@ static void take(const uint8_t **p, const uint8_t *end, void *out, size_t n)
     *p += have;
 }
 
+/* What the encoder must answer for t and uid, judged apart from it: 0 or a negative errno, and
+ * the DSTIP it must send. Target faults come before userid faults. */
+static int expected(const struct socks_target *t, const char *uid, uint8_t ip[4])
+{
+    static const uint8_t mapped_prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+    if (t->is_name) {
+        size_t n = strnlen(t->name, sizeof(t->name));
+        if (n == 0 || n == sizeof(t->name))
+            return -EINVAL;
+        memcpy(ip, "\0\0\0\1", 4);
+    } else if (t->addr.sa.sa_family == AF_INET) {
+        memcpy(ip, &t->addr.in4.sin_addr, 4);
+    } else if (t->addr.sa.sa_family == AF_INET6) {
+        if (memcmp(t->addr.in6.sin6_addr.s6_addr, mapped_prefix, 12) != 0)
+            return -EAFNOSUPPORT;
+        memcpy(ip, t->addr.in6.sin6_addr.s6_addr + 12, 4);
+    } else {
+        return -EINVAL;
+    }
+    if (!t->is_name && ip[0] == 0 && ip[1] == 0 && ip[2] == 0 && ip[3] != 0)
+        return -EINVAL;   /* the SOCKS4a marker */
+    return strlen(uid) > SOCKS4_USERID_MAX ? -EINVAL : 0;
+}
+
 /* Builds a target and userid from the input and checks the request encoded from them. */
 static void encode_from(const uint8_t *data, size_t size)
 {
@@ -96,6 +120,9 @@ static void encode_from(const uint8_t *data, size_t size)
     uint8_t full[SOCKS4_MSG_MAX];
     int want = socks4_request_encode(full, sizeof(full), &t, null_userid ? NULL : userid);
     CHECK(want != -ENOSPC);   /* SOCKS4_MSG_MAX always suffices */
+    uint8_t ip[4];
+    int err = expected(&t, null_userid ? "" : userid, ip);
+    CHECK(want < 0 ? want == err : err == 0);
     if (want < 0) {
         CHECK(want == -EINVAL || want == -EAFNOSUPPORT);
         CHECK(n == want);   /* a bad request is judged before the room for it */
@@ -116,8 +143,7 @@ static void encode_from(const uint8_t *data, size_t size)
         size_t name_len = t.is_name ? strlen(t.name) : 0;
         CHECK(!t.is_name || (name_len >= 1 && name_len <= 255));
         CHECK((size_t)want == 8 + uid_len + 1 + (t.is_name ? name_len + 1 : 0));
-        bool marker = full[4] == 0 && full[5] == 0 && full[6] == 0 && full[7] != 0;
-        CHECK(marker == t.is_name);
+        CHECK(memcmp(full + 4, ip, 4) == 0);
         if (t.is_name)
             CHECK(memcmp(full + 8 + uid_len + 1, t.name, name_len + 1) == 0);
     }

@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "config_line.h"
+#include "chain.h"
 
 #define ERR_SIZE 512
 
@@ -950,4 +951,34 @@ Test(config_net_x, readable_password_warns)
     cr_assert_eq(chmod(path, 0600), 0);
     cr_assert_eq(config_parse_file(&conf, path, err, sizeof(err)), 0, "%s", err);
     cr_assert_str_empty(conf.warnings);
+}
+
+/* Random and round-robin chains pick a few proxies per connection, so their lists may be long. */
+Test(config_net, random_chain_lists_more_than_sixteen)
+{
+    char text[4096];
+    int used = snprintf(text, sizeof(text), "chain r random length 3");
+    for (int i = 0; i < 40; i++)
+        used += snprintf(text + used, sizeof(text) - (size_t)used, " socks5://10.2.0.%d:1080", i + 1);
+    snprintf(text + used, sizeof(text) - (size_t)used, "\n");
+    parse_ok(text);
+    const struct chain *ch = chain_named("r");
+    cr_assert_eq(ch->hop_count, 40);
+    cr_assert_eq(ch->length, 3);
+    struct chain_health h;
+    cr_assert_eq(chain_health_init(&h, &conf), 0);
+    uint64_t rng = 7;
+    bool seen[40] = { false };
+    for (int k = 0; k < 400; k++) {
+        size_t out[PROXY_CHAIN_MAX];
+        cr_assert_eq(chain_pick(&conf, ch, &h, 0, &rng, out), 3);
+        for (int i = 0; i < 3; i++)
+            seen[out[i] - ch->hops[0]] = true;
+    }
+    chain_health_free(&h);
+    for (int i = 0; i < 40; i++)
+        cr_assert(seen[i], "proxy %d of the 40 was never picked", i + 1);
+    memcpy(text, "chain r dynamic", 15);   /* same list, but every proxy on every connection */
+    memcpy(text + 15, "        ", 8);
+    parse_bad(text, 1, "at most 16 hops");
 }

@@ -524,6 +524,64 @@ Test(http_response, endless_head_fails_at_cap)
     free(text);
 }
 
+/* Feeds text in chunks of min(k, wants()); returns the first error, or how many bytes were consumed. */
+static long drive_wants(const char *text, size_t len, size_t k, size_t *fed)
+{
+    struct http_response r;
+    http_response_init(&r);
+    size_t off = 0;
+    while (off < len && !http_response_done(&r)) {
+        size_t want = http_response_wants(&r);
+        size_t n = want < k ? want : k;
+        if (n > len - off)
+            n = len - off;
+        int got = http_response_feed(&r, (const uint8_t *)text + off, n);
+        *fed = off + n;
+        if (got < 0)
+            return got;
+        cr_assert_eq(got, (int)n);
+        off += n;
+    }
+    return (long)off;
+}
+
+/* The cap holds whatever the chunking: a head of exactly the cap ends, one byte more fails in the
+ * chunk that holds byte 65536, and a head that never ends fails there too. */
+Test(http_response, cap_in_chunks_honouring_wants)
+{
+    char *exact = head_of_size(HTTP_HEADERS_MAX), *over = head_of_size(HTTP_HEADERS_MAX + 1);
+    char *endless = head_of_size(HTTP_HEADERS_MAX + 100);
+    for (size_t k = 1; k <= 7; k++) {
+        size_t fed = 0;
+        cr_assert_eq(drive_wants(exact, HTTP_HEADERS_MAX, k, &fed), HTTP_HEADERS_MAX, "chunk %zu", k);
+        cr_assert_eq(drive_wants(over, HTTP_HEADERS_MAX + 1, k, &fed), -EMSGSIZE, "chunk %zu", k);
+        cr_assert(fed >= HTTP_HEADERS_MAX && fed < HTTP_HEADERS_MAX + 4, "chunk %zu: failed after %zu", k, fed);
+        cr_assert_eq(drive_wants(endless, HTTP_HEADERS_MAX - 100, k, &fed), HTTP_HEADERS_MAX - 100, "chunk %zu", k);
+        cr_assert_eq(drive_wants(endless, HTTP_HEADERS_MAX + 100, k, &fed), -EMSGSIZE, "chunk %zu", k);
+        cr_assert(fed >= HTTP_HEADERS_MAX && fed < HTTP_HEADERS_MAX + 4, "chunk %zu: failed after %zu", k, fed);
+    }
+    free(exact);
+    free(over);
+    free(endless);
+}
+
+/* A status line longer than the cap: truncated for the log all along, then refused at the cap. */
+Test(http_response, status_line_over_cap)
+{
+    size_t len = HTTP_HEADERS_MAX + 10;
+    char *text = malloc(len);
+    cr_assert_not_null(text);
+    memcpy(text, "HTTP/1.1 200 ", 13);
+    memset(text + 13, 'r', len - 13);
+    struct http_response r;
+    http_response_init(&r);
+    cr_assert_eq(feed(&r, text, HTTP_HEADERS_MAX - 1), HTTP_HEADERS_MAX - 1);
+    cr_assert_eq(r.status, 200);
+    cr_assert_eq(strlen(r.status_line), HTTP_STATUS_LINE_MAX);
+    cr_assert_eq(feed(&r, text + HTTP_HEADERS_MAX - 1, 11), -EMSGSIZE);
+    free(text);
+}
+
 Test(http_response, malformed_status_lines)
 {
     static const char *const lines[] = {

@@ -663,9 +663,9 @@ Test(pcconf, names_and_default_chain)
     cr_assert_eq(conf.chain_count, 4);
 }
 
-Test(pcconf, sixteen_proxies_fit)
+Test(pcconf, sixty_four_proxies_fit_a_random_chain)
 {
-    char text[2048] = "random_chain\n[ProxyList]\n";
+    char text[4096] = "random_chain\n[ProxyList]\n";
     for (int i = 1; i <= CHAIN_HOPS_MAX; i++) {
         size_t n = strlen(text);
         snprintf(text + n, sizeof(text) - n, "socks5 10.0.0.%d 1080\n", i);
@@ -673,7 +673,8 @@ Test(pcconf, sixteen_proxies_fit)
     pc_parse(text);
     cr_assert_eq(conf.proxy_count, CHAIN_HOPS_MAX);
     cr_assert_eq(default_chain()->hop_count, CHAIN_HOPS_MAX);
-    cr_assert_str_eq(conf.proxies[CHAIN_HOPS_MAX - 1].name, "pc16");
+    cr_assert_str_eq(conf.proxies[CHAIN_HOPS_MAX - 1].name, "pc64");
+    cr_assert_eq(default_chain()->length, 1, "chain_len's default");
 }
 
 Test(pcconf, no_proxy_at_all)
@@ -756,12 +757,29 @@ Test(pcconf, credentials_too_long)
 
 Test(pcconf, too_many_proxies)
 {
-    char text[2048] = "[ProxyList]\n";
+    char text[4096] = "random_chain\n[ProxyList]\n";
     for (int i = 1; i <= CHAIN_HOPS_MAX + 1; i++) {
+        size_t n = strlen(text);
+        snprintf(text + n, sizeof(text) - n, "socks5 10.0.%d.%d 1080\n", i / 200, i % 200);
+    }
+    pc_bad(text, CHAIN_HOPS_MAX + 3, "at most 64");
+}
+
+Test(pcconf, dynamic_chain_goes_through_at_most_sixteen)
+{
+    char text[4096] = "[ProxyList]\n";
+    for (int i = 1; i <= PROXY_CHAIN_MAX; i++) {
         size_t n = strlen(text);
         snprintf(text + n, sizeof(text) - n, "socks5 10.0.0.%d 1080\n", i);
     }
-    pc_bad(text, CHAIN_HOPS_MAX + 2, "at most 16");
+    pc_parse(text);
+    cr_assert_eq(default_chain()->hop_count, PROXY_CHAIN_MAX);
+    config_free(&conf);
+    strcat(text, "socks5 10.0.1.1 1080\n");
+    pc_bad(text, 1, "at most 16");
+    char strict[4096] = "strict_chain\n";
+    strcat(strict, text);
+    pc_bad(strict, 2, "strict chain");
 }
 
 Test(pcconf, malformed_options)

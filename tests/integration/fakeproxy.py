@@ -14,6 +14,12 @@ One listener per PORT=MODE, all served by one process. MODE is one of:
   silent         reads the greeting and never answers (for handshake timeouts)
   blackhole      a listener whose accept queue is kept full, so new SYNs are dropped
                  (for proxy connect timeouts)
+HTTP CONNECT modes (the client speaks HTTP, not SOCKS5):
+  http-banner    answers "200" with a few headers and the target's banner in one segment
+  http-403       answers "403 Forbidden" and closes
+  http-endless   answers "200" and then header lines without end (until the client gives up)
+  http-drip      answers a status line, then one byte of a header every 0.2 s (slowloris)
+  http-garbage   answers a line that is not HTTP
 
 Every connection appends one JSON line to the log file: the port, mode, the greeting and the
 CONNECT request as received. The process prints "ready" on stdout once every port listens.
@@ -139,9 +145,61 @@ def relay(a, b):
         s.close()
 
 
+def read_http_request(sock):
+    """The CONNECT request, read byte by byte up to the blank line (bounded)."""
+    data = b""
+    while not data.endswith(b"\r\n\r\n"):
+        data += recv_exact(sock, 1)
+        if len(data) > 8192:
+            raise ValueError("request headers too long")
+    return data.decode("latin-1")
+
+
+def endless_headers(sock, line, pause):
+    """Sends line again and again until the client closes (at most 30 s or 16 MiB)."""
+    deadline, sent = time.monotonic() + 30, 0
+    try:
+        while time.monotonic() < deadline and sent < (16 << 20):
+            sock.sendall(line)
+            sent += len(line)
+            if pause:
+                time.sleep(pause)
+    except OSError:
+        pass
+    return sent
+
+
+def handle_http(conn, mode, record):
+    record["request"] = read_http_request(conn)
+    if mode == "http-banner":
+        conn.sendall(b"HTTP/1.1 200 Connection established\r\nProxy-Agent: fakeproxy\r\nX-Pad: " + b"p" * 300 +
+                     b"\r\n\r\n" + BANNER)
+        record["action"] = "sent 200 + banner"
+    elif mode == "http-403":
+        conn.sendall(b"HTTP/1.1 403 Forbidden by fakeproxy\r\nContent-Length: 0\r\n\r\n")
+        record["action"] = "sent 403"
+    elif mode == "http-garbage":
+        conn.sendall(b"SSH-2.0-NotAProxy\r\n\r\n")
+        record["action"] = "sent garbage"
+    elif mode == "http-endless":
+        conn.sendall(b"HTTP/1.1 200 OK\r\n")
+        record["sent"] = endless_headers(conn, b"X-Endless: " + b"e" * 1000 + b"\r\n", 0)
+        record["action"] = "sent endless headers"
+        return
+    elif mode == "http-drip":
+        conn.sendall(b"HTTP/1.1 200 OK\r\nX-Drip: ")
+        record["sent"] = endless_headers(conn, b"d", 0.2)
+        record["action"] = "dripped"
+        return
+    wait_for_close(conn, 10)
+
+
 def handle(conn, client, port, mode, logpath):
     record = {"port": port, "mode": mode, "client": list(client[:2])}
     try:
+        if mode.startswith("http-"):
+            handle_http(conn, mode, record)
+            return
         head, methods = read_greeting(conn)
         record["greeting"] = (head + methods).hex()
         if mode == "close-greeting":

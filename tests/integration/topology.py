@@ -53,6 +53,7 @@ FAKE_PORTS = {
     "rep:6": 1106, "badver": 1110, "badver-method": 1111, "close-greeting": 1112,
     "close-request": 1113, "nomethod": 1114, "silent": 1115, "blackhole": 1116,
     "banner": 1117, "slow": 1118,
+    "http-banner": 1119, "http-403": 1120, "http-endless": 1121, "http-drip": 1122, "http-garbage": 1123,
 }
 
 USER = "sxuser"
@@ -83,7 +84,7 @@ DEAD2 = "http://%s:%d" % (P4C, DEAD2_PORT)
 
 
 def fake_url(mode):
-    return "socks5://%s:%d" % (P4C, FAKE_PORTS[mode])
+    return "%s://%s:%d" % ("http" if mode.startswith("http-") else "socks5", P4C, FAKE_PORTS[mode])
 
 
 def token_url(host):

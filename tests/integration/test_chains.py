@@ -170,6 +170,35 @@ def test_chain_round_robin_length_1(t):
 
 
 @test
+def test_chain_random_with_dead_proxies(t):
+    """random length 1 over two dead proxies and danted: every one of 6 connections in one process
+    works (a dead pick is marked down and the attempt retried on another), and each dead proxy
+    costs at most one failed attempt."""
+    t.need("danted", "http")
+    r = t.sx_f(conf(t, "chain default random length 1 dead d dead2", "log_level warn"),
+               t.curl_many(*[token_url(T4)] * 6))
+    t.expect_tokens(r, 6)
+    t.check(t.wait_lines("danted", 6, "tcp/connect [:", dante_addr(T4, HTTP_PORT)), "danted did not carry 6 connections")
+    for name in ("dead", "dead2"):
+        skips = r.err.count("proxy %s failed" % name)
+        t.check(skips <= 1, "proxy %s was tried and failed %d times; it should be skipped once marked down" % (name, skips))
+
+
+@test
+def test_chain_round_robin_with_dead_proxy(t):
+    """round-robin length 1 over danted, a dead proxy and tinyproxy: 4 connections all work, the
+    dead one is skipped, and both live proxies carry some."""
+    t.need("danted", "tinyproxy", "http")
+    r = t.sx_f(conf(t, "chain default round-robin length 1 d dead tiny"), t.curl_many(*[token_url(T4)] * 4))
+    t.expect_tokens(r, 4)
+    via_d = lambda: dante_to(t, T4, HTTP_PORT)
+    via_tiny = lambda: t.log_lines("tinyproxy", t.tiny_request("%s:%d" % (T4, HTTP_PORT)))
+    t.wait_log("danted", lambda _text: len(via_d()) + len(via_tiny()) >= 4)
+    t.check(len(via_d()) >= 1 and len(via_tiny()) >= 1 and len(via_d()) + len(via_tiny()) == 4,
+            "connections via danted / tinyproxy: %d / %d, expected 4 spread over both" % (len(via_d()), len(via_tiny())))
+
+
+@test
 def test_chain_all_dead_fails(t):
     """Every hop dead: an errno, no direct connection (which from C would be ENETUNREACH)."""
     t.need("echo")

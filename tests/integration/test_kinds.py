@@ -2,7 +2,7 @@
 proxy), socks5 through ssh -D, http:// CONNECT (tinyproxy: by name, by address, Basic auth, IPv6
 proxy address), and how their failures map to errno (HTTP status, SOCKS4 and IPv6)."""
 from testcase import dante_addr, test
-from topology import (CLOSED_PORT, DANTE4, DANTE_PORT, ECHO_PORT, HTTP_PORT, P4C, PASSWORD, SSH4, SSH4A, SSH5,
+from topology import (P6C, CLOSED_PORT, DANTE4, DANTE_PORT, ECHO_PORT, HTTP_PORT, P4C, PASSWORD, SSH4, SSH4A, SSH5,
                       SSH5H, SSH6, SSH_SOCKS_PORT, T4, T6, TINY, TINY6, TINY_AUTH, TINY_AUTH_PORT, USER, token_url)
 
 NAME = "target.sx.test"  # only P can resolve it: C has no DNS at all
@@ -203,3 +203,12 @@ def test_kinds_from_config_file(t):
     t.check(t.dante_saw("danted", dante_addr(T4, HTTP_PORT)), "danted's log does not show the socks4 connection")
     t.check(t.ssh_saw(NAME, HTTP_PORT, "socks4"), "ssh -D did not get the socks4a request")
     t.check(t.tiny_saw("tinyproxy", "%s:%d" % (NAME, HTTP_PORT)), "tinyproxy did not log the CONNECT")
+
+
+@test
+def test_kinds_socks4_proxies_at_ipv6_addresses(t):
+    """SOCKS4 and SOCKS4a proxies reached at an IPv6 address (the target itself stays IPv4 or a name)."""
+    t.need("ssh-socks", "danted", "http")
+    t.expect_token(t.sx_x("socks4a://[%s]:%d" % (P6C, SSH_SOCKS_PORT), t.curl(token_url(NAME))))
+    t.check(t.ssh_saw(NAME, HTTP_PORT, "socks4"), "ssh -D did not get a SOCKS4a request for %s" % NAME)
+    t.expect_token(t.sx_x("socks4://[%s]:%d" % (P6C, DANTE_PORT), t.curl(token_url(T4))))

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """A TCP client for the socksify integration tests (stdlib only).
 
-usage: pyclient.py [--nonblock | --fastopen] [--signals] [--data TEXT] [--timeout SECONDS] HOST PORT
+usage: pyclient.py [--nonblock | --fastopen] [--signals | --signals-restart] [--data TEXT] [--timeout SECONDS] HOST PORT
 
 Connects to HOST:PORT (a literal IPv4 or IPv6 address), prints the peer address, sends TEXT,
 reads the echo and prints it. Output lines (stdout):
@@ -46,14 +46,14 @@ def wait(sock, readable, deadline):
 wakeup_pipe = None
 
 
-def start_signal_storm():
+def start_signal_storm(restart):
     # Python runs its handlers only between bytecodes, so they cannot count signals that hit a
     # C call; the wakeup fd gets one byte per delivery, even inside connect().
     global wakeup_pipe
     wakeup_pipe = os.pipe()
     os.set_blocking(wakeup_pipe[1], False)
     signal.signal(signal.SIGALRM, lambda signum, frame: None)
-    signal.siginterrupt(signal.SIGALRM, True)
+    signal.siginterrupt(signal.SIGALRM, not restart)   # restart=True: SA_RESTART
     signal.set_wakeup_fd(wakeup_pipe[1], warn_on_full_buffer=False)
     signal.setitimer(signal.ITIMER_REAL, 0.005, 0.005)
 
@@ -78,6 +78,7 @@ def main():
     ap.add_argument("--timeout", type=float, default=15.0)
     ap.add_argument("--signals", action="store_true",
                     help="deliver SIGALRM every 5 ms during connect() (SA_RESTART off), to test EINTR")
+    ap.add_argument("--signals-restart", action="store_true", help="the same with SA_RESTART on")
     args = ap.parse_args()
 
     family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
@@ -109,8 +110,8 @@ def main():
             fail_errno(rc, "connect", 3)
     else:
         sock.settimeout(args.timeout)
-        if args.signals:
-            start_signal_storm()
+        if args.signals or args.signals_restart:
+            start_signal_storm(args.signals_restart)
         try:
             sock.connect(addr)
         except OSError as e:
@@ -119,7 +120,7 @@ def main():
                 print("TIMEOUT client-side connect", flush=True)
                 sys.exit(6)
             fail_errno(e.errno, "connect", 3)
-        if args.signals:
+        if args.signals or args.signals_restart:
             print("SIGNALS %d" % stop_signal_storm(), flush=True)
         print("CONNECT immediate", flush=True)
 

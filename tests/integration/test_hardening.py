@@ -127,6 +127,55 @@ def test_program_that_closes_every_descriptor(t):
     t.check("target.sx.test:%d" % ECHO_PORT in text and ": ok" in text, "log file lacks the connection: %r" % text)
 
 
+# The same through libc's own calls: close_range(2), closefrom(3), and a close() loop up to the limit.
+CLOSE_WAYS = r"""
+import ctypes, os, resource, socket, sys
+libc = ctypes.CDLL(None, use_errno=True)
+way = sys.argv[2]
+if way == "close_range":
+    assert libc.close_range(3, 0xFFFFFFFF, 0) == 0, ctypes.get_errno()
+elif way == "closefrom":
+    libc.closefrom(3)
+else:
+    for fd in range(3, resource.getrlimit(resource.RLIMIT_NOFILE)[0]):
+        libc.close(fd)
+s = socket.create_connection(("target.sx.test", int(sys.argv[1])), timeout=10)
+s.sendall(b"y\n")
+sys.exit(0 if s.recv(10) == b"y\n" else 1)
+"""
+
+
+@test
+def test_close_range_closefrom_and_close_loop(t):
+    t.need("danted", "echo")
+    for way in ("close_range", "closefrom", "loop"):
+        r = t.sx_x(DANTE_H, [PY, "-c", CLOSE_WAYS, str(ECHO_PORT), way])
+        t.expect_ok(r, "a program that closes every descriptor with %s" % way)
+
+
+# dup2 of another socket over a proxied one: socksify must notice the descriptor changed hands
+# (getpeername reports the new socket's peer), and the old tunnel's number works as the new socket.
+DUP2_OVER = r"""
+import os, socket, sys
+port = int(sys.argv[1])
+proxied = socket.create_connection(("target.sx.test", port), timeout=10)
+assert proxied.getpeername()[1] == port
+local = socket.create_connection(("127.0.0.1", port), timeout=10)   # loopback: direct
+os.dup2(local.fileno(), proxied.fileno())
+peer = proxied.getpeername()
+print("PEER", peer[0], peer[1])
+proxied.sendall(b"z\n")
+sys.exit(0 if peer[0] == "127.0.0.1" and proxied.recv(10) == b"z\n" else 1)
+"""
+
+
+@test
+def test_dup2_over_a_proxied_socket(t):
+    t.need("danted", "echo", "echo-c")
+    r = t.sx_x(DANTE_H, [PY, "-c", DUP2_OVER, str(ECHO_PORT)])
+    t.expect_ok(r, "dup2 over a proxied socket (%s)" % r.out.strip())
+
+
 @test
 def test_very_low_descriptor_limit(t):
     """With RLIMIT_NOFILE at 16 the program still connects by name: socksify needs no spare descriptor."""

@@ -4,16 +4,26 @@ from testcase import test
 from topology import ECHO_PORT, T4, fake_url
 
 
-@test
-def test_signals_during_slow_handshake(t):
-    """SIGALRM every 5 ms (no SA_RESTART) while the proxy takes 0.6 s: connect() still succeeds."""
+def signals_during_slow_handshake(t, option):
     t.need("fakeproxy", "echo")
-    r = t.sx_x(fake_url("slow"), t.pyclient(T4, ECHO_PORT, "--signals"))
+    r = t.sx_x(fake_url("slow"), t.pyclient(T4, ECHO_PORT, option))
     t.expect_ok(r, "pyclient --signals")
     signals = int(r.line("SIGNALS") or 0)
     t.check(signals >= 20, "only %d signals arrived during connect(): the test did not exercise EINTR" % signals)
     t.check(r.line("PEER") == "%s %d" % (T4, ECHO_PORT), "getpeername() gave %r" % r.line("PEER"))
     t.check(t.fake_records("slow"), "the fake proxy never saw the connection")
+
+
+@test
+def test_signals_during_slow_handshake(t):
+    """SIGALRM every 5 ms (no SA_RESTART) while the proxy takes 0.6 s: connect() still succeeds."""
+    signals_during_slow_handshake(t, "--signals")
+
+
+@test
+def test_signals_with_sa_restart_during_slow_handshake(t):
+    """The same with SA_RESTART set: the interrupted waits restart, connect() succeeds."""
+    signals_during_slow_handshake(t, "--signals-restart")
 
 
 @test

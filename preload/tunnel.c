@@ -15,27 +15,11 @@
 #include "log.h"
 #include "real.h"
 
-static long long now_ms(void)
+long long tunnel_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Waits for events on fd until deadline; 0 when ready, -ETIMEDOUT, or -errno. Signals do not cut it short. */
-static int wait_for(int fd, short events, long long deadline)
-{
-    for (;;) {
-        long long left = deadline - now_ms();
-        if (left <= 0)
-            return -ETIMEDOUT;
-        struct pollfd p = { .fd = fd, .events = events };
-        int r = poll(&p, 1, left > 60000 ? 60000 : (int)left);
-        if (r > 0)
-            return 0;
-        if (r < 0 && errno != EINTR)
-            return -errno;
-    }
 }
 
 /* A fresh socket of family takes over fd's number (keeping close-on-exec and the options
@@ -78,19 +62,21 @@ static int fit_socket_to_proxy(int fd, const union sockaddr_any *proxy, union so
     return renew_socket(fd, proxy->sa.sa_family);
 }
 
-static int connect_to_proxy(int fd, const struct config *c, const struct proxy *first)
+/* Starts the non-blocking TCP connect to the first proxy: 0 when connected, POLLOUT to wait, -errno. */
+static int connect_to_proxy(struct tunnel *t, const struct proxy *first)
 {
     union sockaddr_any proxy;
-    int r = fit_socket_to_proxy(fd, &first->addr, &proxy);
+    int r = fit_socket_to_proxy(t->fd, &first->addr, &proxy);
     if (r < 0)
         return r;
-    if (libc()->connect(fd, &proxy.sa, addr_len(&proxy)) == 0)
+    if (libc()->connect(t->fd, &proxy.sa, addr_len(&proxy)) == 0)
         return 0;
-    if (errno != EINPROGRESS && errno != EINTR)
-        return -errno;
-    r = wait_for(fd, POLLOUT, now_ms() + c->connect_timeout_ms);
-    if (r < 0)
-        return r;
+    return errno == EINPROGRESS || errno == EINTR ? POLLOUT : -errno;
+}
+
+/* The connect to the first proxy is over (the socket said so): 0 or -errno. */
+static int proxy_connect_result(int fd)
+{
     int soerr = 0;
     socklen_t len = sizeof(soerr);
     if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
@@ -98,12 +84,13 @@ static int connect_to_proxy(int fd, const struct config *c, const struct proxy *
     return -soerr;
 }
 
-/* One step of I/O for the machine; 0 to go on, -errno to stop (the machine records it). */
-static int drive_step(int fd, struct handshake *h, long long deadline)
+/* One step of I/O for the machine: 0 to go on, the poll events to wait for, or -errno. */
+static int handshake_io(int fd, struct handshake *h)
 {
     uint8_t buf[SOCKS5_MSG_MAX];
     ssize_t n;
-    if (handshake_status(h) == HANDSHAKE_WRITE) {
+    bool writing = handshake_status(h) == HANDSHAKE_WRITE;
+    if (writing) {
         size_t len;
         const uint8_t *out = handshake_output(h, &len);
         n = libc()->sendto(fd, out, len, MSG_NOSIGNAL, NULL, 0);
@@ -119,48 +106,9 @@ static int drive_step(int fd, struct handshake *h, long long deadline)
     }
     if (n >= 0 || errno == EINTR)
         return 0;
-    if (errno != EAGAIN && errno != EWOULDBLOCK)
-        return -errno;
-    return wait_for(fd, handshake_status(h) == HANDSHAKE_WRITE ? POLLOUT : POLLIN, deadline);
-}
-
-static int run_handshake(int fd, const struct config *c, struct handshake *h)
-{
-    long long deadline = now_ms() + c->handshake_timeout_ms;
-    for (;;) {
-        enum handshake_status s = handshake_status(h);
-        if (s == HANDSHAKE_DONE)
-            return 0;
-        if (s == HANDSHAKE_FAILED)
-            return -handshake_error(h);
-        int r = drive_step(fd, h, deadline);
-        if (r < 0)
-            handshake_abort(h, -r);
-    }
-}
-
-/* One attempt through the proxies t->picked: connect to the first, then the whole handshake. */
-static int attempt(int fd, const struct config *c, const struct socks_target *target, struct tunnel *t)
-{
-    const struct proxy *hops[PROXY_CHAIN_MAX];
-    for (size_t i = 0; i < t->hop_count; i++)
-        hops[i] = &c->proxies[t->picked[i]];
-    struct handshake *h = &t->handshake;
-    t->proxy_tried = t->proxy_connected = false;
-    if (handshake_start_chain(h, hops, t->hop_count, target) < 0)
-        return -handshake_error(h);
-    if (!hops[0]->has_addr) {
-        handshake_abort(h, EHOSTUNREACH);
-        return -EHOSTUNREACH;
-    }
-    t->proxy_tried = true;
-    int r = connect_to_proxy(fd, c, hops[0]);
-    t->proxy_connected = r == 0;
-    if (r < 0)
-        handshake_abort(h, -r);
-    else
-        r = run_handshake(fd, c, h);
-    return r;
+    if (errno == EAGAIN || errno == EWOULDBLOCK)
+        return writing ? POLLOUT : POLLIN;
+    return -errno;
 }
 
 /* The proxy an attempt's failure is blamed on (an index into config.proxies), or -1. */
@@ -186,35 +134,142 @@ static uint64_t *random_state(void)
     return &state;
 }
 
+/* Starts attempt number t->attempts: picks the proxies, checks the target, connects to the first. */
+static int start_attempt(struct tunnel *t)
+{
+    const struct config *c = t->config;
+    long long now = tunnel_now_ms();
+    t->hop_count = chain_pick(c, t->chain, context_health(), now, random_state(), t->picked);
+    t->proxy_tried = t->proxy_connected = false;
+    /* A used socket cannot connect again: a retry starts on a fresh one. */
+    if (t->attempts++ > 0) {
+        int r = renew_socket(t->fd, c->proxies[t->picked[0]].addr.sa.sa_family);
+        if (r < 0)
+            return r;
+    }
+    const struct proxy *hops[PROXY_CHAIN_MAX];
+    for (size_t i = 0; i < t->hop_count; i++)
+        hops[i] = &c->proxies[t->picked[i]];
+    struct handshake *h = &t->handshake;
+    if (handshake_start_chain(h, hops, t->hop_count, &t->target) < 0)
+        return -handshake_error(h);
+    if (!hops[0]->has_addr)
+        return -EHOSTUNREACH;
+    t->proxy_tried = true;
+    t->deadline_ms = now + c->connect_timeout_ms;
+    return connect_to_proxy(t, hops[0]);
+}
+
+/* An attempt failed with err: marks the culprit down and starts the next attempt if the chain
+ * allows one; otherwise the tunnel has failed. Returns as tunnel_advance. */
+static int attempt_failed(struct tunnel *t, int err)
+{
+    handshake_abort(&t->handshake, err);
+    long culprit = blamed_proxy(t);
+    const struct chain *ch = t->chain;
+    if (culprit >= 0)
+        chain_mark_down(context_health(), (size_t)culprit, tunnel_now_ms() + t->config->proxy_retry_ms);
+    if (culprit < 0 || t->attempts >= chain_attempts(ch)) {
+        t->error = err;
+        return -err;
+    }
+    if (log_enabled(LOG_WARN)) {
+        char phase[PROXY_HOST_MAX + 96];
+        log_msg(LOG_WARN, "chain %s: proxy %s failed (%s: %s); skipped for %d s, trying again", ch->name,
+                t->config->proxies[culprit].name, tunnel_phase(t->config, t, phase, sizeof(phase)), strerror(err),
+                t->config->proxy_retry_ms / 1000);
+    }
+    int r = start_attempt(t);
+    return r < 0 ? attempt_failed(t, -r) : tunnel_advance(t);
+}
+
+int tunnel_begin(struct tunnel *t, int fd, const struct config *c, const struct chain *ch,
+                 const struct socks_target *target)
+{
+    memset(t, 0, sizeof(*t));
+    t->fd = fd;
+    t->config = c;
+    t->chain = ch;
+    t->target = *target;
+    int r = start_attempt(t);
+    if (r < 0)
+        return attempt_failed(t, -r);
+    return r == 0 ? tunnel_advance(t) : r;
+}
+
+int tunnel_advance(struct tunnel *t)
+{
+    if (t->done)
+        return 0;
+    if (t->error)
+        return -t->error;
+    if (!t->proxy_connected) {
+        /* Writable means the connect is over, either way; SO_ERROR then says which way. */
+        struct pollfd p = { .fd = t->fd, .events = POLLOUT };
+        if (poll(&p, 1, 0) == 0)
+            return POLLOUT;
+        int r = proxy_connect_result(t->fd);
+        if (r < 0)
+            return attempt_failed(t, -r);
+        t->proxy_connected = true;
+        t->deadline_ms = tunnel_now_ms() + t->config->handshake_timeout_ms;
+    }
+    for (;;) {
+        struct handshake *h = &t->handshake;
+        if (handshake_status(h) == HANDSHAKE_DONE) {
+            t->done = true;
+            return 0;
+        }
+        if (handshake_status(h) == HANDSHAKE_FAILED)
+            return attempt_failed(t, handshake_error(h));
+        int r = handshake_io(t->fd, h);
+        if (r < 0)
+            return attempt_failed(t, -r);
+        if (r > 0)
+            return r;
+    }
+}
+
+int tunnel_expire(struct tunnel *t)
+{
+    if (t->done || t->error)
+        return tunnel_advance(t);
+    return attempt_failed(t, ETIMEDOUT);
+}
+
+/* Waits for events on fd until deadline; 0 when ready or the deadline passed, -errno. Signals do not cut it short. */
+static int wait_for(int fd, short events, long long deadline)
+{
+    for (;;) {
+        long long left = deadline - tunnel_now_ms();
+        if (left <= 0)
+            return 0;
+        struct pollfd p = { .fd = fd, .events = events };
+        int r = poll(&p, 1, left > 60000 ? 60000 : (int)left);
+        if (r > 0)
+            return 0;
+        if (r < 0 && errno != EINTR)
+            return -errno;
+    }
+}
+
 int tunnel_open(int fd, const struct config *c, const struct chain *ch, const struct socks_target *target,
                 struct tunnel *t)
 {
-    memset(t, 0, sizeof(*t));
-    struct chain_health *health = context_health();
     int flags = fcntl(fd, F_GETFL);
     if (flags < 0)
         return -errno;
     if (!(flags & O_NONBLOCK) && fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
         return -errno;
-    size_t tries = chain_attempts(ch);
-    int r = -ECONNREFUSED;
-    for (t->attempts = 0; t->attempts < tries; t->attempts++) {
-        long long now = now_ms();
-        t->hop_count = chain_pick(c, ch, health, now, random_state(), t->picked);
-        /* A used socket cannot connect again: a retry starts on a fresh one. */
-        if (t->attempts > 0 && (r = renew_socket(fd, c->proxies[t->picked[0]].addr.sa.sa_family)) < 0)
-            break;
-        r = attempt(fd, c, target, t);
-        long culprit = r < 0 ? blamed_proxy(t) : -1;
-        if (r == 0 || culprit < 0)
-            break;
-        chain_mark_down(health, (size_t)culprit, now + c->proxy_retry_ms);
-        if (ch->mode != CHAIN_STRICT && log_enabled(LOG_WARN) && t->attempts + 1 < tries) {
-            char phase[PROXY_HOST_MAX + 96];
-            log_msg(LOG_WARN, "chain %s: proxy %s failed (%s: %s); skipped for %d s, trying again", ch->name,
-                    c->proxies[culprit].name, tunnel_phase(c, t, phase, sizeof(phase)), strerror(-r),
-                    c->proxy_retry_ms / 1000);
-        }
+    int r = tunnel_begin(t, fd, c, ch, target);
+    while (r > 0) {
+        int w = wait_for(fd, (short)r, t->deadline_ms);
+        if (w < 0)
+            r = attempt_failed(t, -w);
+        else if (tunnel_now_ms() >= t->deadline_ms)
+            r = tunnel_expire(t);
+        else
+            r = tunnel_advance(t);
     }
     /* fd may be a fresh socket now; restore the program's mode on whatever it holds. */
     fcntl(fd, F_SETFL, flags);

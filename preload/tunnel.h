@@ -1,6 +1,8 @@
-/* The blocking driver: connects a program's socket to the first proxy of a chain and runs the
- * core's handshake machine over it, within the configured timeouts; chains that skip dead
- * proxies try again on a fresh socket. Bytes in, bytes out; no protocol here. */
+/* Opening a tunnel through a chain of proxies over a non-blocking socket, one step at a time:
+ * the TCP connect to the first proxy, then the core's handshake machine, within the configured
+ * timeouts; chains that skip dead proxies try again on a fresh socket. The blocking connect()
+ * waits between steps with poll (tunnel_open); the engine of non-blocking connects waits for
+ * many tunnels at once with epoll. Bytes in, bytes out; no protocol here. */
 #ifndef SOCKSIFY_TUNNEL_H
 #define SOCKSIFY_TUNNEL_H
 
@@ -9,23 +11,40 @@
 
 #include <stdbool.h>
 
-/* How the last attempt to open a tunnel went. */
 struct tunnel {
-    size_t picked[PROXY_CHAIN_MAX];   /* the proxies it went through, indices into config.proxies */
+    int fd;                           /* the socket being driven (non-blocking while it is) */
+    const struct config *config;
+    const struct chain *chain;
+    struct socks_target target;
+    size_t picked[PROXY_CHAIN_MAX];   /* the proxies of this attempt, indices into config.proxies */
     size_t hop_count;
-    size_t attempts;
+    size_t attempts;                  /* attempts started */
     bool proxy_tried;                 /* the target could be carried, and the first proxy was tried */
     bool proxy_connected;             /* the TCP connect to the first proxy succeeded */
+    long long deadline_ms;            /* when the current phase times out (CLOCK_MONOTONIC) */
+    int error;                        /* positive errno once failed */
+    bool done;
     struct handshake handshake;
 };
 
-/* Makes fd a tunnel to target through chain ch, whatever fd's blocking mode (it is restored).
- * Returns 0, or -errno; t keeps the final state for logs. */
+/* Starts opening a tunnel on fd (which must be non-blocking) to target through ch. Returns what
+ * tunnel_advance would. */
+int tunnel_begin(struct tunnel *t, int fd, const struct config *c, const struct chain *ch,
+                 const struct socks_target *target);
+/* Goes as far as it can without blocking. Returns 0 once the tunnel is up, -errno once it has
+ * failed (for good: retries are done inside), or the poll events (POLLIN/POLLOUT) to wait for
+ * on t->fd before calling again (until t->deadline_ms). */
+int tunnel_advance(struct tunnel *t);
+/* The deadline passed: fails the current attempt with ETIMEDOUT (maybe starting another). Returns as tunnel_advance. */
+int tunnel_expire(struct tunnel *t);
+/* Makes fd a tunnel, waiting in place whatever fd's blocking mode (it is restored). 0 or -errno. */
 int tunnel_open(int fd, const struct config *c, const struct chain *ch, const struct socks_target *target,
                 struct tunnel *t);
 /* Where the last attempt ended (or is), for logs: "proxy connect", "hop 2 (http://p:3128) request", ... */
 const char *tunnel_phase(const struct config *c, const struct tunnel *t, char *buf, size_t size);
 /* "socks5://a:1080 -> http://b:3128" for the proxies of the last attempt, into buf. */
 char *tunnel_path(const struct config *c, const struct tunnel *t, char *buf, size_t size);
+/* CLOCK_MONOTONIC in milliseconds. */
+long long tunnel_now_ms(void);
 
 #endif

@@ -75,6 +75,7 @@ check: deps
 	$(MAKE) fuzz FUZZ_SECONDS=5
 	$(MAKE) integration
 	$(MAKE) check-asan
+	$(MAKE) check-tsan
 
 demo: deps
 	$(MAKE) all
@@ -85,6 +86,7 @@ bench: deps
 	scripts/bench.sh
 	scripts/bench-dns.sh
 	scripts/bench-chain.sh
+	scripts/bench-eventloop.sh
 	$(BENCH_ROUTE) 1000
 
 install: all
@@ -103,8 +105,15 @@ clean:
 	rm -rf $(B)
 
 # Fuzzing: libFuzzer targets built with clang and ASan/UBSan over the core sources.
-# `make fuzz` runs each for FUZZ_SECONDS; a crash leaves its input in build/fuzz/.
+# `make fuzz` first runs each target once over its committed corpus tests/fuzz/corpus/<target>/
+# (a regression check: any crash, leak, UB or timeout fails), then fuzzes each for FUZZ_SECONDS,
+# seeded from that corpus (read-only) and the scratch corpus $(B)/fuzz/<target>.corpus (where new
+# inputs go), and prints executions and coverage. A crash leaves its input in
+# $(B)/fuzz/<target>.crashes/; once fixed it joins the committed corpus (tests/fuzz/README.md).
+# `make fuzz-coverage` prints the line/branch coverage of core/*.c by the committed corpora.
 FUZZ_SECONDS ?= 20
+FUZZ_TIMEOUT ?= 25
+FUZZ_CORPUS := tests/fuzz/corpus
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/*.c))
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 
@@ -125,11 +134,44 @@ check-asan: deps
 	SOCKSIFY_LIB=$(CURDIR)/build-ubsan/libsocksify.so SOCKSIFY_CHECK=$(CURDIR)/build-ubsan/socksify-check \
 	SOCKSIFY_IT_ENV="UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1" tests/integration/run.sh
 
-.PHONY: fuzz
+# ThreadSanitizer: build-tsan/tsan-stress links the preload and core objects (built with
+# -fsanitize=thread) with tests/tsan/stress.c, whose threads connect by name through a local danted,
+# through chains holding a dead proxy, look names up and fork() concurrently (tests/tsan/run.sh).
+# gcc's shared libtsan keeps the layering of the preloaded library: hook -> TSan's interceptor -> libc.
+TSAN_CC ?= gcc
+TSAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=thread
+.PHONY: check-tsan
+check-tsan: deps
+	$(MAKE) B=build-tsan CC=$(TSAN_CC) CFLAGS="$(TSAN_FLAGS)" build-tsan/tsan-stress
+	tests/tsan/run.sh build-tsan/tsan-stress
+
+$(B)/tsan-stress: tests/tsan/stress.c $(PRELOAD_OBJ) $(CORE_OBJ)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(PRELOAD_OBJ) $(CORE_OBJ) -ldl -lpthread
+
+.PHONY: fuzz fuzz-coverage
 fuzz: $(FUZZ_TARGETS)
 	@for t in $(FUZZ_TARGETS); do \
-	    echo "fuzzing $$t for $(FUZZ_SECONDS)s"; \
-	    mkdir -p $$t.corpus; \
-	    if (cd $(B)/fuzz && ../../$$t -max_total_time=$(FUZZ_SECONDS) -max_len=4096 ../../$$t.corpus > ../../$$t.log 2>&1); \
-	    then tail -1 $$t.log; else tail -40 $$t.log; echo "FUZZ FAILURE: $$t (input saved in $(B)/fuzz/)"; exit 1; fi; \
+	    n=$${t##*/}; c=$(FUZZ_CORPUS)/$$n; mkdir -p $$t.crashes; \
+	    if [ ! -d $$c ]; then echo "$$n: no committed corpus in $$c"; continue; fi; \
+	    if $$t -runs=0 -timeout=$(FUZZ_TIMEOUT) -artifact_prefix=$$t.crashes/ $$c > $$t.regress.log 2>&1; \
+	    then echo "$$n: regression ok, $$(ls $$c | wc -l) inputs, $$(sed -n 's/.*DONE *cov: \([0-9]*\).*/\1/p' $$t.regress.log) edges"; \
+	    else grep -m1 -A14 -E 'ERROR:|runtime error:' $$t.regress.log; echo ...; sed -n '/^MS: /,/Test unit written/p' $$t.regress.log; \
+	         echo "FUZZ REGRESSION: $$n fails on an input of $$c (log: $$t.regress.log)"; exit 1; fi; \
 	done
+	@for t in $(FUZZ_TARGETS); do \
+	    n=$${t##*/}; c=$(FUZZ_CORPUS)/$$n; mkdir -p $$t.corpus $$t.crashes; \
+	    echo "fuzzing $$n for $(FUZZ_SECONDS)s"; \
+	    if $$t -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=$(FUZZ_TIMEOUT) -print_final_stats=1 \
+	        -artifact_prefix=$$t.crashes/ $$t.corpus $$(test -d $$c && echo $$c) > $$t.log 2>&1; \
+	    then awk -v n=$$n '$$2 == "DONE" { for (i = 1; i < NF; i++) { if ($$i == "cov:") c = $$(i + 1); \
+	                                                        if ($$i == "ft:") f = $$(i + 1); if ($$i == "corp:") p = $$(i + 1) } } \
+	            /number_of_executed_units/ { e = $$2 } /average_exec_per_sec/ { s = $$2 } /new_units_added/ { u = $$2 } \
+	            END { printf "%s: %s execs (%s/s), cov %s edges, ft %s features, corpus %s, %s new inputs\n", n, e, s, c, f, p, u }' $$t.log; \
+	    else grep -m1 -A14 -E 'ERROR:|runtime error:' $$t.log; echo ...; sed -n '/^MS: /,/Test unit written/p' $$t.log; \
+	         echo "FUZZ FAILURE: $$n; the input is in $$t.crashes/ (log: $$t.log)."; \
+	         echo "Once fixed, copy it into $$c/ as a regression input (tests/fuzz/README.md)."; exit 1; fi; \
+	done
+
+# Coverage of core/*.c by the committed corpora (FUZZ_COVERAGE_ARGS=--scratch adds $(B)/fuzz/*.corpus).
+fuzz-coverage:
+	B=$(B) scripts/fuzz-coverage.sh $(FUZZ_COVERAGE_ARGS)

@@ -107,6 +107,25 @@ const char *context_hosts(void)
     return context_config() && hosts_text ? hosts_text : "";
 }
 
+/* The process the library's state belongs to: a vfork child runs in our memory until it execs. */
+static pid_t process_pid;
+
+static void note_pid(void)
+{
+    process_pid = getpid();
+}
+
+__attribute__((constructor)) static void pid_init(void)
+{
+    note_pid();
+    pthread_atfork(NULL, NULL, note_pid);
+}
+
+bool in_vfork_child(void)
+{
+    return getpid() != process_pid;
+}
+
 bool context_loading(void)
 {
     return loading;

@@ -12,6 +12,9 @@ const struct config *context_config(void);
 struct chain_health *context_health(void);
 /* The contents of /etc/hosts as read when the configuration was loaded ("" if unreadable). */
 const char *context_hosts(void);
+/* True in a vfork child (or posix_spawn's): it shares the parent's memory, so it must not change
+ * socksify's state on behalf of its own descriptors. One getpid() call. */
+bool in_vfork_child(void);
 /* True while this thread is loading the configuration: hooks then pass calls straight to libc. */
 bool context_loading(void);
 

@@ -1,6 +1,7 @@
 #include "outbound.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -10,6 +11,7 @@
 
 #include "context.h"
 #include "fakemap.h"
+#include "pending.h"
 #include "real.h"
 #include "registry.h"
 #include "route.h"
@@ -139,8 +141,8 @@ static char *describe(const struct socks_target *t, const union sockaddr_any *ds
     return buf;
 }
 
-static void log_result(const struct config *c, const char *target, const struct chain *ch, const struct tunnel *t,
-                       int err, const struct timespec *start)
+void outbound_log_result(const struct config *c, const char *target, const struct chain *ch, const struct tunnel *t,
+                         int err, const struct timespec *start)
 {
     enum log_level level = err ? LOG_ERROR : LOG_INFO;
     if (!log_enabled(level))
@@ -211,6 +213,12 @@ static int connect_direct_by_name(int fd, const struct socks_target *target, con
 
 int outbound_connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
+    union sockaddr_any tunnelled;
+    /* Already a tunnel: connect() again is what it is on any connected socket. */
+    if (registry_target(fd, &tunnelled)) {
+        errno = EISCONN;
+        return -1;
+    }
     const struct config *c = context_config();
     if (!c) {
         errno = ECONNREFUSED;
@@ -240,9 +248,16 @@ int outbound_connect(int fd, const struct sockaddr *addr, socklen_t len)
     if (route.action == ROUTE_DIRECT)
         return target.is_name ? connect_direct_by_name(fd, &target, route_text(c, &route, why, sizeof(why)))
                               : libc()->connect(fd, addr, len);
+    int flags = libc()->fcntl(fd, F_GETFL);
+    /* An event loop must not wait for the handshake: it runs in the background. */
+    if (flags >= 0 && (flags & O_NONBLOCK)) {
+        r = pending_connect(fd, c, route.chain, &target, &dst, describe(&target, &dst, text, sizeof(text)), &start);
+        if (r <= 0)
+            return r;
+    }
     struct tunnel t;
     r = tunnel_open(fd, c, route.chain, &target, &t);
-    log_result(c, describe(&target, &dst, text, sizeof(text)), route.chain, &t, -r, &start);
+    outbound_log_result(c, describe(&target, &dst, text, sizeof(text)), route.chain, &t, -r, &start);
     if (r < 0) {
         /* The socket may be connected to the proxy: make sure no byte of the program's can
          * reach the proxy as if it were the target. */

@@ -5,6 +5,9 @@
 
 #include <stdbool.h>
 #include <sys/socket.h>
+#include <time.h>
+
+#include "tunnel.h"
 
 enum outbound_verdict {
     OUTBOUND_PASS,     /* not ours: call libc as if socksify were not there */
@@ -21,6 +24,9 @@ enum outbound_verdict outbound_decide(int fd, const struct sockaddr *addr, sockl
 enum outbound_verdict outbound_decide_send(int fd, const struct sockaddr *addr, socklen_t len);
 /* Fails a refused or rejected call as the program should see it: -1 with errno set. */
 int outbound_fail(enum outbound_verdict v);
+/* Logs how a tunnel to target (text) through ch ended (err 0 or a positive errno), timed from start. */
+void outbound_log_result(const struct config *c, const char *target, const struct chain *ch, const struct tunnel *t,
+                         int err, const struct timespec *start);
 /* Connects fd to addr through the proxy (or fails closed). Returns 0, or -1 with errno set, like connect(). */
 int outbound_connect(int fd, const struct sockaddr *addr, socklen_t len);
 

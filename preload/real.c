@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -24,6 +25,33 @@ static ssize_t sys_recvfrom(int fd, void *b, size_t n, int f, struct sockaddr *a
 }
 static int sys_getpeername(int fd, struct sockaddr *a, socklen_t *l) { return (int)syscall(SYS_getpeername, fd, a, l); }
 static int sys_close(int fd) { return (int)syscall(SYS_close, fd); }
+static int sys_epoll_ctl(int e, int op, int fd, struct epoll_event *ev) { return (int)syscall(SYS_epoll_ctl, e, op, fd, ev); }
+static ssize_t sys_read(int fd, void *b, size_t n) { return syscall(SYS_read, fd, b, n); }
+static ssize_t sys_write(int fd, const void *b, size_t n) { return syscall(SYS_write, fd, b, n); }
+static ssize_t sys_readv(int fd, const struct iovec *v, int n) { return syscall(SYS_readv, fd, v, n); }
+static ssize_t sys_writev(int fd, const struct iovec *v, int n) { return syscall(SYS_writev, fd, v, n); }
+static ssize_t sys_recv(int fd, void *b, size_t n, int f) { return syscall(SYS_recvfrom, fd, b, n, f, NULL, NULL); }
+static ssize_t sys_send(int fd, const void *b, size_t n, int f) { return syscall(SYS_sendto, fd, b, n, f, NULL, 0); }
+static ssize_t sys_recvmsg(int fd, struct msghdr *m, int f) { return syscall(SYS_recvmsg, fd, m, f); }
+static int sys_recvmmsg(int fd, struct mmsghdr *m, unsigned int n, int f, struct timespec *t)
+{
+    return (int)syscall(SYS_recvmmsg, fd, m, n, f, t);
+}
+static int sys_getsockopt(int fd, int l, int o, void *v, socklen_t *n) { return (int)syscall(SYS_getsockopt, fd, l, o, v, n); }
+static int sys_setsockopt(int fd, int l, int o, const void *v, socklen_t n)
+{
+    return (int)syscall(SYS_setsockopt, fd, l, o, v, n);
+}
+static int sys_getsockname(int fd, struct sockaddr *a, socklen_t *l) { return (int)syscall(SYS_getsockname, fd, a, l); }
+static int sys_shutdown(int fd, int how) { return (int)syscall(SYS_shutdown, fd, how); }
+static int sys_fcntl(int fd, int cmd, ...)
+{
+    va_list ap;
+    va_start(ap, cmd);
+    void *arg = va_arg(ap, void *);
+    va_end(ap);
+    return (int)syscall(SYS_fcntl, fd, cmd, arg);
+}
 static long no_syscall(long n, ...)
 {
     (void)n;
@@ -90,6 +118,20 @@ static void resolve_all(void)
     FIND(gethostbyname2_r, no_gethostbyname2_r);
     FIND(gethostbyaddr, no_gethostbyaddr);
     FIND(gethostbyaddr_r, no_gethostbyaddr_r);
+    FIND(epoll_ctl, sys_epoll_ctl);
+    FIND(read, sys_read);
+    FIND(write, sys_write);
+    FIND(readv, sys_readv);
+    FIND(writev, sys_writev);
+    FIND(recv, sys_recv);
+    FIND(send, sys_send);
+    FIND(recvmsg, sys_recvmsg);
+    FIND(recvmmsg, sys_recvmmsg);
+    FIND(getsockopt, sys_getsockopt);
+    FIND(setsockopt, sys_setsockopt);
+    FIND(getsockname, sys_getsockname);
+    FIND(shutdown, sys_shutdown);
+    FIND(fcntl, sys_fcntl);
 }
 
 const struct libc_calls *libc(void)

@@ -4,7 +4,9 @@
 #define SOCKSIFY_REAL_H
 
 #include <netdb.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 struct libc_calls {
     int (*connect)(int, const struct sockaddr *, socklen_t);
@@ -21,6 +23,20 @@ struct libc_calls {
     int (*gethostbyname2_r)(const char *, int, struct hostent *, char *, size_t, struct hostent **, int *);
     struct hostent *(*gethostbyaddr)(const void *, socklen_t, int);
     int (*gethostbyaddr_r)(const void *, socklen_t, int, struct hostent *, char *, size_t, struct hostent **, int *);
+    int (*epoll_ctl)(int, int, int, struct epoll_event *);
+    ssize_t (*read)(int, void *, size_t);
+    ssize_t (*write)(int, const void *, size_t);
+    ssize_t (*readv)(int, const struct iovec *, int);
+    ssize_t (*writev)(int, const struct iovec *, int);
+    ssize_t (*recv)(int, void *, size_t, int);
+    ssize_t (*send)(int, const void *, size_t, int);
+    ssize_t (*recvmsg)(int, struct msghdr *, int);
+    int (*recvmmsg)(int, struct mmsghdr *, unsigned int, int, struct timespec *);
+    int (*getsockopt)(int, int, int, void *, socklen_t *);
+    int (*setsockopt)(int, int, int, const void *, socklen_t);
+    int (*getsockname)(int, struct sockaddr *, socklen_t *);
+    int (*shutdown)(int, int);
+    int (*fcntl)(int, int, ...);
 };
 
 /* Resolves every real function once (thread-safe, idempotent) and returns the table. */

@@ -12,6 +12,8 @@ bool registry_add(int fd, const union sockaddr_any *target);
 /* Copies the target of a managed fd into *target; false if fd is not managed (or was replaced
  * behind our back, e.g. by dup2 or close_range). */
 bool registry_target(int fd, union sockaddr_any *target);
+/* Whether fd may be managed: no syscall, no lock. */
+bool registry_has(int fd);
 /* Forgets fd (on close). Cheap no-op for unmanaged descriptors. */
 void registry_remove(int fd);
 

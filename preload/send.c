@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include "outbound.h"
+#include "pending.h"
 #include "real.h"
 
 static enum outbound_verdict send_verdict(int fd, int flags, const struct sockaddr *addr, socklen_t len)
@@ -14,6 +15,8 @@ static enum outbound_verdict send_verdict(int fd, int flags, const struct sockad
 
 SOCKSIFY_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *addr, socklen_t len)
 {
+    if (pending_hold(fd))
+        return -1;
     enum outbound_verdict v = send_verdict(fd, flags, addr, len);
     switch (v) {
     case OUTBOUND_PROXY:
@@ -28,6 +31,8 @@ SOCKSIFY_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, con
 
 SOCKSIFY_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
+    if (pending_hold(fd))
+        return -1;
     enum outbound_verdict v = msg ? send_verdict(fd, flags, msg->msg_name, msg->msg_namelen) : OUTBOUND_PASS;
     switch (v) {
     case OUTBOUND_PROXY: {
@@ -48,6 +53,8 @@ SOCKSIFY_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
  * message fails the call. */
 SOCKSIFY_EXPORT int sendmmsg(int fd, struct mmsghdr *msgs, unsigned int vlen, int flags)
 {
+    if (pending_hold(fd))
+        return -1;
     unsigned int allowed = 0;
     while (msgs && allowed < vlen &&
            outbound_decide_send(fd, msgs[allowed].msg_hdr.msg_name, msgs[allowed].msg_hdr.msg_namelen) != OUTBOUND_REFUSE)

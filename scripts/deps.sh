@@ -19,10 +19,14 @@ set -euo pipefail
 #   tcpdump           integration tests that prove where traffic went
 #   valgrind          memcheck of a socksified curl run (tests/integration)
 #   clang, libclang-rt-14-dev  libFuzzer targets (tests/fuzz, make fuzz)
+#   llvm-14           llvm-profdata-14 and llvm-cov-14 for make fuzz-coverage (clang does not pull them in)
 #   openssl           TLS-through-proxy integration tests (s_server/s_client)
 #   tinyproxy         HTTP CONNECT proxy (with and without Basic auth) for integration tests
 #   openssh-server    a private sshd in the proxy namespace, for the ssh -D SOCKS4/4a/5 proxy
 #   openssh-client    ssh -D (SOCKS4/4a/5 proxy) and ssh-keygen for integration tests
+#   nodejs            node, a libuv (epoll) client for the non-blocking connect tests (test_eventloops.py);
+#                     a machine with NodeSource's nodejs package already has it
+#   proxychains4      the reference preload library that scripts/bench-eventloop.sh compares against (benchmark only)
 PACKAGES=(
     build-essential
     libcriterion-dev
@@ -39,10 +43,13 @@ PACKAGES=(
     openssl
     clang
     libclang-rt-14-dev
+    llvm-14
     valgrind
     tinyproxy
     openssh-server
     openssh-client
+    nodejs
+    proxychains4
 )
 
 # Prints the packages of "$@" that are not fully installed (one dpkg-query call).

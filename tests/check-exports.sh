@@ -6,7 +6,9 @@ set -euo pipefail
 
 # The hooked libc calls that may be exported. One place; extend as hooks are added.
 ALLOWED=(connect sendto sendmsg sendmmsg getpeername close syscall getaddrinfo gethostbyname gethostbyname2
-         gethostbyname_r gethostbyname2_r gethostbyaddr gethostbyaddr_r getnameinfo)
+         gethostbyname_r gethostbyname2_r gethostbyaddr gethostbyaddr_r getnameinfo
+         epoll_ctl read write readv writev recv send recvfrom recvmsg recvmmsg getsockopt setsockopt getsockname
+         fcntl fcntl64 shutdown)
 # Of those, what the library is useless without.
 REQUIRED=(connect)
 # Linker-generated names that are not the library's own code or data.

@@ -14,6 +14,10 @@ One listener per PORT=MODE, all served by one process. MODE is one of:
   silent         reads the greeting and never answers (for handshake timeouts)
   blackhole      a listener whose accept queue is kept full, so new SYNs are dropped
                  (for proxy connect timeouts)
+  delay:SECONDS  a working SOCKS5 relay, like ok, that waits SECONDS (e.g. delay:0.1) after the
+                 CONNECT request before it connects upstream: serial handshakes are measurably
+                 slower than parallel ones. Takes hundreds of clients at once (backlog 1024, one
+                 thread each)
 HTTP CONNECT modes (the client speaks HTTP, not SOCKS5):
   http-banner    answers "200" with a few headers and the target's banner in one segment
   http-403       answers "403 Forbidden" and closes
@@ -27,6 +31,7 @@ CONNECT request as received. The process prints "ready" on stdout once every por
 import argparse
 import ipaddress
 import json
+import resource
 import select
 import socket
 import struct
@@ -39,6 +44,8 @@ LOG_LOCK = threading.Lock()
 
 BANNER = b"SOCKSIFY-BANNER 42\r\n"
 SLOW_SECONDS = 0.6
+BACKLOG = 64
+DELAY_BACKLOG = 1024   # delay:SECONDS listeners get hundreds of connections in one burst
 
 
 def log(path, record):
@@ -122,25 +129,38 @@ def wait_for_close(sock, seconds):
 
 
 def relay(a, b):
+    """Copies both ways until both sides are done (or 60 s pass without a byte). poll, not select:
+    with hundreds of relays at once descriptors go past FD_SETSIZE."""
     socks = [a, b]
+    by_fd = {a.fileno(): a, b.fileno(): b}
     open_dirs = {a: b, b: a}
+    poller = select.poll()
+    for s in socks:
+        poller.register(s, select.POLLIN)
     while open_dirs:
-        r, _, _ = select.select(list(open_dirs), [], [], 60)
-        if not r:
-            return
-        for s in r:
+        events = poller.poll(60000)
+        if not events:
+            break
+        for fd, _ev in events:
+            s = by_fd[fd]
+            if s not in open_dirs:
+                continue
             try:
                 data = s.recv(65536)
             except OSError:
                 data = b""
             if not data:
                 peer = open_dirs.pop(s)
+                poller.unregister(s)
                 try:
                     peer.shutdown(socket.SHUT_WR)
                 except OSError:
                     pass
             else:
-                open_dirs[s].sendall(data)
+                try:
+                    open_dirs[s].sendall(data)
+                except OSError:
+                    open_dirs.clear()
     for s in socks:
         s.close()
 
@@ -261,6 +281,10 @@ def handle(conn, client, port, mode, logpath):
             # A proxy whose upstream connect takes a while: the handshake spans many signals.
             time.sleep(SLOW_SECONDS)
             mode = "ok"
+        if mode.startswith("delay:"):
+            # Every handshake takes at least this long: N of them one after the other take N times it.
+            time.sleep(delay_seconds(mode))
+            mode = "ok"
         if mode == "ok":
             try:
                 up = socket.create_connection((req["host"], req["port"]), timeout=10)
@@ -288,6 +312,24 @@ def handle(conn, client, port, mode, logpath):
             conn.close()
         except OSError:
             pass
+
+
+def delay_seconds(mode):
+    """SECONDS of a delay:SECONDS mode (ValueError if it is not a number >= 0)."""
+    seconds = float(mode[len("delay:"):])
+    if not 0 <= seconds <= 60:
+        raise ValueError("delay out of range: %r" % mode)
+    return seconds
+
+
+def raise_fd_limit():
+    """Hundreds of clients, each with its upstream socket: take the hard limit of descriptors."""
+    try:
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if hard == resource.RLIM_INFINITY or hard > soft:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard if hard != resource.RLIM_INFINITY else 65536, hard))
+    except (OSError, ValueError):
+        pass
 
 
 def serve(lsock, port, mode, logpath):
@@ -329,17 +371,23 @@ def main():
     ap.add_argument("--log", required=True)
     ap.add_argument("listeners", nargs="+", metavar="PORT=MODE")
     args = ap.parse_args()
+    raise_fd_limit()
     keep = []
     threads = []
     for spec in args.listeners:
         port_s, mode = spec.split("=", 1)
         port = int(port_s)
+        if mode.startswith("delay:"):
+            try:
+                delay_seconds(mode)
+            except ValueError as e:
+                ap.error("%s: %s" % (spec, e))
         if mode == "blackhole":
             lsock = make_listener(args.host, port, 0)
             keep.append(lsock)
             fill_accept_queue(args.host, port, keep)
             continue
-        lsock = make_listener(args.host, port, 64)
+        lsock = make_listener(args.host, port, DELAY_BACKLOG if mode.startswith("delay:") else BACKLOG)
         keep.append(lsock)
         t = threading.Thread(target=serve, args=(lsock, port, mode, args.log), daemon=True)
         t.start()

@@ -20,6 +20,7 @@ PY = "/usr/bin/python3"
 PYCLIENT = os.path.join(HERE, "pyclient.py")
 FAKEPROXY = os.path.join(HERE, "fakeproxy.py")
 ECHOSERVER = os.path.join(HERE, "echoserver.py")
+BURSTSERVER = os.path.join(HERE, "burstserver.py")
 CLEAN_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 REQUIRED_TOOLS = ["ip", "ss", "danted", "microsocks", "curl", "wget", "nc", "openssl", "tinyproxy", "sshd", "ssh",
                   "ssh-keygen"]
@@ -54,7 +55,17 @@ FAKE_PORTS = {
     "close-request": 1113, "nomethod": 1114, "silent": 1115, "blackhole": 1116,
     "banner": 1117, "slow": 1118,
     "http-banner": 1119, "http-403": 1120, "http-endless": 1121, "http-drip": 1122, "http-garbage": 1123,
+    "delay:0.1": 1124,
 }
+# fakeproxy.py's delaying relay: every handshake takes DELAY_SECONDS, so N connections made one
+# after the other take at least N * DELAY_SECONDS and N made in parallel little more than one.
+DELAY_SECONDS = 0.1
+DELAY_MODE = "delay:%g" % DELAY_SECONDS
+DELAY_PORT = FAKE_PORTS[DELAY_MODE]
+# T, dual stack: burstserver.py (started by the tests that need it), an echo server and an HTTP
+# server of the token with listen backlogs of 1024, for bursts of parallel connections.
+BURST_ECHO_PORT = 7778
+BURST_HTTP_PORT = 8081
 
 USER = "sxuser"
 PASSWORD = "Pw" + secrets.token_hex(6)            # unique per run, so leak checks mean something
@@ -87,6 +98,6 @@ def fake_url(mode):
     return "%s://%s:%d" % ("http" if mode.startswith("http-") else "socks5", P4C, FAKE_PORTS[mode])
 
 
-def token_url(host):
+def token_url(host, port=HTTP_PORT):
     """The URL of the token served by T's HTTP server, at host (an IPv6 address gets brackets)."""
-    return "http://%s:%d/token.txt" % ("[%s]" % host if ":" in host else host, HTTP_PORT)
+    return "http://%s:%d/token.txt" % ("[%s]" % host if ":" in host else host, port)

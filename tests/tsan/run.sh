@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# ThreadSanitizer pass over socksify's threaded code paths (`make check-tsan`, part of `make check`).
+#
+#   tests/tsan/run.sh [build-tsan/tsan-stress]      as root, from the repository root
+#
+# build-tsan/tsan-stress is tests/tsan/stress.c linked with the preload/ and core/ objects, all
+# built with -fsanitize=thread (see the comment at the top of stress.c for what it does). This
+# script:
+#   1. runs `tsan-stress canary`, a deliberate data race, and insists that TSan reports it with
+#      exit status 66: the pass cannot silently run without the sanitizer;
+#   2. starts danted on 127.0.0.1:<free port>, connecting out from 127.0.0.2, in a private mount
+#      namespace whose /etc/hosts maps the test names (e0.tsan.test, e0.dyn.tsan.test, ...) to
+#      127.0.0.1: the proxy resolves them, while the test program (which sees the real
+#      /etc/hosts) gets fake addresses for them, as names meant for the proxy do;
+#   3. runs `tsan-stress run` with TSAN_OPTIONS halt_on_error=1 exitcode=66 io_sync=0 (TSan's
+#      default io_sync=1 makes every socket write/read pair a happens-before edge between threads,
+#      which would hide races between threads that talk to the network) and a hard time limit;
+#   4. checks socksify's log: every chain skipped its dead proxy at least once, and no errors.
+# Any TSan report (the main process or a fork child: log_path files) fails the run and is shown,
+# with the tails of socksify's and danted's logs. Everything is removed on every exit path.
+#
+# Environment: TSAN_STRESS_LIMIT (seconds for the stress run, default 90), STRESS_* sizes (see
+# stress.c), TSAN_OPTIONS (appended to ours: e.g. TSAN_OPTIONS=halt_on_error=0 shows every report),
+# SOCKSIFY_TSAN_KEEP=1 keeps the temp dir.
+set -euo pipefail
+
+BIN=${1:-build-tsan/tsan-stress}
+LIMIT=${TSAN_STRESS_LIMIT:-90}
+
+ME=tsan/run.sh
+source "$(dirname "$0")/../../scripts/servers.sh"
+
+[[ $(id -u) -eq 0 ]] || die "must run as root (danted, and a private mount namespace for its /etc/hosts)"
+[[ -x "$BIN" ]] || die "$BIN is missing: run 'make check-tsan' (it builds it first)"
+DANTED=$(command -v danted || echo /usr/sbin/danted)
+[[ -x "$DANTED" ]] || die "danted not found: run scripts/deps.sh"
+command -v unshare > /dev/null || die "unshare (util-linux) not found"
+
+TMP=$(mktemp -d /tmp/socksify-tsan.XXXXXX)
+DANTED_PID=
+cleanup() {
+    local rc=$?
+    stop_pid "$DANTED_PID"
+    if [[ "${SOCKSIFY_TSAN_KEEP:-}" == 1 ]]; then
+        echo "$ME: kept $TMP" >&2
+    else
+        rm -rf "$TMP"
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+BASE_OPTIONS="halt_on_error=1 exitcode=66 io_sync=0 history_size=7 second_deadlock_stack=1"
+start=$SECONDS
+
+# --- 1. the canary: TSan must catch a plain race and exit with 66.
+rc=0
+TSAN_OPTIONS="$BASE_OPTIONS log_path=$TMP/canary" timeout -k 5 30 "$BIN" canary > "$TMP/canary.out" 2>&1 || rc=$?
+if [[ $rc -ne 66 ]] || ! grep -qs "WARNING: ThreadSanitizer: data race" "$TMP"/canary.*; then
+    cat "$TMP"/canary.* >&2 || true
+    die "the canary's deliberate race was not reported (exit status $rc, expected 66): is $BIN built with -fsanitize=thread?"
+fi
+echo "$ME: canary race reported by ThreadSanitizer (exit status 66), as it must be"
+
+# --- 2. danted, resolving the test names through a private /etc/hosts.
+{ echo "127.0.0.1 localhost"; "$BIN" hosts; } > "$TMP/hosts"
+PROXY_PORT=$(free_port)
+danted_conf "$TMP/danted.conf" "$PROXY_PORT" 127.0.0.2 "$TMP/danted.log"
+# setsid: danted leads its own process group (stop_pid kills the group, danted's children too);
+# unshare without --fork and sh's exec keep $! as danted's pid.
+setsid unshare --mount --propagation private -- /bin/sh -c 'mount --bind "$0" /etc/hosts && exec "$@"' \
+    "$TMP/hosts" "$DANTED" -f "$TMP/danted.conf" -p "$TMP/danted.pid" > "$TMP/danted.out" 2>&1 &
+DANTED_PID=$!
+wait_listen "$PROXY_PORT" "$DANTED_PID" danted "$TMP/danted.out"
+
+show_logs() {
+    local f
+    for f in "$TMP"/tsan.*; do
+        [[ -e "$f" ]] || continue
+        echo "----- ThreadSanitizer report: $f" >&2
+        cat "$f" >&2
+    done
+    echo "----- socksify log (last 30 lines)" >&2
+    tail -n 30 "$TMP/socksify.log" >&2 2>/dev/null || true
+    echo "----- danted log (last 20 lines)" >&2
+    tail -n 20 "$TMP/danted.log" "$TMP/danted.out" >&2 2>/dev/null || true
+}
+
+# --- 3. the stress run.
+rc=0
+TSAN_OPTIONS="$BASE_OPTIONS log_path=$TMP/tsan ${TSAN_OPTIONS:-}" \
+    timeout -k 5 "$LIMIT" "$BIN" run "$TMP/socksify.conf" "$PROXY_PORT" "$TMP/socksify.log" || rc=$?
+if [[ $rc -ne 0 ]] || compgen -G "$TMP/tsan.*" > /dev/null; then
+    show_logs
+    case $rc in
+        66)  die "ThreadSanitizer reported a problem (exit status 66): see the report above" ;;
+        124) die "the stress run did not finish within $LIMIT s (TSAN_STRESS_LIMIT)" ;;
+        0)   die "ThreadSanitizer reported a problem in a fork child: see the report above" ;;
+        *)   die "the stress run failed (exit status $rc): see above" ;;
+    esac
+fi
+
+# --- 4. socksify's own account: the dead proxy was skipped by every chain, nothing failed.
+for chain in dyn rr rnd; do
+    n=$(grep -c "chain $chain: proxy dead failed" "$TMP/socksify.log" || true)
+    if [[ $n -lt 1 ]]; then
+        show_logs
+        die "socksify's log shows no skipped dead proxy in chain $chain: the down-mark path did not run"
+    fi
+    echo "$ME: chain $chain skipped the dead proxy $n times"
+done
+if grep -q ": error: " "$TMP/socksify.log"; then
+    show_logs
+    die "socksify logged errors although every connection succeeded"
+fi
+echo "$ME: ok, no data race reported ($((SECONDS - start)) s)"

@@ -17,6 +17,7 @@
 
 #include "epolltrack.h"
 #include "fdmap.h"
+#include "log.h"
 #include "outbound.h"
 #include "real.h"
 #include "registry.h"
@@ -25,6 +26,7 @@ struct job {
     int fd;                 /* the program's number */
     int real;               /* our own descriptor of the socket being driven; -1 once closed */
     int placeholder;        /* our own descriptor of the placeholder; -1 once closed */
+    int family;             /* of the program's socket */
     dev_t pdev;             /* the placeholder's identity, to notice fd replaced behind our back */
     ino_t pino;
     bool cancelled;         /* the program closed or shut down fd: nobody waits for the result */
@@ -44,6 +46,9 @@ static struct fdmap slots;              /* fd -> _Atomic(struct job *) */
 static atomic_int live;                 /* jobs in slots: 0 spares every hook the lookup */
 static struct job *jobs;                /* the engine's, running or over */
 static int engine_ep = -1, engine_wake = -1;
+static dev_t engine_dev;                /* engine_ep's identity: a program may close it (closefrom) */
+static ino_t engine_ino;
+static unsigned engine_gen;             /* a thread whose generation is past stops */
 static bool engine_up, atfork_done;
 
 static _Atomic(struct job *) *slot_of(int fd, bool create)
@@ -224,18 +229,49 @@ static void run_events(struct epoll_event *evs, int n)
     reap();
 }
 
+/* The program closed the engine's own descriptors (closefrom, close_range): the handshakes in
+ * flight fail, and the next non-blocking connect starts a new engine. Its numbers may belong to
+ * the program by now, so they are not closed again. */
+static void engine_lost(void)
+{
+    log_msg(LOG_WARN, "the background engine's descriptors were closed by the program: a new engine takes "
+            "over; handshakes in flight, if any, fail with ECONNABORTED");
+    engine_ep = engine_wake = -1;
+    engine_up = false;
+    engine_gen++;
+    for (struct job *j = jobs; j; j = j->next) {
+        if (j->over)
+            continue;
+        /* Probably closed as well, and not ours to close if its number was reused: a fresh socket
+         * stands in, so that the program gets its failure (finish puts one back under its number). */
+        j->real = socket(j->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (j->real < 0)
+            j->cancelled = true;
+        finish(j, -ECONNABORTED);
+    }
+}
+
 static void *engine_main(void *arg)
 {
-    (void)arg;
+    unsigned gen = (unsigned)(uintptr_t)arg;
     struct epoll_event evs[64];
     pthread_mutex_lock(&lock);
-    for (;;) {
+    while (gen == engine_gen) {
         int timeout = next_timeout_ms();
+        int ep = engine_ep;
         pthread_mutex_unlock(&lock);
-        int n = epoll_wait(engine_ep, evs, 64, timeout);
+        int n = epoll_wait(ep, evs, 64, timeout);
+        int err = errno;
         pthread_mutex_lock(&lock);
+        if (gen != engine_gen)
+            break;   /* replaced while it slept: nothing here is its business any more */
+        if (n < 0 && err != EINTR) {
+            engine_lost();
+            break;
+        }
         run_events(evs, n < 0 ? 0 : n);
     }
+    pthread_mutex_unlock(&lock);
     return NULL;
 }
 
@@ -269,9 +305,12 @@ static void after_fork_child(void)
     engine_up = false;
 }
 
-/* Starts the engine on first use; false if it cannot run. Called with the lock held. */
+/* Starts the engine on first use (or again, if the program closed its descriptors); false if it
+ * cannot run. Called with the lock held. */
 static bool engine_start(void)
 {
+    if (engine_up && !same_file(engine_ep, engine_dev, engine_ino))
+        engine_lost();
     if (engine_up)
         return true;
     if (!atfork_done && pthread_atfork(before_fork, after_fork_parent, after_fork_child) != 0)
@@ -290,7 +329,7 @@ static bool engine_start(void)
         pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
         /* The program's signals are the program's: the engine thread takes none. */
         pthread_sigmask(SIG_SETMASK, &all, &old);
-        ok = pthread_create(&thread, &attr, engine_main, NULL) == 0;
+        ok = pthread_create(&thread, &attr, engine_main, (void *)(uintptr_t)engine_gen) == 0;
         pthread_sigmask(SIG_SETMASK, &old, NULL);
         pthread_attr_destroy(&attr);
     }
@@ -302,6 +341,10 @@ static bool engine_start(void)
         engine_ep = engine_wake = -1;
         return false;
     }
+    struct stat st;
+    fstat(engine_ep, &st);
+    engine_dev = st.st_dev;
+    engine_ino = st.st_ino;
     engine_up = true;
     return true;
 }
@@ -354,6 +397,7 @@ int pending_connect(int fd, const struct config *c, const struct chain *ch, cons
         return 1;
     j->fd = fd;
     j->placeholder = -1;
+    j->family = dst->sa.sa_family;
     j->dst = *dst;
     j->start = *start;
     snprintf(j->what, sizeof(j->what), "%s", what);

@@ -176,6 +176,36 @@ def test_dup2_over_a_proxied_socket(t):
     t.expect_ok(r, "dup2 over a proxied socket (%s)" % r.out.strip())
 
 
+# A daemon that closes every descriptor after it used the background engine (non-blocking
+# connects): the engine's own descriptors go too, and the next connects must still work.
+CLOSEFROM_AFTER_ENGINE = r"""
+import asyncio, ctypes, sys
+host, port = sys.argv[1], int(sys.argv[2])
+async def one(data):
+    r, w = await asyncio.open_connection(host, port)
+    w.write(data + b"\n")
+    await w.drain()
+    line = await asyncio.wait_for(r.readline(), 10)
+    w.close()
+    return line
+async def many(n):
+    return await asyncio.gather(*[one(b"c%d" % i) for i in range(n)])
+first = asyncio.run(many(3))
+ctypes.CDLL(None).closefrom(3)
+second = asyncio.run(many(5))
+ok = first == [b"c%d\n" % i for i in range(3)] and second == [b"c%d\n" % i for i in range(5)]
+print("FIRST", first, "SECOND", second)
+sys.exit(0 if ok else 1)
+"""
+
+
+@test
+def test_closefrom_after_the_engine_started(t):
+    t.need("danted", "echo")
+    r = t.sx_x(DANTE, [PY, "-c", CLOSEFROM_AFTER_ENGINE, T4, str(ECHO_PORT)])
+    t.expect_ok(r, "non-blocking connects after closefrom(3) (%s)" % r.out.strip())
+
+
 @test
 def test_very_low_descriptor_limit(t):
     """With RLIMIT_NOFILE at 16 the program still connects by name: socksify needs no spare descriptor."""

@@ -10,8 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from capture import Capture, packets
 from testcase import test
-from topology import (C4, C6, CLOSED_PORT, DANTE_AUTH_PORT, DANTE_PORT, DEAD2_PORT, DEAD_PORT, ECHO_PORT, FAKE_PORTS,
-                      MS_AUTH_PORT, P4C, P6C, PASSWORD, PY, T4, T6, TINY_AUTH_PORT, USER, fake_url)
+from topology import (C4, C6, CLOSED_PORT, DANTE_AUTH_PORT, DANTE_PORT, DEAD2_PORT, DEAD_PORT, ECHO_PORT,
+                      FAKE_PORTS, MS_AUTH_PORT, P4C, P6C, PASSWORD, PY, T4, T6, TINY_AUTH_PORT, USER, fake_url)
 
 NAME = "target.sx.test"   # only P can resolve it: by name, the runs need remote DNS
 T_NETS = [ipaddress.ip_network("10.77.2.0/24"), ipaddress.ip_network("fd77:2::/64")]
@@ -140,6 +140,9 @@ def check_run(fault, target, expected, r):
 
 @test
 def test_failclosed_every_fault_no_packet_for_target(t):
+    """Every fault in FAULTS, to T4, T6 and by name (3 runs each, 8 at a time): connect() fails with
+    the fault's errno, and C's interface shows only C<->proxy packets (each fault's proxy among
+    them), none to T or port 53; C's loopback shows no DNS query but the control's."""
     t.need("fakeproxy", "danted", "danted-auth", "microsocks-auth", "tinyproxy-auth")
     jobs = []  # (fault, target, expected, conf path, argv)
     for i, (fault, conf, expected, _must, _must_not, *port) in enumerate(FAULTS):

@@ -176,6 +176,11 @@ static int key_direct_dns(struct config *c, const struct line *l, char *err, siz
     return key_bool(&c->direct_dns, l, err, errsize);
 }
 
+static int key_socks5_pipelining(struct config *c, const struct line *l, char *err, size_t errsize)
+{
+    return key_bool(&c->socks5_pipelining, l, err, errsize);
+}
+
 static int key_dns(struct config *c, const struct line *l, char *err, size_t errsize)
 {
     static const char *const modes[] = { [DNS_REMOTE] = "remote", [DNS_LOCAL] = "local", [DNS_OFF] = "off" };
@@ -233,6 +238,7 @@ static const struct {
     { "fake_range", key_fake_range },
     { "fake_range6", key_fake_range6 },
     { "direct_dns", key_direct_dns },
+    { "socks5_pipelining", key_socks5_pipelining },
 };
 
 int split_words(char *s, struct line *l, char *err, size_t errsize)
@@ -285,15 +291,24 @@ static int parse_line(void *ctx, char *text, struct line *l, char *err, size_t e
         if (strcmp(l->argv[0], keys[i].name) == 0)
             return keys[i].parse(c, l, err, errsize);
     return line_error(l, err, errsize, "unknown key '%s': expected proxy, chain, route, proxy_retry, connect_timeout, handshake_timeout, "
-                      "log_level, log_file, direct, direct_loopback, dns, fake_range, fake_range6 or direct_dns",
+                      "log_level, log_file, direct, direct_loopback, dns, fake_range, fake_range6, direct_dns or socks5_pipelining",
                       l->argv[0]);
+}
+
+/* socks5_pipelining applies to every proxy, wherever the line is. */
+static void apply_pipelining(struct config *c)
+{
+    for (size_t i = 0; i < c->proxy_count; i++)
+        c->proxies[i].pipeline = c->socks5_pipelining && c->proxies[i].kind == PROXY_SOCKS5;
 }
 
 int config_parse(struct config *c, const char *text, const char *filename, char *err, size_t errsize)
 {
     if (pcconf_detect(text))
         return pcconf_parse(c, text, filename, err, errsize);
-    return for_each_line(text, filename, err, errsize, parse_line, c);
+    int r = for_each_line(text, filename, err, errsize, parse_line, c);
+    apply_pipelining(c);
+    return r;
 }
 
 /* Reads a whole (small) file into a fresh NUL-terminated buffer. */
@@ -410,6 +425,7 @@ int config_load(struct config *c, const struct config_env *env, char *err, size_
     int r = have_file ? config_parse_file(c, path, err, errsize) : 0;
     if (r == 0)
         r = apply_overrides(c, env, err, errsize);
+    apply_pipelining(c);
     if (r == 0 && c->proxy_count == 0) {
         if (have_file)
             snprintf(err, errsize, "%s: no proxy declared, and no proxy given with -x or SOCKSIFY_PROXY", path);

@@ -92,6 +92,7 @@ struct config {
     struct cidr fake_range;      /* where fake IPv4 addresses come from */
     struct cidr fake_range6;     /* and their IPv6 counterparts */
     bool direct_dns;             /* allow port-53 traffic that bypasses the proxy while names are remote */
+    bool socks5_pipelining;      /* SOCKS5 proxies get greeting, auth and request in one write */
     char source[PATH_MAX];       /* the file that was read, empty if none */
     char warnings[CONFIG_WARNINGS_MAX]; /* things the user should fix, one per line; empty if none */
 };

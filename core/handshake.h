@@ -48,6 +48,7 @@ struct handshake {
     int error;                      /* positive errno once failed */
     enum handshake_step failed_step; /* where it failed, for logs */
     bool answered;                  /* the failure is a proxy's answer about the host it was asked for */
+    bool pipelined;                 /* this SOCKS5 hop sent everything at once: only replies to read */
     char detail[HANDSHAKE_DETAIL_MAX + 1]; /* the proxy's own words on a failure, for logs */
     struct socks5_reply reply;      /* valid once done through a SOCKS5 last hop: the proxy's bound address */
 };

@@ -27,6 +27,7 @@ struct proxy {
     bool has_auth;
     char user[PROXY_CRED_MAX + 1];
     char pass[PROXY_CRED_MAX + 1];
+    bool pipeline;                   /* SOCKS5: send greeting, auth and request at once (socks5_pipelining) */
     bool has_addr;                   /* addr is valid: host was numeric, or has been resolved */
     union sockaddr_any addr;
 };

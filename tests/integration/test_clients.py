@@ -1,5 +1,7 @@
 """Real clients (curl, wget, nc, pyclient.py) through danted and microsocks: auth, proxy given by
 name or scheme, non-blocking connect, threads, TCP Fast Open, IPv6 proxies and targets."""
+import os
+
 from testcase import dante_addr, test
 from topology import (DANTE, DANTE6, DANTE_AUTH, DANTE_PORT, ECHO_PORT, HTTP_PORT, MS, MS6, MS_AUTH, MS_PCT,
                       P4C, PY, T4, T6, USER, token_url)
@@ -177,3 +179,13 @@ def test_ipv4_proxy_ipv6_target(t):
     t.need("danted", "echo")
     r = t.sx_x(DANTE, t.pyclient(T6, ECHO_PORT))
     t.expect_echo(r, T6, ECHO_PORT)
+
+
+@test
+def test_socks5_pipelining_danted(t):
+    """socks5_pipelining: greeting, credentials and request in one write; danted reads ahead."""
+    t.need("danted", "danted-auth", "http")
+    for url in (DANTE, DANTE_AUTH):
+        conf = t.write("cwd/sx.conf", "proxy %s\nsocks5_pipelining yes\n" % url)
+        os.chmod(conf, 0o600)
+        t.expect_token(t.sx_f(conf, t.curl(token_url(T4))))

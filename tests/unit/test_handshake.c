@@ -785,3 +785,83 @@ Test(handshake, step_names)
     handshake_abort(&h, ETIMEDOUT);
     cr_assert_str_eq(handshake_step_name(&h), "request", "a failed handshake names the step it failed in");
 }
+
+/* ---- socks5_pipelining: greeting, credentials and request in one write ---- */
+
+/* Feeds reply as the machine asks for it (it learns the length on the way); it must end DONE. */
+static void feed_whole_reply(struct handshake *h, const uint8_t *reply, size_t len)
+{
+    size_t off = 0;
+    while (handshake_status(h) == HANDSHAKE_READ && off < len) {
+        size_t n = handshake_wants(h);
+        cr_assert_leq(off + n, len, "wants bytes past the reply");
+        handshake_feed(h, reply + off, n);
+        off += n;
+    }
+    cr_assert_eq(off, len);
+    cr_assert_eq(handshake_status(h), HANDSHAKE_DONE);
+}
+
+Test(handshake, pipelined_noauth_sends_everything_at_once)
+{
+    struct proxy p = proxy_noauth();
+    p.pipeline = true;
+    struct handshake h;
+    struct socks_target t = test_target("10.1.2.3", 80);
+    cr_assert_eq(handshake_start(&h, &p, &t), 0);
+    EXPECT_SEND(&h, 0x05, 0x01, 0x00, 0x05, 0x01, 0x00, 0x01, 10, 1, 2, 3, 0x00, 80);
+    cr_assert_eq(handshake_wants(&h), 2);
+    cr_assert_eq(FEED(&h, 0x05, 0x00), HANDSHAKE_READ, "nothing more to send: the request went already");
+    cr_assert_str_eq(handshake_step_name(&h), "request");
+    feed_whole_reply(&h, REPLY_V4, sizeof(REPLY_V4));
+}
+
+Test(handshake, pipelined_userpass_offers_only_userpass)
+{
+    struct proxy p = proxy_userpass("u", "pw");
+    p.pipeline = true;
+    struct handshake h;
+    struct socks_target t = test_target("10.1.2.3", 80);
+    cr_assert_eq(handshake_start(&h, &p, &t), 0);
+    EXPECT_SEND(&h, 0x05, 0x01, 0x02, 0x01, 1, 'u', 2, 'p', 'w', 0x05, 0x01, 0x00, 0x01, 10, 1, 2, 3, 0x00, 80);
+    cr_assert_eq(FEED(&h, 0x05, 0x02), HANDSHAKE_READ);
+    cr_assert_str_eq(handshake_step_name(&h), "authentication");
+    cr_assert_eq(handshake_wants(&h), 2);
+    cr_assert_eq(FEED(&h, 0x01, 0x00), HANDSHAKE_READ);
+    cr_assert_eq(handshake_status(&h), HANDSHAKE_READ, "no second write");
+    feed_whole_reply(&h, REPLY_V4, sizeof(REPLY_V4));
+}
+
+Test(handshake, pipelined_unexpected_method_fails)
+{
+    struct proxy p = proxy_noauth();
+    p.pipeline = true;
+    struct handshake h;
+    struct socks_target t = test_target("10.1.2.3", 80);
+    handshake_start(&h, &p, &t);
+    size_t len;
+    handshake_output(&h, &len);
+    handshake_sent(&h, len);
+    FEED(&h, 0x05, 0x02);
+    assert_failed(&h, EPROTO, "method selection");
+    handshake_start(&h, &p, &t);
+    handshake_output(&h, &len);
+    handshake_sent(&h, len);
+    FEED(&h, 0x05, 0xff);
+    assert_failed(&h, EACCES, "method selection");
+}
+
+Test(handshake, pipelined_wrong_password_fails)
+{
+    struct proxy p = proxy_userpass("u", "bad");
+    p.pipeline = true;
+    struct handshake h;
+    struct socks_target t = test_target("10.1.2.3", 80);
+    handshake_start(&h, &p, &t);
+    size_t len;
+    handshake_output(&h, &len);
+    handshake_sent(&h, len);
+    FEED(&h, 0x05, 0x02);
+    FEED(&h, 0x01, 0x01);
+    assert_failed(&h, EACCES, "authentication");
+}

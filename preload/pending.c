@@ -46,8 +46,8 @@ static struct fdmap slots;              /* fd -> _Atomic(struct job *) */
 static atomic_int live;                 /* jobs in slots: 0 spares every hook the lookup */
 static struct job *jobs;                /* the engine's, running or over */
 static int engine_ep = -1, engine_wake = -1;
-static dev_t engine_dev;                /* engine_ep's identity: a program may close it (closefrom) */
-static ino_t engine_ino;
+static dev_t engine_dev, wake_dev;     /* identities: a program may close or dup2 over them */
+static ino_t engine_ino, wake_ino;
 static unsigned engine_gen;             /* a thread whose generation is past stops */
 static bool engine_up, atfork_done;
 
@@ -259,6 +259,12 @@ static void *engine_main(void *arg)
     while (gen == engine_gen) {
         int timeout = next_timeout_ms();
         int ep = engine_ep;
+        /* Something else under our number (the program's own epoll after a dup2) must not be
+         * waited on: its events would be taken for jobs. */
+        if (!same_file(ep, engine_dev, engine_ino)) {
+            engine_lost();
+            break;
+        }
         pthread_mutex_unlock(&lock);
         int n = epoll_wait(ep, evs, 64, timeout);
         int err = errno;
@@ -309,7 +315,7 @@ static void after_fork_child(void)
  * cannot run. Called with the lock held. */
 static bool engine_start(void)
 {
-    if (engine_up && !same_file(engine_ep, engine_dev, engine_ino))
+    if (engine_up && (!same_file(engine_ep, engine_dev, engine_ino) || !same_file(engine_wake, wake_dev, wake_ino)))
         engine_lost();
     if (engine_up)
         return true;
@@ -345,11 +351,21 @@ static bool engine_start(void)
     fstat(engine_ep, &st);
     engine_dev = st.st_dev;
     engine_ino = st.st_ino;
+    fstat(engine_wake, &st);
+    wake_dev = st.st_dev;
+    wake_ino = st.st_ino;
     engine_up = true;
     return true;
 }
 
 /* ---------- the program's side ---------- */
+
+/* Nudges the engine to look at its jobs again; never writes into a file that is not its eventfd. */
+static void wake_engine(void)
+{
+    if (engine_up && same_file(engine_wake, wake_dev, wake_ino))
+        libc()->write(engine_wake, &(uint64_t){ 1 }, sizeof(uint64_t));
+}
 
 /* A descriptor that is never readable nor writable: a listening AF_UNIX socket (autobound). */
 static int make_placeholder(void)
@@ -431,8 +447,7 @@ int pending_connect(int fd, const struct config *c, const struct chain *ch, cons
     set_slot(fd, j);
     struct epoll_event ev = { .events = epoll_events(r), .data.ptr = j };
     libc()->epoll_ctl(engine_ep, EPOLL_CTL_ADD, j->real, &ev);
-    uint64_t one = 1;
-    libc()->write(engine_wake, &one, sizeof(one));   /* its deadline may be the nearest now */
+    wake_engine();   /* its deadline may be the nearest now */
     pthread_mutex_unlock(&lock);
     errno = EINPROGRESS;
     return -1;
@@ -494,8 +509,8 @@ void pending_close(int fd)
         set_slot(fd, NULL);
         if (j->over)
             reap();
-        else if (engine_wake >= 0)
-            libc()->write(engine_wake, &(uint64_t){ 1 }, sizeof(uint64_t));
+        else
+            wake_engine();
     }
     pthread_mutex_unlock(&lock);
 }
@@ -508,7 +523,7 @@ void pending_abandon(int fd)
         j->cancelled = true;
         swap_back(j);
         set_slot(fd, NULL);
-        libc()->write(engine_wake, &(uint64_t){ 1 }, sizeof(uint64_t));
+        wake_engine();
     } else if (j) {
         set_slot(fd, NULL);
         j->cancelled = true;

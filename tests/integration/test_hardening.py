@@ -206,6 +206,54 @@ def test_closefrom_after_the_engine_started(t):
     t.expect_ok(r, "non-blocking connects after closefrom(3) (%s)" % r.out.strip())
 
 
+# A program that dup2s its own files over the engine's epoll and eventfd (it cannot know they
+# are ours): socksify must neither wait on the program's epoll nor write into its file.
+DUP2_OVER_ENGINE = r"""
+import asyncio, os, select, sys
+host, port = sys.argv[1], int(sys.argv[2])
+async def one(data):
+    r, w = await asyncio.open_connection(host, port)
+    w.write(data + b"\n")
+    await w.drain()
+    line = await asyncio.wait_for(r.readline(), 10)
+    w.close()
+    return line
+async def many(n):
+    return await asyncio.gather(*[one(b"d%d" % i) for i in range(n)])
+first = asyncio.run(many(3))
+def kind(fd):
+    try:
+        return os.readlink("/proc/self/fd/%s" % fd)
+    except OSError:   # listdir's own descriptor, gone by now
+        return ""
+kinds = {fd: kind(fd) for fd in os.listdir("/proc/self/fd") if fd.isdigit()}
+ep = [int(fd) for fd, k in kinds.items() if k == "anon_inode:[eventpoll]"]
+ev = [int(fd) for fd, k in kinds.items() if k == "anon_inode:[eventfd]"]
+mine = select.epoll()
+rd, wr = os.pipe()
+os.set_blocking(rd, False)
+for fd in ep:
+    os.dup2(mine.fileno(), fd)
+for fd in ev:
+    os.dup2(wr, fd)
+second = asyncio.run(many(5))
+try:
+    leaked = os.read(rd, 100)
+except BlockingIOError:
+    leaked = b""
+print("ENGINE-FDS", ep, ev, "FIRST", first, "SECOND", second, "LEAKED", leaked)
+ok = ep and ev and second == [b"d%d\n" % i for i in range(5)] and leaked == b""
+sys.exit(0 if ok else 1)
+"""
+
+
+@test
+def test_dup2_over_the_engine_descriptors(t):
+    t.need("danted", "echo")
+    r = t.sx_x(DANTE, [PY, "-c", DUP2_OVER_ENGINE, T4, str(ECHO_PORT)])
+    t.expect_ok(r, "non-blocking connects after dup2 over the engine's descriptors (%s)" % r.out.strip())
+
+
 @test
 def test_very_low_descriptor_limit(t):
     """With RLIMIT_NOFILE at 16 the program still connects by name: socksify needs no spare descriptor."""

@@ -28,6 +28,8 @@ UNIT   := $(B)/unit-tests
 BENCH  := $(B)/bench-connloop
 BENCH_FAKEDNS := $(B)/bench-fakedns
 BENCH_ROUTE := $(B)/bench-route
+# scripts/bench-tools.sh: the target servers, a bulk-transfer client, a read/write loop on a pipe
+BENCH_TOOLS_BIN := $(B)/bench-tserver $(B)/bench-bulk $(B)/bench-pipeloop
 
 .PHONY: all deps check unit integration demo bench install uninstall clean
 all: $(LIB) $(CORE_A) $(CHECK)
@@ -61,6 +63,15 @@ $(BENCH_ROUTE): tests/bench/route_cost.c $(CORE_A)
 $(BENCH_FAKEDNS): tests/bench/fakedns_memory.c $(CORE_A)
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(CORE_A) -lpthread
 
+$(B)/bench-tserver: tests/bench/tserver.c
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $<
+
+$(B)/bench-bulk: tests/bench/bulk.c
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $<
+
+$(B)/bench-pipeloop: tests/bench/pipeloop.c
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $<
+
 unit: $(UNIT)
 	tests/run-unit.sh $(UNIT)
 
@@ -81,13 +92,16 @@ demo: deps
 	$(MAKE) all
 	scripts/demo.sh
 
-bench: deps
-	$(MAKE) all $(BENCH) $(BENCH_FAKEDNS) $(BENCH_ROUTE)
+bench:
+	scripts/deps.sh --bench
+	$(MAKE) all $(BENCH) $(BENCH_FAKEDNS) $(BENCH_ROUTE) $(BENCH_TOOLS_BIN)
 	scripts/bench.sh
 	scripts/bench-dns.sh
 	scripts/bench-chain.sh
+	scripts/bench-rtt.sh
 	scripts/bench-eventloop.sh
 	$(BENCH_ROUTE) 1000
+	timeout -k 30 900 scripts/bench-tools.sh
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(LIBEXECDIR)
@@ -145,8 +159,13 @@ check-tsan: deps
 	$(MAKE) B=build-tsan CC=$(TSAN_CC) CFLAGS="$(TSAN_FLAGS)" build-tsan/tsan-stress
 	tests/tsan/run.sh build-tsan/tsan-stress
 
+# The hooks take the program's calls, but are kept out of the executable's dynamic symbols
+# (--exclude-libs): exported, they would also take libtsan's own calls (its symbolizer's close()),
+# which deadlocks TSan while it writes a report.
 $(B)/tsan-stress: tests/tsan/stress.c $(PRELOAD_OBJ) $(CORE_OBJ)
-	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(PRELOAD_OBJ) $(CORE_OBJ) -ldl -lpthread
+	rm -f $(B)/libsocksify-tsan.a && ar rcs $(B)/libsocksify-tsan.a $(PRELOAD_OBJ) $(CORE_OBJ)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< -Wl,--whole-archive $(B)/libsocksify-tsan.a -Wl,--no-whole-archive \
+	    -Wl,--exclude-libs,ALL $(TSAN_LDFLAGS) -ldl -lpthread
 
 .PHONY: fuzz fuzz-coverage
 fuzz: $(FUZZ_TARGETS)

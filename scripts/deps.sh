@@ -26,7 +26,11 @@ set -euo pipefail
 #   openssh-client    ssh -D (SOCKS4/4a/5 proxy) and ssh-keygen for integration tests
 #   nodejs            node, a libuv (epoll) client for the non-blocking connect tests (test_eventloops.py);
 #                     a machine with NodeSource's nodejs package already has it
-#   proxychains4      the reference preload library that scripts/bench-eventloop.sh compares against (benchmark only)
+#   proxychains4      the reference preload library that scripts/bench-eventloop.sh and bench-tools.sh compare against (benchmark only)
+#   torsocks          Tor's preload library, compared against in scripts/bench-tools.sh (benchmark only)
+#   tsocks            the classic SOCKS preload library, compared against in scripts/bench-tools.sh (benchmark only)
+#   dante-client      Dante's socksify wrapper/libdsocks, compared against in scripts/bench-tools.sh (benchmark only)
+#   gnuplot-nox       scripts/bench-chart.sh draws tests/bench/results/bench.png with it (benchmark only)
 PACKAGES=(
     build-essential
     libcriterion-dev
@@ -49,8 +53,18 @@ PACKAGES=(
     openssh-server
     openssh-client
     nodejs
-    proxychains4
 )
+# Only for `make bench` (scripts/deps.sh --bench): the tools socksify is compared against.
+BENCH_PACKAGES=(
+    proxychains4
+    torsocks
+    tsocks
+    dante-client
+    gnuplot-nox
+)
+if [[ ${1:-} == --bench ]]; then
+    PACKAGES+=("${BENCH_PACKAGES[@]}")
+fi
 
 # Prints the packages of "$@" that are not fully installed (one dpkg-query call).
 find_missing() {

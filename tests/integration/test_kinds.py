@@ -50,7 +50,7 @@ def test_kinds_socks4_ipv6_target_eafnosupport(t):
     t.need("danted", "echo")
     r = t.sx_x(DANTE4, t.pyclient(T6, ECHO_PORT))
     t.expect_errno(r, "EAFNOSUPPORT")
-    t.check(not t.log_lines("danted", dante_addr(T6, ECHO_PORT)), "danted saw the IPv6 connection")
+    t.check(not t.log_lines("danted", "[:", dante_addr(T6, ECHO_PORT)), "danted saw the IPv6 connection")
 
 
 # ---------- socks4a:// and socks5 through ssh -D ----------

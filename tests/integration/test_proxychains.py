@@ -188,7 +188,7 @@ def test_proxychains_localnet(t):
                 extra="localnet 10.77.1.0/255.255.255.0\nlocalnet 10.77.2.0/255.255.255.0\n")
     t.expect_echo(t.sx_f(c, t.pyclient(C4, ECHO_PORT)), C4, ECHO_PORT)
     t.expect_errno(t.sx_f(c, t.pyclient(T4, ECHO_PORT)), "ENETUNREACH")
-    t.check(not t.log_lines("danted", "tcp/connect"), "danted saw a localnet connection")
+    t.check(not t.log_lines("danted", "[:", "tcp/connect"), "danted saw a localnet connection")
     c = pc_conf(t, ["socks5 %s %d" % (P4C, DANTE_PORT)], proxy_dns="#proxy_dns",  # control: no localnet
                 extra="localnet 192.168.0.0/255.255.0.0\n")
     t.expect_echo(t.sx_f(c, t.pyclient(T4, ECHO_PORT)), T4, ECHO_PORT)

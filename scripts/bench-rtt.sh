@@ -6,8 +6,27 @@
 # username/password auth. Reports ms per connection, that time in link round trips (2 x DELAY),
 # and the client's data segments to the proxy per connection (tcpdump on lo), which shows the
 # messages that went one by one.
-# Run as root after `make all build/bench-connloop` (`make bench` does both).
+# Run as root after `make all build/bench-connloop` (`make bench` does both). Everything runs in
+# a network namespace of its own (loopback only), with its own /etc/passwd for the test user.
 set -euo pipefail
+
+# Re-run inside a fresh network namespace; `ip netns exec` gives it /etc/netns/NS/* as /etc/*.
+if [[ -z ${BENCH_RTT_INSIDE:-} ]]; then
+    [[ $(id -u) -eq 0 ]] || { echo "bench-rtt.sh: must run as root; try: sudo make bench" >&2; exit 1; }
+    NS=sxrtt$$
+    PASS=bench$RANDOM$RANDOM
+    cleanup_ns() { ip netns del "$NS" 2> /dev/null || true; rm -rf "/etc/netns/$NS"; }
+    trap cleanup_ns EXIT
+    trap 'exit 130' INT TERM
+    ip netns add "$NS"
+    ip -n "$NS" link set lo up
+    mkdir -p "/etc/netns/$NS"
+    cp /etc/passwd /etc/shadow "/etc/netns/$NS/"
+    echo "sxbench:x:64243:64243:socksify bench:/nonexistent:/usr/sbin/nologin" >> "/etc/netns/$NS/passwd"
+    echo "sxbench:$(openssl passwd -6 "$PASS"):19000:0:99999:7:::" >> "/etc/netns/$NS/shadow"
+    BENCH_RTT_INSIDE=1 BENCH_RTT_PASS=$PASS ip netns exec "$NS" "$0" "$@"
+    exit $?
+fi
 
 N=${BENCH_RTT_N:-30}
 DELAY=${BENCH_RTT_DELAY:-0.02}
@@ -24,7 +43,6 @@ TMP=$(mktemp -d /tmp/socksify-bench-rtt.XXXXXX)
 ECHO_PID= DANTED_PID= AUTH_PID= RELAY_PID= RELAY2_PID= DUMP_PID=
 cleanup() {
     for p in "$DUMP_PID" "$RELAY_PID" "$RELAY2_PID" "$DANTED_PID" "$AUTH_PID" "$ECHO_PID"; do stop_pid "$p"; done
-    userdel sxbench 2> /dev/null || true
     rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -37,10 +55,8 @@ setsid "$DANTED" -f "$TMP/danted.conf" -p "$TMP/danted.pid" > "$TMP/danted.out" 
 DANTED_PID=$!
 wait_listen "$DANTE_PORT" "$DANTED_PID" danted "$TMP/danted.out"
 
-# A second danted with username auth, for a system user made for this run.
-PASS=bench$RANDOM$RANDOM
-useradd -M -s /usr/sbin/nologin sxbench 2> /dev/null || true
-echo "sxbench:$PASS" | chpasswd
+# A second danted with username auth, for the user this namespace's /etc/passwd has.
+PASS=$BENCH_RTT_PASS
 AUTH_PORT=$(free_port)
 danted_conf "$TMP/auth.conf" "$AUTH_PORT" 127.0.0.2 "$TMP/auth.log"
 sed -i 's/^socksmethod: none/socksmethod: username/' "$TMP/auth.conf"
@@ -77,7 +93,7 @@ run_case() { # LABEL PROXYURL PIPELINING
     rate=$(awk '$1 == "plain" { print $2 }' <<< "$out")
     awk -v l="$1" -v r="$rate" -v d="$DELAY" -v s=$((after - before)) -v n="$N" 'BEGIN {
         ms = 1000 / r; printf "  %-36s %7.1f ms/conn  = %4.1f link round trips   %4.1f segments to the proxy\n", l, ms, ms / (2000 * d), s / n }'
-    echo "$1,$(awk -v r="$rate" 'BEGIN { printf "%.2f", 1000 / r }'),$(awk -v s=$((after - before)) -v n="$N" 'BEGIN { printf "%.1f", s / n }')" >> "$TMP/rtt.csv"
+    echo "\"$1\",$(awk -v r="$rate" 'BEGIN { printf "%.2f", 1000 / r }'),$(awk -v s=$((after - before)) -v n="$N" 'BEGIN { printf "%.1f", s / n }')" >> "$TMP/rtt.csv"
 }
 
 echo "round trips per CONNECT: $N sequential connections through a link with ${DELAY}s each way (round trip $(awk -v d="$DELAY" 'BEGIN { print 2 * d * 1000 }') ms)"

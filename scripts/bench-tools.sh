@@ -640,7 +640,7 @@ case_7() {
     elif [[ -f $RTT_CSV ]]; then
         echo "case 7: round trips and socks5_pipelining are measured by scripts/bench-rtt.sh (make bench runs it): $RTT_CSV of $(date -r "$RTT_CSV" '+%Y-%m-%d %H:%M')"
         SUMMARY+=("case 7 round trips (scripts/bench-rtt.sh, $RTT_CSV): $(awk -F, 'NR > 1 && NF >= 3 { l = $1; for (i = 2; i < NF - 1; i++) l = l "," $i
-                                                                       printf "%s%s: %s ms", (n++ ? "; " : ""), l, $(NF - 1) }' "$RTT_CSV")")
+                                                                       gsub(/"/, "", l); printf "%s%s: %s ms", (n++ ? "; " : ""), l, $(NF - 1) }' "$RTT_CSV")")
     else
         echo "case 7: round trips and socks5_pipelining: not measured in this run (scripts/bench-rtt.sh writes $RTT_CSV; hook: $CASE7_HOOK)"
     fi

@@ -73,7 +73,8 @@ static void set_slot(int fd, struct job *j)
 
 bool pending_maybe(int fd)
 {
-    return atomic_load_explicit(&live, memory_order_relaxed) > 0 && job_of(fd) != NULL;
+    /* acquire: a thread that finds nothing is ordered after the engine's last change (free on x86). */
+    return atomic_load_explicit(&live, memory_order_acquire) > 0 && job_of(fd) != NULL;
 }
 
 bool pending_running(int fd)
@@ -211,6 +212,15 @@ static int next_timeout_ms(void)
     return first <= now ? 0 : (int)(first - now > 60000 ? 60000 : first - now);
 }
 
+/* One step of a job. Its registration goes first: a chain's retry may have put a fresh socket
+ * under j->real, and the old one (alive in a forked child, say) would go on reporting events
+ * for j after j is freed. step() registers whatever j->real holds now. */
+static int advance(struct job *j, bool expired)
+{
+    libc()->epoll_ctl(engine_ep, EPOLL_CTL_DEL, j->real, NULL);
+    return expired ? tunnel_expire(&j->tunnel) : tunnel_advance(&j->tunnel);
+}
+
 static void run_events(struct epoll_event *evs, int n)
 {
     for (int i = 0; i < n; i++) {
@@ -219,13 +229,13 @@ static void run_events(struct epoll_event *evs, int n)
             uint64_t drain;
             libc()->read(engine_wake, &drain, sizeof(drain));
         } else if (!j->over) {
-            step(j, j->cancelled ? 0 : tunnel_advance(&j->tunnel));
+            step(j, j->cancelled ? 0 : advance(j, false));
         }
     }
     long long now = tunnel_now_ms();
     for (struct job *j = jobs; j; j = j->next)
         if (!j->over && (j->cancelled || now >= j->tunnel.deadline_ms))
-            step(j, j->cancelled ? 0 : tunnel_expire(&j->tunnel));
+            step(j, j->cancelled ? 0 : advance(j, true));
     reap();
 }
 

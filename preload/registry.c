@@ -26,7 +26,8 @@ bool registry_add(int fd, const union sockaddr_any *target)
     struct entry *e = entry_for(fd, true);
     if (!e || fstat(fd, &st) < 0)
         return false;
-    atomic_store_explicit(&e->used, false, memory_order_release);
+    /* acq_rel: ordered after the previous owner of this number (another thread's add or remove). */
+    atomic_exchange_explicit(&e->used, false, memory_order_acq_rel);
     e->dev = st.st_dev;
     e->ino = st.st_ino;
     e->target = *target;
@@ -49,7 +50,7 @@ bool registry_target(int fd, union sockaddr_any *target)
 void registry_remove(int fd)
 {
     struct entry *e = entry_for(fd, false);
-    if (e && atomic_load_explicit(&e->used, memory_order_relaxed))
+    if (e && atomic_load_explicit(&e->used, memory_order_acquire))
         atomic_store_explicit(&e->used, false, memory_order_release);
 }
 

@@ -175,9 +175,9 @@ static int attempt_failed(struct tunnel *t, int err)
     }
     if (log_enabled(LOG_WARN)) {
         char phase[PROXY_HOST_MAX + 96];
-        log_msg(LOG_WARN, "chain %s: proxy %s failed (%s: %s); skipped for %d s, trying again", ch->name,
+        log_msg(LOG_WARN, "chain %s: proxy %s failed (%s: %s); skipped for %.1f s, trying again", ch->name,
                 t->config->proxies[culprit].name, tunnel_phase(t->config, t, phase, sizeof(phase)), strerror(err),
-                t->config->proxy_retry_ms / 1000);
+                t->config->proxy_retry_ms / 1000.0);
     }
     int r = start_attempt(t);
     return r < 0 ? attempt_failed(t, -r) : tunnel_advance(t);

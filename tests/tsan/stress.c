@@ -1,43 +1,55 @@
-/* ThreadSanitizer stress test of socksify's threaded paths (run by tests/tsan/run.sh, `make check-tsan`).
+/* ThreadSanitizer stress test of socksify's threaded paths (run by tests/tsan/run.sh: `make check-tsan`).
  *
  * This program is linked with the preload/ and core/ objects themselves, built with
- * -fsanitize=thread: their hooks (connect, getaddrinfo, close, ...) are ordinary global functions
- * here, so they take the program's calls exactly as the preloaded library does, and reach libc
- * (through TSan's interceptors) with dlsym(RTLD_NEXT). Everything runs on loopback:
+ * -fsanitize=thread (build-tsan/). Their hooks (connect, getaddrinfo, close, read, epoll_ctl, ...)
+ * are ordinary functions of the program here, so they take its calls as the preloaded library
+ * does, and reach libc through TSan's interceptors (dlsym(RTLD_NEXT) from the program finds
+ * gcc's shared libtsan first), so TSan sees socksify's own socket calls too. Everything runs on
+ * loopback:
  *
- *   this program: CLIENTS threads --fake address--> danted 127.0.0.1:PROXY_PORT (started by run.sh,
- *   which resolves the names with a private /etc/hosts) --from 127.0.0.2--> the echo server
- *   threads of this program (127.0.0.1:ephemeral), which insist on the peer 127.0.0.2: a
- *   connection that bypassed the proxy is an error.
+ *   client threads --connect to a fake address--> danted on 127.0.0.1 (started by run.sh; it
+ *   resolves the test names through a private /etc/hosts) --from 127.0.0.2--> this program's echo
+ *   server (127.0.0.1, ephemeral port), which insists on the peer 127.0.0.2: a connection that
+ *   bypassed the proxy is an error.
  *
- * What runs concurrently, all started together at a barrier (so the lazy configuration load and
- * the fake-address map set-up race too):
+ * All of this runs at once, started together at a barrier (so the lazy configuration load and the
+ * fake-address map's set-up race as well):
  *   - CLIENTS threads x CONNECTS connects by name (remote DNS: fake addresses), through the
- *     default proxy and through a dynamic, a round-robin and a random chain that each hold a dead
- *     proxy (a port this program bound and never listens on: refused at once) marked down for
- *     proxy_retry 100ms, so down-marks are written and read by every thread all the time. Four
- *     ways of connecting: connect() on IPv4, connect() on IPv6 (v4-mapped, or with IPV6_V6ONLY a
- *     fresh socket under the same number), sendto(MSG_FASTOPEN), syscall(SYS_connect) on a
- *     non-blocking socket. Each checks getpeername() (the registry), getnameinfo() (the name back)
- *     and its echo payload, then closes (descriptor numbers are reused across threads all the time).
+ *     default proxy, and through a dynamic, a round-robin and a random chain that each hold a dead
+ *     proxy (a port this program bound and never listens on: refused at once), skipped for
+ *     proxy_retry 100ms: down-marks are written and read by every thread all the time, and
+ *     retries move handshakes to fresh sockets. Six ways of connecting: blocking connect() on an
+ *     IPv4 socket; on an IPv6 socket (v4-mapped, or, with IPV6_V6ONLY, a fresh IPv4 socket under
+ *     the same number); sendto(MSG_FASTOPEN); and non-blocking (the background engine,
+ *     preload/pending.c): syscall(SYS_connect) then poll(), connect() then poll(), connect() with
+ *     the socket already in an epoll set then epoll_wait(), each followed by SO_ERROR. One
+ *     non-blocking connect in eight is given up while its handshake runs, by close() or by
+ *     shutdown() then close(). Every other connect checks getpeername() (the registry),
+ *     getnameinfo() (the name back), the same fake address in every thread, and its echo;
+ *     descriptor numbers are reused across threads all the time.
  *   - RESOLVERS threads x LOOKUPS names through getaddrinfo (IPv4 and IPv6), gethostbyname_r,
- *     gethostbyname2_r, gethostbyname (the per-thread answer), getnameinfo, gethostbyaddr_r,
- *     each answer checked against the others; some names shared by all of them, some local
- *     (localhost, numeric: the real resolver).
- *   - one thread fork()s FORKS times while the others are mid-handshake; each child connects
- *     once to a fake address its parent looked up (the map is shared across fork), checks the
- *     echo, and _exit()s; a child that hangs is killed after 20 s.
+ *     gethostbyname2_r, gethostbyname (socksify's per-thread answer), getnameinfo and
+ *     gethostbyaddr_r, each answer checked against the others; a quarter of the names are shared
+ *     by all resolver threads; localhost and numeric names go to the real resolver now and then.
+ *   - one thread fork()s FORKS times, every FORK_INTERVAL_MS, while the others are mid-handshake
+ *     (socksify's fork handlers run against its engine); each child connects once, blocking, to a
+ *     fake address its parent looked up (the map is shared across fork), checks the echo and
+ *     _exit()s; the parent kills a child that takes more than CHILD_TIMEOUT_MS. (TSan checks
+ *     nothing in the child of a multi-threaded process: the child's part is functional.)
+ *   - one echo-server thread, with epoll (socksify's epoll_ctl, read, write and close hooks).
  *
- * Exit status 0 when every check passed, 1 otherwise; a race makes TSan end the process (or a
- * child, which the parent reports) with TSAN_OPTIONS' exitcode (run.sh uses 66).
+ * Exit status 0 when every check passed, 1 otherwise; a race (or any other TSan report) ends the
+ * process at once with TSAN_OPTIONS' exitcode (run.sh: halt_on_error=1 exitcode=66).
  *
- *   stress run CONF_PATH PROXY_PORT LOG_PATH   writes the config to CONF_PATH and runs
- *   stress hosts                               the /etc/hosts lines danted needs (names -> 127.0.0.1)
+ *   stress run CONF_PATH PROXY_PORT LOG_PATH   writes socksify's config to CONF_PATH and runs
+ *   stress hosts                               prints the /etc/hosts lines danted needs
  *   stress canary                              a deliberate data race: proves TSan is active
- * Sizes: STRESS_CLIENTS (64), STRESS_CONNECTS (100), STRESS_RESOLVERS (8), STRESS_LOOKUPS (300),
- * STRESS_FORKS (16).
+ * Sizes from the environment: STRESS_CLIENTS (64), STRESS_CONNECTS (100), STRESS_RESOLVERS (8),
+ * STRESS_LOOKUPS (300), STRESS_FORKS (16); for triage, STRESS_HOW=0..5 uses one way of
+ * connecting only (in the order above).
  */
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -62,7 +74,8 @@
 #define SHARED_NAMES 32          /* s0..s31: looked up by every resolver thread */
 #define IO_TIMEOUT_MS 15000
 #define CONNECT_WAIT_MS 5000     /* for a non-blocking connect to become writable */
-#define CHILD_TIMEOUT_MS 20000
+#define CHILD_TIMEOUT_MS 10000
+#define FORK_INTERVAL_MS 100
 #define MAX_ERRORS_SHOWN 40
 
 static const char *const kinds[] = { "", "dyn.", "rr.", "rnd." };   /* default proxy, then the chains */
@@ -166,8 +179,12 @@ static void check_echo_peer(int fd)
 {
     struct sockaddr_in peer = { 0 };
     socklen_t len = sizeof(peer);
-    if (getpeername(fd, (struct sockaddr *)&peer, &len) == 0 && peer.sin_family == AF_INET &&
-        peer.sin_addr.s_addr == htonl(0x7f000002))
+    if (getpeername(fd, (struct sockaddr *)&peer, &len) < 0) {
+        if (errno != ENOTCONN)   /* gone already (a handshake given up on): nothing to check */
+            fail("echo server: getpeername: %s", strerror(errno));
+        return;
+    }
+    if (peer.sin_family == AF_INET && peer.sin_addr.s_addr == htonl(0x7f000002))
         return;
     char text[INET6_ADDRSTRLEN] = "?";
     inet_ntop(AF_INET, &peer.sin_addr, text, sizeof(text));
@@ -276,7 +293,8 @@ static const char *const how_names[] = { "connect", "connect (IPv6 socket)", "se
 enum ending { WAIT, CLOSE_EARLY, SHUTDOWN_EARLY };
 
 /* A non-blocking connect is under way: waits (bounded) until fd is writable, by poll or through
- * the epoll instance ep (fd registered before the connect), then takes its SO_ERROR. */
+ * the epoll instance ep (fd registered before the connect), then takes its SO_ERROR. Returns 0
+ * (connected), an errno, or -1 if fd did not become writable in time. */
 static int finish_connect(int fd, int ep)
 {
     int n;
@@ -339,16 +357,11 @@ static bool echo_through(const char *who, const char *name, const struct sockadd
         }
         int err = finish_connect(fd, ep);
         if (err < 0) {
-            /* Tell a handshake still running (the descriptor holds socksify's AF_UNIX placeholder)
-             * from a wake-up that never came (the TCP socket is back, and writable). */
-            struct sockaddr_storage self;
-            socklen_t slen = sizeof(self);
+            /* Tell a handshake still running from a wake-up that never came. */
             struct pollfd p = { .fd = fd, .events = POLLOUT };
-            bool back = getsockname(fd, (struct sockaddr *)&self, &slen) == 0 && self.ss_family != AF_UNIX;
             fail("%s: %s to %s: not writable within %d ms: %s", who, how_names[how], name, CONNECT_WAIT_MS,
-                 !back ? "the handshake is still running"
-                 : poll(&p, 1, 0) == 1 ? "the socket is back and writable, but the waiting poll/epoll_wait was not woken"
-                                       : "the socket is back but not writable");
+                 poll(&p, 1, 0) == 1 ? "it is writable now, but the poll/epoll_wait waiting for it was not woken"
+                                     : "still not writable (the handshake did not end?)");
             goto out;
         }
         if (err) {
@@ -543,6 +556,38 @@ static void *resolver(void *arg)
 
 /* ---------------------------------------------------------------- fork */
 
+/* gcc 12's libtsan does not take its allocator's locks around fork() (later TSan runtimes do):
+ * a fork child that allocates or frees while another thread of the parent held one of those
+ * locks at the moment of the fork waits for ever (seen: socksify's child handler freeing the
+ * parent's pending connects, and the child's connect allocating a registry page). So in fork
+ * children free() leaks (they _exit at once), and the forker connects once itself before it
+ * forks, so that the registry's pages exist. This free() takes the calls of this program and of
+ * socksify's objects linked into it; libc's own calls go to TSan's free as usual. */
+static void (*tsan_free)(void *);
+static bool in_fork_child;
+
+void free(void *p)
+{
+    if (p && !in_fork_child && tsan_free)
+        tsan_free(p);
+}
+
+static void forked_child(void)
+{
+    in_fork_child = true;
+}
+
+/* Before any thread starts, and before socksify registers its fork handlers (child handlers run
+ * in the order they were registered: this one first). */
+static void free_shim_init(void)
+{
+    tsan_free = (void (*)(void *))dlsym(RTLD_NEXT, "free");
+    if (!tsan_free || pthread_atfork(NULL, NULL, forked_child) != 0) {
+        fprintf(stderr, "stress: cannot find the real free()\n");
+        exit(1);
+    }
+}
+
 /* In the child: one connect to a fake address the parent looked up, an echo, _exit. Only
  * async-signal-safe habits: other threads may have held locks when the parent forked. */
 static void child(int n, const struct sockaddr *addr, socklen_t len, const char *name)
@@ -557,12 +602,21 @@ static void *forker(void *arg)
 {
     (void)arg;
     pthread_barrier_wait(&start_line);
+    /* A connect of the parent's own first: a child's connect must not have to allocate the
+     * registry's page for its descriptor (see free() above); and the forks are spread over the run. */
+    struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_STREAM }, *res;
+    int r = getaddrinfo("e0.tsan.test", echo_port_text, &hints, &res);
+    if (r != 0) {
+        fail("forker: getaddrinfo e0.tsan.test: %s", gai_strerror(r));
+        return NULL;
+    }
+    echo_through("forker", "e0.tsan.test", res->ai_addr, res->ai_addrlen, VIA_CONNECT, false, WAIT, -1);
+    freeaddrinfo(res);
     for (int n = 0; n < forks && !too_many_errors(); n++) {
-        nanosleep(&(struct timespec){ 0, 15 * 1000000 }, NULL);   /* the clients are mid-handshake */
+        nanosleep(&(struct timespec){ 0, FORK_INTERVAL_MS * 1000000 }, NULL);   /* the clients are mid-handshake */
         char name[64];
         snprintf(name, sizeof(name), "e%d.%stsan.test", n % NAMES, kinds[n % KINDS]);
-        struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_STREAM }, *res;
-        int r = getaddrinfo(name, echo_port_text, &hints, &res);
+        r = getaddrinfo(name, echo_port_text, &hints, &res);
         if (r != 0) {
             fail("forker: getaddrinfo %s: %s", name, gai_strerror(r));
             continue;
@@ -588,8 +642,7 @@ static void *forker(void *arg)
         } else if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
             atomic_fetch_add(&forks_ok, 1);
         } else if (WIFEXITED(status)) {
-            fail("fork child %d (pid %d) exited with %d%s", n, (int)pid, WEXITSTATUS(status),
-                 WEXITSTATUS(status) == 66 ? " (a ThreadSanitizer report: see its log)" : "");
+            fail("fork child %d (pid %d) exited with %d", n, (int)pid, WEXITSTATUS(status));
         } else {
             fail("fork child %d (pid %d) died of signal %d", n, (int)pid, WTERMSIG(status));
         }
@@ -706,6 +759,7 @@ int main(int argc, char **argv)
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
+    free_shim_init();
     /* No hook may run before this: the configuration is read on first use, from SOCKSIFY_CONF. */
     echo_fd = loopback_socket(true, &echo_port);
     dead_fd = loopback_socket(false, &dead_port);
@@ -740,7 +794,8 @@ int main(int argc, char **argv)
     pthread_join(echo, NULL);
     free(threads);
 
-    int want_lookups = resolvers * lookups, want_echo = atomic_load(&echo_planned) + forks;
+    /* The clients' echoes, the fork children's, and the forker's own. */
+    int want_lookups = resolvers * lookups, want_echo = atomic_load(&echo_planned) + forks + 1;
     printf("stress: %d/%d connects echoed (default %d, dynamic %d, round-robin %d, random %d), %d/%d abandoned "
            "mid-handshake, %d/%d names checked, %d/%d fork children ok, echo server served %d/%d (%d not via the "
            "proxy), %lld ms\n",

@@ -103,16 +103,22 @@ static void close_placeholder(struct job *j)
     j->placeholder = -1;
 }
 
+/* Puts file under the program's number, its epoll registrations moved along: off the file fd
+ * holds now (before its hang-up could be reported), onto the new one. */
+static int move_under(int file, int fd)
+{
+    epolltrack_lock();
+    epolltrack_detach(fd);
+    int r = tunnel_replace_fd(file, fd);
+    epolltrack_attach(fd);
+    epolltrack_unlock();
+    return r;
+}
+
 /* Puts the socket back under the program's number, registrations and close-on-exec included. */
 static void swap_back(struct job *j)
 {
-    int fdflags = libc()->fcntl(j->fd, F_GETFD);
-    epolltrack_lock();
-    /* The placeholder's registrations go first, or its hang-up below would be reported. */
-    epolltrack_detach(j->fd);
-    if (dup3(j->real, j->fd, fdflags > 0 && (fdflags & FD_CLOEXEC) ? O_CLOEXEC : 0) >= 0)
-        epolltrack_attach(j->fd);
-    epolltrack_unlock();
+    move_under(j->real, j->fd);
     /* A poll() or select() already asleep on the placeholder would sleep on for ever: hanging it
      * up wakes them, and they look at the descriptor again, which now is the socket. */
     libc()->shutdown(j->placeholder, SHUT_RDWR);
@@ -395,12 +401,7 @@ static int swap_in_placeholder(struct job *j)
     int p = make_placeholder();
     if (p < 0)
         return -1;
-    int fdflags = libc()->fcntl(j->fd, F_GETFD);
-    epolltrack_lock();
-    epolltrack_detach(j->fd);
-    int r = dup3(p, j->fd, fdflags > 0 && (fdflags & FD_CLOEXEC) ? O_CLOEXEC : 0);
-    epolltrack_attach(j->fd);
-    epolltrack_unlock();
+    int r = move_under(p, j->fd);
     struct stat st;
     if (r >= 0 && fstat(j->fd, &st) == 0) {
         j->pdev = st.st_dev;
@@ -434,7 +435,7 @@ int pending_connect(int fd, const struct config *c, const struct chain *ch, cons
         struct stat st;
         /* A dynamic chain may have moved to a fresh socket: that one is the tunnel. */
         if (r == 0 && fstat(j->real, &st) == 0 && !same_file(fd, st.st_dev, st.st_ino))
-            dup3(j->real, fd, (libc()->fcntl(fd, F_GETFD) & FD_CLOEXEC) ? O_CLOEXEC : 0);
+            tunnel_replace_fd(j->real, fd);
         if (j->real >= 0) {
             outbound_log_result(c, what, ch, &j->tunnel, -r, start);
             libc()->close(j->real);

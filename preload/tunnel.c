@@ -22,6 +22,12 @@ long long tunnel_now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int tunnel_replace_fd(int file, int fd)
+{
+    int fdflags = libc()->fcntl(fd, F_GETFD);
+    return dup3(file, fd, fdflags > 0 && (fdflags & FD_CLOEXEC) ? O_CLOEXEC : 0);
+}
+
 /* A fresh socket of family takes over fd's number (keeping close-on-exec and the options
  * programs commonly set); the old one is closed by dup3. */
 static int renew_socket(int fd, int family)
@@ -36,8 +42,7 @@ static int renew_socket(int fd, int family)
         if (getsockopt(fd, options[i][0], options[i][1], &v, &len) == 0 && v)
             setsockopt(fresh, options[i][0], options[i][1], &v, len);
     }
-    int fdflags = fcntl(fd, F_GETFD);
-    int r = dup3(fresh, fd, fdflags > 0 && (fdflags & FD_CLOEXEC) ? O_CLOEXEC : 0);
+    int r = tunnel_replace_fd(fresh, fd);
     int err = errno;
     libc()->close(fresh);
     return r < 0 ? -err : 0;

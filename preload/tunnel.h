@@ -44,6 +44,9 @@ int tunnel_open(int fd, const struct config *c, const struct chain *ch, const st
 const char *tunnel_phase(const struct config *c, const struct tunnel *t, char *buf, size_t size);
 /* "socks5://a:1080 -> http://b:3128" for the proxies of the last attempt, into buf. */
 char *tunnel_path(const struct config *c, const struct tunnel *t, char *buf, size_t size);
+/* Puts the open file of descriptor file under number fd (dup3), keeping fd's close-on-exec flag:
+ * it belongs to the number the program chose. Returns dup3's result. */
+int tunnel_replace_fd(int file, int fd);
 /* CLOCK_MONOTONIC in milliseconds. */
 long long tunnel_now_ms(void);
 

@@ -178,8 +178,10 @@ def test_dup2_over_a_proxied_socket(t):
 
 # A daemon that closes every descriptor after it used the background engine (non-blocking
 # connects): the engine's own descriptors go too, and the next connects must still work.
-CLOSEFROM_AFTER_ENGINE = r"""
-import asyncio, ctypes, sys
+# Python run by the engine tests: `many(n, tag)` opens n asyncio connections at once (non-blocking
+# connects: the background engine) to argv[1]:argv[2] and returns the echoed lines.
+ASYNC_ECHO = r"""
+import asyncio, sys
 host, port = sys.argv[1], int(sys.argv[2])
 async def one(data):
     r, w = await asyncio.open_connection(host, port)
@@ -188,11 +190,15 @@ async def one(data):
     line = await asyncio.wait_for(r.readline(), 10)
     w.close()
     return line
-async def many(n):
-    return await asyncio.gather(*[one(b"c%d" % i) for i in range(n)])
-first = asyncio.run(many(3))
+async def many(n, tag):
+    return await asyncio.gather(*[one(b"%s%d" % (tag, i)) for i in range(n)])
+"""
+
+CLOSEFROM_AFTER_ENGINE = ASYNC_ECHO + r"""
+import ctypes
+first = asyncio.run(many(3, b"c"))
 ctypes.CDLL(None).closefrom(3)
-second = asyncio.run(many(5))
+second = asyncio.run(many(5, b"c"))
 ok = first == [b"c%d\n" % i for i in range(3)] and second == [b"c%d\n" % i for i in range(5)]
 print("FIRST", first, "SECOND", second)
 sys.exit(0 if ok else 1)
@@ -208,19 +214,9 @@ def test_closefrom_after_the_engine_started(t):
 
 # A program that dup2s its own files over the engine's epoll and eventfd (it cannot know they
 # are ours): socksify must neither wait on the program's epoll nor write into its file.
-DUP2_OVER_ENGINE = r"""
-import asyncio, os, select, sys
-host, port = sys.argv[1], int(sys.argv[2])
-async def one(data):
-    r, w = await asyncio.open_connection(host, port)
-    w.write(data + b"\n")
-    await w.drain()
-    line = await asyncio.wait_for(r.readline(), 10)
-    w.close()
-    return line
-async def many(n):
-    return await asyncio.gather(*[one(b"d%d" % i) for i in range(n)])
-first = asyncio.run(many(3))
+DUP2_OVER_ENGINE = ASYNC_ECHO + r"""
+import os, select
+first = asyncio.run(many(3, b"d"))
 def kind(fd):
     try:
         return os.readlink("/proc/self/fd/%s" % fd)
@@ -236,7 +232,7 @@ for fd in ep:
     os.dup2(mine.fileno(), fd)
 for fd in ev:
     os.dup2(wr, fd)
-second = asyncio.run(many(5))
+second = asyncio.run(many(5, b"d"))
 try:
     leaked = os.read(rd, 100)
 except BlockingIOError:

@@ -106,16 +106,17 @@ static int check_targets(struct handshake *h)
         enum socks5_command cmd = i + 1 == h->hop_count ? h->command : SOCKS5_CMD_CONNECT;
         int r = ops_for(p)->request(h->out, sizeof(h->out), p, &t, cmd);
         if (r < 0)
-            return r == -EAFNOSUPPORT ? r : -EINVAL;
+            return r == -EAFNOSUPPORT || r == -EOPNOTSUPP ? r : -EINVAL;
     }
     return 0;
 }
 
-int handshake_start_chain(struct handshake *h, const struct proxy *const *hops, size_t n, const struct socks_target *target)
+int handshake_start_command(struct handshake *h, const struct proxy *const *hops, size_t n,
+                            const struct socks_target *target, enum socks5_command cmd)
 {
     memset(h, 0, sizeof(*h));
     h->target = *target;
-    h->command = SOCKS5_CMD_CONNECT;
+    h->command = cmd;
     h->step = STEP_REQUEST;
     if (n == 0 || n > PROXY_CHAIN_MAX) {
         hs_fail(h, EINVAL);
@@ -131,6 +132,11 @@ int handshake_start_chain(struct handshake *h, const struct proxy *const *hops, 
     }
     start_hop(h);
     return 0;
+}
+
+int handshake_start_chain(struct handshake *h, const struct proxy *const *hops, size_t n, const struct socks_target *target)
+{
+    return handshake_start_command(h, hops, n, target, SOCKS5_CMD_CONNECT);
 }
 
 int handshake_start(struct handshake *h, const struct proxy *proxy, const struct socks_target *target)

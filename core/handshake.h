@@ -57,6 +57,10 @@ struct handshake {
  * Returns 0, or -errno for a target some hop cannot carry (EAFNOSUPPORT: IPv6 through SOCKS4;
  * EHOSTUNREACH: a name through SOCKS4; EINVAL otherwise); the handshake is then already failed. */
 int handshake_start_chain(struct handshake *h, const struct proxy *const *hops, size_t n, const struct socks_target *target);
+/* handshake_start_chain, asking the last hop for cmd instead of CONNECT (UDP ASSOCIATE: target is
+ * where the client will send datagrams from). A last hop that is not SOCKS5 cannot carry UDP: -EOPNOTSUPP. */
+int handshake_start_command(struct handshake *h, const struct proxy *const *hops, size_t n,
+                            const struct socks_target *target, enum socks5_command cmd);
 /* handshake_start_chain through the one proxy. */
 int handshake_start(struct handshake *h, const struct proxy *proxy, const struct socks_target *target);
 /* What the driver must do next. */

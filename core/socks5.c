@@ -162,6 +162,33 @@ int socks5_reply_decode(const uint8_t *buf, size_t len, struct socks5_reply *out
     return 3 + used;
 }
 
+int socks5_udp_header_encode(uint8_t *buf, size_t size, const struct socks_target *target)
+{
+    int tlen = target_wire_len(target);
+    if (tlen < 0)
+        return tlen;
+    if (size < (size_t)(3 + tlen))
+        return -ENOSPC;
+    buf[0] = buf[1] = 0; /* RSV */
+    buf[2] = 0;          /* FRAG: a whole datagram */
+    target_write(buf + 3, target);
+    return 3 + tlen;
+}
+
+int socks5_udp_header_decode(const uint8_t *buf, size_t len, struct socks_target *from, uint8_t *frag)
+{
+    /* RSV is not checked: relays differ, and only the address matters. */
+    if (len < 3)
+        return -EPROTO;
+    size_t need = 0;
+    int used = target_read(buf + 3, len - 3, from, &need);
+    /* A datagram is whole: a header that wants more bytes than it has is malformed. */
+    if (used <= 0)
+        return -EPROTO;
+    *frag = buf[2];
+    return 3 + used;
+}
+
 int socks5_reply_errno(uint8_t code)
 {
     switch (code) {

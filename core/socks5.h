@@ -67,6 +67,16 @@ int socks5_request_encode(uint8_t *buf, size_t size, enum socks5_command cmd, co
  * total length known so far (never more than the reply itself); -EPROTO if malformed. The reply code is
  * returned in out->code, not judged: see socks5_reply_errno. */
 int socks5_reply_decode(const uint8_t *buf, size_t len, struct socks5_reply *out, size_t *need);
+/* Longest RFC 1928 UDP request header: RSV, FRAG, ATYP, a 255-byte name, port. */
+#define SOCKS5_UDP_HEADER_MAX (2 + 1 + 1 + 1 + SOCKS5_NAME_MAX + 2)
+
+/* Writes the header that precedes a datagram to target on a UDP association (FRAG 0); returns its
+ * length, -EINVAL for a bad target, -ENOSPC. */
+int socks5_udp_header_encode(uint8_t *buf, size_t size, const struct socks_target *target);
+/* Decodes the header of a datagram from the relay (len bytes, all of it): returns the header's
+ * length with *from and *frag set, or -EPROTO if malformed or cut short. A non-zero *frag is a
+ * fragment, which a client without reassembly drops (RFC 1928 section 7). */
+int socks5_udp_header_decode(const uint8_t *buf, size_t len, struct socks_target *from, uint8_t *frag);
 /* The errno a program expects for a reply code (0 for success); unknown codes give ECONNREFUSED. */
 int socks5_reply_errno(uint8_t code);
 /* Human text for a reply code, for logs. */

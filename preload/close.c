@@ -1,18 +1,20 @@
 /* close(): a closed descriptor stops being managed before its number can be reused (a pending
- * handshake on it is abandoned, its epoll registrations forgotten). */
+ * handshake on it is abandoned, its UDP association ended, its epoll registrations forgotten). */
 #include "context.h"
 #include "epolltrack.h"
 #include "pending.h"
 #include "real.h"
 #include "registry.h"
+#include "udpassoc.h"
 
 SOCKSIFY_EXPORT int close(int fd)
 {
     /* A vfork child shares our memory but not our descriptors: what it closes is its own. */
-    if ((registry_has(fd) || pending_maybe(fd) || epolltrack_any()) && !in_vfork_child()) {
+    if ((registry_has(fd) || pending_maybe(fd) || udp_maybe(fd) || epolltrack_any()) && !in_vfork_child()) {
         registry_remove(fd);
         if (pending_maybe(fd))
             pending_close(fd);
+        udp_assoc_close(fd);
         epolltrack_forget(fd);
     }
     return libc()->close(fd);

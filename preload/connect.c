@@ -1,9 +1,11 @@
-/* connect(): TCP connections to routed destinations become tunnels through the proxy. */
+/* connect(): TCP connections to routed destinations become tunnels through the proxy; a UDP
+ * socket gets an association and a default destination instead (udp.h). */
 #include <errno.h>
 
 #include "outbound.h"
 #include "pending.h"
 #include "real.h"
+#include "udp.h"
 
 SOCKSIFY_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
@@ -12,9 +14,13 @@ SOCKSIFY_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
         if (r <= 0)
             return r;
     }
+    struct udp_assoc *a = udp_managed(fd);
+    if (a)
+        return udp_connect(fd, a, addr, len);
     enum outbound_verdict v = outbound_decide(fd, addr, len);
     switch (v) {
     case OUTBOUND_PROXY: return outbound_connect(fd, addr, len);
+    case OUTBOUND_UDP: return udp_connect(fd, NULL, addr, len);
     case OUTBOUND_REFUSE:
     case OUTBOUND_REJECT: return outbound_fail(v);
     default: return libc()->connect(fd, addr, len);

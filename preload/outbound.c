@@ -53,28 +53,33 @@ static const char *route_text(const struct config *c, const struct route *r, cha
     return buf;
 }
 
-static enum outbound_verdict decide_tcp(const union sockaddr_any *dst)
+/* The verdict for a connection (or datagram, udp) to dst: through a proxy, direct, or refused. */
+static enum outbound_verdict decide_routed(const union sockaddr_any *dst, bool udp)
 {
+    enum outbound_verdict via = udp ? OUTBOUND_UDP : OUTBOUND_PROXY;
     const struct config *c = context_config();
     /* Without a usable configuration nothing may go out directly: fail closed. */
     if (!c)
-        return OUTBOUND_PROXY;
+        return via;
     struct fakedns *map = fakemap();
-    /* A fake address stands for a name: outbound_connect routes it by that name. */
+    /* A fake address stands for a name: the proxy is asked for that name. */
     if (map && fakedns_is_fake(map, dst))
-        return OUTBOUND_PROXY;
+        return via;
     struct route r = route_decide(c, dst, NULL);
     if (r.action == ROUTE_VIA)
-        return OUTBOUND_PROXY;
+        return via;
+    const char *what = udp ? "UDP to" : "connect";
     char text[ADDR_TEXT_MAX], why[PATH_MAX + 32];
     if (r.action == ROUTE_REJECT) {
-        log_msg(LOG_ERROR, "connect %s: rejected (%s)", addr_format(dst, text, sizeof(text)), route_text(c, &r, why, sizeof(why)));
+        log_msg(LOG_ERROR, "%s %s: rejected (%s)", what, addr_format(dst, text, sizeof(text)), route_text(c, &r, why, sizeof(why)));
         return OUTBOUND_REJECT;
     }
-    if (guard_dns(c, dst, "TCP") == OUTBOUND_REFUSE)
+    if (guard_dns(c, dst, udp ? "UDP" : "TCP") == OUTBOUND_REFUSE)
         return OUTBOUND_REFUSE;
-    if (log_enabled(LOG_INFO))
-        log_msg(LOG_INFO, "connect %s: direct (%s)", addr_format(dst, text, sizeof(text)), route_text(c, &r, why, sizeof(why)));
+    /* Datagrams are too many to log each at info. */
+    enum log_level level = udp ? LOG_DEBUG : LOG_INFO;
+    if (log_enabled(level))
+        log_msg(level, "%s %s: direct (%s)", what, addr_format(dst, text, sizeof(text)), route_text(c, &r, why, sizeof(why)));
     return OUTBOUND_PASS;
 }
 
@@ -95,10 +100,10 @@ enum outbound_verdict outbound_decide(int fd, const struct sockaddr *addr, sockl
     switch (socket_protocol(fd)) {
     case IPPROTO_TCP:
     case IPPROTO_MPTCP:   /* speaks TCP to the proxy */
-        v = decide_tcp(&dst);
+        v = decide_routed(&dst, false);
         break;
     case IPPROTO_UDP:
-        v = guard_dns(context_config(), &dst, "UDP");
+        v = decide_routed(&dst, true);
         break;
     }
     errno = saved;
@@ -108,10 +113,10 @@ enum outbound_verdict outbound_decide(int fd, const struct sockaddr *addr, sockl
 enum outbound_verdict outbound_decide_send(int fd, const struct sockaddr *addr, socklen_t len)
 {
     union sockaddr_any dst;
-    if (!ours_to_judge(addr, len, &dst) || addr_port(&dst) != DNS_PORT)
+    if (!ours_to_judge(addr, len, &dst))
         return OUTBOUND_PASS;
     int saved = errno;
-    enum outbound_verdict v = socket_protocol(fd) == IPPROTO_UDP ? guard_dns(context_config(), &dst, "UDP") : OUTBOUND_PASS;
+    enum outbound_verdict v = socket_protocol(fd) == IPPROTO_UDP ? decide_routed(&dst, true) : OUTBOUND_PASS;
     errno = saved;
     return v;
 }
@@ -130,7 +135,7 @@ static double elapsed_ms(const struct timespec *start)
 }
 
 /* "name:port (fake address)" or "address:port", for logs. */
-static char *describe(const struct socks_target *t, const union sockaddr_any *dst, char *buf, size_t size)
+char *outbound_describe(const struct socks_target *t, const union sockaddr_any *dst, char *buf, size_t size)
 {
     char addr[ADDR_TEXT_MAX];
     addr_format(dst, addr, sizeof(addr));
@@ -151,15 +156,16 @@ void outbound_log_result(const struct config *c, const char *target, const struc
     tunnel_path(c, t, path, sizeof(path));
     if (ch->hop_count > 1 || ch->line == 0 || strcmp(ch->name, "default") != 0)
         snprintf(via, sizeof(via), "%s ", ch->name);
+    const char *verb = t->command == SOCKS5_CMD_UDP_ASSOCIATE ? "UDP association for" : "connect";
     if (err) {
         const char *detail = t->handshake.detail;
-        log_msg(level, "connect %s via %s%s: failed during %s: %s%s%s%s (%.1f ms)", target, via, path,
+        log_msg(level, "%s %s via %s%s: failed during %s: %s%s%s%s (%.1f ms)", verb, target, via, path,
                 tunnel_phase(c, t, phase, sizeof(phase)), strerror(err), detail[0] ? " (proxy said: " : "", detail,
                 detail[0] ? ")" : "", elapsed_ms(start));
         return;
     }
-    log_msg(level, "connect %s via %s%s: ok (%.1f ms)", target, via, path, elapsed_ms(start));
-    if (log_enabled(LOG_DEBUG) && t->handshake.hops[t->hop_count - 1]->kind == PROXY_SOCKS5) {
+    log_msg(level, "%s %s via %s%s: ok (%.1f ms)", verb, target, via, path, elapsed_ms(start));
+    if (log_enabled(LOG_DEBUG) && t->command == SOCKS5_CMD_CONNECT && t->handshake.hops[t->hop_count - 1]->kind == PROXY_SOCKS5) {
         char bound[ADDR_TEXT_MAX];
         const struct socks_target *b = &t->handshake.reply.bound;
         log_msg(LOG_DEBUG, "connect %s: the proxy's side of the tunnel is %s", target,
@@ -180,6 +186,31 @@ static int make_target(const union sockaddr_any *dst, struct socks_target *targe
         return -EHOSTUNREACH;
     target->is_name = true;
     return 0;
+}
+
+int outbound_route(const struct config *c, const union sockaddr_any *dst, const char *what, struct socks_target *target,
+                   struct route *route)
+{
+    char text[FAKEDNS_NAME_MAX + ADDR_TEXT_MAX + 16], why[PATH_MAX + 32];
+    int r = make_target(dst, target);
+    if (r < 0) {
+        /* A fake address nobody asked for here (a program that bypassed our hooks, or an
+         * expired name): there is no destination to send, and it must not go out as is. */
+        log_msg(LOG_ERROR, "%s %s: a fake address with no name behind it", what, outbound_describe(target, dst, text, sizeof(text)));
+        return r;
+    }
+    *route = route_decide(c, dst, target->is_name ? target->name : NULL);
+    if (route->action == ROUTE_REJECT) {
+        log_msg(LOG_ERROR, "%s %s: rejected (%s)", what, outbound_describe(target, dst, text, sizeof(text)),
+                route_text(c, route, why, sizeof(why)));
+        return -ECONNREFUSED;
+    }
+    return 0;
+}
+
+bool outbound_dns_refused(const union sockaddr_any *dst, const char *proto)
+{
+    return guard_dns(context_config(), dst, proto) == OUTBOUND_REFUSE;
 }
 
 /* A name routed direct: the config allows resolving it here, so the local resolver does. */
@@ -229,20 +260,11 @@ int outbound_connect(int fd, const struct sockaddr *addr, socklen_t len)
     union sockaddr_any dst;
     addr_from_sockaddr(&dst, addr, len);
     struct socks_target target;
+    struct route route;
     char text[FAKEDNS_NAME_MAX + ADDR_TEXT_MAX + 16], why[PATH_MAX + 32];
-    int r = make_target(&dst, &target);
+    int r = outbound_route(c, &dst, "connect", &target, &route);
     if (r < 0) {
-        /* A fake address nobody asked for here (a program that bypassed our hooks, or an
-         * expired name): there is no destination to send, and it must not go out as is. */
-        log_msg(LOG_ERROR, "connect %s: a fake address with no name behind it", describe(&target, &dst, text, sizeof(text)));
         errno = -r;
-        return -1;
-    }
-    struct route route = route_decide(c, &dst, target.is_name ? target.name : NULL);
-    if (route.action == ROUTE_REJECT) {
-        log_msg(LOG_ERROR, "connect %s: rejected (%s)", describe(&target, &dst, text, sizeof(text)),
-                route_text(c, &route, why, sizeof(why)));
-        errno = ECONNREFUSED;
         return -1;
     }
     if (route.action == ROUTE_DIRECT)
@@ -251,13 +273,13 @@ int outbound_connect(int fd, const struct sockaddr *addr, socklen_t len)
     int flags = libc()->fcntl(fd, F_GETFL);
     /* An event loop must not wait for the handshake: it runs in the background. */
     if (flags >= 0 && (flags & O_NONBLOCK)) {
-        r = pending_connect(fd, c, route.chain, &target, &dst, describe(&target, &dst, text, sizeof(text)), &start);
+        r = pending_connect(fd, c, route.chain, &target, &dst, outbound_describe(&target, &dst, text, sizeof(text)), &start);
         if (r <= 0)
             return r;
     }
     struct tunnel t;
     r = tunnel_open(fd, c, route.chain, &target, &t);
-    outbound_log_result(c, describe(&target, &dst, text, sizeof(text)), route.chain, &t, -r, &start);
+    outbound_log_result(c, outbound_describe(&target, &dst, text, sizeof(text)), route.chain, &t, -r, &start);
     if (r < 0) {
         /* The socket may be connected to the proxy: make sure no byte of the program's can
          * reach the proxy as if it were the target. */

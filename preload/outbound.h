@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "route.h"
 #include "tunnel.h"
 
 enum outbound_verdict {
@@ -14,14 +15,24 @@ enum outbound_verdict {
     OUTBOUND_PROXY,    /* TCP that goes through the proxy: call outbound_connect */
     OUTBOUND_REFUSE,   /* would leak (DNS past the proxy while names are remote): fail with EACCES */
     OUTBOUND_REJECT,   /* a route says reject: fail with ECONNREFUSED */
+    OUTBOUND_UDP,      /* a datagram (or UDP connect) routed via a proxy: through the socket's association */
 };
 
 /* Decides for a connection of fd to addr (connect, or a send with MSG_FASTOPEN); refusals are
  * logged. Costs no syscall unless addr is AF_INET/AF_INET6. */
 enum outbound_verdict outbound_decide(int fd, const struct sockaddr *addr, socklen_t len);
-/* Decides for a plain send of fd to addr: only a datagram to a DNS port can be refused (a TCP
- * socket ignores the address). Costs no syscall unless addr's port is a DNS port. */
+/* Decides for a plain send of fd to addr: a datagram goes through an association, direct, or is
+ * refused (a TCP socket ignores the address). One getsockopt when addr is AF_INET/AF_INET6. */
 enum outbound_verdict outbound_decide_send(int fd, const struct sockaddr *addr, socklen_t len);
+/* Where a connection or datagram (what: "connect", "UDP to") to dst goes: *target is the address or
+ * the name behind a fake address, *route the first matching rule. 0, or -errno for a rejected
+ * destination or a fake address with no name (both logged). */
+int outbound_route(const struct config *c, const union sockaddr_any *dst, const char *what, struct socks_target *target,
+                   struct route *route);
+/* Whether proto traffic straight to dst would leak DNS past the proxy (logged when it would). */
+bool outbound_dns_refused(const union sockaddr_any *dst, const char *proto);
+/* "name:port (fake address)" or "address:port" into buf, for logs. */
+char *outbound_describe(const struct socks_target *t, const union sockaddr_any *dst, char *buf, size_t size);
 /* Fails a refused or rejected call as the program should see it: -1 with errno set. */
 int outbound_fail(enum outbound_verdict v);
 /* Logs how a tunnel to target (text) through ch ended (err 0 or a positive errno), timed from start. */

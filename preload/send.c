@@ -1,40 +1,29 @@
-/* sendto()/sendmsg()/sendmmsg(): MSG_FASTOPEN connects and sends in one call (TCP Fast Open),
- * so the connect goes through the proxy and the data through the tunnel; and a datagram that
- * would carry DNS past the proxy while names are remote is refused. */
+/* sendto()/sendmsg()/sendmmsg(): a datagram routed via a proxy goes through its socket's UDP
+ * association (udp.h); MSG_FASTOPEN connects and sends in one call (TCP Fast Open), so the
+ * connect goes through the proxy and the data through the tunnel; a datagram that would carry
+ * DNS past the proxy while names are remote is refused. */
 #include <errno.h>
 #include <stddef.h>
 
 #include "outbound.h"
 #include "pending.h"
 #include "real.h"
+#include "udp.h"
 
-static enum outbound_verdict send_verdict(int fd, int flags, const struct sockaddr *addr, socklen_t len)
+/* What a send on fd to addr becomes; for OUTBOUND_UDP, *a is fd's association (NULL: to make). */
+static enum outbound_verdict verdict(int fd, int flags, const struct sockaddr *addr, socklen_t len, struct udp_assoc **a)
 {
+    *a = udp_managed(fd);
+    if (*a)
+        return OUTBOUND_UDP;
     return (flags & MSG_FASTOPEN) ? outbound_decide(fd, addr, len) : outbound_decide_send(fd, addr, len);
 }
 
-SOCKSIFY_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *addr, socklen_t len)
+/* The sendmsg() of one message that is not passed to libc as it is. */
+static ssize_t send_routed(int fd, enum outbound_verdict v, struct udp_assoc *a, const struct msghdr *msg, int flags)
 {
-    if (pending_hold(fd))
-        return -1;
-    enum outbound_verdict v = send_verdict(fd, flags, addr, len);
     switch (v) {
-    case OUTBOUND_PROXY:
-        if (outbound_connect(fd, addr, len) < 0)
-            return -1;
-        return libc()->sendto(fd, buf, n, flags & ~MSG_FASTOPEN, NULL, 0);
-    case OUTBOUND_REFUSE:
-    case OUTBOUND_REJECT: return outbound_fail(v);
-    default: return libc()->sendto(fd, buf, n, flags, addr, len);
-    }
-}
-
-SOCKSIFY_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
-{
-    if (pending_hold(fd))
-        return -1;
-    enum outbound_verdict v = msg ? send_verdict(fd, flags, msg->msg_name, msg->msg_namelen) : OUTBOUND_PASS;
-    switch (v) {
+    case OUTBOUND_UDP: return udp_send(fd, a, msg, flags);
     case OUTBOUND_PROXY: {
         if (outbound_connect(fd, msg->msg_name, msg->msg_namelen) < 0)
             return -1;
@@ -43,25 +32,63 @@ SOCKSIFY_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
         tunnelled.msg_namelen = 0;
         return libc()->sendmsg(fd, &tunnelled, flags & ~MSG_FASTOPEN);
     }
-    case OUTBOUND_REFUSE:
-    case OUTBOUND_REJECT: return outbound_fail(v);
-    default: return libc()->sendmsg(fd, msg, flags);
+    default: return outbound_fail(v);
     }
 }
 
-/* Messages up to the first refused one go out, as a partial sendmmsg() would; a refused first
- * message fails the call. */
+SOCKSIFY_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *addr, socklen_t len)
+{
+    if (pending_hold(fd))
+        return -1;
+    struct udp_assoc *a;
+    enum outbound_verdict v = verdict(fd, flags, addr, len, &a);
+    if (v == OUTBOUND_PASS)
+        return libc()->sendto(fd, buf, n, flags, addr, len);
+    struct iovec iov = { .iov_base = (void *)buf, .iov_len = n };
+    struct msghdr msg = { .msg_name = (void *)addr, .msg_namelen = addr ? len : 0, .msg_iov = &iov, .msg_iovlen = 1 };
+    return send_routed(fd, v, a, &msg, flags);
+}
+
+SOCKSIFY_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+    if (pending_hold(fd))
+        return -1;
+    if (!msg)
+        return libc()->sendmsg(fd, msg, flags);
+    struct udp_assoc *a;
+    enum outbound_verdict v = verdict(fd, flags, msg->msg_name, msg->msg_namelen, &a);
+    return v == OUTBOUND_PASS ? libc()->sendmsg(fd, msg, flags) : send_routed(fd, v, a, msg, flags);
+}
+
+/* Runs of messages that pass go to libc together; the others one by one. Messages up to the
+ * first failure go out, as a partial sendmmsg() would; a failed first message fails the call. */
 SOCKSIFY_EXPORT int sendmmsg(int fd, struct mmsghdr *msgs, unsigned int vlen, int flags)
 {
     if (pending_hold(fd))
         return -1;
-    unsigned int allowed = 0;
-    while (msgs && allowed < vlen &&
-           outbound_decide_send(fd, msgs[allowed].msg_hdr.msg_name, msgs[allowed].msg_hdr.msg_namelen) != OUTBOUND_REFUSE)
-        allowed++;
-    if (vlen > 0 && allowed == 0 && msgs) {
-        errno = EACCES;
-        return -1;
+    if (!msgs || vlen == 0)
+        return libc()->sendmmsg(fd, msgs, vlen, flags);
+    unsigned int sent = 0;
+    while (sent < vlen) {
+        struct udp_assoc *a;
+        unsigned int run = sent;
+        enum outbound_verdict v = OUTBOUND_PASS;
+        while (run < vlen &&
+               (v = verdict(fd, flags, msgs[run].msg_hdr.msg_name, msgs[run].msg_hdr.msg_namelen, &a)) == OUTBOUND_PASS)
+            run++;
+        if (run > sent) {
+            int r = libc()->sendmmsg(fd, msgs + sent, run - sent, flags);
+            if (r < 0)
+                return sent ? (int)sent : -1;
+            sent += (unsigned int)r;
+            if (sent < run)
+                return (int)sent;
+            continue;
+        }
+        ssize_t r = send_routed(fd, v, a, &msgs[sent].msg_hdr, flags);
+        if (r < 0)
+            return sent ? (int)sent : -1;
+        msgs[sent++].msg_len = (unsigned int)r;
     }
-    return libc()->sendmmsg(fd, msgs, allowed, flags);
+    return (int)sent;
 }

@@ -1,13 +1,20 @@
-/* getpeername(): a proxied socket's peer is the target the program asked for, not the proxy. */
+/* getpeername(): a proxied socket's peer is the target the program asked for, not the proxy;
+ * a UDP socket with an association has the default destination the program connected it to. */
 #include <string.h>
 
 #include "real.h"
 #include "registry.h"
+#include "udp.h"
 
 SOCKSIFY_EXPORT int getpeername(int fd, struct sockaddr *addr, socklen_t *len)
 {
+    if (!addr || !len)
+        return libc()->getpeername(fd, addr, len);
+    struct udp_assoc *a = udp_managed(fd);
+    if (a)
+        return udp_peer(a, addr, len);
     union sockaddr_any target;
-    if (!addr || !len || !registry_target(fd, &target))
+    if (!registry_target(fd, &target))
         return libc()->getpeername(fd, addr, len);
     socklen_t full = addr_len(&target);
     memcpy(addr, &target, *len < full ? *len : full);

@@ -1,6 +1,7 @@
 /* syscall(): programs that make socket calls through syscall(SYS_connect, ...) instead of libc
- * (some runtimes do) get the same treatment as through connect(); every other number passes
- * straight through, so the cost for the rest is one comparison. */
+ * (some runtimes do; libuv sends and receives batches of datagrams that way) get the same
+ * treatment as through the libc calls; every other number passes straight through, so the cost
+ * for the rest is one comparison. */
 #include <stdarg.h>
 #include <sys/syscall.h>
 
@@ -20,6 +21,11 @@ SOCKSIFY_EXPORT long syscall(long number, ...)
     case SYS_sendto:
         return sendto((int)a[0], (const void *)a[1], (size_t)a[2], (int)a[3], (const struct sockaddr *)a[4], (socklen_t)a[5]);
     case SYS_sendmsg: return sendmsg((int)a[0], (const struct msghdr *)a[1], (int)a[2]);
+    case SYS_sendmmsg: return sendmmsg((int)a[0], (struct mmsghdr *)a[1], (unsigned int)a[2], (int)a[3]);
+    case SYS_recvfrom:
+        return recvfrom((int)a[0], (void *)a[1], (size_t)a[2], (int)a[3], (struct sockaddr *)a[4], (socklen_t *)a[5]);
+    case SYS_recvmsg: return recvmsg((int)a[0], (struct msghdr *)a[1], (int)a[2]);
+    case SYS_recvmmsg: return recvmmsg((int)a[0], (struct mmsghdr *)a[1], (unsigned int)a[2], (int)a[3], (struct timespec *)a[4]);
     default: return libc()->syscall(number, a[0], a[1], a[2], a[3], a[4], a[5]);
     }
 }

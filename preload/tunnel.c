@@ -156,7 +156,7 @@ static int start_attempt(struct tunnel *t)
     for (size_t i = 0; i < t->hop_count; i++)
         hops[i] = &c->proxies[t->picked[i]];
     struct handshake *h = &t->handshake;
-    if (handshake_start_chain(h, hops, t->hop_count, &t->target) < 0)
+    if (handshake_start_command(h, hops, t->hop_count, &t->target, t->command) < 0)
         return -handshake_error(h);
     if (!hops[0]->has_addr)
         return -EHOSTUNREACH;
@@ -188,11 +188,12 @@ static int attempt_failed(struct tunnel *t, int err)
     return r < 0 ? attempt_failed(t, -r) : tunnel_advance(t);
 }
 
-int tunnel_begin(struct tunnel *t, int fd, const struct config *c, const struct chain *ch,
-                 const struct socks_target *target)
+static int begin(struct tunnel *t, int fd, const struct config *c, const struct chain *ch,
+                 const struct socks_target *target, enum socks5_command cmd)
 {
     memset(t, 0, sizeof(*t));
     t->fd = fd;
+    t->command = cmd;
     t->config = c;
     t->chain = ch;
     t->target = *target;
@@ -200,6 +201,12 @@ int tunnel_begin(struct tunnel *t, int fd, const struct config *c, const struct 
     if (r < 0)
         return attempt_failed(t, -r);
     return r == 0 ? tunnel_advance(t) : r;
+}
+
+int tunnel_begin(struct tunnel *t, int fd, const struct config *c, const struct chain *ch,
+                 const struct socks_target *target)
+{
+    return begin(t, fd, c, ch, target, SOCKS5_CMD_CONNECT);
 }
 
 int tunnel_advance(struct tunnel *t)
@@ -258,15 +265,15 @@ static int wait_for(int fd, short events, long long deadline)
     }
 }
 
-int tunnel_open(int fd, const struct config *c, const struct chain *ch, const struct socks_target *target,
-                struct tunnel *t)
+int tunnel_open_command(int fd, const struct config *c, const struct chain *ch, const struct socks_target *target,
+                        enum socks5_command cmd, struct tunnel *t)
 {
     int flags = fcntl(fd, F_GETFL);
     if (flags < 0)
         return -errno;
     if (!(flags & O_NONBLOCK) && fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
         return -errno;
-    int r = tunnel_begin(t, fd, c, ch, target);
+    int r = begin(t, fd, c, ch, target, cmd);
     while (r > 0) {
         int w = wait_for(fd, (short)r, t->deadline_ms);
         if (w < 0)
@@ -279,6 +286,12 @@ int tunnel_open(int fd, const struct config *c, const struct chain *ch, const st
     /* fd may be a fresh socket now; restore the program's mode on whatever it holds. */
     fcntl(fd, F_SETFL, flags);
     return r;
+}
+
+int tunnel_open(int fd, const struct config *c, const struct chain *ch, const struct socks_target *target,
+                struct tunnel *t)
+{
+    return tunnel_open_command(fd, c, ch, target, SOCKS5_CMD_CONNECT, t);
 }
 
 const char *tunnel_phase(const struct config *c, const struct tunnel *t, char *buf, size_t size)

@@ -16,6 +16,7 @@ struct tunnel {
     const struct config *config;
     const struct chain *chain;
     struct socks_target target;
+    enum socks5_command command;      /* asked of the last proxy: CONNECT, or UDP ASSOCIATE */
     size_t picked[PROXY_CHAIN_MAX];   /* the proxies of this attempt, indices into config.proxies */
     size_t hop_count;
     size_t attempts;                  /* attempts started */
@@ -40,6 +41,9 @@ int tunnel_expire(struct tunnel *t);
 /* Makes fd a tunnel, waiting in place whatever fd's blocking mode (it is restored). 0 or -errno. */
 int tunnel_open(int fd, const struct config *c, const struct chain *ch, const struct socks_target *target,
                 struct tunnel *t);
+/* tunnel_open asking the last proxy for cmd (UDP ASSOCIATE for an association's control connection). */
+int tunnel_open_command(int fd, const struct config *c, const struct chain *ch, const struct socks_target *target,
+                        enum socks5_command cmd, struct tunnel *t);
 /* Where the last attempt ended (or is), for logs: "proxy connect", "hop 2 (http://p:3128) request", ... */
 const char *tunnel_phase(const struct config *c, const struct tunnel *t, char *buf, size_t size);
 /* "socks5://a:1080 -> http://b:3128" for the proxies of the last attempt, into buf. */

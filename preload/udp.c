@@ -1,0 +1,367 @@
+#include "udp.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "context.h"
+#include "fakemap.h"
+#include "outbound.h"
+#include "real.h"
+
+/* Room for any datagram: its payload is below 64 KiB, and the header is inside it. */
+#define BOUNCE_SIZE 65536
+
+/* ---------- sending ---------- */
+
+/* A v4-mapped IPv6 destination (an IPv6 socket sending to IPv4) is an IPv4 target for the proxy. */
+static void unmap_v4(union sockaddr_any *a)
+{
+    if (a->sa.sa_family != AF_INET6 || !IN6_IS_ADDR_V4MAPPED(&a->in6.sin6_addr))
+        return;
+    struct sockaddr_in in4 = { .sin_family = AF_INET, .sin_port = a->in6.sin6_port };
+    memcpy(&in4.sin_addr, &a->in6.sin6_addr.s6_addr[12], 4);
+    memset(a, 0, sizeof(*a));
+    a->in4 = in4;
+}
+
+static size_t payload_size(const struct msghdr *msg)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < msg->msg_iovlen; i++) {
+        if (msg->msg_iov[i].iov_len > SIZE_MAX - total)
+            return SIZE_MAX;
+        total += msg->msg_iov[i].iov_len;
+    }
+    return total;
+}
+
+/* The datagram goes to the relay (fd is connected to it) behind the header for target. */
+static ssize_t send_via(int fd, struct udp_assoc *a, const struct msghdr *msg, int flags, const struct socks_target *target,
+                        const union sockaddr_any *dst)
+{
+    struct socks_target wire = *target;
+    if (!wire.is_name)
+        unmap_v4(&wire.addr);
+    uint8_t header[SOCKS5_UDP_HEADER_MAX];
+    int h = socks5_udp_header_encode(header, sizeof(header), &wire);
+    if (h < 0) {
+        errno = -h;
+        return -1;
+    }
+    if (payload_size(msg) > a->max_datagram - (size_t)h || msg->msg_iovlen >= IOV_MAX) {
+        errno = EMSGSIZE;
+        return -1;
+    }
+    struct iovec iov[msg->msg_iovlen + 1];
+    iov[0] = (struct iovec){ .iov_base = header, .iov_len = (size_t)h };
+    if (msg->msg_iovlen)
+        memcpy(iov + 1, msg->msg_iov, msg->msg_iovlen * sizeof(*iov));
+    struct msghdr m = { .msg_iov = iov, .msg_iovlen = msg->msg_iovlen + 1, .msg_control = msg->msg_control,
+                        .msg_controllen = msg->msg_controllen };
+    ssize_t r = libc()->sendmsg(fd, &m, flags);
+    if (r < 0)
+        return -1;
+    pthread_mutex_lock(&a->lock);
+    /* Replies to a name come back from the address the proxy resolved it to: remember which
+     * fake address the program will expect them from. */
+    a->has_name = target->is_name;
+    if (target->is_name)
+        a->name_fake = *dst;
+    pthread_mutex_unlock(&a->lock);
+    return r >= h ? r - h : 0;
+}
+
+/* A datagram routed direct from a socket that holds an association. */
+static ssize_t send_direct(int fd, const struct msghdr *msg, int flags, const struct socks_target *target,
+                           union sockaddr_any *dst)
+{
+    char text[FAKEDNS_NAME_MAX + ADDR_TEXT_MAX + 16];
+    if (target->is_name) {
+        log_msg(LOG_ERROR, "UDP to %s: routed direct, but names are resolved by the proxy", outbound_describe(target, dst, text, sizeof(text)));
+        errno = EHOSTUNREACH;
+        return -1;
+    }
+    if (outbound_dns_refused(dst, "UDP")) {
+        errno = EACCES;
+        return -1;
+    }
+    struct msghdr m = *msg;
+    m.msg_name = dst;
+    m.msg_namelen = addr_len(dst);
+    return libc()->sendmsg(fd, &m, flags);
+}
+
+/* The destination of msg: its address, or the default one. 0 or -errno. */
+static int destination(struct udp_assoc *a, const struct msghdr *msg, union sockaddr_any *dst)
+{
+    if (msg->msg_name && msg->msg_namelen)
+        return addr_from_sockaddr(dst, msg->msg_name, msg->msg_namelen) ? 0 : -EAFNOSUPPORT;
+    if (!a || !a->has_peer)
+        return -EDESTADDRREQ;
+    pthread_mutex_lock(&a->lock);
+    *dst = a->peer;
+    pthread_mutex_unlock(&a->lock);
+    return 0;
+}
+
+/* The association that carries a datagram routed via ch: a's, made if need be. NULL with errno. */
+static struct udp_assoc *carrier(int fd, struct udp_assoc *a, const struct config *c, const struct chain *ch, const char *what)
+{
+    if (!a)
+        a = udp_assoc_open(fd, c, ch, what);
+    if (!a)
+        return NULL;
+    if (atomic_load_explicit(&a->state, memory_order_acquire) == UDP_FAILED) {
+        errno = a->error;
+        return NULL;
+    }
+    if (a->chain != ch) {
+        log_msg(LOG_ERROR, "UDP to %s: routed via chain %s, but this socket's association is through %s", what, ch->name,
+                a->chain->name);
+        errno = ENETUNREACH;
+        return NULL;
+    }
+    if (!udp_assoc_alive(a)) {
+        errno = a->error;
+        return NULL;
+    }
+    return a;
+}
+
+ssize_t udp_send(int fd, struct udp_assoc *a, const struct msghdr *msg, int flags)
+{
+    const struct config *c = context_config();
+    union sockaddr_any dst;
+    int r = destination(a, msg, &dst);
+    if (r < 0 || !c) {
+        errno = r < 0 ? -r : ECONNREFUSED;   /* no configuration: fail closed */
+        return -1;
+    }
+    struct socks_target target;
+    struct route route;
+    if ((r = outbound_route(c, &dst, "UDP to", &target, &route)) < 0) {
+        errno = -r;
+        return -1;
+    }
+    if (route.action == ROUTE_DIRECT)
+        return send_direct(fd, msg, flags, &target, &dst);
+    char what[FAKEDNS_NAME_MAX + ADDR_TEXT_MAX + 16];
+    a = carrier(fd, a, c, route.chain, outbound_describe(&target, &dst, what, sizeof(what)));
+    return a ? send_via(fd, a, msg, flags, &target, &dst) : -1;
+}
+
+/* ---------- receiving ---------- */
+
+static pthread_key_t bounce_key;
+static pthread_once_t bounce_once = PTHREAD_ONCE_INIT;
+
+static void make_bounce_key(void)
+{
+    pthread_key_create(&bounce_key, free);
+}
+
+/* This thread's buffer for one whole datagram (freed when the thread ends); NULL if out of memory. */
+static uint8_t *bounce_buffer(void)
+{
+    pthread_once(&bounce_once, make_bounce_key);
+    uint8_t *b = pthread_getspecific(bounce_key);
+    if (!b && (b = malloc(BOUNCE_SIZE)) != NULL)
+        pthread_setspecific(bounce_key, b);
+    return b;
+}
+
+/* Copies len bytes into the iovecs; returns how many fitted. */
+static size_t scatter(const struct msghdr *msg, const uint8_t *data, size_t len)
+{
+    size_t done = 0;
+    for (size_t i = 0; i < msg->msg_iovlen && done < len; i++) {
+        size_t n = msg->msg_iov[i].iov_len < len - done ? msg->msg_iov[i].iov_len : len - done;
+        memcpy(msg->msg_iov[i].iov_base, data + done, n);
+        done += n;
+    }
+    return done;
+}
+
+/* The peer a datagram came from, as the program knows it: the fake address for a name (or for
+ * the address the proxy resolved the last name sent to), v4-mapped on an IPv6 socket. */
+static void peer_of(struct udp_assoc *a, const struct socks_target *from, union sockaddr_any *src)
+{
+    struct fakedns *map = fakemap();
+    memset(src, 0, sizeof(*src));
+    if (from->is_name) {
+        if (!map || fakedns_address_for(map, from->name, a->family, src) < 0)
+            src->sa.sa_family = (sa_family_t)a->family;
+        if (src->sa.sa_family == AF_INET)
+            src->in4.sin_port = htons(from->port);
+        else
+            src->in6.sin6_port = htons(from->port);
+        return;
+    }
+    pthread_mutex_lock(&a->lock);
+    bool named = a->has_name && addr_port(&a->name_fake) == from->port;
+    *src = named ? a->name_fake : from->addr;
+    pthread_mutex_unlock(&a->lock);
+    if (a->family == AF_INET6 && src->sa.sa_family == AF_INET)
+        addr_to_v4mapped(src);
+}
+
+static void report_peer(struct msghdr *msg, const union sockaddr_any *src)
+{
+    if (!msg->msg_name)
+        return;
+    socklen_t full = addr_len(src);
+    memcpy(msg->msg_name, src, msg->msg_namelen < full ? msg->msg_namelen : full);
+    msg->msg_namelen = full;
+}
+
+/* A datagram we will not deliver: if it was only peeked at, it must still leave the queue. */
+static void drop(int fd, int flags, const char *why)
+{
+    if (flags & MSG_PEEK)
+        libc()->recv(fd, NULL, 0, MSG_DONTWAIT);
+    log_msg(LOG_DEBUG, "UDP: dropped a datagram from the relay: %s", why);
+}
+
+ssize_t udp_recv(int fd, struct udp_assoc *a, struct msghdr *msg, int flags)
+{
+    /* The error queue holds the kernel's reports, not relayed datagrams. */
+    if (flags & MSG_ERRQUEUE)
+        return libc()->recvmsg(fd, msg, flags);
+    uint8_t *buf = bounce_buffer();
+    if (!buf) {
+        errno = ENOBUFS;
+        return -1;
+    }
+    for (;;) {
+        union sockaddr_any from;
+        struct iovec iov = { .iov_base = buf, .iov_len = BOUNCE_SIZE };
+        struct msghdr m = { .msg_name = &from, .msg_namelen = sizeof(from), .msg_iov = &iov, .msg_iovlen = 1,
+                            .msg_control = msg->msg_control, .msg_controllen = msg->msg_controllen };
+        ssize_t n = libc()->recvmsg(fd, &m, flags & ~MSG_TRUNC);
+        if (n < 0)
+            return -1;
+        union sockaddr_any relay = a->relay;
+        struct socks_target peer;
+        uint8_t frag = 0;
+        /* The socket is connected to the relay, so the kernel drops anyone else's: this is a check. */
+        int h = addr_equal(&from, &relay) ? socks5_udp_header_decode(buf, (size_t)n, &peer, &frag) : -EPERM;
+        if (h < 0 || frag != 0) {
+            drop(fd, flags, h == -EPERM ? "not from the relay" : h < 0 ? "malformed header" : "a fragment");
+            continue;
+        }
+        size_t payload = (size_t)n - (size_t)h;
+        size_t copied = scatter(msg, buf + h, payload);
+        union sockaddr_any src;
+        peer_of(a, &peer, &src);
+        report_peer(msg, &src);
+        msg->msg_controllen = m.msg_controllen;
+        msg->msg_flags = (m.msg_flags & ~MSG_TRUNC) | (copied < payload ? MSG_TRUNC : 0);
+        return (ssize_t)((flags & MSG_TRUNC) ? payload : copied);
+    }
+}
+
+ssize_t udp_send_buffer(int fd, struct udp_assoc *a, const void *buf, size_t n, int flags)
+{
+    struct iovec iov = { .iov_base = (void *)buf, .iov_len = n };
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+    return udp_send(fd, a, &msg, flags);
+}
+
+ssize_t udp_recv_buffer(int fd, struct udp_assoc *a, void *buf, size_t n, int flags, struct sockaddr *addr, socklen_t *len)
+{
+    struct iovec iov = { .iov_base = buf, .iov_len = n };
+    struct msghdr msg = { .msg_name = addr && len ? addr : NULL, .msg_namelen = addr && len ? *len : 0,
+                          .msg_iov = &iov, .msg_iovlen = 1 };
+    ssize_t r = udp_recv(fd, a, &msg, flags);
+    if (r >= 0 && addr && len)
+        *len = msg.msg_namelen;
+    return r;
+}
+
+static long long now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+int udp_recv_many(int fd, struct udp_assoc *a, struct mmsghdr *msgs, unsigned int n, int flags, struct timespec *timeout)
+{
+    long long deadline = timeout ? now_ns() + (long long)timeout->tv_sec * 1000000000LL + timeout->tv_nsec : 0;
+    unsigned int got = 0;
+    while (got < n) {
+        int f = flags & ~MSG_WAITFORONE;
+        /* After the first: MSG_WAITFORONE takes only what is there; a timeout is checked between datagrams, as the kernel does. */
+        if (got > 0 && ((flags & MSG_WAITFORONE) || (timeout && now_ns() >= deadline)))
+            f |= MSG_DONTWAIT;
+        ssize_t r = udp_recv(fd, a, &msgs[got].msg_hdr, f);
+        if (r < 0)
+            return got ? (int)got : -1;
+        msgs[got++].msg_len = (unsigned int)r;
+    }
+    return (int)got;
+}
+
+/* ---------- connect and peer ---------- */
+
+int udp_connect(int fd, struct udp_assoc *a, const struct sockaddr *addr, socklen_t len)
+{
+    if (a && addr && len >= sizeof(sa_family_t) && addr->sa_family == AF_UNSPEC) {
+        /* Dissolves the default destination; the socket stays tied to the relay. */
+        pthread_mutex_lock(&a->lock);
+        a->has_peer = false;
+        pthread_mutex_unlock(&a->lock);
+        return 0;
+    }
+    const struct config *c = context_config();
+    union sockaddr_any dst;
+    if (!c || !addr_from_sockaddr(&dst, addr, len)) {
+        errno = c ? EAFNOSUPPORT : ECONNREFUSED;
+        return -1;
+    }
+    struct socks_target target;
+    struct route route;
+    int r = outbound_route(c, &dst, "UDP to", &target, &route);
+    if (r < 0) {
+        errno = -r;
+        return -1;
+    }
+    if (route.action == ROUTE_DIRECT) {
+        if (target.is_name || outbound_dns_refused(&dst, "UDP")) {
+            errno = target.is_name ? EHOSTUNREACH : EACCES;
+            return -1;
+        }
+        /* Its one peer is reached directly: the association has nothing left to carry. */
+        udp_assoc_close(fd);
+        return libc()->connect(fd, addr, len);
+    }
+    char what[FAKEDNS_NAME_MAX + ADDR_TEXT_MAX + 16];
+    a = carrier(fd, a, c, route.chain, outbound_describe(&target, &dst, what, sizeof(what)));
+    if (!a)
+        return -1;
+    pthread_mutex_lock(&a->lock);
+    a->peer = dst;
+    a->has_peer = true;
+    pthread_mutex_unlock(&a->lock);
+    return 0;
+}
+
+int udp_peer(struct udp_assoc *a, struct sockaddr *addr, socklen_t *len)
+{
+    pthread_mutex_lock(&a->lock);
+    bool has = a->has_peer;
+    union sockaddr_any peer = a->peer;
+    pthread_mutex_unlock(&a->lock);
+    if (!has) {
+        errno = ENOTCONN;
+        return -1;
+    }
+    socklen_t full = addr_len(&peer);
+    memcpy(addr, &peer, *len < full ? *len : full);
+    *len = full;
+    return 0;
+}

@@ -72,6 +72,10 @@ $(B)/bench-bulk: tests/bench/bulk.c
 $(B)/bench-pipeloop: tests/bench/pipeloop.c
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $<
 
+# scripts/bench-udp.sh: UDP round trips (plain, SOCKS5 by hand, and the echo server)
+$(B)/bench-udp-rtt: tests/bench/udp_rtt.c
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $<
+
 unit: $(UNIT)
 	tests/run-unit.sh $(UNIT)
 
@@ -94,12 +98,13 @@ demo: deps
 
 bench:
 	scripts/deps.sh --bench
-	$(MAKE) all $(BENCH) $(BENCH_FAKEDNS) $(BENCH_ROUTE) $(BENCH_TOOLS_BIN)
+	$(MAKE) all $(BENCH) $(BENCH_FAKEDNS) $(BENCH_ROUTE) $(BENCH_TOOLS_BIN) $(B)/bench-udp-rtt
 	scripts/bench.sh
 	scripts/bench-dns.sh
 	scripts/bench-chain.sh
 	scripts/bench-rtt.sh
 	scripts/bench-eventloop.sh
+	scripts/bench-udp.sh
 	$(BENCH_ROUTE) 1000
 	timeout -k 30 900 scripts/bench-tools.sh
 

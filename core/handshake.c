@@ -101,12 +101,15 @@ static int check_targets(struct handshake *h)
         struct socks_target t;
         target_of_hop(h, i, &t);
         const struct proxy *p = h->hops[i];
-        if (t.is_name && !proxy_carries_names(p))
-            return -EHOSTUNREACH;
         enum socks5_command cmd = i + 1 == h->hop_count ? h->command : SOCKS5_CMD_CONNECT;
         int r = ops_for(p)->request(h->out, sizeof(h->out), p, &t, cmd);
+        /* A command the hop lacks outranks the target: no target would do. */
+        if (r == -EOPNOTSUPP)
+            return r;
+        if (t.is_name && !proxy_carries_names(p))
+            return -EHOSTUNREACH;
         if (r < 0)
-            return r == -EAFNOSUPPORT || r == -EOPNOTSUPP ? r : -EINVAL;
+            return r == -EAFNOSUPPORT ? r : -EINVAL;
     }
     return 0;
 }

@@ -115,6 +115,21 @@ static int relay_address(const struct tunnel *t, int family, union sockaddr_any 
     return 0;
 }
 
+/* Proxies (danted) give a relay of the family of the address in the request: an IPv6 one for an
+ * IPv6-only socket, or when the last proxy is reached over IPv6; an IPv4 one otherwise (a
+ * dual-stack socket reaches it v4-mapped). */
+static bool wants_ipv6_relay(int fd, int family, const struct config *c, const struct chain *ch)
+{
+    if (family != AF_INET6)
+        return false;
+    int v6only = 0;
+    socklen_t len = sizeof(v6only);
+    if (libc()->getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &len) == 0 && v6only)
+        return true;
+    const struct proxy *last = ch->hop_count ? &c->proxies[ch->hops[ch->hop_count - 1]] : NULL;
+    return last && last->has_addr && last->addr.sa.sa_family == AF_INET6;
+}
+
 /* Opens the control connection and asks for the association; fills a or returns -errno. */
 static int associate(struct udp_assoc *a, int fd, const struct config *c, const struct chain *ch, const char *first_dst)
 {
@@ -128,7 +143,7 @@ static int associate(struct udp_assoc *a, int fd, const struct config *c, const 
     struct socks_target from = { .port = bound_port(fd, family) };
     if (from.port == 0)
         return -errno;
-    from.addr.in4.sin_family = AF_INET;
+    from.addr.sa.sa_family = (sa_family_t)(wants_ipv6_relay(fd, family, c, ch) ? AF_INET6 : AF_INET);
     int ctl = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (ctl < 0)
         return -errno;

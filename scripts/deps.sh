@@ -12,7 +12,9 @@ set -euo pipefail
 #   dante-server      danted: SOCKS5 proxy for integration tests and the benchmark
 #   microsocks        small SOCKS5 proxy for the demo and integration tests
 #   curl wget         unmodified clients to socksify in tests and the demo
-#   netcat-openbsd    nc, a raw TCP client/server for tests
+#   netcat-openbsd    nc, a raw TCP client/server for tests (nc -u for the UDP tests)
+#   bind9-dnsutils    dig, a real DNS client (libuv: sendmmsg through syscall()) for the UDP tests
+#   dnsmasq-base      dnsmasq, the DNS server in the target namespace that dig asks through the proxy
 #   python3           tiny HTTP/echo servers, free-port picking
 #   iproute2          ss, to wait for servers to listen
 #   procps            ps, pgrep, sysctl
@@ -40,6 +42,8 @@ PACKAGES=(
     curl
     wget
     netcat-openbsd
+    bind9-dnsutils
+    dnsmasq-base
     python3
     iproute2
     procps

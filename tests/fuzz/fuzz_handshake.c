@@ -3,7 +3,8 @@
  * than its reply, and always end DONE or FAILED with a sane errno.
  * The first byte chooses the setup: bit 0 credentials, bit 1 a name target, bits 2-3 the kind
  * (SOCKS5, SOCKS4, SOCKS4a, HTTP CONNECT), bit 4 socks5_pipelining, bit 5 a second hop (SOCKS5)
- * in front of it, so every hop kind and the chain logic see hostile bytes. */
+ * in front of it, bit 6 UDP ASSOCIATE instead of CONNECT, so every hop kind, the chain logic
+ * and the UDP request see hostile bytes. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,10 +32,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     target.addr.in4.sin_family = AF_INET;
     const struct proxy *hops[2] = { &first, &proxy };
     struct handshake h;
+    enum socks5_command cmd = (data[0] & 64) ? SOCKS5_CMD_UDP_ASSOCIATE : SOCKS5_CMD_CONNECT;
     if (data[0] & 32)
-        handshake_start_chain(&h, hops, 2, &target);
+        handshake_start_command(&h, hops, 2, &target, cmd);
     else
-        handshake_start(&h, &proxy, &target);
+        handshake_start_command(&h, &hops[1], 1, &target, cmd);
     size_t off = 1;
     /* Chunk sizes come from the input too, so partial reads are explored. */
     while (handshake_status(&h) == HANDSHAKE_WRITE || handshake_status(&h) == HANDSHAKE_READ) {

@@ -18,6 +18,17 @@ One listener per PORT=MODE, all served by one process. MODE is one of:
                  CONNECT request before it connects upstream: serial handshakes are measurably
                  slower than parallel ones. Takes hundreds of clients at once (backlog 1024, one
                  thread each)
+  udp            a working SOCKS5 UDP ASSOCIATE relay (CONNECT gets "command not supported"):
+                 replies with a relay socket on the listener's address, forwards each datagram
+                 from the client's address (RFC 1928 header: IPv4, IPv6 or a name, resolved in P)
+                 and returns the answers with the header of their real source; logs one JSON line
+                 for the association and one per datagram ("udp": frag, atyp, host, port, len).
+                 An answer whose payload is JUNK-FIRST is preceded by datagrams the client must
+                 drop: FRAG 1, a bad ATYP, a short header, and one from another port of P
+  udp-then-close like udp, but closes the TCP control connection as soon as the first answer from
+                 the target arrives, before relaying that answer; the relay socket then stays
+                 open (dropping everything) for a while, so only the control connection's end
+                 can tell the client the association is gone
 HTTP CONNECT modes (the client speaks HTTP, not SOCKS5):
   http-banner    answers "200" with a few headers and the target's banner in one segment
   http-403       answers "403 Forbidden" and closes
@@ -165,6 +176,129 @@ def relay(a, b):
         s.close()
 
 
+def parse_udp_header(data):
+    """RFC 1928 UDP request header -> (frag, atyp, host, port, payload); ValueError if malformed."""
+    if len(data) < 4 or data[0:2] != b"\0\0":
+        raise ValueError("bad RSV")
+    frag, atyp = data[2], data[3]
+    if atyp == 1 and len(data) >= 10:
+        return frag, atyp, socket.inet_ntop(socket.AF_INET, data[4:8]), struct.unpack("!H", data[8:10])[0], data[10:]
+    if atyp == 4 and len(data) >= 22:
+        return frag, atyp, socket.inet_ntop(socket.AF_INET6, data[4:20]), struct.unpack("!H", data[20:22])[0], data[22:]
+    if atyp == 3 and len(data) >= 5 and len(data) >= 7 + data[4]:
+        n = data[4]
+        return frag, atyp, data[5:5 + n].decode("latin-1"), struct.unpack("!H", data[5 + n:7 + n])[0], data[7 + n:]
+    raise ValueError("bad ATYP %d or short header" % atyp)
+
+
+def udp_header(host, port):
+    addr = ipaddress.ip_address(host)
+    if addr.version == 6 and addr.ipv4_mapped:
+        addr = addr.ipv4_mapped
+    return b"\0\0\0" + (b"\x01" if addr.version == 4 else b"\x04") + addr.packed + struct.pack("!H", port)
+
+
+JUNK_FIRST = b"JUNK-FIRST"
+
+
+def send_junk(relay_sock, client, src, data):
+    """Datagrams a client must drop, sent before the real answer: a fragment (FRAG 1), an unknown
+    ATYP, a header cut short, and the answer from a port of P that is not the relay."""
+    header = udp_header(src[0], src[1])
+    for junk in (header[:2] + b"\x01" + header[3:] + b"frag", b"\0\0\0\x09" + b"bad atyp", b"\0\0\0\x01\x0a"):
+        relay_sock.sendto(junk, client)
+    other = socket.socket(relay_sock.family, socket.SOCK_DGRAM)
+    try:
+        other.bind((relay_sock.getsockname()[0], 0))
+        other.sendto(header + b"stray " + data, client)
+    finally:
+        other.close()
+
+
+def udp_associate(conn, port, mode, logpath, record):
+    """Serves one UDP association until the control connection ends (udp) or the first answer
+    arrives (udp-then-close). The relay listens on the control connection's local address."""
+    local = conn.getsockname()[0]
+    relay_sock = socket.socket(socket.AF_INET6 if ":" in local else socket.AF_INET, socket.SOCK_DGRAM)
+    relay_sock.bind((local, 0))
+    up = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    up.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    up.bind(("::", 0))
+    client_ip = conn.getpeername()[0]
+    client_udp = None
+    bound = relay_sock.getsockname()
+    conn.sendall(reply(0, bind=(bound[0], bound[1])))
+    record["action"] = "udp associate, relay %s %d" % (bound[0], bound[1])
+    record["relay"] = [bound[0], bound[1]]
+    log(logpath, record)
+    conn.settimeout(None)
+    poller = select.poll()
+    for s in (conn, relay_sock, up):
+        poller.register(s, select.POLLIN)
+    try:
+        while True:
+            events = poller.poll(60000)
+            if not events:
+                return
+            for fd, _ev in events:
+                if fd == conn.fileno():
+                    if not conn.recv(4096):
+                        log(logpath, {"port": port, "mode": mode, "action": "control closed by the client"})
+                        return
+                elif fd == relay_sock.fileno():
+                    data, src = relay_sock.recvfrom(65535)
+                    rec = {"port": port, "mode": mode, "from": list(src[:2])}
+                    if src[0] != client_ip:
+                        rec["action"] = "dropped: not from the client's address"
+                        log(logpath, rec)
+                        continue
+                    client_udp = src
+                    try:
+                        frag, atyp, host, dport, payload = parse_udp_header(data)
+                    except ValueError as e:
+                        rec["action"] = "dropped: %s" % e
+                        log(logpath, rec)
+                        continue
+                    rec["udp"] = {"frag": frag, "atyp": atyp, "host": host, "port": dport, "len": len(payload)}
+                    if frag:
+                        rec["action"] = "dropped: fragment"
+                    else:
+                        try:
+                            dest = socket.getaddrinfo(host, dport, socket.AF_INET6, socket.SOCK_DGRAM, 0,
+                                                      socket.AI_V4MAPPED)[0][4]
+                            up.sendto(payload, dest)
+                            rec["action"] = "forwarded to %s %d" % (dest[0], dest[1])
+                        except OSError as e:
+                            rec["action"] = "dropped: %s" % e
+                    log(logpath, rec)
+                elif fd == up.fileno():
+                    data, src = up.recvfrom(65535)
+                    if client_udp is None:
+                        continue
+                    if mode == "udp-then-close":
+                        conn.shutdown(socket.SHUT_RDWR)
+                        conn.close()
+                    if data == JUNK_FIRST:
+                        send_junk(relay_sock, client_udp, src, data)
+                    relay_sock.sendto(udp_header(src[0], src[1]) + data, client_udp)
+                    log(logpath, {"port": port, "mode": mode, "action": "answer from %s %d relayed%s" % (
+                        src[0], src[1], ", control connection closed first" if mode == "udp-then-close" else "")})
+                    if mode == "udp-then-close":
+                        # Keep the relay port bound (no ICMP port unreachable for the client's
+                        # next datagrams) while the client notices the closed control connection.
+                        relay_sock.settimeout(10)
+                        deadline = time.monotonic() + 10
+                        while time.monotonic() < deadline:
+                            try:
+                                relay_sock.recvfrom(65535)
+                            except OSError:
+                                break
+                        return
+    finally:
+        relay_sock.close()
+        up.close()
+
+
 def read_http_request(sock):
     """The CONNECT request, read byte by byte up to the blank line (bounded)."""
     data = b""
@@ -250,6 +384,14 @@ def handle(conn, client, port, mode, logpath):
             return
         req = read_request(conn)
         record["request"] = req
+        if mode in ("udp", "udp-then-close"):
+            if req["cmd"] != 3:
+                conn.sendall(reply(7))
+                record["action"] = "sent rep 7 (only UDP ASSOCIATE here)"
+                return
+            udp_associate(conn, port, mode, logpath, record)
+            record = None
+            return
         if mode == "close-request":
             record["action"] = "closed after request"
             return

@@ -15,10 +15,10 @@ import tempfile
 import time
 
 from procs import killpg, must, run, tail, wait_until
-from topology import (REMOTE_NAMES, C4, C6, CLEAN_PATH, DANTE_AUTH_PORT, DANTE_PORT, ECHO_PORT, ECHOSERVER, FAKE_PORTS,
-                      FAKEPROXY, HTTP_PORT, MS6_PORT, MS_AUTH_PORT, MS_PCT_PORT, MS_PORT, P4C, P4T, P6C,
-                      P6T, PASSWORD, PCT_PASSWORD, PCT_USER, PY, SSH_SOCKS_PORT, SSHD_PORT, T4, T6, TINY_AUTH_PORT,
-                      TINY_PORT, USER)
+from topology import (REMOTE_NAMES, C4, C6, CLEAN_PATH, DANTE_AUTH_PORT, DANTE_PORT, DNS_NAME, DNS_NAME_A,
+                      DNS_NAME_AAAA, DNS_PORT, ECHO_PORT, ECHOSERVER, FAKE_PORTS, FAKEPROXY, HTTP_PORT, MS6_PORT,
+                      MS_AUTH_PORT, MS_PCT_PORT, MS_PORT, P4C, P4T, P6C, P6T, PASSWORD, PCT_PASSWORD, PCT_USER, PY,
+                      SSH_SOCKS_PORT, SSHD_PORT, T4, T6, TINY_AUTH_PORT, TINY_PORT, UDP_ECHO_PORT, UDPECHO, USER)
 
 
 def hosts_file(ns):
@@ -151,7 +151,26 @@ socks pass {{
   command: connect
   log: error connect disconnect
 }}
+socks pass {{
+  from: 0/0 to: 0/0
+  command: udpassociate
+  log: error connect disconnect iooperation
+}}
+socks pass {{
+  from: 0/0 to: 0/0
+  command: udpreply
+  log: error connect disconnect iooperation
+}}
 """.format(log=logfile, p4=P4C, p6=P6C, port=port, p4t=P4T, p6t=P6T, method=method)
+
+    def dnsmasq_argv(self):
+        """dnsmasq in T, in the foreground, logging every query to stdout: an authoritative-looking
+        answer for DNS_NAME (A and AAAA) on T4:53 and [T6]:53, no upstream, no hosts file."""
+        return ["dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv", "--no-hosts",
+                "--no-poll", "--bind-interfaces", "--port=%d" % DNS_PORT, "--listen-address=%s" % T4,
+                "--listen-address=%s" % T6, "--user=root", "--group=root",
+                "--pid-file=%s" % os.path.join(self.tmp, "dnsmasq.pid"), "--log-queries", "--log-facility=-",
+                "--host-record=%s,%s,%s" % (DNS_NAME, DNS_NAME_A, DNS_NAME_AAAA)]
 
     def tinyproxy_conf(self, port, listen, logfile, auth=None):
         """tinyproxy in the foreground (-d): no Allow (any client), no ConnectPort (CONNECT to any
@@ -215,6 +234,10 @@ LogLevel VERBOSE
                       [("*", HTTP_PORT)], None))
         specs.append(("echo", t, [PY, ECHOSERVER, str(ECHO_PORT)], [("*", ECHO_PORT)], None))
         specs.append(("echo-c", c, [PY, ECHOSERVER, str(ECHO_PORT)], [("*", ECHO_PORT)], None))
+        specs.append(("udpecho", t, [PY, UDPECHO, str(UDP_ECHO_PORT)], [("*", UDP_ECHO_PORT, "udp")], None))
+        specs.append(("udpecho-c", c, [PY, UDPECHO, str(UDP_ECHO_PORT)], [("*", UDP_ECHO_PORT, "udp")], None))
+        specs.append(("dns", t, self.dnsmasq_argv(), [(a, DNS_PORT, proto) for a in (T4, T6) for proto in ("tcp", "udp")],
+                      None))
         for name, port, method in (("danted", DANTE_PORT, "none"), ("danted-auth", DANTE_AUTH_PORT, "username")):
             conf = os.path.join(self.tmp, name + ".conf")
             dlog = os.path.join(self.tmp, name + ".log")
@@ -265,7 +288,7 @@ LogLevel VERBOSE
         pending = {name: listen for name, _ns, _argv, listen, _w, _a in specs if not self.servers[name].error}
         deadline = time.monotonic() + 15
         while pending and time.monotonic() < deadline:
-            sockets = {k: self.listening(self.ns[k]) for k in "cpt"}
+            sockets = {k: self.listening(self.ns[k]) + self.listening(self.ns[k], "udp") for k in "cpt"}
             for name in list(pending):
                 s = self.servers[name]
                 nskey = [k for k in "cpt" if self.ns[k] == s.ns][0]
@@ -279,7 +302,7 @@ LogLevel VERBOSE
                         if s.error:
                             del pending[name]
                     continue
-                if all(self.is_listening(sockets[nskey], a, port) for a, port in pending[name]):
+                if all(self.is_listening(sockets[nskey], *lp) for lp in pending[name]):
                     del pending[name]
                 elif s.proc.poll() is not None:
                     s.error = "%s exited with status %s before listening:\n%s" % (
@@ -293,7 +316,7 @@ LogLevel VERBOSE
                 s.error = "%s was not started: %s did not listen within 15s" % (name, after[name])
                 continue
             s.error = "%s did not listen on %s within 15s:\n%s" % (
-                name, ", ".join("%s:%d" % lp for lp in pending[name]),
+                name, ", ".join("%s:%d" % lp[:2] + ("/udp" if lp[2:] == ("udp",) else "") for lp in pending[name]),
                 tail(s.log) + ("\n" + tail(s.watch_log) if s.watch_log != s.log else ""))
 
     def launch(self, s):
@@ -312,8 +335,9 @@ LogLevel VERBOSE
             s.error = "cannot start %s: %s" % (s.argv[0], e)
 
     @staticmethod
-    def listening(ns):
-        r = run(["ss", "-N", ns, "-ltnH"], timeout=10)
+    def listening(ns, proto="tcp"):
+        """[(host, port, proto)] of the TCP listeners (or bound UDP sockets, proto "udp") in ns."""
+        r = run(["ss", "-N", ns, "-lunH" if proto == "udp" else "-ltnH"], timeout=10)
         out = []
         for line in r.out.splitlines():
             cols = line.split()
@@ -321,15 +345,16 @@ LogLevel VERBOSE
                 host, _, port = cols[3].rpartition(":")
                 host = host.strip("[]").split("%")[0]
                 try:
-                    out.append((host, int(port)))
+                    out.append((host, int(port), proto))
                 except ValueError:
                     pass
         return out
 
     @staticmethod
-    def is_listening(sockets, addr, port):
+    def is_listening(sockets, addr, port, proto="tcp"):
+        """A listen spec is (addr, port) for TCP or (addr, port, "udp")."""
         wild = {"*", "0.0.0.0", "::"}
-        return any(p == port and (h == addr or h in wild or addr == "*") for h, p in sockets)
+        return any(p == port and pr == proto and (h == addr or h in wild or addr == "*") for h, p, pr in sockets)
 
     # ---------- cleanup ----------
     def cleanup(self):

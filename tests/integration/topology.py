@@ -21,9 +21,11 @@ PYCLIENT = os.path.join(HERE, "pyclient.py")
 FAKEPROXY = os.path.join(HERE, "fakeproxy.py")
 ECHOSERVER = os.path.join(HERE, "echoserver.py")
 BURSTSERVER = os.path.join(HERE, "burstserver.py")
+UDPECHO = os.path.join(HERE, "udpecho.py")
+UDPCLIENT = os.path.join(HERE, "udpclient.py")
 CLEAN_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 REQUIRED_TOOLS = ["ip", "ss", "danted", "microsocks", "curl", "wget", "nc", "openssl", "tinyproxy", "sshd", "ssh",
-                  "ssh-keygen"]
+                  "ssh-keygen", "dig", "dnsmasq"]
 
 # Addresses
 C4, P4C, P4T, T4 = "10.77.1.2", "10.77.1.1", "10.77.2.1", "10.77.2.2"
@@ -36,6 +38,8 @@ REMOTE_NAMES.update(("n%d.sx.test" % i, T4) for i in range(320))
 # Ports
 HTTP_PORT = 8080      # T, dual stack
 ECHO_PORT = 7777      # T, dual stack; also C on loopback
+UDP_ECHO_PORT = 7779  # T, UDP, dual stack: udpecho.py (echoes datagrams; "WHOAMI" -> "YOU ARE ADDR PORT")
+DNS_PORT = 53         # T, dnsmasq on 10.77.2.2 and fd77:2::2 (UDP and TCP): answers DNS_NAME only
 CLOSED_PORT = 9       # T, nothing listens
 DANTE_PORT = 1080     # P, 10.77.1.1 and fd77:1::1, no auth
 DANTE_AUTH_PORT = 1081  # P, username auth
@@ -56,6 +60,7 @@ FAKE_PORTS = {
     "banner": 1117, "slow": 1118,
     "http-banner": 1119, "http-403": 1120, "http-endless": 1121, "http-drip": 1122, "http-garbage": 1123,
     "delay:0.1": 1124,
+    "udp": 1125, "udp-then-close": 1126,
 }
 # fakeproxy.py's delaying relay: every handshake takes DELAY_SECONDS, so N connections made one
 # after the other take at least N * DELAY_SECONDS and N made in parallel little more than one.
@@ -66,6 +71,11 @@ DELAY_PORT = FAKE_PORTS[DELAY_MODE]
 # server of the token with listen backlogs of 1024, for bursts of parallel connections.
 BURST_ECHO_PORT = 7778
 BURST_HTTP_PORT = 8081
+
+# T's DNS server (dnsmasq): the one name it knows, and its addresses.
+DNS_NAME = "udpdns.sx.test"
+DNS_NAME_A = "10.77.2.99"
+DNS_NAME_AAAA = "fd77:2::99"
 
 USER = "sxuser"
 PASSWORD = "Pw" + secrets.token_hex(6)            # unique per run, so leak checks mean something

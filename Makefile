@@ -54,7 +54,7 @@ $(CHECK): scripts/socksify-check.c $(CORE_A)
 $(UNIT): $(UNIT_SRC) $(CORE_A)
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $(UNIT_SRC) $(CORE_A) -lcriterion -lpthread
 
-$(BENCH): tests/bench/connloop.c $(CORE_A)
+$(BENCH): tests/bench/connloop.c tests/bench/io_exact.h $(CORE_A)
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(CORE_A)
 
 $(BENCH_ROUTE): tests/bench/route_cost.c $(CORE_A)
@@ -66,14 +66,14 @@ $(BENCH_FAKEDNS): tests/bench/fakedns_memory.c $(CORE_A)
 $(B)/bench-tserver: tests/bench/tserver.c
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $<
 
-$(B)/bench-bulk: tests/bench/bulk.c
+$(B)/bench-bulk: tests/bench/bulk.c tests/bench/io_exact.h
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $<
 
 $(B)/bench-pipeloop: tests/bench/pipeloop.c
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $<
 
 # scripts/bench-udp.sh: UDP round trips (plain, SOCKS5 by hand, and the echo server)
-$(B)/bench-udp-rtt: tests/bench/udp_rtt.c
+$(B)/bench-udp-rtt: tests/bench/udp_rtt.c tests/bench/io_exact.h
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $<
 
 unit: $(UNIT)

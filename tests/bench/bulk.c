@@ -27,6 +27,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "io_exact.h"
+
 #define BUF_SIZE (256 * 1024)
 
 static double now_seconds(void)
@@ -36,45 +38,9 @@ static double now_seconds(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-    const unsigned char *p = buf;
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
-static int read_exact(int fd, void *buf, size_t len)
-{
-    unsigned char *p = buf;
-    while (len > 0) {
-        ssize_t n = read(fd, p, len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        if (n == 0) {
-            errno = ECONNRESET;
-            return -1;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 static void fail(const char *what)
 {
-    fprintf(stderr, "bench-bulk: %s: %s\n", what, strerror(errno));
+    fprintf(stderr, "bench-bulk: %s: %s\n", what, errno ? strerror(errno) : "unexpected EOF");
     exit(1);
 }
 

@@ -31,6 +31,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "io_exact.h"
+
 static const char REQUEST[] = "ping\n";
 #define REQUEST_LEN (sizeof(REQUEST) - 1)
 
@@ -66,44 +68,6 @@ static int parse_ulong(const char *s, unsigned long min, unsigned long max, cons
         return -1;
     }
     *out = v;
-    return 0;
-}
-
-/* Write all of buf; -1 on error. */
-static int write_all(int fd, const void *buf, size_t len)
-{
-    const unsigned char *p = buf;
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
-/* Read exactly len bytes; -1 on error or early EOF (errno 0 for EOF). */
-static int read_exact(int fd, void *buf, size_t len)
-{
-    unsigned char *p = buf;
-    while (len > 0) {
-        ssize_t n = read(fd, p, len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        if (n == 0) {
-            errno = 0;
-            return -1;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
     return 0;
 }
 

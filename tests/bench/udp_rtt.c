@@ -45,6 +45,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "io_exact.h"
+
 #define PAYLOAD 64
 #define HDR 10                 /* RSV RSV FRAG ATYP=1 ADDR(4) PORT(2) */
 #define REPLY_TIMEOUT_MS 1000
@@ -118,43 +120,6 @@ static int same_addr(const struct sockaddr_in *a, const struct sockaddr_in *b)
 }
 
 /* ---------------------------------------------------------------- SOCKS5 control connection */
-
-static int write_all(int fd, const void *buf, size_t len)
-{
-    const unsigned char *p = buf;
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
-/* Read exactly len bytes; -1 on error or early EOF (errno 0 for EOF). */
-static int read_exact(int fd, void *buf, size_t len)
-{
-    unsigned char *p = buf;
-    while (len > 0) {
-        ssize_t n = read(fd, p, len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        if (n == 0) {
-            errno = 0;
-            return -1;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
 
 static int ctl_error(const char *what)
 {

@@ -213,33 +213,44 @@ bool outbound_dns_refused(const union sockaddr_any *dst, const char *proto)
     return guard_dns(context_config(), dst, proto) == OUTBOUND_REFUSE;
 }
 
-/* A name routed direct: the config allows resolving it here, so the local resolver does. */
-static int connect_direct_by_name(int fd, const struct socks_target *target, const char *why)
+int outbound_resolve_direct(int fd, const struct socks_target *target, const struct route *route, const char *what,
+                            union sockaddr_any *out)
 {
-    int domain = AF_INET;
+    int domain = AF_INET, type = SOCK_STREAM;
     socklen_t len = sizeof(domain);
-    getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len);
-    struct addrinfo hints = { .ai_family = domain, .ai_socktype = SOCK_STREAM, .ai_flags = AI_V4MAPPED }, *res = NULL;
-    char port[8];
+    libc()->getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len);
+    len = sizeof(type);
+    libc()->getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len);
+    struct addrinfo hints = { .ai_family = domain, .ai_socktype = type, .ai_flags = AI_V4MAPPED }, *res = NULL;
+    char port[8], why[PATH_MAX + 32];
+    route_text(context_config(), route, why, sizeof(why));
     snprintf(port, sizeof(port), "%u", target->port);
     int r = libc()->getaddrinfo(target->name, port, &hints, &res);
-    if (r != 0 || !res) {
-        log_msg(LOG_ERROR, "connect %s:%u: direct (%s), but it does not resolve here: %s", target->name, target->port,
-                why, gai_strerror(r));
-        errno = EHOSTUNREACH;
+    if (r != 0 || !res || !addr_from_sockaddr(out, res->ai_addr, res->ai_addrlen)) {
+        log_msg(LOG_ERROR, "%s %s:%u: direct (%s), but it does not resolve here: %s", what, target->name, target->port,
+                why, r ? gai_strerror(r) : "no address");
+        if (res)
+            freeaddrinfo(res);
+        return -EHOSTUNREACH;
+    }
+    freeaddrinfo(res);
+    if (log_enabled(LOG_INFO)) {
+        char text[ADDR_TEXT_MAX];
+        log_msg(LOG_INFO, "%s %s:%u: direct (%s) to %s", what, target->name, target->port, why, addr_format(out, text, sizeof(text)));
+    }
+    return 0;
+}
+
+/* A name routed direct: the config allows resolving it here, so the local resolver does. */
+static int connect_direct_by_name(int fd, const struct socks_target *target, const struct route *route)
+{
+    union sockaddr_any a;
+    int r = outbound_resolve_direct(fd, target, route, "connect", &a);
+    if (r < 0) {
+        errno = -r;
         return -1;
     }
-    if (log_enabled(LOG_INFO)) {
-        union sockaddr_any a;
-        char text[ADDR_TEXT_MAX];
-        addr_from_sockaddr(&a, res->ai_addr, res->ai_addrlen);
-        log_msg(LOG_INFO, "connect %s:%u: direct (%s) to %s", target->name, target->port, why, addr_format(&a, text, sizeof(text)));
-    }
-    r = libc()->connect(fd, res->ai_addr, res->ai_addrlen);
-    int err = errno;
-    freeaddrinfo(res);
-    errno = err;
-    return r;
+    return libc()->connect(fd, &a.sa, addr_len(&a));
 }
 
 int outbound_connect(int fd, const struct sockaddr *addr, socklen_t len)
@@ -261,15 +272,14 @@ int outbound_connect(int fd, const struct sockaddr *addr, socklen_t len)
     addr_from_sockaddr(&dst, addr, len);
     struct socks_target target;
     struct route route;
-    char text[FAKEDNS_NAME_MAX + ADDR_TEXT_MAX + 16], why[PATH_MAX + 32];
+    char text[FAKEDNS_NAME_MAX + ADDR_TEXT_MAX + 16];
     int r = outbound_route(c, &dst, "connect", &target, &route);
     if (r < 0) {
         errno = -r;
         return -1;
     }
     if (route.action == ROUTE_DIRECT)
-        return target.is_name ? connect_direct_by_name(fd, &target, route_text(c, &route, why, sizeof(why)))
-                              : libc()->connect(fd, addr, len);
+        return target.is_name ? connect_direct_by_name(fd, &target, &route) : libc()->connect(fd, addr, len);
     int flags = libc()->fcntl(fd, F_GETFL);
     /* An event loop must not wait for the handshake: it runs in the background. */
     if (flags >= 0 && (flags & O_NONBLOCK)) {

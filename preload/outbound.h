@@ -29,6 +29,10 @@ enum outbound_verdict outbound_decide_send(int fd, const struct sockaddr *addr, 
  * destination or a fake address with no name (both logged). */
 int outbound_route(const struct config *c, const union sockaddr_any *dst, const char *what, struct socks_target *target,
                    struct route *route);
+/* A name routed direct (by route) is resolved here, for fd's family and socket type (what:
+ * "connect", "UDP to", for logs). 0 with *out, or -EHOSTUNREACH (logged). */
+int outbound_resolve_direct(int fd, const struct socks_target *target, const struct route *route, const char *what,
+                            union sockaddr_any *out);
 /* Whether proto traffic straight to dst would leak DNS past the proxy (logged when it would). */
 bool outbound_dns_refused(const union sockaddr_any *dst, const char *proto);
 /* "name:port (fake address)" or "address:port" into buf, for logs. */

@@ -75,15 +75,18 @@ static ssize_t send_via(int fd, struct udp_assoc *a, const struct msghdr *msg, i
     return r >= h ? r - h : 0;
 }
 
-/* A datagram routed direct from a socket that holds an association. */
+/* A datagram routed direct (by route): a name is resolved here, as the route allows. */
 static ssize_t send_direct(int fd, const struct msghdr *msg, int flags, const struct socks_target *target,
-                           union sockaddr_any *dst)
+                           const struct route *route, union sockaddr_any *dst)
 {
-    char text[FAKEDNS_NAME_MAX + ADDR_TEXT_MAX + 16];
+    union sockaddr_any resolved;
     if (target->is_name) {
-        log_msg(LOG_ERROR, "UDP to %s: routed direct, but names are resolved by the proxy", outbound_describe(target, dst, text, sizeof(text)));
-        errno = EHOSTUNREACH;
-        return -1;
+        int r = outbound_resolve_direct(fd, target, route, "UDP to", &resolved);
+        if (r < 0) {
+            errno = -r;
+            return -1;
+        }
+        dst = &resolved;
     }
     if (outbound_dns_refused(dst, "UDP")) {
         errno = EACCES;
@@ -148,7 +151,7 @@ ssize_t udp_send(int fd, struct udp_assoc *a, const struct msghdr *msg, int flag
         return -1;
     }
     if (route.action == ROUTE_DIRECT)
-        return send_direct(fd, msg, flags, &target, &dst);
+        return send_direct(fd, msg, flags, &target, &route, &dst);
     char what[FAKEDNS_NAME_MAX + ADDR_TEXT_MAX + 16];
     a = carrier(fd, a, c, route.chain, outbound_describe(&target, &dst, what, sizeof(what)));
     return a ? send_via(fd, a, msg, flags, &target, &dst) : -1;
@@ -331,13 +334,17 @@ int udp_connect(int fd, struct udp_assoc *a, const struct sockaddr *addr, sockle
         return -1;
     }
     if (route.action == ROUTE_DIRECT) {
-        if (target.is_name || outbound_dns_refused(&dst, "UDP")) {
-            errno = target.is_name ? EHOSTUNREACH : EACCES;
+        if (target.is_name && (r = outbound_resolve_direct(fd, &target, &route, "UDP to", &dst)) < 0) {
+            errno = -r;
+            return -1;
+        }
+        if (outbound_dns_refused(&dst, "UDP")) {
+            errno = EACCES;
             return -1;
         }
         /* Its one peer is reached directly: the association has nothing left to carry. */
         udp_assoc_close(fd);
-        return libc()->connect(fd, addr, len);
+        return libc()->connect(fd, &dst.sa, addr_len(&dst));
     }
     char what[FAKEDNS_NAME_MAX + ADDR_TEXT_MAX + 16];
     a = carrier(fd, a, c, route.chain, outbound_describe(&target, &dst, what, sizeof(what)));

@@ -551,3 +551,23 @@ def test_udp_direct_routes_untouched(t):
     t.check(r.errno_name() == "ENETUNREACH", "a `direct` datagram to T gave %s (exit %s), expected ENETUNREACH from "
             "the kernel (C has no route to T)" % (r.errno_name(), r.rc))
     t.check(not t.log_lines("danted", "udp/"), "danted saw UDP: %r" % t.log_lines("danted", "udp/"))
+
+
+@test
+def test_udp_name_routed_direct_resolved_locally(t):
+    """A name routed direct is resolved here, for datagrams as for connections: C cannot resolve
+    it (no DNS), so sendto and connect fail with EHOSTUNREACH and an error line, and nothing
+    reaches the proxy or leaves C as UDP."""
+    t.need("danted")
+    conf = t.write("cwd/sx.conf", "proxy socks5h://%s:%d\nroute *.nowhere.sx.test direct\n" % (P4C, DANTE_PORT))
+    before = len(t.log_lines("danted", "udpassociate"))
+    connect = ("import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+               "try:\n    s.connect(('x.nowhere.sx.test', %d))\n    print('CONNECTED')\n"
+               "except OSError as e:\n    print('ERRNO', errno.errorcode[e.errno])\n" % UDP_ECHO_PORT)
+    for how, argv in (("sendto", [PY, UDPCLIENT, "name", "x.nowhere.sx.test", str(UDP_ECHO_PORT)]),
+                      ("connect", [PY, "-c", "import errno\n" + connect])):
+        r = t.sx_f(conf, argv)
+        t.check("ERRNO EHOSTUNREACH" in r.out, "%s to a direct name C cannot resolve: expected EHOSTUNREACH, got %r"
+                % (how, r.out))
+        t.check("does not resolve here" in r.err, "no error line for the unresolvable direct name: %r" % r.err)
+    t.check(len(t.log_lines("danted", "udpassociate")) == before, "danted saw an association for a name routed direct")

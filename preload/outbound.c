@@ -34,14 +34,16 @@ static int socket_protocol(int fd)
 
 /* DNS that does not go through the proxy would tell the local network the names the proxy is
  * meant to resolve: unless names are local (or the config allows it) it is refused. */
-static enum outbound_verdict guard_dns(const struct config *c, const union sockaddr_any *dst, const char *proto)
+static bool dns_leak(const struct config *c, const union sockaddr_any *dst)
 {
-    if (addr_port(dst) != DNS_PORT || (c && (config_dns_mode(c) == DNS_LOCAL || c->direct_dns)))
-        return OUTBOUND_PASS;
+    return addr_port(dst) == DNS_PORT && !(c && (config_dns_mode(c) == DNS_LOCAL || c->direct_dns));
+}
+
+static void log_dns_refused(const union sockaddr_any *dst, const char *proto)
+{
     char text[ADDR_TEXT_MAX];
     log_msg(LOG_ERROR, "%s to %s refused: DNS past the proxy would leak names (set direct_dns yes to allow)", proto,
             addr_format(dst, text, sizeof(text)));
-    return OUTBOUND_REFUSE;
 }
 
 /* "route at FILE:LINE" or the built-in reason, for logs. */
@@ -53,34 +55,46 @@ static const char *route_text(const struct config *c, const struct route *r, cha
     return buf;
 }
 
-/* The verdict for a connection (or datagram, udp) to dst: through a proxy, direct, or refused. */
-static enum outbound_verdict decide_routed(const union sockaddr_any *dst, bool udp)
+/* The verdict for a connection (or datagram, udp) to dst, silently: through a proxy (also with
+ * no usable configuration: fail closed, and for a fake address, which stands for a name the
+ * proxy is asked for), direct, or refused. *r is the route taken, if one was. No syscall. */
+static enum outbound_verdict judge(const struct config *c, const union sockaddr_any *dst, bool udp, struct route *r)
 {
     enum outbound_verdict via = udp ? OUTBOUND_UDP : OUTBOUND_PROXY;
-    const struct config *c = context_config();
-    /* Without a usable configuration nothing may go out directly: fail closed. */
-    if (!c)
+    struct fakedns *map = c ? fakemap() : NULL;
+    if (!c || (map && fakedns_is_fake(map, dst)))
         return via;
-    struct fakedns *map = fakemap();
-    /* A fake address stands for a name: the proxy is asked for that name. */
-    if (map && fakedns_is_fake(map, dst))
+    *r = route_decide(c, dst, NULL);
+    if (r->action == ROUTE_VIA)
         return via;
-    struct route r = route_decide(c, dst, NULL);
-    if (r.action == ROUTE_VIA)
-        return via;
+    if (r->action == ROUTE_REJECT)
+        return OUTBOUND_REJECT;
+    return dns_leak(c, dst) ? OUTBOUND_REFUSE : OUTBOUND_PASS;
+}
+
+/* Logs a verdict judge() gave without a proxy: rejected, refused, or direct (datagrams are too
+ * many to log each at info). */
+static void tell(const struct config *c, const union sockaddr_any *dst, bool udp, const struct route *r,
+                 enum outbound_verdict v)
+{
     const char *what = udp ? "UDP to" : "connect";
     char text[ADDR_TEXT_MAX], why[PATH_MAX + 32];
-    if (r.action == ROUTE_REJECT) {
-        log_msg(LOG_ERROR, "%s %s: rejected (%s)", what, addr_format(dst, text, sizeof(text)), route_text(c, &r, why, sizeof(why)));
-        return OUTBOUND_REJECT;
-    }
-    if (guard_dns(c, dst, udp ? "UDP" : "TCP") == OUTBOUND_REFUSE)
-        return OUTBOUND_REFUSE;
-    /* Datagrams are too many to log each at info. */
     enum log_level level = udp ? LOG_DEBUG : LOG_INFO;
-    if (log_enabled(level))
-        log_msg(level, "%s %s: direct (%s)", what, addr_format(dst, text, sizeof(text)), route_text(c, &r, why, sizeof(why)));
-    return OUTBOUND_PASS;
+    if (v == OUTBOUND_REJECT)
+        log_msg(LOG_ERROR, "%s %s: rejected (%s)", what, addr_format(dst, text, sizeof(text)), route_text(c, r, why, sizeof(why)));
+    else if (v == OUTBOUND_REFUSE)
+        log_dns_refused(dst, udp ? "UDP" : "TCP");
+    else if (v == OUTBOUND_PASS && log_enabled(level))
+        log_msg(level, "%s %s: direct (%s)", what, addr_format(dst, text, sizeof(text)), route_text(c, r, why, sizeof(why)));
+}
+
+static enum outbound_verdict decide_routed(const union sockaddr_any *dst, bool udp)
+{
+    const struct config *c = context_config();
+    struct route r;
+    enum outbound_verdict v = judge(c, dst, udp, &r);
+    tell(c, dst, udp, &r, v);
+    return v;
 }
 
 /* While socksify itself is loading (resolving the proxy's name may open sockets), its own
@@ -115,8 +129,18 @@ enum outbound_verdict outbound_decide_send(int fd, const struct sockaddr *addr, 
     union sockaddr_any dst;
     if (!ours_to_judge(addr, len, &dst))
         return OUTBOUND_PASS;
+    /* The route first: a datagram that goes direct anyway needs no syscall to learn fd's kind
+     * (a TCP socket ignores the address, and is never refused here). */
     int saved = errno;
-    enum outbound_verdict v = socket_protocol(fd) == IPPROTO_UDP ? decide_routed(&dst, true) : OUTBOUND_PASS;
+    const struct config *c = context_config();
+    struct route r;
+    enum outbound_verdict v = judge(c, &dst, true, &r);
+    if (v != OUTBOUND_PASS || log_enabled(LOG_DEBUG)) {
+        if (socket_protocol(fd) == IPPROTO_UDP)
+            tell(c, &dst, true, &r, v);
+        else
+            v = OUTBOUND_PASS;
+    }
     errno = saved;
     return v;
 }
@@ -210,7 +234,10 @@ int outbound_route(const struct config *c, const union sockaddr_any *dst, const 
 
 bool outbound_dns_refused(const union sockaddr_any *dst, const char *proto)
 {
-    return guard_dns(context_config(), dst, proto) == OUTBOUND_REFUSE;
+    if (!dns_leak(context_config(), dst))
+        return false;
+    log_dns_refused(dst, proto);
+    return true;
 }
 
 int outbound_resolve_direct(int fd, const struct socks_target *target, const struct route *route, const char *what,

@@ -22,7 +22,8 @@ enum outbound_verdict {
  * logged. Costs no syscall unless addr is AF_INET/AF_INET6. */
 enum outbound_verdict outbound_decide(int fd, const struct sockaddr *addr, socklen_t len);
 /* Decides for a plain send of fd to addr: a datagram goes through an association, direct, or is
- * refused (a TCP socket ignores the address). One getsockopt when addr is AF_INET/AF_INET6. */
+ * refused (a TCP socket ignores the address). A datagram routed direct costs no syscall; the
+ * others one getsockopt. */
 enum outbound_verdict outbound_decide_send(int fd, const struct sockaddr *addr, socklen_t len);
 /* Where a connection or datagram (what: "connect", "UDP to") to dst goes: *target is the address or
  * the name behind a fake address, *route the first matching rule. 0, or -errno for a rejected

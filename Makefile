@@ -155,8 +155,9 @@ check-asan: deps
 
 # ThreadSanitizer (tests/tsan/): build-tsan/tsan-stress links the preload and core objects, built
 # with -fsanitize=thread, with tests/tsan/stress.c, whose threads connect by name through a local
-# danted (blocking and non-blocking, through chains holding a dead proxy), look names up and fork()
-# concurrently. gcc, for its shared libtsan: socksify's calls to libc (dlsym(RTLD_NEXT)) then go
+# danted (blocking and non-blocking, through chains holding a dead proxy), send UDP through
+# associations (own sockets, sockets shared by threads, sockets churned, inherited across fork()),
+# look names up and fork() concurrently. gcc, for its shared libtsan: socksify's calls to libc (dlsym(RTLD_NEXT)) then go
 # through TSan's interceptors. clang 14 links its runtime into the program, where the hooks would
 # bypass its interceptors (it would miss socksify's close()s and report races on reused descriptors).
 TSAN_CC ?= gcc

@@ -62,16 +62,16 @@ static ssize_t send_via(int fd, struct udp_assoc *a, const struct msghdr *msg, i
         memcpy(iov + 1, msg->msg_iov, msg->msg_iovlen * sizeof(*iov));
     struct msghdr m = { .msg_iov = iov, .msg_iovlen = msg->msg_iovlen + 1, .msg_control = msg->msg_control,
                         .msg_controllen = msg->msg_controllen };
-    ssize_t r = libc()->sendmsg(fd, &m, flags);
-    if (r < 0)
-        return -1;
     pthread_mutex_lock(&a->lock);
     /* Replies to a name come back from the address the proxy resolved it to: remember which
-     * fake address the program will expect them from. */
+     * fake address the program will expect them from, before another thread can receive one. */
     a->has_name = target->is_name;
     if (target->is_name)
         a->name_fake = *dst;
     pthread_mutex_unlock(&a->lock);
+    ssize_t r = libc()->sendmsg(fd, &m, flags);
+    if (r < 0)
+        return -1;
     return r >= h ? r - h : 0;
 }
 
@@ -103,12 +103,15 @@ static int destination(struct udp_assoc *a, const struct msghdr *msg, union sock
 {
     if (msg->msg_name && msg->msg_namelen)
         return addr_from_sockaddr(dst, msg->msg_name, msg->msg_namelen) ? 0 : -EAFNOSUPPORT;
-    if (!a || !a->has_peer)
+    if (!a)
         return -EDESTADDRREQ;
+    /* Another thread may connect() (or dissolve the destination) meanwhile: both under the lock. */
     pthread_mutex_lock(&a->lock);
-    *dst = a->peer;
+    bool has = a->has_peer;
+    if (has)
+        *dst = a->peer;
     pthread_mutex_unlock(&a->lock);
-    return 0;
+    return has ? 0 : -EDESTADDRREQ;
 }
 
 /* The association that carries a datagram routed via ch: a's, made if need be. NULL with errno. */

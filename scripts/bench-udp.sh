@@ -96,18 +96,10 @@ PYCOUNT
 }
 
 # --- danted: internal 127.0.0.1, external 127.0.0.2 (its relay sends to the target from there),
-# UDP associate allowed. servers.sh's danted_conf, with a socks rule that names the UDP commands
-# and logs each association's start and end (the end line carries its packet counts).
+# UDP associate allowed (servers.sh's danted_conf with its UDP rules), logging each association's
+# start and end (the end line carries its packet counts).
 PROXY_PORT=$(free_port)
-danted_conf "$TMP/danted.conf" "$PROXY_PORT" 127.0.0.2 "$TMP/danted.log"
-sed -i '/^socks pass /d' "$TMP/danted.conf"
-cat >> "$TMP/danted.conf" <<'EOF'
-socks pass {
-    from: 0.0.0.0/0 to: 0.0.0.0/0
-    command: udpassociate udpreply
-    log: connect disconnect error
-}
-EOF
+danted_conf "$TMP/danted.conf" "$PROXY_PORT" 127.0.0.2 "$TMP/danted.log" "connect disconnect error"
 setsid "$DANTED" -f "$TMP/danted.conf" -p "$TMP/danted.pid" > "$TMP/danted.out" 2>&1 &
 DANTED_PID=$!
 wait_listen "$PROXY_PORT" "$DANTED_PID" danted "$TMP/danted.out"

@@ -44,8 +44,12 @@ wait_listen() {
     exit 1
 }
 
-# danted_conf FILE PORT EXTERNAL LOG: a quiet, no-auth danted listening on 127.0.0.1:PORT that
-# connects out from EXTERNAL.
+# danted_conf FILE PORT EXTERNAL LOG [UDP_LOG]: a quiet, no-auth danted listening on 127.0.0.1:PORT
+# that connects out from EXTERNAL. Without UDP_LOG, one socks rule for every command, logging
+# errors. With UDP_LOG (danted's "log:" items, e.g. "error" or "connect disconnect error"), it also
+# relays UDP: a socks rule for connect (logging errors), and one each for udpassociate and
+# udpreply, which log UDP_LOG (with "connect disconnect": a "udp/udpassociate [:" line when an
+# association starts and a "]:" line with its packet counts when it ends).
 danted_conf() {
     cat > "$1" <<CONF
 logoutput: $4
@@ -56,8 +60,23 @@ clientmethod: none
 user.privileged: root
 user.unprivileged: nobody
 client pass { from: 0.0.0.0/0 to: 0.0.0.0/0 log: error }
-socks pass { from: 0.0.0.0/0 to: 0.0.0.0/0 log: error }
 CONF
+    if [[ -z "${5:-}" ]]; then
+        echo "socks pass { from: 0.0.0.0/0 to: 0.0.0.0/0 log: error }" >> "$1"
+        return 0
+    fi
+    local command log
+    for command in connect udpassociate udpreply; do
+        log=$5
+        [[ $command == connect ]] && log=error
+        cat >> "$1" <<CONF
+socks pass {
+    from: 0.0.0.0/0 to: 0.0.0.0/0
+    command: $command
+    log: $log
+}
+CONF
+    done
 }
 
 # start_echo DIR: starts tests/bench/echoserver.py on 127.0.0.1; sets ECHO_PID and ECHO_PORT.

@@ -8,15 +8,20 @@
 # script:
 #   1. runs `tsan-stress canary`, a deliberate data race, and insists that TSan reports it with
 #      exit status 66: the pass cannot silently run without the sanitizer;
-#   2. starts danted on 127.0.0.1:<free port>, connecting out from 127.0.0.2, in a private mount
-#      namespace whose /etc/hosts maps the test names (e0.tsan.test, e0.dyn.tsan.test, ...) to
-#      127.0.0.1: the proxy resolves them, while the test program (which sees the real
-#      /etc/hosts) gets fake addresses for them, as names meant for the proxy do;
+#   2. starts danted on 127.0.0.1:<free port>, connecting out from 127.0.0.2 and relaying UDP
+#      (servers.sh's danted_conf with UDP rules, logging each association's start and end), in a
+#      private mount namespace whose /etc/hosts maps the test names (e0.tsan.test,
+#      e0.dyn.tsan.test, ...) to 127.0.0.1: the proxy resolves them, while the test program
+#      (which sees the real /etc/hosts) gets fake addresses for them, as names meant for the
+#      proxy do;
 #   3. runs `tsan-stress run` (about 5-10 s) under a hard time limit, with TSAN_OPTIONS
 #      halt_on_error=1 exitcode=66 io_sync=0: TSan's default io_sync=1 takes every write to a
 #      socket as happening before every later read from a socket, in any thread, which can hide
 #      races between threads that do network I/O (all of them, here);
-#   4. checks socksify's log: every chain skipped its dead proxy at least once, and no errors.
+#   4. checks socksify's log: every chain skipped its dead proxy at least once, and no errors;
+#   5. checks the UDP totals the stress printed (associations made, datagrams sent) against
+#      socksify's log (one "UDP association for ...: ok" line each) and danted's (one start and
+#      one end line per association, the end line counting the datagrams the client sent).
 # Any TSan report (log_path files, one per process) fails the run and is shown, with the tails of
 # socksify's and danted's logs. danted and the temp dir are removed on every exit path.
 #
@@ -67,7 +72,7 @@ echo "$ME: canary race reported by ThreadSanitizer (exit status 66), as it must 
 # --- 2. danted, resolving the test names through a private /etc/hosts.
 { echo "127.0.0.1 localhost"; "$BIN" hosts; } > "$TMP/hosts"
 PROXY_PORT=$(free_port)
-danted_conf "$TMP/danted.conf" "$PROXY_PORT" 127.0.0.2 "$TMP/danted.log"
+danted_conf "$TMP/danted.conf" "$PROXY_PORT" 127.0.0.2 "$TMP/danted.log" "connect disconnect error"
 # setsid: danted leads its own process group (stop_pid kills the group, danted's children too);
 # unshare without --fork and sh's exec keep $! as danted's pid.
 setsid unshare --mount --propagation private -- /bin/sh -c 'mount --bind "$0" /etc/hosts && exec "$@"' \
@@ -90,8 +95,9 @@ show_logs() {
 
 # --- 3. the stress run.
 rc=0
+# (pipefail: rc is the stress's status; tee keeps its output for step 5)
 TSAN_OPTIONS="$BASE_OPTIONS log_path=$TMP/tsan ${TSAN_OPTIONS:-}" \
-    timeout -k 5 "$LIMIT" "$BIN" run "$TMP/socksify.conf" "$PROXY_PORT" "$TMP/socksify.log" || rc=$?
+    timeout -k 5 "$LIMIT" "$BIN" run "$TMP/socksify.conf" "$PROXY_PORT" "$TMP/socksify.log" | tee "$TMP/stress.out" || rc=$?
 if [[ $rc -ne 0 ]] || compgen -G "$TMP/tsan.*" > /dev/null; then
     show_logs
     case $rc in
@@ -115,4 +121,33 @@ if grep -q ": error: " "$TMP/socksify.log"; then
     show_logs
     die "socksify logged errors although every connection succeeded"
 fi
+
+# --- 5. the UDP associations, as the stress, socksify and danted account for them.
+read -r want_assocs want_datagrams < <(sed -n 's/^stress: UDP totals: \([0-9]*\) associations, \([0-9]*\) datagrams$/\1 \2/p' \
+    "$TMP/stress.out") || true
+[[ -n "${want_datagrams:-}" ]] || die "the stress printed no UDP totals"
+n=$(grep -c "UDP association for .*: ok (" "$TMP/socksify.log" || true)
+if [[ $n -ne $want_assocs ]]; then
+    show_logs
+    die "socksify's log shows $n UDP associations made, the stress counted $want_assocs"
+fi
+# "STARTED ENDED DATAGRAMS": danted's udpassociate lines; an end line ("]:") comes once the
+# association's control connection closed (when the stress exited), its first "BYTES/PACKETS"
+# what the client sent.
+danted_udp() {
+    awk '/udp\/udpassociate \[:/ { s++ }
+         /udp\/udpassociate \]:/ { n++; for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+\/[0-9]+$/) { split($i, a, "/"); p += a[2]; break } }
+         END { print s + 0, n + 0, p + 0 }' "$TMP/danted.log" 2> /dev/null || echo 0 0 0
+}
+for ((i = 0; i < 100; i++)); do   # danted logs the ends a moment after the stress exits: at most 5 s
+    read -r started ended datagrams < <(danted_udp)
+    ((ended >= want_assocs)) && break
+    sleep 0.05
+done
+if [[ "$started $ended $datagrams" != "$want_assocs $want_assocs $want_datagrams" ]]; then
+    show_logs
+    die "danted's log shows $started UDP associations started and $ended ended, carrying $datagrams datagrams from the" \
+        "client; the stress made $want_assocs, sending $want_datagrams"
+fi
+echo "$ME: UDP: $want_assocs associations, $want_datagrams datagrams, in the stress's count, socksify's log and danted's"
 echo "$ME: ok, no data race reported ($((SECONDS - start)) s)"

@@ -12,6 +12,11 @@
  *   server (127.0.0.1, ephemeral port), which insists on the peer 127.0.0.2: a connection that
  *   bypassed the proxy is an error.
  *
+ *   UDP threads --datagrams to 127.0.0.1 or to a fake address--> danted's UDP relay (each socket
+ *   has its association: a control connection and UDP ASSOCIATE) --from 127.0.0.2--> this
+ *   program's UDP echo server (127.0.0.1, another ephemeral port), which insists on the source
+ *   127.0.0.2 too, and answers through the sendto hook, routed direct ("direct 127.0.0.2/32").
+ *
  * All of this runs at once, started together at a barrier (so the lazy configuration load and the
  * fake-address map's set-up race as well):
  *   - CLIENTS threads x CONNECTS connects by name (remote DNS: fake addresses), through the
@@ -36,7 +41,30 @@
  *     fake address its parent looked up (the map is shared across fork), checks the echo and
  *     _exit()s; the parent kills a child that takes more than CHILD_TIMEOUT_MS. (TSan checks
  *     nothing in the child of a multi-threaded process: the child's part is functional.)
- *   - one echo-server thread, with epoll (socksify's epoll_ctl, read, write and close hooks).
+ *     The forker also holds a UDP socket with an association: each child sends one datagram
+ *     through it (by address or by name) and checks its echo, while the other threads'
+ *     associations are busy; then the parent does the same on it.
+ *   - UDP_CLIENTS threads x UDP_ROUNDS round trips, each thread on its own socket (a quarter of
+ *     them IPv6: a v4-mapped relay and fake IPv6 addresses), by sendto/recvfrom, to the echo
+ *     server's address and to names through the default proxy, or to names only through one of
+ *     the chains (a socket's association goes through one chain); every echo must come from the
+ *     address the datagram was sent to (the fake one for a name).
+ *   - two UDP sockets (one sent to by address, one by name) shared by UDP_SHARERS threads each:
+ *     they connect() it at once (one association is made), then send and receive on it at the
+ *     same time in every way: sendto/recvfrom, send/recv, write/read, sendmsg/recvmsg,
+ *     sendmmsg/recvmmsg, and connect() again then send/recv. Each thread receives as many
+ *     datagrams as it sent, whoever's: every datagram carries an id and must come back once,
+ *     intact, from the socket's destination.
+ *   - UDP_CHURNERS threads x UDP_CHURN sockets made, used for one round trip (unconnected or
+ *     connected, IPv4 or IPv6, by address or by name, through every chain) and closed: the
+ *     associations end while the others run, and descriptor numbers (and their slots) are
+ *     reused by every kind of thread.
+ *   - one echo-server thread, with epoll (socksify's epoll_ctl, read, write and close hooks), and
+ *     one UDP echo-server thread (recvfrom, sendto).
+ *
+ * At the end, the UDP echo server must have answered every datagram sent (the fork children's
+ * too), and the totals (associations made, datagrams sent) are printed for run.sh to compare with
+ * socksify's and danted's logs.
  *
  * Exit status 0 when every check passed, 1 otherwise; a race (or any other TSan report) ends the
  * process at once with TSAN_OPTIONS' exitcode (run.sh: halt_on_error=1 exitcode=66).
@@ -44,9 +72,11 @@
  *   stress run CONF_PATH PROXY_PORT LOG_PATH   writes socksify's config to CONF_PATH and runs
  *   stress hosts                               prints the /etc/hosts lines danted needs
  *   stress canary                              a deliberate data race: proves TSan is active
+ *
  * Sizes from the environment: STRESS_CLIENTS (64), STRESS_CONNECTS (100), STRESS_RESOLVERS (8),
- * STRESS_LOOKUPS (300), STRESS_FORKS (16); for triage, STRESS_HOW=0..5 uses one way of
- * connecting only (in the order above).
+ * STRESS_LOOKUPS (300), STRESS_FORKS (16), STRESS_UDP_CLIENTS (16), STRESS_UDP_ROUNDS (400),
+ * STRESS_UDP_SHARERS (6 per shared socket), STRESS_UDP_CHURNERS (2), STRESS_UDP_CHURN (300); for
+ * triage, STRESS_HOW=0..5 uses one way of connecting only (in the order above).
  */
 #include <arpa/inet.h>
 #include <dlfcn.h>
@@ -122,6 +152,18 @@ static long long now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* When the last TCP client and the last UDP thread finished (ms after the start): the UDP
+ * threads should run about as long as the TCP ones, for their calls to race with those. */
+static long long start_ms;
+static _Atomic long long tcp_done_ms, udp_done_ms;
+
+static void note_done(_Atomic long long *done)
+{
+    long long t = now_ms() - start_ms, seen = atomic_load(done);
+    while (t > seen && !atomic_compare_exchange_weak(done, &seen, t))
+        ;
 }
 
 static void set_timeouts(int fd, int ms)
@@ -454,6 +496,7 @@ static void *client(void *arg)
         one_connect(tid, j, ep);
     if (ep >= 0)
         close(ep);
+    note_done(&tcp_done_ms);
     return NULL;
 }
 
@@ -554,6 +597,511 @@ static void *resolver(void *arg)
     return NULL;
 }
 
+/* ---------------------------------------------------------------- UDP */
+
+/* Datagrams go to this program's UDP echo server (127.0.0.1, ephemeral port) through danted's
+ * relay: by address (loopback goes through the proxy: direct_loopback no) or by name (a fake
+ * address: the relay is asked for the name). The server insists on the source 127.0.0.2,
+ * danted's external address: a datagram that bypassed the relay is an error. Its own replies go
+ * to 127.0.0.2 through the sendto hook, which the configuration routes direct ("direct
+ * 127.0.0.2/32"): the server holds no association. */
+
+#define UDP_TIMEOUT_MS 5000   /* SO_RCVTIMEO/SO_SNDTIMEO of every UDP socket */
+#define UDP_BATCH 4           /* datagrams per sendmmsg/recvmmsg */
+#define UDP_PAYLOAD_MAX 128
+
+static int udp_clients = 16, udp_rounds = 400, udp_sharers = 6, udp_churners = 2, udp_churn = 300;
+static int udp_echo_fd, udp_echo_port;
+static char udp_port_text[8];
+/* Datagrams sent (by this process, and by fork children that exited 0), echoed, and echoed
+ * although they did not come from the relay. */
+static atomic_int udp_sent, udp_echo_served, udp_echo_direct;
+static atomic_int udp_trips_ok, udp_churned, udp_fork_trips, udp_assocs;
+static atomic_uint udp_next_id;
+
+/* The UDP echo server: one thread, one socket, through socksify's recvfrom and sendto hooks. */
+static void *udp_echo_server(void *arg)
+{
+    (void)arg;
+    char buf[2048];
+    while (!atomic_load(&stopping)) {
+        struct pollfd p = { .fd = udp_echo_fd, .events = POLLIN };
+        if (poll(&p, 1, 100) <= 0)
+            continue;
+        for (;;) {
+            struct sockaddr_in from = { 0 };
+            socklen_t len = sizeof(from);
+            ssize_t n = recvfrom(udp_echo_fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from, &len);
+            if (n < 0) {
+                if (errno != EAGAIN && errno != EINTR)
+                    fail("UDP echo server: recvfrom: %s", strerror(errno));
+                break;
+            }
+            if (from.sin_family != AF_INET || from.sin_addr.s_addr != htonl(0x7f000002)) {
+                char text[INET6_ADDRSTRLEN] = "?";
+                inet_ntop(AF_INET, &from.sin_addr, text, sizeof(text));
+                atomic_fetch_add(&udp_echo_direct, 1);
+                fail("UDP echo server: a datagram from %s, not from the relay (127.0.0.2)", text);
+                continue;   /* not answered: its sender fails too */
+            }
+            if (sendto(udp_echo_fd, buf, (size_t)n, 0, (struct sockaddr *)&from, len) != n)
+                fail("UDP echo server: sendto: %s", strerror(errno));
+            else
+                atomic_fetch_add(&udp_echo_served, 1);
+        }
+    }
+    return NULL;
+}
+
+static int udp_loopback_socket(int *port)
+{
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t len = sizeof(a);
+    int size = 4 << 20;   /* bursts from a hundred threads at once */
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || getsockname(fd, (struct sockaddr *)&a, &len) < 0) {
+        perror("stress: UDP loopback socket");
+        exit(1);
+    }
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+static int udp_socket(const char *who, int family)
+{
+    int fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        fail("%s: UDP socket: %s", who, strerror(errno));
+        return -1;
+    }
+    set_timeouts(fd, UDP_TIMEOUT_MS);
+    return fd;
+}
+
+/* Where a datagram for the echo server goes, in family's addresses: the server's own address
+ * (v4-mapped for IPv6), or, for a name, the fake address getaddrinfo gives for it. */
+static bool udp_destination(const char *who, const char *name, int family, struct sockaddr_storage *dst, socklen_t *len)
+{
+    memset(dst, 0, sizeof(*dst));
+    if (!name) {
+        if (family == AF_INET) {
+            struct sockaddr_in *in4 = (struct sockaddr_in *)dst;
+            *in4 = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons((uint16_t)udp_echo_port),
+                                         .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+            *len = sizeof(*in4);
+        } else {
+            struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)dst;
+            *in6 = (struct sockaddr_in6){ .sin6_family = AF_INET6, .sin6_port = htons((uint16_t)udp_echo_port) };
+            inet_pton(AF_INET6, "::ffff:127.0.0.1", &in6->sin6_addr);
+            *len = sizeof(*in6);
+        }
+        return true;
+    }
+    struct addrinfo hints = { .ai_family = family, .ai_socktype = SOCK_DGRAM }, *res;
+    int r = getaddrinfo(name, udp_port_text, &hints, &res);
+    if (r != 0) {
+        fail("%s: getaddrinfo %s (UDP): %s", who, name, gai_strerror(r));
+        return false;
+    }
+    bool ok = is_fake(res->ai_addr) && res->ai_addrlen <= sizeof(*dst);
+    if (ok) {
+        memcpy(dst, res->ai_addr, res->ai_addrlen);
+        *len = res->ai_addrlen;
+    } else {
+        fail("%s: getaddrinfo %s (UDP) gave no fake address", who, name);
+    }
+    freeaddrinfo(res);
+    return ok;
+}
+
+static const char *udp_text(const struct sockaddr_storage *a, char *buf, size_t size)
+{
+    const void *raw = a->ss_family == AF_INET6 ? (const void *)&((const struct sockaddr_in6 *)a)->sin6_addr
+                                               : (const void *)&((const struct sockaddr_in *)a)->sin_addr;
+    if (!inet_ntop(a->ss_family, raw, buf, (socklen_t)size))
+        snprintf(buf, size, "(family %d)", a->ss_family);
+    return buf;
+}
+
+/* One datagram to the echo server and its echo on fd, a socket this thread alone reads: by
+ * sendto/recvfrom (the reply must come from dst, as the program addressed it), or, connected,
+ * by connect/send/recv (getpeername must give dst back). True when all went well; failures are
+ * reported. Allocates nothing: fork children use it. */
+static bool udp_round_trip(int fd, const char *who, const char *what, const struct sockaddr_storage *dst, socklen_t dstlen,
+                           bool connected)
+{
+    char payload[UDP_PAYLOAD_MAX], reply[UDP_PAYLOAD_MAX + 16];
+    int plen = snprintf(payload, sizeof(payload), "u%u %s %s", atomic_fetch_add(&udp_next_id, 1), who, what);
+    if (plen >= (int)sizeof(payload))
+        plen = (int)sizeof(payload) - 1;
+    const struct sockaddr *to = (const struct sockaddr *)dst;
+    struct sockaddr_storage from = { 0 };
+    socklen_t fromlen = sizeof(from);
+    char text[INET6_ADDRSTRLEN];
+    if (connected) {
+        struct sockaddr_storage peer = { 0 };
+        socklen_t peerlen = sizeof(peer);
+        if (connect(fd, to, dstlen) < 0) {
+            fail("%s: UDP connect to %s: %s", who, what, strerror(errno));
+            return false;
+        }
+        if (getpeername(fd, (struct sockaddr *)&peer, &peerlen) < 0 || !same_sockaddr((struct sockaddr *)&peer, to)) {
+            fail("%s: UDP getpeername after connect to %s is not %s", who, what, udp_text(dst, text, sizeof(text)));
+            return false;
+        }
+        if (send(fd, payload, (size_t)plen, 0) != plen) {
+            fail("%s: UDP send to %s: %s", who, what, strerror(errno));
+            return false;
+        }
+    } else if (sendto(fd, payload, (size_t)plen, 0, to, dstlen) != plen) {
+        fail("%s: UDP sendto %s: %s", who, what, strerror(errno));
+        return false;
+    }
+    atomic_fetch_add(&udp_sent, 1);
+    ssize_t n = connected ? recv(fd, reply, sizeof(reply), 0)
+                          : recvfrom(fd, reply, sizeof(reply), 0, (struct sockaddr *)&from, &fromlen);
+    if (n != plen || memcmp(reply, payload, (size_t)plen) != 0) {
+        fail("%s: UDP %s: echo mismatch or no echo (%s)", who, what, n < 0 ? strerror(errno) : "wrong datagram");
+        return false;
+    }
+    if (!connected && !same_sockaddr((struct sockaddr *)&from, to)) {
+        char want[INET6_ADDRSTRLEN];
+        fail("%s: UDP %s: the echo came from %s, not from %s", who, what, udp_text(&from, text, sizeof(text)),
+             udp_text(dst, want, sizeof(want)));
+        return false;
+    }
+    return true;
+}
+
+/* (a) A thread with its own socket: round trips by sendto/recvfrom, by address and by names (of
+ * one kind: a socket's association goes through one chain). Some sockets are IPv6 (v4-mapped
+ * relay, fake IPv6 addresses). */
+static void *udp_client(void *arg)
+{
+    int tid = (int)(intptr_t)arg, kind = tid % KINDS, family = tid % 4 == 3 ? AF_INET6 : AF_INET;
+    char who[32];
+    snprintf(who, sizeof(who), "UDP client %d", tid);
+    pthread_barrier_wait(&start_line);
+    int fd = udp_socket(who, family), ok = 0;
+    for (int r = 0; fd >= 0 && r < udp_rounds && !too_many_errors(); r++) {
+        char name[64];
+        bool by_name = kind != 0 || (r & 1);
+        snprintf(name, sizeof(name), "e%d.%stsan.test", (tid * 5 + r) % NAMES, kinds[kind]);
+        struct sockaddr_storage dst;
+        socklen_t len;
+        if (!udp_destination(who, by_name ? name : NULL, family, &dst, &len))
+            break;
+        if (!udp_round_trip(fd, who, by_name ? name : "the echo server's address", &dst, len, false))
+            break;   /* a late echo would confuse the next round trip */
+        ok++;
+    }
+    if (ok > 0)
+        atomic_fetch_add(&udp_assocs, 1);
+    atomic_fetch_add(&udp_trips_ok, ok);
+    if (fd >= 0)
+        close(fd);
+    note_done(&udp_done_ms);
+    return NULL;
+}
+
+/* (c) A thread that makes a socket, does one round trip (unconnected or connected, IPv4 or
+ * IPv6, by address or by name) and closes it, again and again: associations end while the other
+ * threads run, and their descriptor numbers (and slots) are reused by any thread. */
+static void *udp_churner(void *arg)
+{
+    int tid = (int)(intptr_t)arg;
+    char who[32];
+    snprintf(who, sizeof(who), "UDP churner %d", tid);
+    pthread_barrier_wait(&start_line);
+    for (int i = 0; i < udp_churn && !too_many_errors(); i++) {
+        int family = (i + tid) % 3 == 2 ? AF_INET6 : AF_INET, kind = (i + tid) % KINDS;
+        bool by_name = kind != 0 || (i & 2);
+        char name[64];
+        snprintf(name, sizeof(name), "e%d.%stsan.test", (i * 3 + tid) % NAMES, kinds[kind]);
+        struct sockaddr_storage dst;
+        socklen_t len;
+        if (!udp_destination(who, by_name ? name : NULL, family, &dst, &len))
+            continue;
+        int fd = udp_socket(who, family);
+        if (fd < 0)
+            continue;
+        if (udp_round_trip(fd, who, by_name ? name : "the echo server's address", &dst, len, i & 1)) {
+            atomic_fetch_add(&udp_churned, 1);
+            atomic_fetch_add(&udp_assocs, 1);
+        }
+        close(fd);
+    }
+    note_done(&udp_done_ms);
+    return NULL;
+}
+
+/* (b) Sockets shared by udp_sharers threads each, which send and receive on them at once in
+ * every way there is: sendto/recvfrom, send/recv (the socket is connect()ed), write/read,
+ * sendmsg/recvmsg, sendmmsg/recvmmsg, and connect() again (to the same destination) then send.
+ * A thread receives as many datagrams as it sent, whoever's they are (so no thread waits for a
+ * datagram another one took): each datagram carries an id, and every id must come back exactly
+ * once, intact, from the socket's destination. One socket sends to the echo server's address,
+ * the other to a name. */
+enum shared_way { BY_SENDTO, BY_SEND, BY_WRITE, BY_SENDMSG, BY_MMSG, BY_CONNECT, SHARED_WAYS };
+static const char *const shared_way_names[] = { "sendto/recvfrom", "send/recv", "write/read", "sendmsg/recvmsg",
+                                                "sendmmsg/recvmmsg", "connect/send/recv" };
+enum { SHARED_SOCKETS = 2 };
+
+struct shared_udp {
+    const char *what;
+    int fd;                             /* made by the group's first thread before `ready` */
+    struct sockaddr_storage dst;        /* its destination: the echo server's address, or a name's fake one */
+    socklen_t dstlen;
+    pthread_barrier_t ready, primed;
+    atomic_int sent, received;
+};
+static struct shared_udp shared[SHARED_SOCKETS];
+static atomic_uint shared_next_id;
+static unsigned shared_max_ids;
+static atomic_uchar *shared_seen;   /* per id: times its echo was received */
+
+static int shared_payload(unsigned id, char *buf, size_t size)
+{
+    int n = snprintf(buf, size, "s%u/%08x/", id, id * 2654435761u);
+    /* A length that varies with the id, so that a datagram cut or merged shows. */
+    for (unsigned i = 0; i < id % 32 && n < (int)size - 1; i++)
+        buf[n++] = (char)('a' + (id + i) % 26);
+    buf[n] = '\0';
+    return n;
+}
+
+/* One echo received on a shared socket: its id must be new, its content intact, its source (if
+ * the way of receiving tells it) the socket's destination. */
+static bool shared_check(struct shared_udp *s, const char *who, const char *buf, ssize_t n,
+                         const struct sockaddr_storage *from)
+{
+    char expected[UDP_PAYLOAD_MAX], text[INET6_ADDRSTRLEN];
+    unsigned id = 0;
+    if (n <= 1 || buf[0] != 's' || sscanf(buf + 1, "%u", &id) != 1 || id >= shared_max_ids ||
+        shared_payload(id, expected, sizeof(expected)) != n || memcmp(buf, expected, (size_t)n) != 0) {
+        fail("%s: a damaged datagram on the shared socket (%s, %zd bytes)", who, s->what, n);
+        return false;
+    }
+    if (atomic_fetch_add(&shared_seen[id], 1) != 0) {
+        fail("%s: datagram %u received twice on the shared socket (%s)", who, id, s->what);
+        return false;
+    }
+    if (from && !same_sockaddr((const struct sockaddr *)from, (const struct sockaddr *)&s->dst)) {
+        fail("%s: the echo of datagram %u came from %s, not from %s's address", who, id, udp_text(from, text, sizeof(text)),
+             s->what);
+        return false;
+    }
+    atomic_fetch_add(&s->received, 1);
+    return true;
+}
+
+/* Sends 1 datagram (UDP_BATCH with sendmmsg) the given way; how many went, or -1. */
+static int shared_send(struct shared_udp *s, const char *who, enum shared_way way)
+{
+    char payloads[UDP_BATCH][UDP_PAYLOAD_MAX];
+    int count = way == BY_MMSG ? UDP_BATCH : 1, len[UDP_BATCH];
+    for (int i = 0; i < count; i++) {
+        unsigned id = atomic_fetch_add(&shared_next_id, 1);
+        if (id >= shared_max_ids) {
+            fail("%s: more shared datagrams than planned", who);
+            return -1;
+        }
+        len[i] = shared_payload(id, payloads[i], sizeof(payloads[i]));
+    }
+    const struct sockaddr *to = (const struct sockaddr *)&s->dst;
+    struct iovec iov[UDP_BATCH];
+    struct mmsghdr mm[UDP_BATCH];
+    memset(mm, 0, sizeof(mm));
+    for (int i = 0; i < count; i++) {
+        iov[i] = (struct iovec){ .iov_base = payloads[i], .iov_len = (size_t)len[i] };
+        /* sendmsg/sendmmsg: to the address, or (every other message of a batch) the default destination. */
+        bool addressed = way == BY_SENDMSG || i % 2 == 0;
+        mm[i].msg_hdr = (struct msghdr){ .msg_name = addressed ? (void *)to : NULL, .msg_namelen = addressed ? s->dstlen : 0,
+                                         .msg_iov = &iov[i], .msg_iovlen = 1 };
+    }
+    ssize_t r;
+    switch (way) {
+    case BY_SENDTO: r = sendto(s->fd, payloads[0], (size_t)len[0], 0, to, s->dstlen); break;
+    case BY_CONNECT: {
+        struct sockaddr_storage peer = { 0 };
+        socklen_t peerlen = sizeof(peer);
+        if (connect(s->fd, to, s->dstlen) < 0) {
+            fail("%s: connect again on the shared socket (%s): %s", who, s->what, strerror(errno));
+            return -1;
+        }
+        if (getpeername(s->fd, (struct sockaddr *)&peer, &peerlen) < 0 || !same_sockaddr((struct sockaddr *)&peer, to)) {
+            fail("%s: getpeername of the shared socket (%s) is not its destination", who, s->what);
+            return -1;
+        }
+    }
+        /* fall through */
+    case BY_SEND: r = send(s->fd, payloads[0], (size_t)len[0], 0); break;
+    case BY_WRITE: r = write(s->fd, payloads[0], (size_t)len[0]); break;
+    case BY_SENDMSG: r = sendmsg(s->fd, &mm[0].msg_hdr, 0); break;
+    default: {
+        int m = sendmmsg(s->fd, mm, (unsigned)count, 0);
+        for (int i = 0; i < m; i++)
+            if (mm[i].msg_len != (unsigned)len[i]) {
+                fail("%s: sendmmsg on the shared socket (%s) sent %u bytes of %d", who, s->what, mm[i].msg_len, len[i]);
+                return -1;
+            }
+        r = m > 0 ? m : -1;
+        if (r < 0)
+            break;
+        atomic_fetch_add(&s->sent, m);
+        atomic_fetch_add(&udp_sent, m);
+        return m;
+    }
+    }
+    if (r != len[0]) {
+        fail("%s: %s on the shared socket (%s): %s", who, shared_way_names[way], s->what, r < 0 ? strerror(errno) : "short");
+        return -1;
+    }
+    atomic_fetch_add(&s->sent, 1);
+    atomic_fetch_add(&udp_sent, 1);
+    return 1;
+}
+
+/* Receives up to `owed` datagrams the given way (at least one); how many, or -1. */
+static int shared_receive(struct shared_udp *s, const char *who, enum shared_way way, int owed)
+{
+    char bufs[UDP_BATCH][UDP_PAYLOAD_MAX + 16];
+    struct sockaddr_storage from[UDP_BATCH];
+    struct iovec iov[UDP_BATCH];
+    struct mmsghdr mm[UDP_BATCH];
+    int count = way == BY_MMSG ? (owed < UDP_BATCH ? owed : UDP_BATCH) : 1;
+    memset(mm, 0, sizeof(mm));
+    memset(from, 0, sizeof(from));
+    for (int i = 0; i < count; i++) {
+        iov[i] = (struct iovec){ .iov_base = bufs[i], .iov_len = sizeof(bufs[i]) };
+        mm[i].msg_hdr = (struct msghdr){ .msg_name = &from[i], .msg_namelen = sizeof(from[i]), .msg_iov = &iov[i], .msg_iovlen = 1 };
+    }
+    socklen_t fromlen = sizeof(from[0]);
+    ssize_t n;
+    bool has_source = true;
+    switch (way) {
+    case BY_SENDTO: n = recvfrom(s->fd, bufs[0], sizeof(bufs[0]), 0, (struct sockaddr *)&from[0], &fromlen); break;
+    case BY_SEND:
+    case BY_CONNECT: n = recv(s->fd, bufs[0], sizeof(bufs[0]), 0); has_source = false; break;
+    case BY_WRITE: n = read(s->fd, bufs[0], sizeof(bufs[0])); has_source = false; break;
+    case BY_SENDMSG:
+        n = recvmsg(s->fd, &mm[0].msg_hdr, 0);
+        if (n >= 0 && (mm[0].msg_hdr.msg_flags & MSG_TRUNC))
+            n = -2;
+        break;
+    default: {
+        int m = recvmmsg(s->fd, mm, (unsigned)count, MSG_WAITFORONE, NULL);
+        if (m < 0) {
+            fail("%s: recvmmsg on the shared socket (%s): %s", who, s->what, strerror(errno));
+            return -1;
+        }
+        for (int i = 0; i < m; i++)
+            if (!shared_check(s, who, bufs[i], (ssize_t)mm[i].msg_len, &from[i]))
+                return -1;
+        return m;
+    }
+    }
+    if (n < 0) {
+        fail("%s: receiving (%s) on the shared socket (%s): %s", who, shared_way_names[way], s->what,
+             n == -2 ? "truncated" : strerror(errno));
+        return -1;
+    }
+    return shared_check(s, who, bufs[0], n, has_source ? &from[0] : NULL) ? 1 : -1;
+}
+
+static void *udp_sharer(void *arg)
+{
+    int idx = (int)(intptr_t)arg, tid = idx % udp_sharers;
+    struct shared_udp *s = &shared[idx / udp_sharers];
+    char who[48];
+    snprintf(who, sizeof(who), "UDP sharer %d of %s", tid, s->what);
+    pthread_barrier_wait(&start_line);
+    if (tid == 0) {   /* the socket and its destination, for the whole group */
+        bool by_name = s == &shared[1];
+        s->fd = -1;
+        if (udp_destination(who, by_name ? "e15.tsan.test" : NULL, AF_INET, &s->dst, &s->dstlen))
+            s->fd = udp_socket(who, AF_INET);
+    }
+    pthread_barrier_wait(&s->ready);
+    if (s->fd < 0) {
+        pthread_barrier_wait(&s->primed);
+        return NULL;
+    }
+    /* Everyone connects at once: one association is made, the others wait for it. */
+    bool ok = connect(s->fd, (struct sockaddr *)&s->dst, s->dstlen) == 0;
+    if (!ok)
+        fail("%s: connect: %s", who, strerror(errno));
+    int owed = 0;
+    /* One datagram before the others send: the socket's first send to a name tells socksify to
+     * report its echoes from the fake address; an echo received before that send returns would
+     * come from the address the proxy resolved the name to (a documented limit). */
+    if (ok && tid == 0 && (owed = shared_send(s, who, BY_SEND)) < 0)
+        ok = false;
+    pthread_barrier_wait(&s->primed);
+    for (int r = 0; ok && r < udp_rounds && !too_many_errors(); r++) {
+        enum shared_way way = (enum shared_way)((r + tid) % SHARED_WAYS);
+        int m = shared_send(s, who, way);
+        if (m < 0)
+            break;
+        owed += m;
+        while (owed > 0) {
+            m = shared_receive(s, who, way, owed);
+            if (m < 0) {
+                ok = false;
+                break;
+            }
+            owed -= m;
+        }
+    }
+    while (ok && owed > 0) {   /* the first thread's first datagram, with no rounds at all */
+        int m = shared_receive(s, who, BY_SENDTO, owed);
+        if (m < 0)
+            break;
+        owed -= m;
+    }
+    note_done(&udp_done_ms);
+    return NULL;
+}
+
+static void udp_shared_init(void)
+{
+    shared[0].what = "the echo server's address";
+    shared[1].what = "e15.tsan.test";
+    for (int i = 0; i < SHARED_SOCKETS; i++) {
+        shared[i].fd = -1;
+        pthread_barrier_init(&shared[i].ready, NULL, (unsigned)(udp_sharers ? udp_sharers : 1));
+        pthread_barrier_init(&shared[i].primed, NULL, (unsigned)(udp_sharers ? udp_sharers : 1));
+    }
+    shared_max_ids = (unsigned)(SHARED_SOCKETS * udp_sharers * (udp_rounds + 1) * UDP_BATCH);
+    shared_seen = calloc(shared_max_ids ? shared_max_ids : 1, sizeof(*shared_seen));
+    if (!shared_seen) {
+        perror("stress: calloc");
+        exit(1);
+    }
+}
+
+/* After the sharers: every datagram sent on a shared socket came back exactly once; the sockets
+ * are closed. */
+static void udp_shared_check(void)
+{
+    for (int i = 0; i < SHARED_SOCKETS; i++) {
+        struct shared_udp *s = &shared[i];
+        if (udp_sharers && atomic_load(&s->sent) != atomic_load(&s->received))
+            fail("shared UDP socket (%s): %d datagrams sent, %d echoes received", s->what, atomic_load(&s->sent),
+                 atomic_load(&s->received));
+        if (s->fd >= 0) {
+            atomic_fetch_add(&udp_assocs, 1);
+            close(s->fd);
+        }
+    }
+    unsigned ids = atomic_load(&shared_next_id), missing = 0;
+    for (unsigned id = 0; id < ids && id < shared_max_ids; id++)
+        missing += atomic_load(&shared_seen[id]) == 0;
+    if (missing)
+        fail("shared UDP sockets: %u of %u datagrams never came back", missing, ids);
+}
+
 /* ---------------------------------------------------------------- fork */
 
 /* gcc 12's libtsan does not take its allocator's locks around fork() (later TSan runtimes do):
@@ -588,14 +1136,26 @@ static void free_shim_init(void)
     }
 }
 
-/* In the child: one connect to a fake address the parent looked up, an echo, _exit. Only
- * async-signal-safe habits: other threads may have held locks when the parent forked. */
-static void child(int n, const struct sockaddr *addr, socklen_t len, const char *name)
+/* What a fork child sends its datagram to, on the socket (with an association) it inherits. */
+struct child_udp {
+    int fd;
+    struct sockaddr_storage dst;
+    socklen_t len;
+    const char *what;
+};
+
+/* In the child: one connect to a fake address the parent looked up, an echo; one datagram
+ * through the association the parent made for u->fd, an echo; _exit. Only async-signal-safe
+ * habits: other threads may have held locks when the parent forked. */
+static void child(int n, const struct sockaddr *addr, socklen_t len, const char *name, const struct child_udp *u)
 {
     alarm(CHILD_TIMEOUT_MS / 1000 + 5);   /* the parent kills it first; this is the back-stop */
     char who[32];
     snprintf(who, sizeof(who), "fork child %d", n);
-    _exit(echo_through(who, name, addr, len, VIA_CONNECT, false, WAIT, -1) ? 0 : 1);
+    bool ok = echo_through(who, name, addr, len, VIA_CONNECT, false, WAIT, -1);
+    if (u->fd >= 0)
+        ok = udp_round_trip(u->fd, who, u->what, &u->dst, u->len, false) && ok;
+    _exit(ok ? 0 : 1);
 }
 
 static void *forker(void *arg)
@@ -612,10 +1172,33 @@ static void *forker(void *arg)
     }
     echo_through("forker", "e0.tsan.test", res->ai_addr, res->ai_addrlen, VIA_CONNECT, false, WAIT, -1);
     freeaddrinfo(res);
+    /* A UDP socket with an association (and this thread's receive buffer made) for the children:
+     * each sends through it, by address or by name, while the other threads' associations are
+     * busy; then the parent does, after the child's exit. */
+    struct child_udp u = { .fd = udp_socket("forker", AF_INET), .what = "the echo server's address" };
+    struct sockaddr_storage by_address;
+    socklen_t by_address_len;
+    if (u.fd >= 0 && (!udp_destination("forker", NULL, AF_INET, &by_address, &by_address_len) ||
+                      !udp_round_trip(u.fd, "forker", u.what, &by_address, by_address_len, false))) {
+        close(u.fd);
+        u.fd = -1;
+    }
+    if (u.fd >= 0) {
+        atomic_fetch_add(&udp_assocs, 1);
+        atomic_fetch_add(&udp_trips_ok, 1);
+    }
     for (int n = 0; n < forks && !too_many_errors(); n++) {
         nanosleep(&(struct timespec){ 0, FORK_INTERVAL_MS * 1000000 }, NULL);   /* the clients are mid-handshake */
-        char name[64];
+        char name[64], uname[64];
         snprintf(name, sizeof(name), "e%d.%stsan.test", n % NAMES, kinds[n % KINDS]);
+        snprintf(uname, sizeof(uname), "e%d.tsan.test", (n * 7) % NAMES);   /* the default chain: the socket's */
+        u.what = n % 2 ? uname : "the echo server's address";
+        if (n % 2 == 0) {
+            u.dst = by_address;
+            u.len = by_address_len;
+        } else if (u.fd >= 0 && !udp_destination("forker", uname, AF_INET, &u.dst, &u.len)) {
+            continue;
+        }
         r = getaddrinfo(name, echo_port_text, &hints, &res);
         if (r != 0) {
             fail("forker: getaddrinfo %s: %s", name, gai_strerror(r));
@@ -623,7 +1206,7 @@ static void *forker(void *arg)
         }
         pid_t pid = fork();
         if (pid == 0)
-            child(n, res->ai_addr, res->ai_addrlen, name);
+            child(n, res->ai_addr, res->ai_addrlen, name, &u);
         freeaddrinfo(res);
         if (pid < 0) {
             fail("forker: fork: %s", strerror(errno));
@@ -641,12 +1224,20 @@ static void *forker(void *arg)
             fail("fork child %d: waitpid: %s", n, strerror(errno));
         } else if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
             atomic_fetch_add(&forks_ok, 1);
+            if (u.fd >= 0) {   /* the child's datagram, counted here; and the association still works here */
+                atomic_fetch_add(&udp_sent, 1);
+                atomic_fetch_add(&udp_fork_trips, 1);
+                if (udp_round_trip(u.fd, "forker", u.what, &u.dst, u.len, false))
+                    atomic_fetch_add(&udp_trips_ok, 1);
+            }
         } else if (WIFEXITED(status)) {
             fail("fork child %d (pid %d) exited with %d", n, (int)pid, WEXITSTATUS(status));
         } else {
             fail("fork child %d (pid %d) died of signal %d", n, (int)pid, WTERMSIG(status));
         }
     }
+    if (u.fd >= 0)
+        close(u.fd);
     return NULL;
 }
 
@@ -671,6 +1262,7 @@ static void write_config(const char *path, int proxy_port, int dead_port, const 
             "route *.rr.tsan.test via rr\n"
             "route *.rnd.tsan.test via rnd\n"
             "direct_loopback no\n"
+            "direct 127.0.0.2/32\n"   /* the UDP echo server's replies to danted's relay */
             "dns remote\n"
             "fake_range 198.18.0.0/15\n"
             "fake_range6 fd53:6f63:6b73::/96\n"
@@ -753,6 +1345,11 @@ int main(int argc, char **argv)
     lookups = env_int("STRESS_LOOKUPS", lookups, 10000);
     forks = env_int("STRESS_FORKS", forks, 1000);
     only_how = env_int("STRESS_HOW", -1, HOWS - 1);   /* one way of connecting only, for triage */
+    udp_clients = env_int("STRESS_UDP_CLIENTS", udp_clients, 1000);
+    udp_rounds = env_int("STRESS_UDP_ROUNDS", udp_rounds, 100000);
+    udp_sharers = env_int("STRESS_UDP_SHARERS", udp_sharers, 100);
+    udp_churners = env_int("STRESS_UDP_CHURNERS", udp_churners, 100);
+    udp_churn = env_int("STRESS_UDP_CHURN", udp_churn, 100000);
     int proxy_port = atoi(argv[3]), dead_port;
     if (proxy_port <= 0 || proxy_port > 65535) {
         fprintf(stderr, "stress: bad proxy port '%s'\n", argv[3]);
@@ -763,35 +1360,51 @@ int main(int argc, char **argv)
     /* No hook may run before this: the configuration is read on first use, from SOCKSIFY_CONF. */
     echo_fd = loopback_socket(true, &echo_port);
     dead_fd = loopback_socket(false, &dead_port);
+    udp_echo_fd = udp_loopback_socket(&udp_echo_port);
     snprintf(echo_port_text, sizeof(echo_port_text), "%d", echo_port);
+    snprintf(udp_port_text, sizeof(udp_port_text), "%d", udp_echo_port);
     write_config(argv[2], proxy_port, dead_port, argv[4]);
     setenv("SOCKSIFY_CONF", argv[2], 1);
     unsetenv("SOCKSIFY_PROXY");
     unsetenv("SOCKSIFY_LOG_LEVEL");
     unsetenv("SOCKSIFY_LOG_FILE");
 
-    pthread_t echo, *threads = calloc((size_t)(clients + resolvers + 1), sizeof(pthread_t));
+    int udp_threads = udp_clients + SHARED_SOCKETS * udp_sharers + udp_churners;
+    pthread_t echo, udp_echo, *threads = calloc((size_t)(clients + resolvers + 1 + udp_threads), sizeof(pthread_t));
     if (!threads)
         return 1;
+    udp_shared_init();
     start(&echo, echo_server, 0);
-    pthread_barrier_init(&start_line, NULL, (unsigned)(clients + resolvers + 1 + 1));
+    start(&udp_echo, udp_echo_server, 0);
+    pthread_barrier_init(&start_line, NULL, (unsigned)(clients + resolvers + 1 + udp_threads + 1));
     int nt = 0;
     for (int i = 0; i < clients; i++)
         start(&threads[nt++], client, i);
     for (int i = 0; i < resolvers; i++)
         start(&threads[nt++], resolver, i);
     start(&threads[nt++], forker, 0);
+    for (int i = 0; i < udp_clients; i++)
+        start(&threads[nt++], udp_client, i);
+    for (int i = 0; i < SHARED_SOCKETS * udp_sharers; i++)
+        start(&threads[nt++], udp_sharer, i);
+    for (int i = 0; i < udp_churners; i++)
+        start(&threads[nt++], udp_churner, i);
     printf("stress: %d client threads x %d connects, %d resolver threads x %d names, %d forks; echo on 127.0.0.1:%d, "
            "proxy 127.0.0.1:%d, dead proxy 127.0.0.1:%d\n",
            clients, connects, resolvers, lookups, forks, echo_port, proxy_port, dead_port);
+    printf("stress: UDP: %d client threads x %d round trips, %d sockets shared by %d threads x %d rounds, %d churner "
+           "threads x %d sockets; UDP echo on 127.0.0.1:%d\n",
+           udp_clients, udp_rounds, SHARED_SOCKETS, udp_sharers, udp_rounds, udp_churners, udp_churn, udp_echo_port);
     fflush(stdout);
-    long long t0 = now_ms();
+    long long t0 = start_ms = now_ms();
     pthread_barrier_wait(&start_line);
     for (int i = 0; i < nt; i++)
         pthread_join(threads[i], NULL);
     long long elapsed = now_ms() - t0;
+    udp_shared_check();
     atomic_store(&stopping, true);
     pthread_join(echo, NULL);
+    pthread_join(udp_echo, NULL);
     free(threads);
 
     /* The clients' echoes, the fork children's, and the forker's own. */
@@ -805,6 +1418,20 @@ int main(int argc, char **argv)
            atomic_load(&forks_ok), forks, atomic_load(&echo_served), want_echo, atomic_load(&echo_direct), elapsed);
     if (atomic_load(&echo_served) != want_echo)
         fail("the echo server served %d connections, expected %d", atomic_load(&echo_served), want_echo);
+    int want_trips = udp_clients * udp_rounds + 1 + forks;   /* the forker's: its first, and one after each child */
+    int want_churned = udp_churners * udp_churn;
+    printf("stress: UDP: %d/%d own-socket round trips, %d/%d churned sockets, %d/%d fork children's datagrams, shared "
+           "sockets %d/%d and %d/%d echoes, UDP echo server served %d/%d (%d not via the relay); TCP clients done at "
+           "%lld ms, UDP threads at %lld ms\n",
+           atomic_load(&udp_trips_ok), want_trips, atomic_load(&udp_churned), want_churned, atomic_load(&udp_fork_trips),
+           forks, atomic_load(&shared[0].received), atomic_load(&shared[0].sent), atomic_load(&shared[1].received),
+           atomic_load(&shared[1].sent), atomic_load(&udp_echo_served), atomic_load(&udp_sent),
+           atomic_load(&udp_echo_direct), atomic_load(&tcp_done_ms), atomic_load(&udp_done_ms));
+    /* For run.sh: socksify's log and danted's must show exactly these. */
+    printf("stress: UDP totals: %d associations, %d datagrams\n", atomic_load(&udp_assocs), atomic_load(&udp_sent));
+    if (atomic_load(&udp_echo_served) != atomic_load(&udp_sent))
+        fail("the UDP echo server served %d datagrams, %d were sent", atomic_load(&udp_echo_served), atomic_load(&udp_sent));
+    close(udp_echo_fd);
     close(dead_fd);
     close(echo_fd);
     int e = atomic_load(&errors);

@@ -234,8 +234,9 @@ static void drop(int fd, int flags, const char *why)
 
 ssize_t udp_recv(int fd, struct udp_assoc *a, struct msghdr *msg, int flags)
 {
-    /* The error queue holds the kernel's reports, not relayed datagrams. */
-    if (flags & MSG_ERRQUEUE)
+    /* The error queue holds the kernel's reports, not relayed datagrams; and a socket whose
+     * association failed before it was tied to a relay receives only what it would without us. */
+    if ((flags & MSG_ERRQUEUE) || a->relay.sa.sa_family == AF_UNSPEC)
         return libc()->recvmsg(fd, msg, flags);
     uint8_t *buf = bounce_buffer();
     if (!buf) {

@@ -198,6 +198,7 @@ struct udp_assoc *udp_assoc_open(int fd, const struct config *c, const struct ch
     }
     if (state == UDP_NONE) {
         a->ctl = -1;
+        memset(&a->relay, 0, sizeof(a->relay));   /* stays so unless the socket gets connected to a relay */
         int r = associate(a, fd, c, ch, first_dst);
         struct stat st;
         if (r < 0 && fstat(fd, &st) == 0) {

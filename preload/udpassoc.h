@@ -28,7 +28,8 @@ struct udp_assoc {
     dev_t dev;                     /* identity of the program's socket, to notice it replaced behind our back */
     ino_t ino;
     int family;                    /* of the program's socket */
-    union sockaddr_any relay;      /* in the socket's family (v4-mapped on an IPv6 socket) */
+    union sockaddr_any relay;      /* in the socket's family (v4-mapped on an IPv6 socket); AF_UNSPEC
+                                    * if the association failed before the socket was connected to it */
     size_t max_datagram;           /* header + payload the relay's address family can carry */
     const struct chain *chain;
     char via[PROXY_HOST_MAX + 16]; /* the last proxy, for logs */

@@ -571,3 +571,34 @@ def test_udp_name_routed_direct_resolved_locally(t):
                 % (how, r.out))
         t.check("does not resolve here" in r.err, "no error line for the unresolvable direct name: %r" % r.err)
     t.check(len(t.log_lines("danted", "udpassociate")) == before, "danted saw an association for a name routed direct")
+
+
+@test
+def test_udp_failed_association_keeps_direct_traffic(t):
+    """A socket whose association failed (dead proxy) is not tied to any relay: datagrams from a
+    peer it reaches directly (loopback) still arrive, unchanged, and it still sends to it; the
+    proxied destination keeps failing with the remembered errno."""
+    conf = t.write("cwd/sx.conf", "proxy %s\n" % DEAD)
+    prog = """import errno, socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(('127.0.0.1', 0))
+s.settimeout(5)
+for i in range(2):
+    try:
+        s.sendto(b'x', ('%s', %d))
+        print('SENT')
+    except OSError as e:
+        print('ERRNO', errno.errorcode[e.errno])
+p = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+p.bind(('127.0.0.1', 0))
+p.settimeout(5)
+p.sendto(b'direct in', s.getsockname())
+data, src = s.recvfrom(100)
+print('GOT', data.decode(), src == p.getsockname())
+s.sendto(b'direct out', p.getsockname())
+print('BACK', p.recvfrom(100)[0].decode())
+""" % (T4, UDP_ECHO_PORT)
+    r = t.sx_f(conf, [PY, "-c", prog])
+    t.expect_ok(r, "the program")
+    t.check(r.out.splitlines() == ["ERRNO ECONNREFUSED", "ERRNO ECONNREFUSED", "GOT direct in True", "BACK direct out"],
+            "a socket with a failed association: %r" % r.out)

@@ -56,12 +56,6 @@ static ssize_t send_via(int fd, struct udp_assoc *a, const struct msghdr *msg, i
         errno = EMSGSIZE;
         return -1;
     }
-    struct iovec iov[msg->msg_iovlen + 1];
-    iov[0] = (struct iovec){ .iov_base = header, .iov_len = (size_t)h };
-    if (msg->msg_iovlen)
-        memcpy(iov + 1, msg->msg_iov, msg->msg_iovlen * sizeof(*iov));
-    struct msghdr m = { .msg_iov = iov, .msg_iovlen = msg->msg_iovlen + 1, .msg_control = msg->msg_control,
-                        .msg_controllen = msg->msg_controllen };
     pthread_mutex_lock(&a->lock);
     /* Replies to a name come back from the address the proxy resolved it to: remember which
      * fake address the program will expect them from, before another thread can receive one. */
@@ -69,6 +63,17 @@ static ssize_t send_via(int fd, struct udp_assoc *a, const struct msghdr *msg, i
     if (target->is_name)
         a->name_fake = *dst;
     pthread_mutex_unlock(&a->lock);
+    if (atomic_load_explicit(&a->state, memory_order_acquire) == UDP_PENDING) {
+        ssize_t queued = udp_assoc_enqueue(a, header, (size_t)h, msg);
+        if (queued != -2)
+            return queued;
+    }
+    struct iovec iov[msg->msg_iovlen + 1];
+    iov[0] = (struct iovec){ .iov_base = header, .iov_len = (size_t)h };
+    if (msg->msg_iovlen)
+        memcpy(iov + 1, msg->msg_iov, msg->msg_iovlen * sizeof(*iov));
+    struct msghdr m = { .msg_iov = iov, .msg_iovlen = msg->msg_iovlen + 1, .msg_control = msg->msg_control,
+                        .msg_controllen = msg->msg_controllen };
     ssize_t r = libc()->sendmsg(fd, &m, flags);
     if (r < 0)
         return -1;
@@ -224,6 +229,18 @@ static void report_peer(struct msghdr *msg, const union sockaddr_any *src)
     msg->msg_namelen = full;
 }
 
+/* Hands a datagram of len bytes from src to the program as recvmsg() would (m: what the real
+ * call reported). */
+static ssize_t deliver(struct msghdr *msg, int flags, const struct msghdr *m, const uint8_t *data, size_t len,
+                       const union sockaddr_any *src)
+{
+    size_t copied = scatter(msg, data, len);
+    report_peer(msg, src);
+    msg->msg_controllen = m->msg_controllen;
+    msg->msg_flags = (m->msg_flags & ~MSG_TRUNC) | (copied < len ? MSG_TRUNC : 0);
+    return (ssize_t)((flags & MSG_TRUNC) ? len : copied);
+}
+
 /* A datagram we will not deliver: if it was only peeked at, it must still leave the queue. */
 static void drop(int fd, int flags, const char *why)
 {
@@ -236,7 +253,8 @@ ssize_t udp_recv(int fd, struct udp_assoc *a, struct msghdr *msg, int flags)
 {
     /* The error queue holds the kernel's reports, not relayed datagrams; and a socket whose
      * association failed before it was tied to a relay receives only what it would without us. */
-    if ((flags & MSG_ERRQUEUE) || a->relay.sa.sa_family == AF_UNSPEC)
+    int state = atomic_load_explicit(&a->state, memory_order_acquire);
+    if ((flags & MSG_ERRQUEUE) || (state == UDP_FAILED && a->relay.sa.sa_family == AF_UNSPEC))
         return libc()->recvmsg(fd, msg, flags);
     uint8_t *buf = bounce_buffer();
     if (!buf) {
@@ -251,7 +269,10 @@ ssize_t udp_recv(int fd, struct udp_assoc *a, struct msghdr *msg, int flags)
         ssize_t n = libc()->recvmsg(fd, &m, flags & ~MSG_TRUNC);
         if (n < 0)
             return -1;
-        union sockaddr_any relay = a->relay;
+        /* Pending, the relay may have been set while this waited: what came before is a direct peer's. */
+        union sockaddr_any relay = udp_assoc_relay(a, state);
+        if (relay.sa.sa_family == AF_UNSPEC)
+            return deliver(msg, flags, &m, buf, (size_t)n, &from);
         struct socks_target peer;
         uint8_t frag = 0;
         /* The socket is connected to the relay, so the kernel drops anyone else's: this is a check. */
@@ -260,14 +281,9 @@ ssize_t udp_recv(int fd, struct udp_assoc *a, struct msghdr *msg, int flags)
             drop(fd, flags, h == -EPERM ? "not from the relay" : h < 0 ? "malformed header" : "a fragment");
             continue;
         }
-        size_t payload = (size_t)n - (size_t)h;
-        size_t copied = scatter(msg, buf + h, payload);
         union sockaddr_any src;
         peer_of(a, &peer, &src);
-        report_peer(msg, &src);
-        msg->msg_controllen = m.msg_controllen;
-        msg->msg_flags = (m.msg_flags & ~MSG_TRUNC) | (copied < payload ? MSG_TRUNC : 0);
-        return (ssize_t)((flags & MSG_TRUNC) ? payload : copied);
+        return deliver(msg, flags, &m, buf + h, (size_t)n - (size_t)h, &src);
     }
 }
 

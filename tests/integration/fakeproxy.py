@@ -25,6 +25,8 @@ One listener per PORT=MODE, all served by one process. MODE is one of:
                  for the association and one per datagram ("udp": frag, atyp, host, port, len).
                  An answer whose payload is JUNK-FIRST is preceded by datagrams the client must
                  drop: FRAG 1, a bad ATYP, a short header, and one from another port of P
+  udp-slow       like udp, but answers UDP ASSOCIATE only after UDP_SLOW_SECONDS (0.3 s): a
+                 non-blocking socket's association is then made in the background
   udp-then-close like udp, but closes the TCP control connection as soon as the first answer from
                  the target arrives, before relaying that answer; the relay socket then stays
                  open (dropping everything) for a while, so only the control connection's end
@@ -56,6 +58,7 @@ LOG_LOCK = threading.Lock()
 BANNER = b"SOCKSIFY-BANNER 42\r\n"
 SLOW_SECONDS = 0.6
 BACKLOG = 64
+UDP_SLOW_SECONDS = 0.3
 DELAY_BACKLOG = 1024   # delay:SECONDS listeners get hundreds of connections in one burst
 
 
@@ -384,11 +387,13 @@ def handle(conn, client, port, mode, logpath):
             return
         req = read_request(conn)
         record["request"] = req
-        if mode in ("udp", "udp-then-close"):
+        if mode in ("udp", "udp-then-close", "udp-slow"):
             if req["cmd"] != 3:
                 conn.sendall(reply(7))
                 record["action"] = "sent rep 7 (only UDP ASSOCIATE here)"
                 return
+            if mode == "udp-slow":
+                time.sleep(UDP_SLOW_SECONDS)
             udp_associate(conn, port, mode, logpath, record)
             record = None
             return

@@ -602,3 +602,41 @@ print('BACK', p.recvfrom(100)[0].decode())
     t.expect_ok(r, "the program")
     t.check(r.out.splitlines() == ["ERRNO ECONNREFUSED", "ERRNO ECONNREFUSED", "GOT direct in True", "BACK direct out"],
             "a socket with a failed association: %r" % r.out)
+
+
+@test
+def test_udp_nonblocking_association_in_background(t):
+    """Through a proxy that takes 0.3 s to answer UDP ASSOCIATE: the first sendto() of each of 8
+    non-blocking sockets returns at once (its datagram waits for the association, made in the
+    background), so all 8 are sent in far less than 8 x 0.3 s; every echo then arrives from the
+    target. A blocking socket's first sendto() waits for its association instead."""
+    t.need("fakeproxy", "udpecho")
+    prog = """import socket, time
+n = 8
+socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(n)]
+for s in socks:
+    s.setblocking(False)
+start = time.monotonic()
+for i, s in enumerate(socks):
+    s.sendto(b'bg %%d' %% i, ('%s', %d))
+print('SENT %%.3f' %% (time.monotonic() - start))
+for i, s in enumerate(socks):
+    s.settimeout(5)
+    data, src = s.recvfrom(100)
+    print('ECHO', data.decode(), src == ('%s', %d))
+b = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+start = time.monotonic()
+b.sendto(b'blocking', ('%s', %d))
+print('BLOCKING %%.3f' %% (time.monotonic() - start))
+""" % ((T4, PORT) * 3)
+    r = t.sx_x(fake_url("udp-slow"), [PY, "-c", prog], timeout=30)
+    t.expect_ok(r, "the program")
+    out = r.out.splitlines()
+    sent = float(out[0].split()[1])
+    t.check(sent < 1.0, "8 first datagrams of non-blocking sockets took %.3f s to send: the association was "
+            "waited for (8 x 0.3 s serially would be 2.4 s)" % sent)
+    t.check(out[1:9] == ["ECHO bg %d True" % i for i in range(8)], "echoes: %r" % out[1:9])
+    blocking = float(out[9].split()[1])
+    t.check(blocking >= 0.25, "a blocking socket's first sendto returned in %.3f s, before its association" % blocking)
+    assoc = [l for l in t.log_lines("fakeproxy", "udp associate")]
+    t.check(len(assoc) >= 9, "fakeproxy logged %d associations, expected 9: %r" % (len(assoc), assoc[-3:]))

@@ -759,6 +759,10 @@ static bool udp_round_trip(int fd, const char *who, const char *what, const stru
         return false;
     }
     atomic_fetch_add(&udp_sent, 1);
+    /* A non-blocking socket (the churners make some) waits here: its association may still be
+     * in the making, its datagram queued. */
+    struct pollfd pfd = { .fd = fd, .events = POLLIN };
+    poll(&pfd, 1, UDP_TIMEOUT_MS);
     ssize_t n = connected ? recv(fd, reply, sizeof(reply), 0)
                           : recvfrom(fd, reply, sizeof(reply), 0, (struct sockaddr *)&from, &fromlen);
     if (n != plen || memcmp(reply, payload, (size_t)plen) != 0) {
@@ -826,6 +830,9 @@ static void *udp_churner(void *arg)
         int fd = udp_socket(who, family);
         if (fd < 0)
             continue;
+        /* Every fourth socket is non-blocking: its association is made on a thread of its own. */
+        if (i % 4 == 3)
+            fcntl(fd, F_SETFL, O_NONBLOCK);
         if (udp_round_trip(fd, who, by_name ? name : "the echo server's address", &dst, len, i & 1)) {
             atomic_fetch_add(&udp_churned, 1);
             atomic_fetch_add(&udp_assocs, 1);

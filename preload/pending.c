@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -21,6 +20,7 @@
 #include "outbound.h"
 #include "real.h"
 #include "registry.h"
+#include "spawn.h"
 
 struct job {
     int fd;                 /* the program's number */
@@ -341,20 +341,8 @@ static bool engine_start(void)
     engine_ep = epoll_create1(EPOLL_CLOEXEC);
     engine_wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
-    pthread_t thread;
-    pthread_attr_t attr;
-    sigset_t all, old;
-    sigfillset(&all);
     bool ok = engine_ep >= 0 && engine_wake >= 0 && libc()->epoll_ctl(engine_ep, EPOLL_CTL_ADD, engine_wake, &ev) == 0 &&
-              pthread_attr_init(&attr) == 0;
-    if (ok) {
-        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        /* The program's signals are the program's: the engine thread takes none. */
-        pthread_sigmask(SIG_SETMASK, &all, &old);
-        ok = pthread_create(&thread, &attr, engine_main, (void *)(uintptr_t)engine_gen) == 0;
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
-        pthread_attr_destroy(&attr);
-    }
+              spawn_detached(engine_main, (void *)(uintptr_t)engine_gen);
     if (!ok) {
         if (engine_ep >= 0)
             libc()->close(engine_ep);

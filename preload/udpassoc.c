@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <netinet/in.h>
@@ -16,6 +15,7 @@
 #include "fdmap.h"
 #include "outbound.h"
 #include "real.h"
+#include "spawn.h"
 #include "tunnel.h"
 
 /* Largest UDP payload an IPv4 or IPv6 packet can carry (without jumbograms). */
@@ -304,19 +304,7 @@ static bool start_background(struct udp_assoc *a, int fd, const struct config *c
     *b = (struct background){ .a = a, .gen = a->gen, .c = c, .ch = ch };
     snprintf(b->what, sizeof(b->what), "%s", first_dst);
     b->fd = libc()->fcntl(fd, F_DUPFD_CLOEXEC, 0);
-    pthread_attr_t attr;
-    pthread_t thread;
-    sigset_t all, old;
-    sigfillset(&all);
-    bool ok = b->fd >= 0 && pthread_attr_init(&attr) == 0;
-    if (ok) {
-        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        /* The program's signals are the program's: this thread takes none. */
-        pthread_sigmask(SIG_SETMASK, &all, &old);
-        ok = pthread_create(&thread, &attr, make_in_background, b) == 0;
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
-        pthread_attr_destroy(&attr);
-    }
+    bool ok = b->fd >= 0 && spawn_detached(make_in_background, b);
     if (!ok) {
         if (b->fd >= 0)
             libc()->close(b->fd);

@@ -140,6 +140,26 @@ static void put_action(struct text *t, const struct config *c, const struct rout
     }
 }
 
+/* What UDP to the destination would do: only a SOCKS5 last hop can be asked for UDP ASSOCIATE.
+ * Strict and dynamic chains end with their last proxy; random and round-robin ones with any. */
+static void put_udp(struct text *t, const struct config *c, const struct route *r)
+{
+    if (r->action != ROUTE_VIA)
+        return;
+    const struct chain *ch = r->chain;
+    bool fixed = ch->mode == CHAIN_STRICT || ch->mode == CHAIN_DYNAMIC;
+    size_t first = fixed ? ch->hop_count - 1 : 0, socks5 = 0;
+    for (size_t i = first; i < ch->hop_count; i++)
+        socks5 += c->proxies[ch->hops[i]].kind == PROXY_SOCKS5;
+    if (socks5 == ch->hop_count - first)
+        put(t, "udp:         datagrams go through an association with the last proxy (if it allows UDP ASSOCIATE)\n");
+    else if (socks5 == 0)
+        put(t, "udp:         none: only a SOCKS5 last proxy carries UDP; datagrams fail with EOPNOTSUPP\n");
+    else
+        put(t, "udp:         only when the chain ends with one of its SOCKS5 proxies; otherwise datagrams fail "
+               "with EOPNOTSUPP\n");
+}
+
 int explain(const struct config *c, const char *dest, const char *hosts, char *out, size_t size)
 {
     struct text t = { out, size, 0 };
@@ -183,5 +203,6 @@ int explain(const struct config *c, const char *dest, const char *hosts, char *o
     struct route r = route_decide(c, &addr, numeric ? NULL : host);
     put_route(&t, c, &r);
     put_action(&t, c, &r, what);
+    put_udp(&t, c, &r);
     return 0;
 }

@@ -95,7 +95,8 @@ Test(explain, name_with_dns_remote_hits_a_glob)
                 "destination: www.corp.example:443 (a name; dns remote: the program gets a fake address and the proxy "
                 "resolves the name)\n"
                 "route:       " SOURCE ":7: route *.corp.example port 443 via corp\n"
-                "action:      via proxy corp: socks5://alice@10.0.0.1:1080, which connects to www.corp.example:443\n");
+                "action:      via proxy corp: socks5://alice@10.0.0.1:1080, which connects to www.corp.example:443\n"
+                "udp:         datagrams go through an association with the last proxy (if it allows UDP ASSOCIATE)\n");
 }
 
 Test(explain, default_chain)
@@ -105,10 +106,32 @@ Test(explain, default_chain)
                 "destination: example.org:80 (a name; dns remote: the program gets a fake address and the proxy "
                 "resolves the name)\n"
                 "route:       no route matched: the default\n"
-                "action:      via proxy default: socks5h://bob@192.0.2.1:1080, which connects to example.org:80\n");
+                "action:      via proxy default: socks5h://bob@192.0.2.1:1080, which connects to example.org:80\n"
+                "udp:         datagrams go through an association with the last proxy (if it allows UDP ASSOCIATE)\n");
     const char *out = explained("198.51.100.1:8443", NULL);
     cr_assert_not_null(strstr(out, "route:       no route matched: the default\n"), "%s", out);
     cr_assert_not_null(strstr(out, "which connects to 198.51.100.1:8443\n"), "%s", out);
+}
+
+/* UDP needs a SOCKS5 last hop: a random chain that may end with an HTTP proxy carries it only
+ * sometimes; direct and rejected destinations have no UDP line. */
+Test(explain, udp_line)
+{
+    reconfigure("proxy a socks5://10.0.0.1:1080\n"
+                "proxy b http://10.0.0.2:3128\n"
+                "chain mixed random length 1 a b\n"
+                "chain tail strict b a\n"
+                "route 10.9.0.0/16 via mixed\n"
+                "route 10.8.0.0/16 via tail\n"
+                "route 10.7.0.0/16 direct\n"
+                "route 10.6.0.0/16 reject\n");
+    const char *out = explained("10.9.1.1:53", NULL);
+    cr_assert_not_null(strstr(out, "udp:         only when the chain ends with one of its SOCKS5 proxies; otherwise "
+                                   "datagrams fail with EOPNOTSUPP\n"), "%s", out);
+    out = explained("10.8.1.1:53", NULL);
+    cr_assert_not_null(strstr(out, "udp:         datagrams go through an association with the last proxy (if it allows UDP ASSOCIATE)\n"), "%s", out);
+    cr_assert_null(strstr(explained("10.7.1.1:53", NULL), "udp:"));
+    cr_assert_null(strstr(explained("10.6.1.1:53", NULL), "udp:"));
 }
 
 Test(explain, reject)
@@ -165,13 +188,15 @@ Test(explain, via_a_chain)
                 "destination: 203.0.113.9:443 (an address)\n"
                 "route:       " SOURCE ":10: route 203.0.113.0/24 via out\n"
                 "action:      via chain out (dynamic): socks5://alice@10.0.0.1:1080 -> http://carol@proxy.example:3128, "
-                "which connects to 203.0.113.9:443\n");
+                "which connects to 203.0.113.9:443\n"
+                "udp:         none: only a SOCKS5 last proxy carries UDP; datagrams fail with EOPNOTSUPP\n");
     expect_text("[fd00::5]:8050",
                 "config:      " SOURCE "\n"
                 "destination: [fd00::5]:8050 (an address)\n"
                 "route:       " SOURCE ":11: route fd00::/8 port 80,443,8000-8100 via rnd\n"
                 "action:      via chain rnd (random, 1 of these per connection): socks5://alice@10.0.0.1:1080 -> "
-                "socks5h://127.0.0.1:9050, which connects to [fd00::5]:8050\n");
+                "socks5h://127.0.0.1:9050, which connects to [fd00::5]:8050\n"
+                "udp:         datagrams go through an association with the last proxy (if it allows UDP ASSOCIATE)\n");
 }
 
 Test(explain, direct_line_and_glob_order)

@@ -39,7 +39,8 @@ static size_t payload_size(const struct msghdr *msg)
     return total;
 }
 
-/* The datagram goes to the relay (fd is connected to it) behind the header for target. */
+/* The datagram goes to the relay (fd is connected to it) behind the header for target, or waits
+ * in the queue while the association is being made. */
 static ssize_t send_via(int fd, struct udp_assoc *a, const struct msghdr *msg, int flags, const struct socks_target *target,
                         const union sockaddr_any *dst)
 {

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # socksify demo: an unmodified curl fetches a file from a local web server, and
-# socksify sends the connection through a local SOCKS5 proxy (microsocks).
+# socksify sends the connection through a local SOCKS5 proxy (microsocks); then an
+# unmodified nc sends a UDP datagram to a local echo server, and socksify carries it
+# through danted's UDP ASSOCIATE relay.
 #
 # Everything runs on this machine, on loopback. microsocks makes its outgoing
 # connections from 127.0.0.2, so the web server's access log shows who really
@@ -18,15 +20,20 @@ source "$(dirname "$0")/servers.sh"
 
 [[ -e "$LIB" ]] || die "$LIB is missing: run 'make demo' (it builds the library first)"
 [[ -x "$WRAPPER" ]] || die "$WRAPPER is missing or not executable"
-for tool in microsocks curl; do
+DANTED=$(command -v danted || echo /usr/sbin/danted)
+for tool in microsocks curl nc "$DANTED"; do
     command -v "$tool" > /dev/null || die "$tool not found: run scripts/deps.sh"
 done
 
 TMP=$(mktemp -d /tmp/socksify-demo.XXXXXX)
 HTTP_PID=
 PROXY_PID=
+UDP_PID=
+DANTED_PID=
 
 cleanup() {
+    stop_pid "$DANTED_PID"
+    stop_pid "$UDP_PID"
     stop_pid "$PROXY_PID"
     stop_pid "$HTTP_PID"
     rm -rf "$TMP"
@@ -136,3 +143,55 @@ if grep -Eq '^127\.0\.0\.1 .*"GET /hello\.txt' "$TMP/http.log"; then
     fail "the web server saw a request straight from curl (127.0.0.1), bypassing the proxy"
 fi
 echo "demo OK: the request went through the SOCKS5 proxy"
+
+# --- UDP: an echo server on 127.0.0.1 that answers with the address it saw, and danted
+# (which relays UDP, unlike microsocks) listening on 127.0.0.1, sending from 127.0.0.2.
+"$PY" -u - "$TMP/udp.port" > "$TMP/udp.log" 2>&1 <<'EOF' &
+import os, socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 0))
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write("%d\n" % s.getsockname()[1])
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+while True:
+    data, peer = s.recvfrom(65536)
+    print("datagram from %s:%d: %r" % (peer[0], peer[1], data), flush=True)
+    s.sendto(b"echo to %s:%d: " % (peer[0].encode(), peer[1]) + data, peer)
+EOF
+UDP_PID=$!
+for ((i = 0; i < 200; i++)); do
+    [[ -s "$TMP/udp.port" ]] && break
+    kill -0 "$UDP_PID" 2>/dev/null || { cat "$TMP/udp.log" >&2; die "UDP echo server failed to start"; }
+    sleep 0.05
+done
+[[ -s "$TMP/udp.port" ]] || die "UDP echo server did not start within 10 s"
+UDP_PORT=$(cat "$TMP/udp.port")
+DANTED_PORT=$(free_port)
+danted_conf "$TMP/danted.conf" "$DANTED_PORT" 127.0.0.2 "$TMP/danted.log" "connect disconnect error"
+"$DANTED" -f "$TMP/danted.conf" -p "$TMP/danted.pid" > "$TMP/danted.out" 2>&1 &
+DANTED_PID=$!
+wait_listen "$DANTED_PORT" "$DANTED_PID" danted "$TMP/danted.out"
+UCONF="$TMP/socksify-udp.conf"
+printf 'proxy socks5://127.0.0.1:%s\ndirect_loopback no\n' "$DANTED_PORT" > "$UCONF"
+UCMD=("$WRAPPER" -v -f "$UCONF" nc -u -w1 127.0.0.1 "$UDP_PORT")
+
+echo
+echo "== UDP ======================================================================="
+echo "An unmodified nc sends one UDP datagram to an echo server on 127.0.0.1:$UDP_PORT;"
+echo "socksify carries it through danted (127.0.0.1:$DANTED_PORT, which relays UDP and"
+echo "sends from 127.0.0.2; microsocks cannot relay UDP)."
+heading "command"
+echo "    \$ echo 'hello over UDP' | ${UCMD[*]}"
+set +e
+echo "hello over UDP" | "${UCMD[@]}" > "$TMP/nc.out" 2> "$TMP/nc.err"
+URC=$?
+set -e
+heading "nc's output (exit status $URC): the echo server saw the proxy's address"
+indent < "$TMP/nc.out"
+heading "socksify -v, on stderr"
+if [[ -s "$TMP/nc.err" ]]; then indent < "$TMP/nc.err"; else echo "    (nothing)"; fi
+echo
+[[ $URC -eq 0 ]] || fail "nc -u exited with status $URC"
+grep -q "^echo to 127\.0\.0\.2:[0-9]*: hello over UDP" "$TMP/nc.out" ||
+    fail "the UDP echo did not come back through danted (127.0.0.2)"
+echo "demo OK: the datagram went through the SOCKS5 proxy's UDP relay"

@@ -17,6 +17,7 @@
 #include "real.h"
 #include "spawn.h"
 #include "tunnel.h"
+#include "udpwake.h"
 
 /* Largest UDP payload an IPv4 or IPv6 packet can carry (without jumbograms). */
 #define UDP4_MAX 65507
@@ -206,15 +207,9 @@ static int make(struct made *m, int fd, const struct config *c, const struct cha
     return 0;
 }
 
-/* Ties fd to m's relay and the slot to m; the caller holds the lock. 0 or -errno (m's control
- * connection is then closed). */
-static int attach(struct udp_assoc *a, int fd, struct made *m)
+/* Copies m into the slot; the caller holds the lock. */
+static void publish(struct udp_assoc *a, const struct made *m)
 {
-    if (libc()->connect(fd, &m->relay.sa, addr_len(&m->relay)) < 0) {
-        int err = errno;
-        libc()->close(m->ctl);
-        return -err;
-    }
     a->ctl = m->ctl;
     a->ctl_dev = m->ctl_dev;
     a->ctl_ino = m->ctl_ino;
@@ -222,6 +217,20 @@ static int attach(struct udp_assoc *a, int fd, struct made *m)
     a->relay = m->relay;
     a->max_datagram = m->max_datagram;
     memcpy(a->via, m->via, sizeof(a->via));
+}
+
+/* Ties fd to m's relay and the slot to m; the caller holds the lock. 0 or -errno (m's control
+ * connection is then closed). */
+static int attach(struct udp_assoc *a, int fd, struct made *m)
+{
+    if (libc()->connect(fd, &m->relay.sa, addr_len(&m->relay)) < 0) {
+        int err = errno;
+        libc()->close(m->ctl);
+        a->ctl = -1;
+        memset(&a->relay, 0, sizeof(a->relay));   /* not tied to it after all */
+        return -err;
+    }
+    publish(a, m);
     if (log_enabled(LOG_DEBUG)) {
         char text[ADDR_TEXT_MAX];
         log_msg(LOG_DEBUG, "UDP association via %s: relay %s", a->via, addr_format(&a->relay, text, sizeof(text)));
@@ -241,6 +250,13 @@ static void flush_queue(struct udp_assoc *a, int fd)
 /* The slot's new state after making (r: 0 or -errno, m valid if 0) and attaching; lock held. */
 static void settle(struct udp_assoc *a, int fd, struct made *m, int r)
 {
+    if (r == 0 && udpwake_reader_blocked(fd)) {
+        /* The woken receive must find the association when it comes back through the hooks,
+         * and the empty datagram must arrive before the socket takes only the relay's. */
+        publish(a, m);
+        atomic_store_explicit(&a->state, UDP_ACTIVE, memory_order_release);
+        udpwake_send(fd, m->family);
+    }
     if (r == 0)
         r = attach(a, fd, m);
     if (r == 0)

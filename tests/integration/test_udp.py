@@ -640,3 +640,46 @@ print('BLOCKING %%.3f' %% (time.monotonic() - start))
     t.check(blocking >= 0.25, "a blocking socket's first sendto returned in %.3f s, before its association" % blocking)
     assoc = [l for l in t.log_lines("fakeproxy", "udp associate")]
     t.check(len(assoc) >= 9, "fakeproxy logged %d associations, expected 9: %r" % (len(assoc), assoc[-3:]))
+
+
+@test
+def test_udp_receive_blocked_before_the_association(t):
+    """A thread is blocked in recvfrom() (a blocking socket, no timeout) before another thread's
+    first sendto() makes the association: that receive is inside libc, so it is woken with an
+    empty datagram from loopback before the socket is tied to the relay; its next recvfrom()
+    goes through socksify and gets the answer from the target. No datagram from the relay, and
+    no SOCKS header, ever reaches the program."""
+    t.need("danted", "udpecho")
+    prog = r"""import os, socket, threading, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(('0.0.0.0', 0))
+got = []
+def reader():
+    while True:
+        data, src = s.recvfrom(65536)
+        got.append((data, src))
+        if data:
+            return
+th = threading.Thread(target=reader, daemon=True)
+th.start()
+nr = {'x86_64': '45', 'aarch64': '207'}[os.uname().machine]
+deadline = time.monotonic() + 5
+while time.monotonic() < deadline:
+    with open('/proc/self/task/%%d/syscall' %% th.native_id) as f:
+        if f.read().split()[:1] == [nr]:
+            break
+else:
+    raise SystemExit('the reader never blocked in recvfrom')
+s.sendto(b'WHOAMI', ('%s', %d))
+th.join(5)
+for data, src in got:
+    print('GOT', repr(data), src[0], src[1])
+""" % (T4, PORT)
+    r = t.sx_x(DANTE, [PY, "-c", prog], timeout=20)
+    t.expect_ok(r, "the program")
+    got = [l.split(" ", 1)[1] for l in r.out.splitlines() if l.startswith("GOT ")]
+    t.check(got and got[-1].startswith("b'YOU ARE %s " % P4T) and got[-1].endswith(" %s %d" % (T4, PORT)),
+            "the blocked reader's last datagram is not the answer from the target: %r" % got)
+    t.check(all(g.startswith("b'' 127.0.0.1 ") for g in got[:-1]),
+            "before the answer the reader got something else than one empty datagram from loopback: %r" % got)
+    t.check(len(got) <= 2, "the reader got %d datagrams: %r" % (len(got), got))

@@ -2,26 +2,20 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdlib.h>
-#include <unistd.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "fakedns.h"
 #include "fdmap.h"
-#include "outbound.h"
 #include "real.h"
 #include "spawn.h"
-#include "tunnel.h"
+#include "udpmake.h"
 #include "udpwake.h"
-
-/* Largest UDP payload an IPv4 or IPv6 packet can carry (without jumbograms). */
-#define UDP4_MAX 65507
-#define UDP6_MAX 65527
 
 /* Slots are never freed: a thread still using an association another thread just closed reads
  * a stale but valid slot, never freed memory. */
@@ -95,120 +89,8 @@ struct udp_assoc *udp_assoc_of(int fd)
     return NULL;
 }
 
-/* The port fd sends from, binding it first to the wildcard address if it is not bound yet
- * (as its first sendto would); 0 on failure. */
-static uint16_t bound_port(int fd, int family)
-{
-    union sockaddr_any local;
-    socklen_t len = sizeof(local);
-    if (libc()->getsockname(fd, &local.sa, &len) < 0)
-        return 0;
-    if (addr_port(&local) == 0) {
-        memset(&local, 0, sizeof(local));
-        local.sa.sa_family = (sa_family_t)family;
-        if (bind(fd, &local.sa, family == AF_INET6 ? sizeof(local.in6) : sizeof(local.in4)) < 0)
-            return 0;
-        len = sizeof(local);
-        if (libc()->getsockname(fd, &local.sa, &len) < 0)
-            return 0;
-    }
-    return addr_port(&local);
-}
-
-/* Where datagrams go: the relay the last proxy named, or that proxy's own address if it named
- * the unspecified one; in the socket's family. 0 or -errno. */
-static int relay_address(const struct tunnel *t, int family, union sockaddr_any *relay)
-{
-    const struct socks_target *b = &t->handshake.reply.bound;
-    if (b->is_name)
-        return -EPROTO;   /* a relay by name: RFC 1928 allows it, no proxy we know does it */
-    *relay = b->addr;
-    bool unspecified = relay->sa.sa_family == AF_INET ? relay->in4.sin_addr.s_addr == INADDR_ANY
-                                                      : IN6_IS_ADDR_UNSPECIFIED(&relay->in6.sin6_addr);
-    if (unspecified) {
-        const struct proxy *last = &t->config->proxies[t->picked[t->hop_count - 1]];
-        if (!last->has_addr)
-            return -EHOSTUNREACH;
-        *relay = last->addr;
-        if (relay->sa.sa_family == AF_INET)
-            relay->in4.sin_port = htons(b->port);
-        else
-            relay->in6.sin6_port = htons(b->port);
-    }
-    if (relay->sa.sa_family == family)
-        return 0;
-    if (family != AF_INET6)
-        return -EAFNOSUPPORT;   /* an IPv4 socket cannot reach an IPv6 relay */
-    addr_to_v4mapped(relay);
-    return 0;
-}
-
-/* Proxies (danted) give a relay of the family of the address in the request: an IPv6 one for an
- * IPv6-only socket, or when the last proxy is reached over IPv6; an IPv4 one otherwise (a
- * dual-stack socket reaches it v4-mapped). */
-static bool wants_ipv6_relay(int fd, int family, const struct config *c, const struct chain *ch)
-{
-    if (family != AF_INET6)
-        return false;
-    int v6only = 0;
-    socklen_t len = sizeof(v6only);
-    if (libc()->getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &len) == 0 && v6only)
-        return true;
-    const struct proxy *last = ch->hop_count ? &c->proxies[ch->hops[ch->hop_count - 1]] : NULL;
-    return last && last->has_addr && last->addr.sa.sa_family == AF_INET6;
-}
-
-/* An association made but not yet attached to its slot. */
-struct made {
-    int ctl;
-    dev_t ctl_dev;
-    ino_t ctl_ino;
-    int family;
-    union sockaddr_any relay;
-    size_t max_datagram;
-    char via[PROXY_HOST_MAX + 16];
-};
-
-/* Opens the control connection and asks for the association (fd: the program's socket, or our
- * duplicate of it); fills m or returns -errno (logged). */
-static int make(struct made *m, int fd, const struct config *c, const struct chain *ch, const char *first_dst)
-{
-    socklen_t len = sizeof(m->family);
-    if (libc()->getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &m->family, &len) < 0)
-        return -errno;
-    /* The proxy is told which port our datagrams come from; the address is left to it (it sees
-     * the control connection's, which behind a chain is not ours). */
-    struct socks_target from = { .port = bound_port(fd, m->family) };
-    if (from.port == 0)
-        return -errno;
-    from.addr.sa.sa_family = (sa_family_t)(wants_ipv6_relay(fd, m->family, c, ch) ? AF_INET6 : AF_INET);
-    m->ctl = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (m->ctl < 0)
-        return -errno;
-    struct timespec start;
-    clock_gettime(CLOCK_MONOTONIC, &start);
-    struct tunnel t;
-    int r = tunnel_open_command(m->ctl, c, ch, &from, SOCKS5_CMD_UDP_ASSOCIATE, &t);
-    outbound_log_result(c, first_dst, ch, &t, -r, &start);
-    if (r == 0 && (r = relay_address(&t, m->family, &m->relay)) < 0)
-        log_msg(LOG_ERROR, "UDP association for %s: unusable relay address from the proxy: %s", first_dst, strerror(-r));
-    struct stat cst;
-    if (r == 0 && fstat(m->ctl, &cst) < 0)
-        r = -errno;
-    if (r < 0) {
-        libc()->close(m->ctl);
-        return r;
-    }
-    m->ctl_dev = cst.st_dev;
-    m->ctl_ino = cst.st_ino;
-    m->max_datagram = t.handshake.reply.bound.addr.sa.sa_family == AF_INET6 ? UDP6_MAX : UDP4_MAX;
-    char url[PROXY_HOST_MAX + PROXY_CRED_MAX + 32];
-    snprintf(m->via, sizeof(m->via), "%s", proxy_format(&c->proxies[t.picked[t.hop_count - 1]], url, sizeof(url)));
-    return 0;
-}
-
 /* Copies m into the slot; the caller holds the lock. */
-static void publish(struct udp_assoc *a, const struct made *m)
+static void publish(struct udp_assoc *a, const struct udp_made *m)
 {
     a->ctl = m->ctl;
     a->ctl_dev = m->ctl_dev;
@@ -221,7 +103,7 @@ static void publish(struct udp_assoc *a, const struct made *m)
 
 /* Ties fd to m's relay and the slot to m; the caller holds the lock. 0 or -errno (m's control
  * connection is then closed). */
-static int attach(struct udp_assoc *a, int fd, struct made *m)
+static int attach(struct udp_assoc *a, int fd, struct udp_made *m)
 {
     if (libc()->connect(fd, &m->relay.sa, addr_len(&m->relay)) < 0) {
         int err = errno;
@@ -248,7 +130,7 @@ static void flush_queue(struct udp_assoc *a, int fd)
 }
 
 /* The slot's new state after making (r: 0 or -errno, m valid if 0) and attaching; lock held. */
-static void settle(struct udp_assoc *a, int fd, struct made *m, int r)
+static void settle(struct udp_assoc *a, int fd, struct udp_made *m, int r)
 {
     if (r == 0 && udpwake_reader_blocked(fd)) {
         /* The woken receive must find the association when it comes back through the hooks,
@@ -295,8 +177,8 @@ struct background {
 static void *make_in_background(void *arg)
 {
     struct background *b = arg;
-    struct made m;
-    int r = make(&m, b->fd, b->c, b->ch, b->what);
+    struct udp_made m;
+    int r = udp_make(&m, b->fd, b->c, b->ch, b->what);
     struct udp_assoc *a = b->a;
     pthread_mutex_lock(&a->lock);
     if (a->gen == b->gen && atomic_load_explicit(&a->state, memory_order_acquire) == UDP_PENDING)
@@ -353,8 +235,8 @@ static int begin(struct udp_assoc *a, int fd, const struct config *c, const stru
         if (start_background(a, fd, c, ch, first_dst))
             return wait_briefly(a);
     }
-    struct made m;
-    settle(a, fd, &m, make(&m, fd, c, ch, first_dst));
+    struct udp_made m;
+    settle(a, fd, &m, udp_make(&m, fd, c, ch, first_dst));
     return atomic_load_explicit(&a->state, memory_order_acquire);
 }
 

@@ -85,3 +85,20 @@ void addr_to_v4mapped(union sockaddr_any *a)
     a->in6.sin6_addr.s6_addr[11] = 0xff;
     memcpy(&a->in6.sin6_addr.s6_addr[12], &v4.sin_addr, 4);
 }
+
+void addr_from_v4mapped(union sockaddr_any *a)
+{
+    if (a->sa.sa_family != AF_INET6 || !IN6_IS_ADDR_V4MAPPED(&a->in6.sin6_addr))
+        return;
+    struct sockaddr_in v4 = { .sin_family = AF_INET, .sin_port = a->in6.sin6_port };
+    memcpy(&v4.sin_addr, &a->in6.sin6_addr.s6_addr[12], 4);
+    memset(a, 0, sizeof(*a));
+    a->in4 = v4;
+}
+
+socklen_t addr_copy_out(const union sockaddr_any *a, void *out, socklen_t room)
+{
+    socklen_t full = addr_len(a);
+    memcpy(out, a, room < full ? room : full);
+    return full;
+}

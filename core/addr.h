@@ -33,5 +33,10 @@ bool addr_is_loopback(const union sockaddr_any *a);
 bool addr_equal(const union sockaddr_any *a, const union sockaddr_any *b);
 /* Rewrites an IPv4 address as its IPv4-mapped IPv6 form (::ffff:a.b.c.d), keeping the port. */
 void addr_to_v4mapped(union sockaddr_any *a);
+/* The reverse: an IPv4-mapped IPv6 address becomes the IPv4 address it holds; others stay. */
+void addr_from_v4mapped(union sockaddr_any *a);
+/* Copies a into out as getpeername()/recvfrom() do: at most room bytes (truncated if out is
+ * smaller); returns a's full length, for the caller's length argument. */
+socklen_t addr_copy_out(const union sockaddr_any *a, void *out, socklen_t room);
 
 #endif

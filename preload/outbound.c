@@ -15,6 +15,7 @@
 #include "real.h"
 #include "registry.h"
 #include "route.h"
+#include "sockint.h"
 #include "tunnel.h"
 
 #define DNS_PORT 53
@@ -27,9 +28,7 @@ static bool is_inet(const struct sockaddr *addr, socklen_t len)
 /* IPPROTO_TCP, IPPROTO_UDP, ... of fd, or -1; one getsockopt tells both type and protocol. */
 static int socket_protocol(int fd)
 {
-    int protocol = -1;
-    socklen_t len = sizeof(protocol);
-    return getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &protocol, &len) == 0 ? protocol : -1;
+    return socket_int(fd, SOL_SOCKET, SO_PROTOCOL, -1);
 }
 
 /* DNS that does not go through the proxy would tell the local network the names the proxy is
@@ -243,12 +242,10 @@ bool outbound_dns_refused(const union sockaddr_any *dst, const char *proto)
 int outbound_resolve_direct(int fd, const struct socks_target *target, const struct route *route, const char *what,
                             union sockaddr_any *out)
 {
-    int domain = AF_INET, type = SOCK_STREAM;
-    socklen_t len = sizeof(domain);
-    libc()->getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len);
-    len = sizeof(type);
-    libc()->getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len);
-    struct addrinfo hints = { .ai_family = domain, .ai_socktype = type, .ai_flags = AI_V4MAPPED }, *res = NULL;
+    struct addrinfo hints = { .ai_family = socket_int(fd, SOL_SOCKET, SO_DOMAIN, AF_INET),
+                              .ai_socktype = socket_int(fd, SOL_SOCKET, SO_TYPE, SOCK_STREAM),
+                              .ai_flags = AI_V4MAPPED },
+                    *res = NULL;
     char port[8], why[PATH_MAX + 32];
     route_text(context_config(), route, why, sizeof(why));
     snprintf(port, sizeof(port), "%u", target->port);

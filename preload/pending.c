@@ -10,16 +10,17 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "epolltrack.h"
 #include "fdmap.h"
+#include "fileid.h"
 #include "log.h"
 #include "outbound.h"
 #include "real.h"
 #include "registry.h"
+#include "sockint.h"
 #include "spawn.h"
 
 struct job {
@@ -27,8 +28,7 @@ struct job {
     int real;               /* our own descriptor of the socket being driven; -1 once closed */
     int placeholder;        /* our own descriptor of the placeholder; -1 once closed */
     int family;             /* of the program's socket */
-    dev_t pdev;             /* the placeholder's identity, to notice fd replaced behind our back */
-    ino_t pino;
+    struct file_id placeholder_id; /* to notice fd replaced behind our back */
     bool cancelled;         /* the program closed or shut down fd: nobody waits for the result */
     bool over;              /* the engine is done with it */
     atomic_bool running;
@@ -46,8 +46,7 @@ static struct fdmap slots;              /* fd -> _Atomic(struct job *) */
 static atomic_int live;                 /* jobs in slots: 0 spares every hook the lookup */
 static struct job *jobs;                /* the engine's, running or over */
 static int engine_ep = -1, engine_wake = -1;
-static dev_t engine_dev, wake_dev;     /* identities: a program may close or dup2 over them */
-static ino_t engine_ino, wake_ino;
+static struct file_id engine_id, wake_id; /* a program may close or dup2 over them */
 static unsigned engine_gen;             /* a thread whose generation is past stops */
 static bool engine_up, atfork_done;
 
@@ -88,12 +87,6 @@ bool pending_running(int fd)
 static uint32_t epoll_events(int poll_events)
 {
     return (poll_events & POLLIN ? EPOLLIN : 0) | (poll_events & POLLOUT ? EPOLLOUT : 0);
-}
-
-static bool same_file(int fd, dev_t dev, ino_t ino)
-{
-    struct stat st;
-    return fstat(fd, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
 }
 
 static void close_placeholder(struct job *j)
@@ -138,9 +131,7 @@ static void close_real(struct job *j)
  * for getpeername, EPIPE for send), not our connection to the proxy. */
 static void replace_with_unconnected(struct job *j)
 {
-    int domain = AF_INET;
-    socklen_t len = sizeof(domain);
-    libc()->getsockopt(j->real, SOL_SOCKET, SO_DOMAIN, &domain, &len);
+    int domain = socket_int(j->real, SOL_SOCKET, SO_DOMAIN, AF_INET);
     int flags = libc()->fcntl(j->real, F_GETFL);
     int fresh = socket(domain, SOCK_STREAM | SOCK_CLOEXEC | (flags >= 0 && (flags & O_NONBLOCK) ? SOCK_NONBLOCK : 0), 0);
     if (fresh < 0) {
@@ -157,7 +148,7 @@ static void finish(struct job *j, int r)
 {
     j->over = true;
     atomic_store_explicit(&j->running, false, memory_order_release);
-    if (!j->cancelled && !same_file(j->fd, j->pdev, j->pino))
+    if (!j->cancelled && !file_id_is(j->fd, &j->placeholder_id))
         j->cancelled = true;   /* the program put something else under fd (dup2): not ours any more */
     if (!j->cancelled) {
         if (r < 0)
@@ -277,7 +268,7 @@ static void *engine_main(void *arg)
         int ep = engine_ep;
         /* Something else under our number (the program's own epoll after a dup2) must not be
          * waited on: its events would be taken for jobs. */
-        if (!same_file(ep, engine_dev, engine_ino)) {
+        if (!file_id_is(ep, &engine_id)) {
             engine_lost();
             break;
         }
@@ -331,7 +322,7 @@ static void after_fork_child(void)
  * cannot run. Called with the lock held. */
 static bool engine_start(void)
 {
-    if (engine_up && (!same_file(engine_ep, engine_dev, engine_ino) || !same_file(engine_wake, wake_dev, wake_ino)))
+    if (engine_up && (!file_id_is(engine_ep, &engine_id) || !file_id_is(engine_wake, &wake_id)))
         engine_lost();
     if (engine_up)
         return true;
@@ -351,13 +342,8 @@ static bool engine_start(void)
         engine_ep = engine_wake = -1;
         return false;
     }
-    struct stat st;
-    fstat(engine_ep, &st);
-    engine_dev = st.st_dev;
-    engine_ino = st.st_ino;
-    fstat(engine_wake, &st);
-    wake_dev = st.st_dev;
-    wake_ino = st.st_ino;
+    file_id_of(engine_ep, &engine_id);
+    file_id_of(engine_wake, &wake_id);
     engine_up = true;
     return true;
 }
@@ -367,7 +353,7 @@ static bool engine_start(void)
 /* Nudges the engine to look at its jobs again; never writes into a file that is not its eventfd. */
 static void wake_engine(void)
 {
-    if (engine_up && same_file(engine_wake, wake_dev, wake_ino))
+    if (engine_up && file_id_is(engine_wake, &wake_id))
         libc()->write(engine_wake, &(uint64_t){ 1 }, sizeof(uint64_t));
 }
 
@@ -390,11 +376,8 @@ static int swap_in_placeholder(struct job *j)
     if (p < 0)
         return -1;
     int r = move_under(p, j->fd);
-    struct stat st;
-    if (r >= 0 && fstat(j->fd, &st) == 0) {
-        j->pdev = st.st_dev;
-        j->pino = st.st_ino;
-    }
+    if (r >= 0)
+        file_id_of(j->fd, &j->placeholder_id);
     j->placeholder = p;   /* kept, to wake sleepers on it at the end */
     if (r < 0)
         close_placeholder(j);
@@ -420,9 +403,9 @@ int pending_connect(int fd, const struct config *c, const struct chain *ch, cons
     int r = j->real < 0 ? -errno : tunnel_begin(&j->tunnel, j->real, c, ch, target);
     if (r <= 0) {
         /* Over before it began (a refused connect to a local proxy, a bad target) or done at once. */
-        struct stat st;
+        struct file_id tunnel_id;
         /* A dynamic chain may have moved to a fresh socket: that one is the tunnel. */
-        if (r == 0 && fstat(j->real, &st) == 0 && !same_file(fd, st.st_dev, st.st_ino))
+        if (r == 0 && file_id_of(j->real, &tunnel_id) && !file_id_is(fd, &tunnel_id))
             tunnel_replace_fd(j->real, fd);
         if (j->real >= 0) {
             outbound_log_result(c, what, ch, &j->tunnel, -r, start);
@@ -518,7 +501,7 @@ void pending_abandon(int fd)
 {
     pthread_mutex_lock(&lock);
     struct job *j = job_of(fd);
-    if (j && !j->over && j->real >= 0 && same_file(fd, j->pdev, j->pino)) {
+    if (j && !j->over && j->real >= 0 && file_id_is(fd, &j->placeholder_id)) {
         j->cancelled = true;
         swap_back(j);
         set_slot(fd, NULL);

@@ -1,15 +1,14 @@
 #include "registry.h"
 
 #include "fdmap.h"
+#include "fileid.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>
-#include <sys/stat.h>
 
 struct entry {
     atomic_bool used;
-    dev_t dev;       /* identity of the open socket, to notice a descriptor reused behind our back */
-    ino_t ino;
+    struct file_id id;   /* of the open socket, to notice a descriptor reused behind our back */
     union sockaddr_any target;
 };
 
@@ -22,14 +21,13 @@ static struct entry *entry_for(int fd, bool create)
 
 bool registry_add(int fd, const union sockaddr_any *target)
 {
-    struct stat st;
+    struct file_id id;
     struct entry *e = entry_for(fd, true);
-    if (!e || fstat(fd, &st) < 0)
+    if (!e || !file_id_of(fd, &id))
         return false;
     /* acq_rel: ordered after the previous owner of this number (another thread's add or remove). */
     atomic_exchange_explicit(&e->used, false, memory_order_acq_rel);
-    e->dev = st.st_dev;
-    e->ino = st.st_ino;
+    e->id = id;
     e->target = *target;
     atomic_store_explicit(&e->used, true, memory_order_release);
     return true;
@@ -40,8 +38,7 @@ bool registry_target(int fd, union sockaddr_any *target)
     struct entry *e = entry_for(fd, false);
     if (!e || !atomic_load_explicit(&e->used, memory_order_acquire))
         return false;
-    struct stat st;
-    if (fstat(fd, &st) < 0 || st.st_dev != e->dev || st.st_ino != e->ino)
+    if (!file_id_is(fd, &e->id))
         return false;
     *target = e->target;
     return true;

@@ -1,7 +1,5 @@
 /* getpeername(): a proxied socket's peer is the target the program asked for, not the proxy;
  * a UDP socket with an association has the default destination the program connected it to. */
-#include <string.h>
-
 #include "real.h"
 #include "registry.h"
 #include "udp.h"
@@ -16,8 +14,6 @@ SOCKSIFY_EXPORT int getpeername(int fd, struct sockaddr *addr, socklen_t *len)
     union sockaddr_any target;
     if (!registry_target(fd, &target))
         return libc()->getpeername(fd, addr, len);
-    socklen_t full = addr_len(&target);
-    memcpy(addr, &target, *len < full ? *len : full);
-    *len = full;
+    *len = addr_copy_out(&target, addr, *len);
     return 0;
 }

@@ -14,6 +14,7 @@
 #include "context.h"
 #include "log.h"
 #include "real.h"
+#include "sockint.h"
 
 long long tunnel_now_ms(void)
 {
@@ -52,15 +53,13 @@ static int renew_socket(int fd, int family)
  * v4-mapped address; otherwise a fresh socket of the proxy's family takes over fd's number. */
 static int fit_socket_to_proxy(int fd, const union sockaddr_any *proxy, union sockaddr_any *dst)
 {
-    int domain = 0, v6only = 0;
-    socklen_t len = sizeof(domain);
-    if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0)
+    int domain = socket_int(fd, SOL_SOCKET, SO_DOMAIN, -1);
+    if (domain < 0)
         return -errno;
     *dst = *proxy;
     if (domain == proxy->sa.sa_family)
         return 0;
-    len = sizeof(v6only);
-    if (domain == AF_INET6 && getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &len) == 0 && !v6only) {
+    if (domain == AF_INET6 && socket_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1) == 0) {
         addr_to_v4mapped(dst);
         return 0;
     }

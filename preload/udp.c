@@ -17,17 +17,6 @@
 
 /* ---------- sending ---------- */
 
-/* A v4-mapped IPv6 destination (an IPv6 socket sending to IPv4) is an IPv4 target for the proxy. */
-static void unmap_v4(union sockaddr_any *a)
-{
-    if (a->sa.sa_family != AF_INET6 || !IN6_IS_ADDR_V4MAPPED(&a->in6.sin6_addr))
-        return;
-    struct sockaddr_in in4 = { .sin_family = AF_INET, .sin_port = a->in6.sin6_port };
-    memcpy(&in4.sin_addr, &a->in6.sin6_addr.s6_addr[12], 4);
-    memset(a, 0, sizeof(*a));
-    a->in4 = in4;
-}
-
 static size_t payload_size(const struct msghdr *msg)
 {
     size_t total = 0;
@@ -44,9 +33,10 @@ static size_t payload_size(const struct msghdr *msg)
 static ssize_t send_via(int fd, struct udp_assoc *a, const struct msghdr *msg, int flags, const struct socks_target *target,
                         const union sockaddr_any *dst)
 {
+    /* A v4-mapped destination (an IPv6 socket sending to IPv4) is an IPv4 target for the proxy. */
     struct socks_target wire = *target;
     if (!wire.is_name)
-        unmap_v4(&wire.addr);
+        addr_from_v4mapped(&wire.addr);
     uint8_t header[SOCKS5_UDP_HEADER_MAX];
     int h = socks5_udp_header_encode(header, sizeof(header), &wire);
     if (h < 0) {
@@ -104,20 +94,24 @@ static ssize_t send_direct(int fd, const struct msghdr *msg, int flags, const st
     return libc()->sendmsg(fd, &m, flags);
 }
 
-/* The destination of msg: its address, or the default one. 0 or -errno. */
-static int destination(struct udp_assoc *a, const struct msghdr *msg, union sockaddr_any *dst)
+/* a's default destination into *dst, if the program connect()ed it. Another thread may connect()
+ * (or dissolve it) meanwhile: both fields are read under the lock. */
+static bool default_peer(struct udp_assoc *a, union sockaddr_any *dst)
 {
-    if (msg->msg_name && msg->msg_namelen)
-        return addr_from_sockaddr(dst, msg->msg_name, msg->msg_namelen) ? 0 : -EAFNOSUPPORT;
-    if (!a)
-        return -EDESTADDRREQ;
-    /* Another thread may connect() (or dissolve the destination) meanwhile: both under the lock. */
     pthread_mutex_lock(&a->lock);
     bool has = a->has_peer;
     if (has)
         *dst = a->peer;
     pthread_mutex_unlock(&a->lock);
-    return has ? 0 : -EDESTADDRREQ;
+    return has;
+}
+
+/* The destination of msg: its address, or the default one. 0 or -errno. */
+static int destination(struct udp_assoc *a, const struct msghdr *msg, union sockaddr_any *dst)
+{
+    if (msg->msg_name && msg->msg_namelen)
+        return addr_from_sockaddr(dst, msg->msg_name, msg->msg_namelen) ? 0 : -EAFNOSUPPORT;
+    return a && default_peer(a, dst) ? 0 : -EDESTADDRREQ;
 }
 
 /* The association that carries a datagram routed via ch: a's, made if need be. NULL with errno. */
@@ -221,22 +215,14 @@ static void peer_of(struct udp_assoc *a, const struct socks_target *from, union 
         addr_to_v4mapped(src);
 }
 
-static void report_peer(struct msghdr *msg, const union sockaddr_any *src)
-{
-    if (!msg->msg_name)
-        return;
-    socklen_t full = addr_len(src);
-    memcpy(msg->msg_name, src, msg->msg_namelen < full ? msg->msg_namelen : full);
-    msg->msg_namelen = full;
-}
-
 /* Hands a datagram of len bytes from src to the program as recvmsg() would (m: what the real
  * call reported). */
 static ssize_t deliver(struct msghdr *msg, int flags, const struct msghdr *m, const uint8_t *data, size_t len,
                        const union sockaddr_any *src)
 {
     size_t copied = scatter(msg, data, len);
-    report_peer(msg, src);
+    if (msg->msg_name)
+        msg->msg_namelen = addr_copy_out(src, msg->msg_name, msg->msg_namelen);
     msg->msg_controllen = m->msg_controllen;
     msg->msg_flags = (m->msg_flags & ~MSG_TRUNC) | (copied < len ? MSG_TRUNC : 0);
     return (ssize_t)((flags & MSG_TRUNC) ? len : copied);
@@ -380,16 +366,11 @@ int udp_connect(int fd, struct udp_assoc *a, const struct sockaddr *addr, sockle
 
 int udp_peer(struct udp_assoc *a, struct sockaddr *addr, socklen_t *len)
 {
-    pthread_mutex_lock(&a->lock);
-    bool has = a->has_peer;
-    union sockaddr_any peer = a->peer;
-    pthread_mutex_unlock(&a->lock);
-    if (!has) {
+    union sockaddr_any peer;
+    if (!default_peer(a, &peer)) {
         errno = ENOTCONN;
         return -1;
     }
-    socklen_t full = addr_len(&peer);
-    memcpy(addr, &peer, *len < full ? *len : full);
-    *len = full;
+    *len = addr_copy_out(&peer, addr, *len);
     return 0;
 }

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,12 +34,6 @@ bool udp_maybe(int fd)
     return a && atomic_load_explicit(&a->state, memory_order_acquire) != UDP_NONE;
 }
 
-static bool same_file(int fd, dev_t dev, ino_t ino)
-{
-    struct stat st;
-    return fstat(fd, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
-}
-
 struct udp_queued {
     struct udp_queued *next;
     size_t len;
@@ -61,13 +54,19 @@ static void drop_queue(struct udp_assoc *a)
     a->queued = 0;
 }
 
+/* Closes the control connection, if the number still holds it: the program may have closed it
+ * (close loops) and reused the number. The caller holds the lock. */
+static void close_ctl(struct udp_assoc *a)
+{
+    if (a->ctl >= 0 && file_id_is(a->ctl, &a->ctl_id))
+        libc()->close(a->ctl);
+    a->ctl = -1;
+}
+
 /* Forgets the slot's association; the caller holds its lock. */
 static void reset_locked(struct udp_assoc *a)
 {
-    /* The program may have closed our control connection and reused its number: not ours then. */
-    if (a->ctl >= 0 && same_file(a->ctl, a->ctl_dev, a->ctl_ino))
-        libc()->close(a->ctl);
-    a->ctl = -1;
+    close_ctl(a);
     a->gen++;
     drop_queue(a);
     if (atomic_exchange_explicit(&a->state, UDP_NONE, memory_order_acq_rel) != UDP_NONE)
@@ -79,11 +78,11 @@ struct udp_assoc *udp_assoc_of(int fd)
     struct udp_assoc *a = slot(fd, false);
     if (!a || atomic_load_explicit(&a->state, memory_order_acquire) == UDP_NONE)
         return NULL;
-    if (same_file(fd, a->dev, a->ino))
+    if (file_id_is(fd, &a->id))
         return a;
     /* fd was closed behind our back (close_range, a raw syscall) and its number reused. */
     pthread_mutex_lock(&a->lock);
-    if (!same_file(fd, a->dev, a->ino))
+    if (!file_id_is(fd, &a->id))
         reset_locked(a);
     pthread_mutex_unlock(&a->lock);
     return NULL;
@@ -93,8 +92,7 @@ struct udp_assoc *udp_assoc_of(int fd)
 static void publish(struct udp_assoc *a, const struct udp_made *m)
 {
     a->ctl = m->ctl;
-    a->ctl_dev = m->ctl_dev;
-    a->ctl_ino = m->ctl_ino;
+    a->ctl_id = m->ctl_id;
     a->family = m->family;
     a->relay = m->relay;
     a->max_datagram = m->max_datagram;
@@ -214,11 +212,8 @@ static bool start_background(struct udp_assoc *a, int fd, const struct config *c
 /* A fresh association for the slot of fd; lock held. Returns the new state, or -errno. */
 static int begin(struct udp_assoc *a, int fd, const struct config *c, const struct chain *ch, const char *first_dst)
 {
-    struct stat st;
-    if (fstat(fd, &st) < 0)
+    if (!file_id_of(fd, &a->id))
         return -errno;
-    a->dev = st.st_dev;
-    a->ino = st.st_ino;
     a->ctl = -1;
     memset(&a->relay, 0, sizeof(a->relay));   /* stays so unless the socket gets connected to a relay */
     a->chain = ch;
@@ -249,7 +244,7 @@ struct udp_assoc *udp_assoc_open(int fd, const struct config *c, const struct ch
     }
     pthread_mutex_lock(&a->lock);
     int state = atomic_load_explicit(&a->state, memory_order_acquire);
-    if (state != UDP_NONE && !same_file(fd, a->dev, a->ino)) {
+    if (state != UDP_NONE && !file_id_is(fd, &a->id)) {
         reset_locked(a);
         state = UDP_NONE;
     }
@@ -327,9 +322,7 @@ static void fail(struct udp_assoc *a, int state, int err, const char *why)
     pthread_mutex_lock(&a->lock);
     if (atomic_load_explicit(&a->state, memory_order_acquire) == state) {
         log_msg(LOG_ERROR, "UDP association%s%s: %s", a->via[0] ? " via " : "", a->via, why);
-        if (a->ctl >= 0 && same_file(a->ctl, a->ctl_dev, a->ctl_ino))
-            libc()->close(a->ctl);
-        a->ctl = -1;
+        close_ctl(a);
         drop_queue(a);
         a->error = err;
         atomic_store_explicit(&a->state, UDP_FAILED, memory_order_release);

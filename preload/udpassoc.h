@@ -16,6 +16,7 @@
 
 #include "addr.h"
 #include "config.h"
+#include "fileid.h"
 #include "socks5.h"
 
 /* UDP_PENDING: a non-blocking socket's association is being made in the background (it took
@@ -35,10 +36,8 @@ struct udp_assoc {
     pthread_cond_t settled;        /* a pending association became active or failed */
     int error;                     /* UDP_FAILED: the errno every later send gets */
     int ctl;                       /* the control connection */
-    dev_t ctl_dev;                 /* its identity: the program may close it (close loops) and reuse the number */
-    ino_t ctl_ino;
-    dev_t dev;                     /* identity of the program's socket, to notice it replaced behind our back */
-    ino_t ino;
+    struct file_id ctl_id;         /* the program may close it (close loops) and reuse the number */
+    struct file_id id;             /* the program's socket, to notice it replaced behind our back */
     int family;                    /* of the program's socket */
     union sockaddr_any relay;      /* in the socket's family (v4-mapped on an IPv6 socket); AF_UNSPEC
                                     * if the association failed before the socket was connected to it */

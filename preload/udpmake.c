@@ -4,11 +4,11 @@
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "outbound.h"
 #include "real.h"
+#include "sockint.h"
 #include "tunnel.h"
 
 /* The port fd sends from, binding it first to the wildcard address if it is not bound yet
@@ -66,9 +66,7 @@ static bool wants_ipv6_relay(int fd, int family, const struct config *c, const s
 {
     if (family != AF_INET6)
         return false;
-    int v6only = 0;
-    socklen_t len = sizeof(v6only);
-    if (libc()->getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &len) == 0 && v6only)
+    if (socket_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, 0) > 0)
         return true;
     const struct proxy *last = ch->hop_count ? &c->proxies[ch->hops[ch->hop_count - 1]] : NULL;
     return last && last->has_addr && last->addr.sa.sa_family == AF_INET6;
@@ -76,8 +74,8 @@ static bool wants_ipv6_relay(int fd, int family, const struct config *c, const s
 
 int udp_make(struct udp_made *m, int fd, const struct config *c, const struct chain *ch, const char *first_dst)
 {
-    socklen_t len = sizeof(m->family);
-    if (libc()->getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &m->family, &len) < 0)
+    m->family = socket_int(fd, SOL_SOCKET, SO_DOMAIN, -1);
+    if (m->family < 0)
         return -errno;
     /* The proxy is told which port our datagrams come from; the address is left to it (it sees
      * the control connection's, which behind a chain is not ours). */
@@ -95,15 +93,12 @@ int udp_make(struct udp_made *m, int fd, const struct config *c, const struct ch
     outbound_log_result(c, first_dst, ch, &t, -r, &start);
     if (r == 0 && (r = relay_address(&t, m->family, &m->relay)) < 0)
         log_msg(LOG_ERROR, "UDP association for %s: unusable relay address from the proxy: %s", first_dst, strerror(-r));
-    struct stat cst;
-    if (r == 0 && fstat(m->ctl, &cst) < 0)
+    if (r == 0 && !file_id_of(m->ctl, &m->ctl_id))
         r = -errno;
     if (r < 0) {
         libc()->close(m->ctl);
         return r;
     }
-    m->ctl_dev = cst.st_dev;
-    m->ctl_ino = cst.st_ino;
     m->max_datagram = t.handshake.reply.bound.addr.sa.sa_family == AF_INET6 ? UDP6_MAX : UDP4_MAX;
     char url[PROXY_HOST_MAX + PROXY_CRED_MAX + 32];
     snprintf(m->via, sizeof(m->via), "%s", proxy_format(&c->proxies[t.picked[t.hop_count - 1]], url, sizeof(url)));

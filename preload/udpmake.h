@@ -9,6 +9,7 @@
 
 #include "addr.h"
 #include "config.h"
+#include "fileid.h"
 
 /* Largest UDP payload an IPv4 or IPv6 packet can carry (without jumbograms). */
 #define UDP4_MAX 65507
@@ -17,8 +18,7 @@
 /* An association made, not yet tied to its socket. */
 struct udp_made {
     int ctl;                       /* the control connection (ours to close) */
-    dev_t ctl_dev;                 /* its identity */
-    ino_t ctl_ino;
+    struct file_id ctl_id;
     int family;                    /* of the program's socket */
     union sockaddr_any relay;      /* in that family (v4-mapped on an IPv6 socket) */
     size_t max_datagram;           /* header + payload the relay's family can carry */

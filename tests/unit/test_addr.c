@@ -206,6 +206,36 @@ Test(addr, to_v4mapped)
     cr_assert_str_eq(addr_format(&a, buf, sizeof(buf)), "[::ffff:1.2.3.4]:8080");
 }
 
+Test(addr, from_v4mapped_round_trip)
+{
+    union sockaddr_any a = test_addr("::ffff:1.2.3.4", 53), want = test_addr("1.2.3.4", 53);
+    addr_from_v4mapped(&a);
+    cr_assert(addr_equal(&a, &want));
+    addr_to_v4mapped(&a);
+    addr_from_v4mapped(&a);
+    cr_assert_eq(memcmp(&a, &want, sizeof(a)), 0);
+    union sockaddr_any v6 = test_addr("2001:db8::1", 1), before = v6;
+    addr_from_v4mapped(&v6);
+    cr_assert_eq(memcmp(&v6, &before, sizeof(v6)), 0);
+    union sockaddr_any v4 = test_addr("9.8.7.6", 2);
+    before = v4;
+    addr_from_v4mapped(&v4);
+    cr_assert_eq(memcmp(&v4, &before, sizeof(v4)), 0);
+}
+
+Test(addr, copy_out_truncates_and_tells_full_length)
+{
+    union sockaddr_any a = test_addr("2001:db8::1", 443);
+    struct sockaddr_in6 whole;
+    cr_assert_eq(addr_copy_out(&a, &whole, sizeof(whole)), sizeof(struct sockaddr_in6));
+    cr_assert_eq(memcmp(&whole, &a.in6, sizeof(whole)), 0);
+    unsigned char small[8];
+    memset(small, 0xaa, sizeof(small));
+    cr_assert_eq(addr_copy_out(&a, small, 4), sizeof(struct sockaddr_in6));
+    cr_assert_eq(memcmp(small, &a.in6, 4), 0);
+    cr_assert_eq(small[4], 0xaa, "wrote past the room given");
+}
+
 Test(addr, to_v4mapped_leaves_others)
 {
     union sockaddr_any a = test_addr("2001:db8::1", 1), before = a;

@@ -71,27 +71,16 @@ static ssize_t send_via(int fd, struct udp_assoc *a, const struct msghdr *msg, i
     return r >= h ? r - h : 0;
 }
 
-/* A datagram routed direct (by route): a name is resolved here, as the route allows. */
-static ssize_t send_direct(int fd, const struct msghdr *msg, int flags, const struct socks_target *target,
-                           const struct route *route, union sockaddr_any *dst)
+/* Where a datagram routed direct (by route) goes: dst itself, or the address a name resolves to
+ * here, as the route allows; port 53 is refused while names are remote. 0 (*dst set) or -errno. */
+static int direct_address(int fd, const struct socks_target *target, const struct route *route, union sockaddr_any *dst)
 {
-    union sockaddr_any resolved;
     if (target->is_name) {
-        int r = outbound_resolve_direct(fd, target, route, "UDP to", &resolved);
-        if (r < 0) {
-            errno = -r;
-            return -1;
-        }
-        dst = &resolved;
+        int r = outbound_resolve_direct(fd, target, route, "UDP to", dst);
+        if (r < 0)
+            return r;
     }
-    if (outbound_dns_refused(dst, "UDP")) {
-        errno = EACCES;
-        return -1;
-    }
-    struct msghdr m = *msg;
-    m.msg_name = dst;
-    m.msg_namelen = addr_len(dst);
-    return libc()->sendmsg(fd, &m, flags);
+    return outbound_dns_refused(dst, "UDP") ? -EACCES : 0;
 }
 
 /* a's default destination into *dst, if the program connect()ed it. Another thread may connect()
@@ -138,26 +127,49 @@ static struct udp_assoc *carrier(int fd, struct udp_assoc *a, const struct confi
     return a;
 }
 
-ssize_t udp_send(int fd, struct udp_assoc *a, const struct msghdr *msg, int flags)
+enum routed { ROUTED_VIA, ROUTED_DIRECT };
+
+/* How a datagram (or connect) to dst goes: via the association, *a (made if need be), with
+ * *target what the proxy is asked for; or direct, to *dst (rewritten: a name resolved here).
+ * -1 with errno if it may not go at all. */
+static int route_datagram(int fd, struct udp_assoc **a, union sockaddr_any *dst, struct socks_target *target)
 {
     const struct config *c = context_config();
-    union sockaddr_any dst;
-    int r = destination(a, msg, &dst);
-    if (r < 0 || !c) {
-        errno = r < 0 ? -r : ECONNREFUSED;   /* no configuration: fail closed */
+    if (!c) {
+        errno = ECONNREFUSED;   /* no configuration: fail closed */
         return -1;
     }
-    struct socks_target target;
     struct route route;
-    if ((r = outbound_route(c, &dst, "UDP to", &target, &route)) < 0) {
+    int r = outbound_route(c, dst, "UDP to", target, &route);
+    if (r == 0 && route.action == ROUTE_DIRECT && (r = direct_address(fd, target, &route, dst)) == 0)
+        return ROUTED_DIRECT;
+    if (r < 0) {
         errno = -r;
         return -1;
     }
-    if (route.action == ROUTE_DIRECT)
-        return send_direct(fd, msg, flags, &target, &route, &dst);
     char what[FAKEDNS_NAME_MAX + ADDR_TEXT_MAX + 16];
-    a = carrier(fd, a, c, route.chain, outbound_describe(&target, &dst, what, sizeof(what)));
-    return a ? send_via(fd, a, msg, flags, &target, &dst) : -1;
+    *a = carrier(fd, *a, c, route.chain, outbound_describe(target, dst, what, sizeof(what)));
+    return *a ? ROUTED_VIA : -1;
+}
+
+ssize_t udp_send(int fd, struct udp_assoc *a, const struct msghdr *msg, int flags)
+{
+    union sockaddr_any dst;
+    struct socks_target target;
+    int r = destination(a, msg, &dst);
+    if (r < 0) {
+        errno = -r;
+        return -1;
+    }
+    r = route_datagram(fd, &a, &dst, &target);
+    if (r == ROUTED_VIA)
+        return send_via(fd, a, msg, flags, &target, &dst);
+    if (r < 0)
+        return -1;
+    struct msghdr direct = *msg;
+    direct.msg_name = &dst;
+    direct.msg_namelen = addr_len(&dst);
+    return libc()->sendmsg(fd, &direct, flags);
 }
 
 /* ---------- receiving ---------- */
@@ -327,36 +339,20 @@ int udp_connect(int fd, struct udp_assoc *a, const struct sockaddr *addr, sockle
         pthread_mutex_unlock(&a->lock);
         return 0;
     }
-    const struct config *c = context_config();
     union sockaddr_any dst;
-    if (!c || !addr_from_sockaddr(&dst, addr, len)) {
-        errno = c ? EAFNOSUPPORT : ECONNREFUSED;
-        return -1;
-    }
     struct socks_target target;
-    struct route route;
-    int r = outbound_route(c, &dst, "UDP to", &target, &route);
-    if (r < 0) {
-        errno = -r;
+    if (!addr_from_sockaddr(&dst, addr, len)) {
+        errno = EAFNOSUPPORT;
         return -1;
     }
-    if (route.action == ROUTE_DIRECT) {
-        if (target.is_name && (r = outbound_resolve_direct(fd, &target, &route, "UDP to", &dst)) < 0) {
-            errno = -r;
-            return -1;
-        }
-        if (outbound_dns_refused(&dst, "UDP")) {
-            errno = EACCES;
-            return -1;
-        }
+    int r = route_datagram(fd, &a, &dst, &target);
+    if (r < 0)
+        return -1;
+    if (r == ROUTED_DIRECT) {
         /* Its one peer is reached directly: the association has nothing left to carry. */
         udp_assoc_close(fd);
         return libc()->connect(fd, &dst.sa, addr_len(&dst));
     }
-    char what[FAKEDNS_NAME_MAX + ADDR_TEXT_MAX + 16];
-    a = carrier(fd, a, c, route.chain, outbound_describe(&target, &dst, what, sizeof(what)));
-    if (!a)
-        return -1;
     pthread_mutex_lock(&a->lock);
     a->peer = dst;
     a->has_peer = true;

@@ -189,6 +189,25 @@ int socks5_udp_header_decode(const uint8_t *buf, size_t len, struct socks_target
     return 3 + used;
 }
 
+int socks5_udp_relay(const struct socks_target *bound, const union sockaddr_any *proxy, union sockaddr_any *relay)
+{
+    if (bound->is_name)
+        return -EPROTO;   /* RFC 1928 allows it; no server we know does it, and we resolve nothing here */
+    *relay = bound->addr;
+    bool unspecified = relay->sa.sa_family == AF_INET ? relay->in4.sin_addr.s_addr == htonl(INADDR_ANY)
+                                                      : IN6_IS_ADDR_UNSPECIFIED(&relay->in6.sin6_addr);
+    if (!unspecified)
+        return 0;
+    if (!proxy)
+        return -EHOSTUNREACH;
+    *relay = *proxy;
+    if (relay->sa.sa_family == AF_INET)
+        relay->in4.sin_port = htons(bound->port);
+    else
+        relay->in6.sin6_port = htons(bound->port);
+    return 0;
+}
+
 int socks5_reply_errno(uint8_t code)
 {
     switch (code) {

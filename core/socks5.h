@@ -77,6 +77,11 @@ int socks5_udp_header_encode(uint8_t *buf, size_t size, const struct socks_targe
  * length with *from and *frag set, or -EPROTO if malformed or cut short. A non-zero *frag is a
  * fragment, which a client without reassembly drops (RFC 1928 section 7). */
 int socks5_udp_header_decode(const uint8_t *buf, size_t len, struct socks_target *from, uint8_t *frag);
+/* Where the datagrams of a UDP association go, from the reply's bound address: that address, or
+ * the proxy's own (proxy; NULL if unknown) with the reply's port when it names the unspecified
+ * one, as many servers do. 0, -EPROTO for a relay named by a host name, -EHOSTUNREACH when the
+ * proxy's address is needed but unknown. */
+int socks5_udp_relay(const struct socks_target *bound, const union sockaddr_any *proxy, union sockaddr_any *relay);
 /* The errno a program expects for a reply code (0 for success); unknown codes give ECONNREFUSED. */
 int socks5_reply_errno(uint8_t code);
 /* Human text for a reply code, for logs. */

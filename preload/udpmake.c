@@ -31,28 +31,14 @@ static uint16_t bound_port(int fd, int family)
     return addr_port(&local);
 }
 
-/* Where datagrams go: the relay the last proxy named, or that proxy's own address if it named
- * the unspecified one; in the socket's family. 0 or -errno. */
+/* Where datagrams go: the relay the last proxy named (socks5_udp_relay), in the socket's
+ * family. 0 or -errno. */
 static int relay_address(const struct tunnel *t, int family, union sockaddr_any *relay)
 {
-    const struct socks_target *b = &t->handshake.reply.bound;
-    if (b->is_name)
-        return -EPROTO;   /* a relay by name: RFC 1928 allows it, no proxy we know does it */
-    *relay = b->addr;
-    bool unspecified = relay->sa.sa_family == AF_INET ? relay->in4.sin_addr.s_addr == INADDR_ANY
-                                                      : IN6_IS_ADDR_UNSPECIFIED(&relay->in6.sin6_addr);
-    if (unspecified) {
-        const struct proxy *last = &t->config->proxies[t->picked[t->hop_count - 1]];
-        if (!last->has_addr)
-            return -EHOSTUNREACH;
-        *relay = last->addr;
-        if (relay->sa.sa_family == AF_INET)
-            relay->in4.sin_port = htons(b->port);
-        else
-            relay->in6.sin6_port = htons(b->port);
-    }
-    if (relay->sa.sa_family == family)
-        return 0;
+    const struct proxy *last = &t->config->proxies[t->picked[t->hop_count - 1]];
+    int r = socks5_udp_relay(&t->handshake.reply.bound, last->has_addr ? &last->addr : NULL, relay);
+    if (r < 0 || relay->sa.sa_family == family)
+        return r;
     if (family != AF_INET6)
         return -EAFNOSUPPORT;   /* an IPv4 socket cannot reach an IPv6 relay */
     addr_to_v4mapped(relay);

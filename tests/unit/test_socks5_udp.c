@@ -581,3 +581,41 @@ Test(socks5_udp_round_trip, name_every_length)
     struct socks_target odd = test_name_target("\x01\x7f\x80\xff .-_", 9);
     round_trip(&odd);
 }
+
+/* ---- the relay a UDP ASSOCIATE reply names ---- */
+
+Test(socks5_udp_relay, a_named_address_is_the_relay)
+{
+    struct socks_target bound = test_target("192.0.2.9", 40000);
+    union sockaddr_any proxy = test_addr("10.0.0.1", 1080), relay, want = test_addr("192.0.2.9", 40000);
+    cr_assert_eq(socks5_udp_relay(&bound, &proxy, &relay), 0);
+    cr_assert(addr_equal(&relay, &want));
+    bound = test_target("2001:db8::9", 40001);
+    want = test_addr("2001:db8::9", 40001);
+    cr_assert_eq(socks5_udp_relay(&bound, NULL, &relay), 0);
+    cr_assert(addr_equal(&relay, &want));
+}
+
+Test(socks5_udp_relay, unspecified_means_the_proxy_with_the_replys_port)
+{
+    union sockaddr_any relay;
+    struct socks_target any4 = test_target("0.0.0.0", 40002), any6 = test_target("::", 40003);
+    union sockaddr_any proxy4 = test_addr("10.0.0.1", 1080), proxy6 = test_addr("fd00::1", 1080);
+    union sockaddr_any want4 = test_addr("10.0.0.1", 40002), want6 = test_addr("fd00::1", 40003);
+    cr_assert_eq(socks5_udp_relay(&any4, &proxy4, &relay), 0);
+    cr_assert(addr_equal(&relay, &want4));
+    cr_assert_eq(socks5_udp_relay(&any6, &proxy6, &relay), 0);
+    cr_assert(addr_equal(&relay, &want6));
+    /* The proxy's family wins: an IPv4 proxy answering "::" is reached at its IPv4 address. */
+    union sockaddr_any want46 = test_addr("10.0.0.1", 40003);
+    cr_assert_eq(socks5_udp_relay(&any6, &proxy4, &relay), 0);
+    cr_assert(addr_equal(&relay, &want46));
+    cr_assert_eq(socks5_udp_relay(&any4, NULL, &relay), -EHOSTUNREACH);
+}
+
+Test(socks5_udp_relay, a_relay_by_name_is_refused)
+{
+    union sockaddr_any relay, proxy = test_addr("10.0.0.1", 1080);
+    struct socks_target named = test_name_target("relay.example", 40004);
+    cr_assert_eq(socks5_udp_relay(&named, &proxy, &relay), -EPROTO);
+}

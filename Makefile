@@ -32,20 +32,30 @@ BENCH_ROUTE := $(B)/bench-route
 BENCH_TOOLS_BIN := $(B)/bench-tserver $(B)/bench-bulk $(B)/bench-pipeloop
 
 .PHONY: all deps check unit integration demo bench install uninstall clean
-all: $(LIB) $(CORE_A) $(CHECK)
+all: $(LIB) $(CORE_A) $(CHECK) $(B)/hooks.list
 
 deps:
 	scripts/deps.sh
 
-$(B)/%.o: %.c $(wildcard core/*.h preload/*.h) Makefile
+$(B)/%.o: %.c $(wildcard core/*.h preload/*.h) preload/hooks.def Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) -c $< -o $@
 
 $(CORE_A): $(CORE_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
-$(LIB): $(PRELOAD_OBJ) $(CORE_A) preload/exports.map
-	$(CC) $(CFLAGS) -shared -o $@ $(PRELOAD_OBJ) $(CORE_A) -Wl,--version-script=preload/exports.map \
+# The exported names, one a line, and the version script that exports them and nothing else:
+# both generated from preload/hooks.def, the one list of hooks.
+$(B)/hooks.list: preload/hooks.def
+	@mkdir -p $(B)
+	sed -n 's/^\(HOOK\|WRAP\|ALIAS\|FORTIFY\)(\([A-Za-z0-9_]*\).*/\2/p' $< > $@
+
+$(B)/exports.map: $(B)/hooks.list
+	{ echo '/* Generated from preload/hooks.def: the hooks are all the library exports. */'; \
+	  echo '{ global:'; sed 's/.*/    &;/' $<; echo '  local: *; };'; } > $@
+
+$(LIB): $(PRELOAD_OBJ) $(CORE_A) $(B)/exports.map
+	$(CC) $(CFLAGS) -shared -o $@ $(PRELOAD_OBJ) $(CORE_A) -Wl,--version-script=$(B)/exports.map \
 	    -Wl,-z,now -Wl,-z,relro -Wl,--no-undefined -ldl -lpthread
 
 $(CHECK): scripts/socksify-check.c $(CORE_A)
@@ -84,7 +94,8 @@ integration: all
 
 check: deps
 	$(MAKE) all $(UNIT)
-	tests/check-exports.sh $(LIB)
+	tests/check-exports.sh $(LIB) $(B)/hooks.list
+	tests/check-internal-calls.sh $(B)/hooks.list $(PRELOAD_OBJ) $(CORE_OBJ)
 	tests/install-test.sh
 	$(MAKE) unit
 	$(MAKE) fuzz FUZZ_SECONDS=5

@@ -13,12 +13,40 @@ bool addr_from_sockaddr(union sockaddr_any *out, const struct sockaddr *sa, sock
         memcpy(&out->in4, sa, sizeof(struct sockaddr_in));
         return true;
     }
-    if (sa->sa_family == AF_INET6 && len >= (socklen_t)sizeof(struct sockaddr_in6)) {
+    if (sa->sa_family == AF_INET6 && len >= ADDR_IN6_MIN_LEN) {
         memset(out, 0, sizeof(*out));
-        memcpy(&out->in6, sa, sizeof(struct sockaddr_in6));
+        /* The scope id is read only from a full sockaddr_in6, as the kernel does. */
+        memcpy(&out->in6, sa, len < (socklen_t)sizeof(struct sockaddr_in6) ? ADDR_IN6_MIN_LEN : sizeof(struct sockaddr_in6));
         return true;
     }
     return false;
+}
+
+/* AF_UNSPEC in a send: an IPv4 socket takes the rest as an IPv4 address, an IPv6 one as none. */
+static enum addr_form unspec_send(union sockaddr_any *out, const struct sockaddr *sa, socklen_t len, int sock_family)
+{
+    if (sock_family < 0)
+        return ADDR_FORM_UNKNOWN;
+    if (sock_family != AF_INET)
+        return ADDR_FORM_NONE;   /* an IPv6 socket, or not an inet socket at all */
+    if (len < (socklen_t)sizeof(struct sockaddr_in))
+        return ADDR_FORM_INVALID;
+    memset(out, 0, sizeof(*out));
+    memcpy(&out->in4, sa, sizeof(struct sockaddr_in));
+    out->in4.sin_family = AF_INET;
+    return ADDR_FORM_INET;
+}
+
+enum addr_form addr_read_as_kernel(union sockaddr_any *out, const struct sockaddr *sa, socklen_t len, int sock_family,
+                                   bool is_connect)
+{
+    if (!sa || len < (socklen_t)sizeof(sa_family_t))
+        return is_connect ? ADDR_FORM_INVALID : ADDR_FORM_NONE;
+    if (addr_from_sockaddr(out, sa, len))
+        return ADDR_FORM_INET;
+    if (sa->sa_family != AF_UNSPEC)
+        return ADDR_FORM_INVALID;
+    return is_connect ? ADDR_FORM_NONE : unspec_send(out, sa, len, sock_family);
 }
 
 socklen_t addr_len(const union sockaddr_any *a)
@@ -60,6 +88,19 @@ bool addr_is_loopback(const union sockaddr_any *a)
     if (IN6_IS_ADDR_LOOPBACK(x))
         return true;
     return IN6_IS_ADDR_V4MAPPED(x) && x->s6_addr[12] == 127;
+}
+
+bool addr_is_this_host(const union sockaddr_any *a)
+{
+    if (addr_is_loopback(a))
+        return true;
+    if (a->sa.sa_family == AF_INET)
+        return a->in4.sin_addr.s_addr == htonl(INADDR_ANY);
+    if (a->sa.sa_family != AF_INET6)
+        return false;
+    const struct in6_addr *x = &a->in6.sin6_addr;
+    static const uint8_t mapped_any[16] = { [10] = 0xff, [11] = 0xff };
+    return IN6_IS_ADDR_UNSPECIFIED(x) || memcmp(x->s6_addr, mapped_any, 16) == 0;
 }
 
 bool addr_equal(const union sockaddr_any *a, const union sockaddr_any *b)

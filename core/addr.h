@@ -19,8 +19,25 @@ union sockaddr_any {
 /* Longest text addr_format writes: "[v6 address]:65535" plus NUL. */
 #define ADDR_TEXT_MAX (INET6_ADDRSTRLEN + 9)
 
-/* Copies an AF_INET/AF_INET6 address of length len into out; false if family or length is wrong. */
+/* The shortest sockaddr_in6 Linux accepts: RFC 2133's, without sin6_scope_id. */
+#define ADDR_IN6_MIN_LEN 24
+
+/* Copies an AF_INET/AF_INET6 address of length len into out; false if family or length is wrong
+ * (IPv6 accepts the 24-byte form, as the kernel does: its scope id is then 0). */
 bool addr_from_sockaddr(union sockaddr_any *out, const struct sockaddr *sa, socklen_t len);
+
+/* What the kernel makes of the address of a connect() or send on an inet socket. */
+enum addr_form {
+    ADDR_FORM_INET,      /* an IPv4 or IPv6 destination (copied out, in its usual form) */
+    ADDR_FORM_NONE,      /* no destination: none given, or AF_UNSPEC (a disconnect, or "no address") */
+    ADDR_FORM_INVALID,   /* the kernel refuses it (too short, a family inet sockets do not take) */
+    ADDR_FORM_UNKNOWN,   /* depends on the socket's family, which the caller does not know */
+};
+/* Reads sa as the kernel would for a socket of sock_family (AF_INET, AF_INET6, or -1 if unknown):
+ * for connect(), AF_UNSPEC disconnects; for a send, an IPv4 socket reads AF_UNSPEC as AF_INET and
+ * an IPv6 one as no address. */
+enum addr_form addr_read_as_kernel(union sockaddr_any *out, const struct sockaddr *sa, socklen_t len, int sock_family,
+                                   bool is_connect);
 /* Length of the sockaddr for the union's family (0 for anything but AF_INET/AF_INET6). */
 socklen_t addr_len(const union sockaddr_any *a);
 /* Port in host byte order. */
@@ -29,6 +46,9 @@ uint16_t addr_port(const union sockaddr_any *a);
 char *addr_format(const union sockaddr_any *a, char *buf, size_t size);
 /* True for 127.0.0.0/8, ::1 and ::ffff:127.0.0.0/104. */
 bool addr_is_loopback(const union sockaddr_any *a);
+/* True for loopback and for the unspecified addresses 0.0.0.0, :: and ::ffff:0.0.0.0, which
+ * Linux takes as a destination on this host. */
+bool addr_is_this_host(const union sockaddr_any *a);
 /* True if both hold the same family, address and port. */
 bool addr_equal(const union sockaddr_any *a, const union sockaddr_any *b);
 /* Rewrites an IPv4 address as its IPv4-mapped IPv6 form (::ffff:a.b.c.d), keeping the port. */

@@ -1,5 +1,6 @@
 #include "config.h"
 #include "config_line.h"
+#include "rawsys.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -314,23 +315,24 @@ int config_parse(struct config *c, const char *text, const char *filename, char 
 /* Reads a whole (small) file into a fresh NUL-terminated buffer. */
 static char *read_file(const char *path, int *error)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* Raw system calls: the library that reads this hooks read and close. */
+    int fd = rawsys_open(path, O_RDONLY | O_CLOEXEC, 0);
     if (fd < 0) {
-        *error = errno;
+        *error = -fd;
         return NULL;
     }
     char *buf = malloc(MAX_CONFIG_BYTES + 1);
     size_t len = 0;
     ssize_t n = 0;
-    while (buf && len < MAX_CONFIG_BYTES && (n = read(fd, buf + len, MAX_CONFIG_BYTES - len)) != 0) {
-        if (n < 0 && errno == EINTR)
+    while (buf && len < MAX_CONFIG_BYTES && (n = rawsys_read(fd, buf + len, MAX_CONFIG_BYTES - len)) != 0) {
+        if (n == -EINTR)
             continue;
         if (n < 0)
             break;
         len += (size_t)n;
     }
-    *error = !buf ? ENOMEM : n < 0 ? errno : len == MAX_CONFIG_BYTES ? EFBIG : 0;
-    close(fd);
+    *error = !buf ? ENOMEM : n < 0 ? (int)-n : len == MAX_CONFIG_BYTES ? EFBIG : 0;
+    rawsys_close(fd);
     if (*error) {
         free(buf);
         return NULL;

@@ -1,5 +1,7 @@
 #include "log.h"
 
+#include "rawsys.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -42,11 +44,12 @@ void log_set_file(const char *path)
  * cannot be opened), else to the descriptor. */
 static void emit(const char *line, size_t n)
 {
-    int fd = log_path[0] ? open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600) : -1;
-    ssize_t w = write(fd >= 0 ? fd : log_fd, line, n);
-    (void)w;
+    /* Raw system calls: the library hooks write and close, and a log line written from inside a
+     * hook (under the engine's lock, say) must not enter them again. */
+    int fd = log_path[0] ? rawsys_open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600) : -1;
+    rawsys_write(fd >= 0 ? fd : log_fd, line, n);
     if (fd >= 0)
-        close(fd);
+        rawsys_close(fd);
 }
 
 bool log_enabled(enum log_level level)

@@ -63,7 +63,8 @@ struct route route_decide(const struct config *c, const union sockaddr_any *dst,
 {
     if (!name && is_a_proxy(c, dst))
         return (struct route){ .action = ROUTE_DIRECT, .reason = "the proxy itself" };
-    if (!name && c->direct_loopback && addr_is_loopback(dst))
+    /* 0.0.0.0 and :: reach this host too: a proxy would take them for its own. */
+    if (!name && c->direct_loopback && addr_is_this_host(dst))
         return (struct route){ .action = ROUTE_DIRECT, .reason = "loopback" };
     uint16_t port = addr_port(dst);
     size_t name_len = name ? strlen(name) : 0;

@@ -19,3 +19,4 @@ SOCKSIFY_EXPORT int close(int fd)
     }
     return libc()->close(fd);
 }
+SOCKSIFY_ALIAS(close, __close);

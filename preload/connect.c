@@ -17,7 +17,8 @@ SOCKSIFY_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
     struct udp_assoc *a = udp_managed(fd);
     if (a)
         return udp_connect(fd, a, addr, len);
-    enum outbound_verdict v = outbound_decide(fd, addr, len);
+    union sockaddr_any dst;
+    enum outbound_verdict v = outbound_decide(fd, addr, len, &dst);
     switch (v) {
     case OUTBOUND_PROXY: return outbound_connect(fd, addr, len);
     case OUTBOUND_UDP: return udp_connect(fd, NULL, addr, len);
@@ -26,3 +27,5 @@ SOCKSIFY_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
     default: return libc()->connect(fd, addr, len);
     }
 }
+SOCKSIFY_ALIAS(connect, __connect);
+SOCKSIFY_INTERNAL(connect);

@@ -51,7 +51,7 @@ static char *read_hosts(void)
                 break;
             text = grown;
         }
-        ssize_t n = read(fd, text + len, cap - len - 1);
+        ssize_t n = libc()->read(fd, text + len, cap - len - 1);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)

@@ -94,3 +94,13 @@ SOCKSIFY_EXPORT int recvmmsg(int fd, struct mmsghdr *msgs, unsigned int n, int f
     struct udp_assoc *a = msgs ? udp_managed(fd) : NULL;
     return a ? udp_recv_many(fd, a, msgs, n, flags, timeout) : libc()->recvmmsg(fd, msgs, n, flags, timeout);
 }
+
+SOCKSIFY_ALIAS(read, __read);
+SOCKSIFY_ALIAS(write, __write);
+SOCKSIFY_ALIAS(recv, __recv);
+SOCKSIFY_ALIAS(send, __send);
+SOCKSIFY_INTERNAL(read);
+SOCKSIFY_INTERNAL(recv);
+SOCKSIFY_INTERNAL(recvfrom);
+SOCKSIFY_INTERNAL(recvmsg);
+SOCKSIFY_INTERNAL(recvmmsg);

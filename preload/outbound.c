@@ -20,11 +20,6 @@
 
 #define DNS_PORT 53
 
-static bool is_inet(const struct sockaddr *addr, socklen_t len)
-{
-    return addr && len >= (socklen_t)sizeof(sa_family_t) && (addr->sa_family == AF_INET || addr->sa_family == AF_INET6);
-}
-
 /* IPPROTO_TCP, IPPROTO_UDP, ... of fd, or -1; one getsockopt tells both type and protocol. */
 static int socket_protocol(int fd)
 {
@@ -96,49 +91,109 @@ static enum outbound_verdict decide_routed(const union sockaddr_any *dst, bool u
     return v;
 }
 
-/* While socksify itself is loading (resolving the proxy's name may open sockets), its own
- * connections are its business, not the program's. */
-static bool ours_to_judge(const struct sockaddr *addr, socklen_t len, union sockaddr_any *dst)
+/* Where a call's address really goes, read as the kernel will read it (the short IPv6 form,
+ * AF_UNSPEC); the socket's family is asked only for the one form that depends on it. While
+ * socksify itself is loading (resolving the proxy's name may open sockets), its own connections
+ * are its business, not the program's: no destination to judge. */
+static enum addr_form read_destination(int fd, const struct sockaddr *addr, socklen_t len, bool is_connect,
+                                       union sockaddr_any *dst)
 {
-    return is_inet(addr, len) && !context_loading() && addr_from_sockaddr(dst, addr, len);
+    if (context_loading())
+        return ADDR_FORM_NONE;
+    enum addr_form f = addr_read_as_kernel(dst, addr, len, -1, is_connect);
+    if (f == ADDR_FORM_UNKNOWN)
+        f = addr_read_as_kernel(dst, addr, len, socket_int(fd, SOL_SOCKET, SO_DOMAIN, -1), is_connect);
+    return f;
 }
 
-enum outbound_verdict outbound_decide(int fd, const struct sockaddr *addr, socklen_t len)
+/* A destination socksify cannot judge must not reach libc: it might go anywhere. */
+static enum outbound_verdict undecided(void)
 {
-    union sockaddr_any dst;
-    if (!ours_to_judge(addr, len, &dst))
-        return OUTBOUND_PASS;
-    int saved = errno;
-    enum outbound_verdict v = OUTBOUND_PASS;
-    switch (socket_protocol(fd)) {
+    log_msg(LOG_ERROR, "refused a socket call whose destination cannot be read (the socket's family is unknown)");
+    return OUTBOUND_REFUSE;
+}
+
+static bool inet_socket(int fd)
+{
+    int domain = socket_int(fd, SOL_SOCKET, SO_DOMAIN, -1);
+    return domain == AF_INET || domain == AF_INET6;
+}
+
+/* An inet socket of another protocol (UDP-Lite, SCTP, ICMP, raw): SOCKS carries only TCP and UDP,
+ * so a destination meant for the proxy fails rather than go direct. v: its route's verdict. */
+static enum outbound_verdict uncarried(int fd, int protocol, const union sockaddr_any *dst, enum outbound_verdict v)
+{
+    if (v == OUTBOUND_PASS || v == OUTBOUND_REJECT || v == OUTBOUND_REFUSE || !inet_socket(fd))
+        return v;
+    char text[ADDR_TEXT_MAX];
+    log_msg(LOG_ERROR, "protocol %d to %s refused: routed via a proxy, which carries only TCP and UDP", protocol,
+            addr_format(dst, text, sizeof(text)));
+    return OUTBOUND_REFUSE;
+}
+
+/* The verdict for a connection of fd to dst, by fd's protocol. */
+static enum outbound_verdict decide_connect(int fd, const union sockaddr_any *dst)
+{
+    int protocol = socket_protocol(fd);
+    switch (protocol) {
     case IPPROTO_TCP:
     case IPPROTO_MPTCP:   /* speaks TCP to the proxy */
-        v = decide_routed(&dst, false);
-        break;
-    case IPPROTO_UDP:
-        v = decide_routed(&dst, true);
-        break;
+        return decide_routed(dst, false);
+    case IPPROTO_UDP: return decide_routed(dst, true);
+    case -1: return OUTBOUND_PASS;   /* not a socket: connect() fails with ENOTSOCK */
+    default: {
+        struct route r;
+        const struct config *c = context_config();
+        enum outbound_verdict v = judge(c, dst, false, &r);
+        tell(c, dst, false, &r, v);
+        return uncarried(fd, protocol, dst, v);
+    }
+    }
+}
+
+enum outbound_verdict outbound_decide(int fd, const struct sockaddr *addr, socklen_t len, union sockaddr_any *dst)
+{
+    int saved = errno;
+    enum outbound_verdict v = OUTBOUND_PASS;
+    switch (read_destination(fd, addr, len, true, dst)) {
+    case ADDR_FORM_INET: v = decide_connect(fd, dst); break;
+    case ADDR_FORM_UNKNOWN: v = undecided(); break;
+    default: break;   /* no destination (a disconnect), or one the kernel refuses itself */
     }
     errno = saved;
     return v;
 }
 
-enum outbound_verdict outbound_decide_send(int fd, const struct sockaddr *addr, socklen_t len)
+/* The verdict for a datagram to dst, whose route gave v (judged without a syscall). */
+static enum outbound_verdict decide_datagram(int fd, const union sockaddr_any *dst, const struct route *r,
+                                             enum outbound_verdict v)
 {
-    union sockaddr_any dst;
-    if (!ours_to_judge(addr, len, &dst))
-        return OUTBOUND_PASS;
-    /* The route first: a datagram that goes direct anyway needs no syscall to learn fd's kind
-     * (a TCP socket ignores the address, and is never refused here). */
-    int saved = errno;
+    int protocol = socket_protocol(fd);
     const struct config *c = context_config();
-    struct route r;
-    enum outbound_verdict v = judge(c, &dst, true, &r);
-    if (v != OUTBOUND_PASS || log_enabled(LOG_DEBUG)) {
-        if (socket_protocol(fd) == IPPROTO_UDP)
-            tell(c, &dst, true, &r, v);
-        else
-            v = OUTBOUND_PASS;
+    if (protocol == IPPROTO_UDP) {
+        tell(c, dst, true, r, v);
+        return v;
+    }
+    if (protocol == IPPROTO_TCP || protocol == IPPROTO_MPTCP || protocol < 0)
+        return OUTBOUND_PASS;   /* TCP ignores the address of a plain send */
+    return uncarried(fd, protocol, dst, v == OUTBOUND_UDP ? OUTBOUND_PROXY : v);
+}
+
+enum outbound_verdict outbound_decide_send(int fd, const struct sockaddr *addr, socklen_t len, union sockaddr_any *dst)
+{
+    int saved = errno;
+    enum outbound_verdict v = OUTBOUND_PASS;
+    switch (read_destination(fd, addr, len, false, dst)) {
+    case ADDR_FORM_INET: {
+        /* The route first: a datagram that goes direct anyway needs no syscall to learn fd's kind. */
+        struct route r;
+        v = judge(context_config(), dst, true, &r);
+        if (v != OUTBOUND_PASS || log_enabled(LOG_DEBUG))
+            v = decide_datagram(fd, dst, &r, v);
+        break;
+    }
+    case ADDR_FORM_UNKNOWN: v = undecided(); break;
+    default: break;
     }
     errno = saved;
     return v;
@@ -317,7 +372,7 @@ int outbound_connect(int fd, const struct sockaddr *addr, socklen_t len)
     if (r < 0) {
         /* The socket may be connected to the proxy: make sure no byte of the program's can
          * reach the proxy as if it were the target. */
-        shutdown(fd, SHUT_RDWR);
+        libc()->shutdown(fd, SHUT_RDWR);
         errno = -r;
         return -1;
     }

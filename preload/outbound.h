@@ -18,13 +18,15 @@ enum outbound_verdict {
     OUTBOUND_UDP,      /* a datagram (or UDP connect) routed via a proxy: through the socket's association */
 };
 
-/* Decides for a connection of fd to addr (connect, or a send with MSG_FASTOPEN); refusals are
- * logged. Costs no syscall unless addr is AF_INET/AF_INET6. */
-enum outbound_verdict outbound_decide(int fd, const struct sockaddr *addr, socklen_t len);
-/* Decides for a plain send of fd to addr: a datagram goes through an association, direct, or is
- * refused (a TCP socket ignores the address). A datagram routed direct costs no syscall; the
- * others one getsockopt. */
-enum outbound_verdict outbound_decide_send(int fd, const struct sockaddr *addr, socklen_t len);
+/* Decides for a connection of fd to addr (connect, or a send with MSG_FASTOPEN), reading addr as
+ * the kernel will (into *dst, which is what a tunnel must use); refusals are logged. An inet
+ * socket of a protocol SOCKS cannot carry (UDP-Lite, SCTP, ...) is refused where its route goes
+ * via a proxy. Costs no syscall unless addr is an inet address. */
+enum outbound_verdict outbound_decide(int fd, const struct sockaddr *addr, socklen_t len, union sockaddr_any *dst);
+/* Decides for a plain send of fd to addr (into *dst as for outbound_decide): a datagram goes
+ * through an association, direct, or is refused (a TCP socket ignores the address). A datagram
+ * routed direct costs no syscall; the others one or two getsockopt. */
+enum outbound_verdict outbound_decide_send(int fd, const struct sockaddr *addr, socklen_t len, union sockaddr_any *dst);
 /* Where a connection or datagram (what: "connect", "UDP to") to dst goes: *target is the address or
  * the name behind a fake address, *route the first matching rule. 0, or -errno for a rejected
  * destination or a fake address with no name (both logged). */

@@ -1,5 +1,6 @@
 /* The libc functions socksify wraps, found once with dlsym(RTLD_NEXT, ...). Internal code calls
- * these, never the hooked names, so socksify's own I/O never re-enters its hooks. */
+ * these, never the hooked names, so socksify's own I/O never re-enters its hooks (a build check,
+ * tests/check-internal-calls.sh, keeps it so). The table is generated from hooks.def. */
 #ifndef SOCKSIFY_REAL_H
 #define SOCKSIFY_REAL_H
 
@@ -9,34 +10,15 @@
 #include <sys/uio.h>
 
 struct libc_calls {
-    int (*connect)(int, const struct sockaddr *, socklen_t);
-    ssize_t (*sendto)(int, const void *, size_t, int, const struct sockaddr *, socklen_t);
-    ssize_t (*sendmsg)(int, const struct msghdr *, int);
-    int (*sendmmsg)(int, struct mmsghdr *, unsigned int, int);
-    ssize_t (*recvfrom)(int, void *, size_t, int, struct sockaddr *, socklen_t *);
-    int (*getpeername)(int, struct sockaddr *, socklen_t *);
-    int (*close)(int);
-    long (*syscall)(long, ...);
-    int (*getaddrinfo)(const char *, const char *, const struct addrinfo *, struct addrinfo **);
-    int (*getnameinfo)(const struct sockaddr *, socklen_t, char *, socklen_t, char *, socklen_t, int);
-    struct hostent *(*gethostbyname2)(const char *, int);
-    int (*gethostbyname2_r)(const char *, int, struct hostent *, char *, size_t, struct hostent **, int *);
-    struct hostent *(*gethostbyaddr)(const void *, socklen_t, int);
-    int (*gethostbyaddr_r)(const void *, socklen_t, int, struct hostent *, char *, size_t, struct hostent **, int *);
-    int (*epoll_ctl)(int, int, int, struct epoll_event *);
-    ssize_t (*read)(int, void *, size_t);
-    ssize_t (*write)(int, const void *, size_t);
-    ssize_t (*readv)(int, const struct iovec *, int);
-    ssize_t (*writev)(int, const struct iovec *, int);
-    ssize_t (*recv)(int, void *, size_t, int);
-    ssize_t (*send)(int, const void *, size_t, int);
-    ssize_t (*recvmsg)(int, struct msghdr *, int);
-    int (*recvmmsg)(int, struct mmsghdr *, unsigned int, int, struct timespec *);
-    int (*getsockopt)(int, int, int, void *, socklen_t *);
-    int (*setsockopt)(int, int, int, const void *, socklen_t);
-    int (*getsockname)(int, struct sockaddr *, socklen_t *);
-    int (*shutdown)(int, int);
-    int (*fcntl)(int, int, ...);
+#define HOOK(name, ret, params) ret (*name) params;
+#define WRAP(name)
+#define ALIAS(name, of)
+#define FORTIFY(name)
+#include "hooks.def"
+#undef HOOK
+#undef WRAP
+#undef ALIAS
+#undef FORTIFY
 };
 
 /* Resolves every real function once (thread-safe, idempotent) and returns the table. */
@@ -44,5 +26,10 @@ const struct libc_calls *libc(void);
 
 /* Marks a hook as one of the few symbols the library exports. */
 #define SOCKSIFY_EXPORT __attribute__((visibility("default")))
+/* Exports name as another name of hook `of` (glibc's __connect, __read, ...); in of's file. */
+#define SOCKSIFY_ALIAS(of, name) extern __typeof__(of) name __attribute__((alias(#of), visibility("default")))
+/* hook_NAME: the library's own way to call hook NAME (syscall() passing SYS_connect on, say),
+ * bound inside the library, never through the PLT; declared in of's file. */
+#define SOCKSIFY_INTERNAL(of) extern __typeof__(of) hook_##of __attribute__((alias(#of), visibility("hidden")))
 
 #endif

@@ -10,18 +10,29 @@
 #include "real.h"
 #include "udp.h"
 
-/* What a send on fd to addr becomes; for OUTBOUND_UDP, *a is fd's association (NULL: to make). */
-static enum outbound_verdict verdict(int fd, int flags, const struct sockaddr *addr, socklen_t len, struct udp_assoc **a)
+/* What a send on fd to addr becomes, with *dst the destination as the kernel reads addr; for
+ * OUTBOUND_UDP, *a is fd's association (NULL: to make; *dst unset: the message says where). */
+static enum outbound_verdict verdict(int fd, int flags, const struct sockaddr *addr, socklen_t len, struct udp_assoc **a,
+                                     union sockaddr_any *dst)
 {
+    dst->sa.sa_family = AF_UNSPEC;
     *a = udp_managed(fd);
     if (*a)
         return OUTBOUND_UDP;
-    return (flags & MSG_FASTOPEN) ? outbound_decide(fd, addr, len) : outbound_decide_send(fd, addr, len);
+    return (flags & MSG_FASTOPEN) ? outbound_decide(fd, addr, len, dst) : outbound_decide_send(fd, addr, len, dst);
 }
 
-/* The sendmsg() of one message that is not passed to libc as it is. */
-static ssize_t send_routed(int fd, enum outbound_verdict v, struct udp_assoc *a, const struct msghdr *msg, int flags)
+/* The sendmsg() of one message that is not passed to libc as it is; dst: its destination in the
+ * usual form (AF_UNSPEC: as in msg). */
+static ssize_t send_routed(int fd, enum outbound_verdict v, struct udp_assoc *a, const struct msghdr *msg, int flags,
+                           const union sockaddr_any *dst)
 {
+    struct msghdr m = *msg;
+    if (dst->sa.sa_family != AF_UNSPEC) {
+        m.msg_name = (void *)dst;
+        m.msg_namelen = addr_len(dst);
+    }
+    msg = &m;
     switch (v) {
     case OUTBOUND_UDP: return udp_send(fd, a, msg, flags);
     case OUTBOUND_PROXY: {
@@ -41,12 +52,13 @@ SOCKSIFY_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, con
     if (pending_hold(fd))
         return -1;
     struct udp_assoc *a;
-    enum outbound_verdict v = verdict(fd, flags, addr, len, &a);
+    union sockaddr_any dst;
+    enum outbound_verdict v = verdict(fd, flags, addr, len, &a, &dst);
     if (v == OUTBOUND_PASS)
         return libc()->sendto(fd, buf, n, flags, addr, len);
     struct iovec iov = { .iov_base = (void *)buf, .iov_len = n };
     struct msghdr msg = { .msg_name = (void *)addr, .msg_namelen = addr ? len : 0, .msg_iov = &iov, .msg_iovlen = 1 };
-    return send_routed(fd, v, a, &msg, flags);
+    return send_routed(fd, v, a, &msg, flags, &dst);
 }
 
 SOCKSIFY_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
@@ -56,8 +68,9 @@ SOCKSIFY_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
     if (!msg)
         return libc()->sendmsg(fd, msg, flags);
     struct udp_assoc *a;
-    enum outbound_verdict v = verdict(fd, flags, msg->msg_name, msg->msg_namelen, &a);
-    return v == OUTBOUND_PASS ? libc()->sendmsg(fd, msg, flags) : send_routed(fd, v, a, msg, flags);
+    union sockaddr_any dst;
+    enum outbound_verdict v = verdict(fd, flags, msg->msg_name, msg->msg_namelen, &a, &dst);
+    return v == OUTBOUND_PASS ? libc()->sendmsg(fd, msg, flags) : send_routed(fd, v, a, msg, flags, &dst);
 }
 
 /* Runs of messages that pass go to libc together; the others one by one. Messages up to the
@@ -71,10 +84,11 @@ SOCKSIFY_EXPORT int sendmmsg(int fd, struct mmsghdr *msgs, unsigned int vlen, in
     unsigned int sent = 0;
     while (sent < vlen) {
         struct udp_assoc *a;
+        union sockaddr_any dst;
         unsigned int run = sent;
         enum outbound_verdict v = OUTBOUND_PASS;
-        while (run < vlen &&
-               (v = verdict(fd, flags, msgs[run].msg_hdr.msg_name, msgs[run].msg_hdr.msg_namelen, &a)) == OUTBOUND_PASS)
+        while (run < vlen && (v = verdict(fd, flags, msgs[run].msg_hdr.msg_name, msgs[run].msg_hdr.msg_namelen, &a,
+                                          &dst)) == OUTBOUND_PASS)
             run++;
         if (run > sent) {
             int r = libc()->sendmmsg(fd, msgs + sent, run - sent, flags);
@@ -85,10 +99,14 @@ SOCKSIFY_EXPORT int sendmmsg(int fd, struct mmsghdr *msgs, unsigned int vlen, in
                 return (int)sent;
             continue;
         }
-        ssize_t r = send_routed(fd, v, a, &msgs[sent].msg_hdr, flags);
+        ssize_t r = send_routed(fd, v, a, &msgs[sent].msg_hdr, flags, &dst);
         if (r < 0)
             return sent ? (int)sent : -1;
         msgs[sent++].msg_len = (unsigned int)r;
     }
     return (int)sent;
 }
+
+SOCKSIFY_INTERNAL(sendto);
+SOCKSIFY_INTERNAL(sendmsg);
+SOCKSIFY_INTERNAL(sendmmsg);

@@ -95,15 +95,6 @@ SOCKSIFY_EXPORT int fcntl(int fd, int cmd, ...)
     return fcntl_hook(fd, cmd, arg);
 }
 
-SOCKSIFY_EXPORT int fcntl64(int fd, int cmd, ...)
-{
-    va_list ap;
-    va_start(ap, cmd);
-    void *arg = va_arg(ap, void *);
-    va_end(ap);
-    return fcntl_hook(fd, cmd, arg);
-}
-
 SOCKSIFY_EXPORT int shutdown(int fd, int how)
 {
     /* Shutting down a connecting socket abandons the connect; the socket comes back to take it. */
@@ -111,3 +102,6 @@ SOCKSIFY_EXPORT int shutdown(int fd, int how)
         pending_abandon(fd);
     return libc()->shutdown(fd, how);
 }
+
+SOCKSIFY_ALIAS(fcntl, fcntl64);
+SOCKSIFY_ALIAS(fcntl, __fcntl);

@@ -40,8 +40,8 @@ static int renew_socket(int fd, int family)
     for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++) {
         int v = 0;
         socklen_t len = sizeof(v);
-        if (getsockopt(fd, options[i][0], options[i][1], &v, &len) == 0 && v)
-            setsockopt(fresh, options[i][0], options[i][1], &v, len);
+        if (libc()->getsockopt(fd, options[i][0], options[i][1], &v, &len) == 0 && v)
+            libc()->setsockopt(fresh, options[i][0], options[i][1], &v, len);
     }
     int r = tunnel_replace_fd(fresh, fd);
     int err = errno;
@@ -83,7 +83,7 @@ static int proxy_connect_result(int fd)
 {
     int soerr = 0;
     socklen_t len = sizeof(soerr);
-    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
+    if (libc()->getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
         return -errno;
     return -soerr;
 }
@@ -267,10 +267,10 @@ static int wait_for(int fd, short events, long long deadline)
 int tunnel_open_command(int fd, const struct config *c, const struct chain *ch, const struct socks_target *target,
                         enum socks5_command cmd, struct tunnel *t)
 {
-    int flags = fcntl(fd, F_GETFL);
+    int flags = libc()->fcntl(fd, F_GETFL);
     if (flags < 0)
         return -errno;
-    if (!(flags & O_NONBLOCK) && fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+    if (!(flags & O_NONBLOCK) && libc()->fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
         return -errno;
     int r = begin(t, fd, c, ch, target, cmd);
     while (r > 0) {
@@ -283,7 +283,7 @@ int tunnel_open_command(int fd, const struct config *c, const struct chain *ch, 
             r = tunnel_advance(t);
     }
     /* fd may be a fresh socket now; restore the program's mode on whatever it holds. */
-    fcntl(fd, F_SETFL, flags);
+    libc()->fcntl(fd, F_SETFL, flags);
     return r;
 }
 

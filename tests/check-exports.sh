@@ -1,65 +1,69 @@
 #!/usr/bin/env bash
-# tests/check-exports.sh LIB: the preloaded library must export nothing but the libc
-# calls it hooks. Any other defined dynamic symbol would interpose on (or collide with)
-# symbols of the programs it is loaded into.
+# tests/check-exports.sh LIB HOOKS_LIST: the preloaded library must export exactly the hooks of
+# preload/hooks.def (HOOKS_LIST is the list the build generated from it, one name a line), and
+# every name under which libc offers a hooked call (__connect, __read_chk, ...) must be among
+# them: a program calling an alias socksify does not export goes past it.
 set -euo pipefail
 
-# The hooked libc calls that may be exported. One place; extend as hooks are added.
-ALLOWED=(connect sendto sendmsg sendmmsg getpeername close syscall getaddrinfo gethostbyname gethostbyname2
-         gethostbyname_r gethostbyname2_r gethostbyaddr gethostbyaddr_r getnameinfo
-         epoll_ctl read write readv writev recv send recvfrom recvmsg recvmmsg getsockopt setsockopt getsockname
-         fcntl fcntl64 shutdown)
-# Of those, what the library is useless without.
-REQUIRED=(connect)
 # Linker-generated names that are not the library's own code or data.
 NOISE=(_init _fini _edata _end __bss_start)
+# libc names of hooked calls that need no hook, each with its reason. GLIBC_PRIVATE names are
+# left out below: programs cannot link against them.
+NOT_HOOKED=()
 
-if [[ $# -ne 1 ]]; then
-    echo "usage: $0 LIB" >&2
+if [[ $# -ne 2 ]]; then
+    echo "usage: $0 LIB HOOKS_LIST" >&2
     exit 2
 fi
-LIB=$1
-[[ -f "$LIB" ]] || { echo "check-exports: $LIB: no such file" >&2; exit 1; }
+LIB=$1 LIST=$2
+for f in "$LIB" "$LIST"; do [[ -f "$f" ]] || { echo "check-exports: $f: no such file" >&2; exit 1; }; done
+mapfile -t allowed < "$LIST"
+[[ ${#allowed[@]} -gt 0 ]] || { echo "check-exports: $LIST is empty" >&2; exit 1; }
+
+declare -A want=() have=()
+for n in "${allowed[@]}"; do want[$n]=1; done
 
 listing=$(nm -D --defined-only "$LIB") || { echo "check-exports: nm failed on $LIB" >&2; exit 1; }
-
-in_list() { # NAME LIST...
-    local name=$1 x
-    shift
-    for x in "$@"; do [[ "$x" == "$name" ]] && return 0; done
-    return 1
-}
-
-exported=()
 bad=()
 while read -r -a f; do
     [[ ${#f[@]} -ge 2 ]] || continue
-    # "VALUE TYPE NAME", or "TYPE NAME" for symbols without a value.
     if [[ ${#f[@]} -ge 3 ]]; then type=${f[1]} name=${f[2]}; else type=${f[0]} name=${f[1]}; fi
-    # Version nodes from a version script show up as absolute symbols (type A).
-    [[ "$type" == A ]] && continue
-    name=${name%%@*} # connect@@SOCKSIFY_1 -> connect
-    in_list "$name" "${NOISE[@]}" && continue
-    if in_list "$name" "${ALLOWED[@]}"; then
-        in_list "$name" "${exported[@]}" || exported+=("$name")
-    else
-        bad+=("$type $name")
-    fi
+    [[ "$type" == A ]] && continue   # version nodes
+    name=${name%%@*}
+    [[ " ${NOISE[*]} " == *" $name "* ]] && continue
+    if [[ -n "${want[$name]:-}" ]]; then have[$name]=1; else bad+=("$type $name"); fi
 done <<<"$listing"
 
 status=0
 if [[ ${#bad[@]} -ne 0 ]]; then
-    echo "check-exports: $LIB exports symbols that are not hooked libc calls:" >&2
+    echo "check-exports: $LIB exports symbols that are not in preload/hooks.def:" >&2
     printf '    %s\n' "${bad[@]}" >&2
-    echo "check-exports: allowed: ${ALLOWED[*]} (edit ALLOWED in $0 when adding a hook;" \
-        "otherwise hide the symbol: static, -fvisibility=hidden, preload/exports.map)" >&2
     status=1
 fi
-for name in "${REQUIRED[@]}"; do
-    if ! in_list "$name" "${exported[@]}"; then
-        echo "check-exports: $LIB does not export $name" >&2
-        status=1
-    fi
+for n in "${allowed[@]}"; do
+    [[ -n "${have[$n]:-}" ]] || { echo "check-exports: $LIB does not export $n (listed in hooks.def)" >&2; status=1; }
 done
+
+# Every public libc name of a hooked call: NAME, __NAME, NAME_chk, __NAME_chk, NAME64.
+LIBC=$(ldd "$LIB" | awk '$1 ~ /^libc\.so/ { print $3 }')
+[[ -n "$LIBC" && -f "$LIBC" ]] || { echo "check-exports: cannot find the libc $LIB links" >&2; exit 1; }
+libc_public=$(nm -D --defined-only "$LIBC" | awk '$3 !~ /GLIBC_PRIVATE/ { sub(/@.*/, "", $3); print $3 }' | sort -u)
+bases=$(sed -n 's/^\(HOOK\|WRAP\)(\([A-Za-z0-9_]*\).*/\2/p' preload/hooks.def 2>/dev/null || true)
+[[ -n "$bases" ]] || bases=$(printf '%s\n' "${allowed[@]}" | grep -v '^__')
+missed=()
+for b in $bases; do
+    for variant in "__$b" "${b}_chk" "__${b}_chk" "${b}64"; do
+        grep -qx -- "$variant" <<<"$libc_public" || continue
+        [[ -n "${want[$variant]:-}" ]] && continue
+        [[ " ${NOT_HOOKED[*]:-} " == *" $variant "* ]] && continue
+        missed+=("$variant (libc's other name for $b)")
+    done
+done
+if [[ ${#missed[@]} -ne 0 ]]; then
+    echo "check-exports: $LIBC offers hooked calls under names socksify does not hook:" >&2
+    printf '    %s\n' "${missed[@]}" >&2
+    echo "check-exports: add each to preload/hooks.def (ALIAS or FORTIFY) with its code" >&2
+    status=1
+fi
 [[ $status -eq 0 ]] || exit 1
-echo "exports OK: ${exported[*]}"
+echo "exports OK: ${#allowed[@]} hooks, every public libc alias of them among them ($(basename "$LIBC"))"

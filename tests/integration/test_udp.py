@@ -9,7 +9,6 @@ logs every datagram (`iooperation`): 'udp/udpassociate -: CLIENT RELAY -> EXTERN
 for the client's and 'udp/udpreply -: DEST EXTERNAL -> RELAY CLIENT (LEN)' for the answers."""
 import ipaddress
 import os
-import shutil
 import time
 
 from capture import Capture, packets
@@ -331,21 +330,10 @@ def test_udp_nc(t):
 
 # ----- 7. C: sendmmsg/recvmmsg and the other calls -----
 
-_compiled = {}
 
 
 def udp_mmsg_binary(t):
-    """udp_mmsg.c compiled with cc into this run's temp dir (once per run)."""
-    path = _compiled.get(t.h.tmp)
-    if path and os.path.exists(path):
-        return path
-    cc = shutil.which("cc") or shutil.which("gcc")
-    t.check(cc, "no C compiler (cc) to build udp_mmsg.c")
-    path = os.path.join(t.dir, "udp_mmsg")
-    r = t.run([cc, "-O1", "-g", "-Wall", "-Wextra", "-o", path, UDP_MMSG], ns=None, timeout=60)
-    t.expect_ok(r, "cc udp_mmsg.c")
-    _compiled[t.h.tmp] = path
-    return path
+    return t.compiled(UDP_MMSG)
 
 
 def c_cases(t, url, host, *cases):

@@ -2,11 +2,15 @@
 a private cwd/HOME, helpers that run programs in a namespace and record them, and assertions."""
 import json
 import os
+import shutil
 
 from procs import run, tail, wait_until
 from topology import FAKE_PORTS, PY, PYCLIENT, WRAPPER
 
 TESTS = []  # (name, function) in registration order
+
+
+_compiled = {}   # (run's temp dir, source) -> binary
 
 
 def test(fn):
@@ -101,6 +105,20 @@ class T:
                 input_text=input_text, ns=self.h.ns[ns] if ns else None)
         self.records.append(r)
         return r
+
+    def compiled(self, src):
+        """The C program at src, compiled with cc into this run's temp dir (once per run); its path."""
+        key = (self.h.tmp, src)
+        path = _compiled.get(key)
+        if path and os.path.exists(path):
+            return path
+        cc = shutil.which("cc") or shutil.which("gcc")
+        self.check(cc, "no C compiler (cc) to build %s" % os.path.basename(src))
+        path = os.path.join(self.dir, os.path.splitext(os.path.basename(src))[0])
+        r = self.run([cc, "-O1", "-g", "-Wall", "-Wextra", "-o", path, src], ns=None, timeout=60)
+        self.expect_ok(r, "cc %s" % os.path.basename(src))
+        _compiled[key] = path
+        return path
 
     def sx(self, args, env=None, **kw):
         """scripts/socksify ARGS, in C."""

@@ -71,9 +71,74 @@ Test(addr, from_sockaddr_short_lengths)
     union sockaddr_any a;
     cr_assert_not(addr_from_sockaddr(&a, (struct sockaddr *)&in, sizeof(in) - 1));
     cr_assert_not(addr_from_sockaddr(&a, (struct sockaddr *)&in, 0));
-    cr_assert_not(addr_from_sockaddr(&a, (struct sockaddr *)&in6, sizeof(in6) - 1));
+    cr_assert_not(addr_from_sockaddr(&a, (struct sockaddr *)&in6, ADDR_IN6_MIN_LEN - 1));
     /* An AF_INET6 address in a sockaddr_in-sized length. */
     cr_assert_not(addr_from_sockaddr(&a, (struct sockaddr *)&in6, sizeof(struct sockaddr_in)));
+}
+
+Test(addr, from_sockaddr_rfc2133_ipv6)
+{
+    /* Linux takes a 24-byte sockaddr_in6 (no scope id): so must socksify, with scope id 0. */
+    struct sockaddr_in6 in6 = { .sin6_family = AF_INET6, .sin6_port = htons(53), .sin6_scope_id = 7 };
+    inet_pton(AF_INET6, "2001:db8::1", &in6.sin6_addr);
+    union sockaddr_any a;
+    cr_assert(addr_from_sockaddr(&a, (struct sockaddr *)&in6, ADDR_IN6_MIN_LEN));
+    cr_assert_eq(a.in6.sin6_scope_id, 0);
+    cr_assert_eq(addr_port(&a), 53);
+    cr_assert(IN6_ARE_ADDR_EQUAL(&a.in6.sin6_addr, &in6.sin6_addr));
+    cr_assert(addr_from_sockaddr(&a, (struct sockaddr *)&in6, ADDR_IN6_MIN_LEN + 2));
+    cr_assert_eq(a.in6.sin6_scope_id, 0, "a partial scope id is not read");
+    cr_assert(addr_from_sockaddr(&a, (struct sockaddr *)&in6, sizeof(in6)));
+    cr_assert_eq(a.in6.sin6_scope_id, 7);
+}
+
+Test(addr, read_as_kernel_connect)
+{
+    struct sockaddr_in in = { .sin_family = AF_INET, .sin_port = htons(80), .sin_addr.s_addr = htonl(0x0a000001) };
+    union sockaddr_any a;
+    cr_assert_eq(addr_read_as_kernel(&a, (struct sockaddr *)&in, sizeof(in), -1, true), ADDR_FORM_INET);
+    cr_assert_eq(addr_read_as_kernel(&a, NULL, 0, -1, true), ADDR_FORM_INVALID);
+    cr_assert_eq(addr_read_as_kernel(&a, (struct sockaddr *)&in, sizeof(in) - 1, -1, true), ADDR_FORM_INVALID);
+    in.sin_family = AF_UNSPEC;   /* connect(AF_UNSPEC) dissolves an association: no destination */
+    cr_assert_eq(addr_read_as_kernel(&a, (struct sockaddr *)&in, sizeof(in), AF_INET, true), ADDR_FORM_NONE);
+    in.sin_family = AF_UNIX;
+    cr_assert_eq(addr_read_as_kernel(&a, (struct sockaddr *)&in, sizeof(in), AF_INET, true), ADDR_FORM_INVALID);
+}
+
+Test(addr, read_as_kernel_send_unspec)
+{
+    /* udp_sendmsg reads AF_UNSPEC as AF_INET; udpv6_sendmsg as "no address". */
+    struct sockaddr_in in = { .sin_family = AF_UNSPEC, .sin_port = htons(53), .sin_addr.s_addr = htonl(0x0a000001) };
+    union sockaddr_any a;
+    cr_assert_eq(addr_read_as_kernel(&a, (struct sockaddr *)&in, sizeof(in), -1, false), ADDR_FORM_UNKNOWN);
+    cr_assert_eq(addr_read_as_kernel(&a, (struct sockaddr *)&in, sizeof(in), AF_INET, false), ADDR_FORM_INET);
+    cr_assert_eq(a.sa.sa_family, AF_INET);
+    cr_assert_eq(addr_port(&a), 53);
+    cr_assert_eq(a.in4.sin_addr.s_addr, htonl(0x0a000001));
+    cr_assert_eq(addr_read_as_kernel(&a, (struct sockaddr *)&in, sizeof(in) - 1, AF_INET, false), ADDR_FORM_INVALID);
+    cr_assert_eq(addr_read_as_kernel(&a, (struct sockaddr *)&in, sizeof(in), AF_INET6, false), ADDR_FORM_NONE);
+    cr_assert_eq(addr_read_as_kernel(&a, (struct sockaddr *)&in, sizeof(in), AF_UNIX, false), ADDR_FORM_NONE);
+    cr_assert_eq(addr_read_as_kernel(&a, NULL, 0, AF_INET, false), ADDR_FORM_NONE);
+}
+
+Test(addr, this_host)
+{
+    const char *yes[] = { "127.0.0.1", "0.0.0.0", "::", "::1", "::ffff:0.0.0.0", "::ffff:127.0.0.2" };
+    const char *no[] = { "10.0.0.1", "::2", "::ffff:10.0.0.1", "0.0.0.1" };
+    for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+        union sockaddr_any a = {0};
+        cr_assert(inet_pton(strchr(yes[i], ':') ? AF_INET6 : AF_INET, yes[i],
+                            strchr(yes[i], ':') ? (void *)&a.in6.sin6_addr : (void *)&a.in4.sin_addr) == 1);
+        a.sa.sa_family = strchr(yes[i], ':') ? AF_INET6 : AF_INET;
+        cr_assert(addr_is_this_host(&a), "%s", yes[i]);
+    }
+    for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
+        union sockaddr_any a = {0};
+        inet_pton(strchr(no[i], ':') ? AF_INET6 : AF_INET, no[i],
+                  strchr(no[i], ':') ? (void *)&a.in6.sin6_addr : (void *)&a.in4.sin_addr);
+        a.sa.sa_family = strchr(no[i], ':') ? AF_INET6 : AF_INET;
+        cr_assert_not(addr_is_this_host(&a), "%s", no[i]);
+    }
 }
 
 Test(addr, from_sockaddr_wrong_family)

@@ -90,7 +90,7 @@ Test(route, proxy_by_name_is_not_matched)
 {
     route_config("proxy socks5h://proxy.example:1080\n");
     cr_assert_not(config_default_proxy(&conf)->has_addr);
-    ASSERT_PROXY("0.0.0.0", 1080);
+    ASSERT_PROXY("198.51.100.1", 1080);
     ASSERT_PROXY("192.0.2.10", 1080);
 }
 

@@ -401,9 +401,21 @@ Test(routes_rules, every_proxy_of_every_chain_goes_direct_first)
     REJECT("192.0.2.4", 1081, NULL, 5);
     REJECT("2001:db8::3", 3129, NULL, 5);
     /* A proxy known by name only has no address to compare with. */
-    REJECT("0.0.0.0", 1080, NULL, 5);
+    REJECT("198.51.100.1", 1080, NULL, 5);
     /* A fake address is never a proxy: the name decides. */
     REJECT("192.0.2.1", 1080, "x.example", 5);
+}
+
+Test(routes_rules, any_address_is_this_host)
+{
+    /* Linux connects 0.0.0.0 and :: to this host: they are loopback, not a place for the proxy. */
+    rr_config("proxy a socks5://192.0.2.1:1080\nroute * via a\n");
+    DIRECT("0.0.0.0", 80, NULL, 0);
+    DIRECT("::", 80, NULL, 0);
+    DIRECT("::ffff:0.0.0.0", 80, NULL, 0);
+    cr_assert_str_eq(decide("0.0.0.0", 80, NULL).reason, "loopback");
+    rr_config("proxy a socks5://192.0.2.1:1080\nroute * via a\ndirect_loopback no\n");
+    VIA("0.0.0.0", 80, NULL, "a", 2);
 }
 
 Test(routes_rules, loopback_direct_before_rules)

@@ -1,0 +1,19 @@
+/* The hooks the library calls itself (hook_NAME, see SOCKSIFY_INTERNAL in real.h): syscall()
+ * passes socket calls on to them, and the fortified variants do the plain call after their check. */
+#ifndef SOCKSIFY_HOOKS_H
+#define SOCKSIFY_HOOKS_H
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+extern __typeof__(connect) hook_connect;
+extern __typeof__(sendto) hook_sendto;
+extern __typeof__(sendmsg) hook_sendmsg;
+extern __typeof__(sendmmsg) hook_sendmmsg;
+extern __typeof__(read) hook_read;
+extern __typeof__(recv) hook_recv;
+extern __typeof__(recvfrom) hook_recvfrom;
+extern __typeof__(recvmsg) hook_recvmsg;
+extern __typeof__(recvmmsg) hook_recvmmsg;
+
+#endif

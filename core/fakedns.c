@@ -299,6 +299,21 @@ int fakedns_address_for(struct fakedns *map, const char *name, int family, union
     return 0;
 }
 
+int fakedns_find_address(struct fakedns *map, const char *name, int family, union sockaddr_any *out)
+{
+    char norm[FAKEDNS_NAME_MAX + 1];
+    if (!name || !normalize(name, norm) || (family != AF_INET && family != AF_INET6))
+        return -EINVAL;
+    uint32_t h = hash(norm);
+    lock(map);
+    bool found;
+    uint32_t slot = find_slot(map, norm, h, &found);
+    if (found)
+        address_of(map, index_slots(map)[slot] - 1, family, out);
+    unlock(map);
+    return found ? 0 : -ENOENT;
+}
+
 bool fakedns_is_fake(const struct fakedns *map, const union sockaddr_any *addr)
 {
     /* Reads only the ranges, which never change: no lock. cidr_match takes IPv4-mapped IPv6

@@ -35,6 +35,9 @@ struct fakedns *fakedns_attach(void *region);
 /* The fake address for name (case-insensitive; a trailing dot is ignored), allocating one if
  * new, in family AF_INET or AF_INET6, port 0. Returns 0, -EINVAL for an empty or over-long name. */
 int fakedns_address_for(struct fakedns *map, const char *name, int family, union sockaddr_any *out);
+/* The fake address name already has (as fakedns_address_for, but allocating none: for names that
+ * come from the network, which must not fill the map). 0, -ENOENT if name has none, -EINVAL. */
+int fakedns_find_address(struct fakedns *map, const char *name, int family, union sockaddr_any *out);
 /* True if addr (port ignored; IPv4-mapped IPv6 included) lies in one of the map's ranges. */
 bool fakedns_is_fake(const struct fakedns *map, const union sockaddr_any *addr);
 /* Copies the name behind a fake address into name (FAKEDNS_NAME_MAX + 1 bytes) and marks it

@@ -205,19 +205,20 @@ static size_t scatter(const struct msghdr *msg, const uint8_t *data, size_t len)
 }
 
 /* The peer a datagram came from, as the program knows it: the fake address for a name (or for
- * the address the proxy resolved the last name sent to), v4-mapped on an IPv6 socket. */
-static void peer_of(struct udp_assoc *a, const struct socks_target *from, union sockaddr_any *src)
+ * the address the proxy resolved the last name sent to), v4-mapped on an IPv6 socket. False for
+ * a name the program never asked for: the relay's labels must not fill the map. */
+static bool peer_of(struct udp_assoc *a, const struct socks_target *from, union sockaddr_any *src)
 {
     struct fakedns *map = fakemap();
     memset(src, 0, sizeof(*src));
     if (from->is_name) {
-        if (!map || fakedns_address_for(map, from->name, a->family, src) < 0)
-            src->sa.sa_family = (sa_family_t)a->family;
+        if (!map || fakedns_find_address(map, from->name, a->family, src) < 0)
+            return false;
         if (src->sa.sa_family == AF_INET)
             src->in4.sin_port = htons(from->port);
         else
             src->in6.sin6_port = htons(from->port);
-        return;
+        return true;
     }
     pthread_mutex_lock(&a->lock);
     bool named = a->has_name && addr_port(&a->name_fake) == from->port;
@@ -225,6 +226,7 @@ static void peer_of(struct udp_assoc *a, const struct socks_target *from, union 
     pthread_mutex_unlock(&a->lock);
     if (a->family == AF_INET6 && src->sa.sa_family == AF_INET)
         addr_to_v4mapped(src);
+    return true;
 }
 
 /* Hands a datagram of len bytes from src to the program as recvmsg() would (m: what the real
@@ -281,7 +283,10 @@ ssize_t udp_recv(int fd, struct udp_assoc *a, struct msghdr *msg, int flags)
             continue;
         }
         union sockaddr_any src;
-        peer_of(a, &peer, &src);
+        if (!peer_of(a, &peer, &src)) {
+            drop(fd, flags, "labelled with a name the program never asked for");
+            continue;
+        }
         return deliver(msg, flags, &m, buf + h, (size_t)n - (size_t)h, &src);
     }
 }

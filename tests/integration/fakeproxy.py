@@ -24,7 +24,8 @@ One listener per PORT=MODE, all served by one process. MODE is one of:
                  and returns the answers with the header of their real source; logs one JSON line
                  for the association and one per datagram ("udp": frag, atyp, host, port, len).
                  An answer whose payload is JUNK-FIRST is preceded by datagrams the client must
-                 drop: FRAG 1, a bad ATYP, a short header, and one from another port of P
+                 drop: FRAG 1, a bad ATYP, a short header, and one from another port of P; one
+                 whose payload is NAMES-FIRST by 50 answers labelled with names nobody asked for
   udp-slow       like udp, but answers UDP ASSOCIATE only after UDP_SLOW_SECONDS (0.3 s): a
                  non-blocking socket's association is then made in the background
   udp-then-close like udp, but closes the TCP control connection as soon as the first answer from
@@ -202,6 +203,16 @@ def udp_header(host, port):
 
 
 JUNK_FIRST = b"JUNK-FIRST"
+NAMES_FIRST = b"NAMES-FIRST"
+NAMES_COUNT = 50
+
+
+def send_names(relay_sock, client, data):
+    """Answers labelled with names the client never asked for (a hostile relay filling its
+    name map), sent before the real answer."""
+    for i in range(NAMES_COUNT):
+        name = ("junk%d.names.test" % i).encode()
+        relay_sock.sendto(b"\0\0\0\x03" + bytes([len(name)]) + name + struct.pack("!H", 7) + data, client)
 
 
 def send_junk(relay_sock, client, src, data):
@@ -283,6 +294,8 @@ def udp_associate(conn, port, mode, logpath, record):
                         conn.close()
                     if data == JUNK_FIRST:
                         send_junk(relay_sock, client_udp, src, data)
+                    if data == NAMES_FIRST:
+                        send_names(relay_sock, client_udp, data)
                     relay_sock.sendto(udp_header(src[0], src[1]) + data, client_udp)
                     log(logpath, {"port": port, "mode": mode, "action": "answer from %s %d relayed%s" % (
                         src[0], src[1], ", control connection closed first" if mode == "udp-then-close" else "")})

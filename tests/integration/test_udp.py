@@ -289,6 +289,34 @@ def test_udp_junk_from_relay_dropped(t):
         expect_udp_echo(t, r, T4, PORT, "JUNK-FIRST", "udpclient %s" % " ".join(opts))
 
 
+# A relay labels 50 answers with names the program never asked for, then sends the real one. The
+# program gets the real one first, and the next name it looks up gets the map's second address:
+# the relay's names took none.
+NAMES_CLIENT = r"""
+import socket, sys
+port = int(sys.argv[1])
+fake = socket.getaddrinfo("target.sx.test", port, socket.AF_INET, socket.SOCK_DGRAM)[0][4]
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(10)
+s.sendto(b"NAMES-FIRST", fake)
+data, src = s.recvfrom(100)
+print("FIRST", data.decode(errors="replace"), src[0], src[1])
+print("NEXT", socket.getaddrinfo("other.sx.test", port, socket.AF_INET, socket.SOCK_DGRAM)[0][4][0])
+"""
+
+
+@test
+def test_udp_relay_names_do_not_fill_the_map(t):
+    """A hostile relay labels answers with names nobody asked for: they are dropped, and take no
+    fake address (the map would otherwise fill up, 65536 names at most)."""
+    t.need("fakeproxy", "udpecho")
+    r = t.sx_x(FAKE_UDP_H, [PY, "-c", NAMES_CLIENT, str(PORT)])
+    t.expect_ok(r, "names client")
+    t.check(r.line("FIRST") == "NAMES-FIRST 198.18.0.1 %d" % PORT,
+            "the first datagram received was %r, expected the echo from target.sx.test's fake address" % r.line("FIRST"))
+    t.check(r.line("NEXT") == "198.18.0.2", "the next name got %r: the relay's names took addresses" % r.line("NEXT"))
+
+
 # ----- 5. dig -----
 
 def dig(server, qtype):

@@ -101,6 +101,26 @@ Test(fakedns, both_ways_v4_and_v6)
     cr_assert_eq(fakedns_count(m), 1);
 }
 
+Test(fakedns, find_allocates_nothing)
+{
+    /* Names a UDP relay labels datagrams with come from the network: only known ones map back. */
+    struct fakedns *m = default_map(1024);
+    union sockaddr_any a;
+    cr_assert_eq(fakedns_find_address(m, "example.com", AF_INET, &a), -ENOENT);
+    cr_assert_eq(fakedns_count(m), 0);
+    union sockaddr_any want = address_for(m, "example.com", AF_INET6);
+    cr_assert_eq(fakedns_find_address(m, "EXAMPLE.com.", AF_INET6, &a), 0);
+    cr_assert(addr_equal(&a, &want));
+    cr_assert_eq(fakedns_find_address(m, "", AF_INET, &a), -EINVAL);
+    cr_assert_eq(fakedns_find_address(m, "example.com", AF_UNIX, &a), -EINVAL);
+    for (int i = 0; i < 100; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "n%d.example", i);
+        cr_assert_eq(fakedns_find_address(m, name, AF_INET, &a), -ENOENT);
+    }
+    cr_assert_eq(fakedns_count(m), 1);
+}
+
 Test(fakedns, names_are_case_insensitive_and_dot_insensitive)
 {
     struct fakedns *m = default_map(64);

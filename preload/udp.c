@@ -43,17 +43,21 @@ static ssize_t send_via(int fd, struct udp_assoc *a, const struct msghdr *msg, i
         errno = -h;
         return -1;
     }
-    if (payload_size(msg) > a->max_datagram - (size_t)h || msg->msg_iovlen >= IOV_MAX) {
+    /* max_datagram is set when a pending association is made: read under the lock. */
+    pthread_mutex_lock(&a->lock);
+    bool fits = payload_size(msg) <= a->max_datagram - (size_t)h && msg->msg_iovlen < IOV_MAX;
+    if (fits) {
+        /* Replies to a name come back from the address the proxy resolved it to: remember which
+         * fake address the program will expect them from, before another thread can receive one. */
+        a->has_name = target->is_name;
+        if (target->is_name)
+            a->name_fake = *dst;
+    }
+    pthread_mutex_unlock(&a->lock);
+    if (!fits) {
         errno = EMSGSIZE;
         return -1;
     }
-    pthread_mutex_lock(&a->lock);
-    /* Replies to a name come back from the address the proxy resolved it to: remember which
-     * fake address the program will expect them from, before another thread can receive one. */
-    a->has_name = target->is_name;
-    if (target->is_name)
-        a->name_fake = *dst;
-    pthread_mutex_unlock(&a->lock);
     if (atomic_load_explicit(&a->state, memory_order_acquire) == UDP_PENDING) {
         ssize_t queued = udp_assoc_enqueue(a, header, (size_t)h, msg);
         if (queued != -2)

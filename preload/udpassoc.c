@@ -12,7 +12,7 @@
 #include "fakedns.h"
 #include "fdmap.h"
 #include "real.h"
-#include "spawn.h"
+#include "workers.h"
 #include "udpmake.h"
 #include "udpwake.h"
 
@@ -172,7 +172,7 @@ struct background {
     char what[FAKEDNS_NAME_MAX + ADDR_TEXT_MAX + 16];
 };
 
-static void *make_in_background(void *arg)
+static void make_in_background(void *arg)
 {
     struct background *b = arg;
     struct udp_made m;
@@ -186,11 +186,10 @@ static void *make_in_background(void *arg)
     pthread_mutex_unlock(&a->lock);
     libc()->close(b->fd);
     free(b);
-    return NULL;
 }
 
-/* Starts making a's association on a thread of its own; false if it cannot (then the caller
- * makes it in place). Lock held. */
+/* Hands the making of a's association to a worker (workers.h: a few threads, however many
+ * sockets wait); false if none can run (then the caller makes it in place). Lock held. */
 static bool start_background(struct udp_assoc *a, int fd, const struct config *c, const struct chain *ch,
                              const char *first_dst)
 {
@@ -200,13 +199,32 @@ static bool start_background(struct udp_assoc *a, int fd, const struct config *c
     *b = (struct background){ .a = a, .gen = a->gen, .c = c, .ch = ch };
     snprintf(b->what, sizeof(b->what), "%s", first_dst);
     b->fd = libc()->fcntl(fd, F_DUPFD_CLOEXEC, 0);
-    bool ok = b->fd >= 0 && spawn_detached(make_in_background, b);
+    bool ok = b->fd >= 0 && workers_submit(make_in_background, b);
     if (!ok) {
         if (b->fd >= 0)
             libc()->close(b->fd);
         free(b);
     }
     return ok;
+}
+
+/* Makes a blocking socket's association in this thread, with the lock released meanwhile (held
+ * on entry and on return): a lock held through a handshake would stall every other thread's
+ * datagram, and a child forked meanwhile would inherit it locked for ever. Other threads find the
+ * association pending and queue their datagrams. Returns its state. */
+static int make_in_place(struct udp_assoc *a, int fd, const struct config *c, const struct chain *ch,
+                         const char *first_dst)
+{
+    unsigned gen = a->gen;
+    pthread_mutex_unlock(&a->lock);
+    struct udp_made m;
+    int r = udp_make(&m, fd, c, ch, first_dst);
+    pthread_mutex_lock(&a->lock);
+    if (a->gen == gen && atomic_load_explicit(&a->state, memory_order_acquire) == UDP_PENDING)
+        settle(a, fd, &m, r);
+    else if (r == 0)
+        libc()->close(m.ctl);   /* the program closed its socket meanwhile */
+    return atomic_load_explicit(&a->state, memory_order_acquire);
 }
 
 /* A fresh association for the slot of fd; lock held. Returns the new state, or -errno. */
@@ -222,17 +240,13 @@ static int begin(struct udp_assoc *a, int fd, const struct config *c, const stru
     a->has_peer = a->has_name = false;
     a->queue_tail = &a->queue;
     atomic_fetch_add_explicit(&live, 1, memory_order_acq_rel);
+    a->maker = getpid();
+    atomic_store_explicit(&a->state, UDP_PENDING, memory_order_release);
     int flags = libc()->fcntl(fd, F_GETFL);
     /* An event loop must not wait for the handshake: datagrams queue meanwhile. */
-    if (flags >= 0 && (flags & O_NONBLOCK)) {
-        a->maker = getpid();
-        atomic_store_explicit(&a->state, UDP_PENDING, memory_order_release);
-        if (start_background(a, fd, c, ch, first_dst))
-            return wait_briefly(a);
-    }
-    struct udp_made m;
-    settle(a, fd, &m, udp_make(&m, fd, c, ch, first_dst));
-    return atomic_load_explicit(&a->state, memory_order_acquire);
+    if (flags >= 0 && (flags & O_NONBLOCK) && start_background(a, fd, c, ch, first_dst))
+        return wait_briefly(a);
+    return make_in_place(a, fd, c, ch, first_dst);
 }
 
 struct udp_assoc *udp_assoc_open(int fd, const struct config *c, const struct chain *ch, const char *first_dst)
@@ -250,9 +264,10 @@ struct udp_assoc *udp_assoc_open(int fd, const struct config *c, const struct ch
     }
     if (state == UDP_NONE)
         state = begin(a, fd, c, ch, first_dst);
-    int err = state < 0 ? -state : a->error;
+    /* UDP_NONE: the program closed the socket while its association was being made. */
+    int err = state < 0 ? -state : state == UDP_NONE ? EBADF : a->error;
     pthread_mutex_unlock(&a->lock);
-    if (state < 0 || state == UDP_FAILED) {
+    if (state < 0 || state == UDP_FAILED || state == UDP_NONE) {
         errno = err;
         return NULL;
     }
@@ -356,4 +371,22 @@ void udp_assoc_close(int fd)
     pthread_mutex_lock(&a->lock);
     reset_locked(a);
     pthread_mutex_unlock(&a->lock);
+}
+
+/* A lock another thread held when the program forked stays locked in the child for ever: the
+ * child starts with every association's lock free (the state they guard is as it was). */
+static void after_fork_child(void)
+{
+    for (unsigned p = 0; p < FDMAP_PAGES; p++) {
+        struct udp_assoc *page = atomic_load_explicit(&slots.pages[p], memory_order_acquire);
+        for (unsigned i = 0; page && i < FDMAP_PAGE_SIZE; i++) {
+            pthread_mutex_init(&page[i].lock, NULL);
+            pthread_cond_init(&page[i].settled, NULL);
+        }
+    }
+}
+
+__attribute__((constructor)) static void udp_assoc_init(void)
+{
+    pthread_atfork(NULL, NULL, after_fork_child);
 }

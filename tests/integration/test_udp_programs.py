@@ -10,12 +10,13 @@ is the client's source port: one per association) and logs every datagram's sour
 every datagram from C ('udp/udpassociate -:') and every association ('udp/udpassociate [:').
 The programs are udp_node.js, udp_asyncio.py and udp_sockets.py; each has a budget of its own
 below the test's hard timeout and sends a datagram again only after a bounded wait for its answer."""
+import errno
 import os
 import shutil
 
 from test_udp import DANTE_H, dante_datagrams, echo_sources, expect_dante_carried, expect_echo_from_proxy, is_fake
 from testcase import dante_addr, test
-from topology import C4, DANTE, DANTE6, HERE, P4T, P6T, PY, REMOTE_NAMES, T4, T6, UDP_ECHO_PORT
+from topology import C4, DANTE, DANTE6, FAKE_PORTS, HERE, P4T, P6T, PY, REMOTE_NAMES, T4, T6, UDP_ECHO_PORT, fake_url
 
 UDP_NODE = os.path.join(HERE, "udp_node.js")
 UDP_ASYNCIO = os.path.join(HERE, "udp_asyncio.py")
@@ -298,3 +299,95 @@ def test_udp_programs_storm_1000(t):
     forwarded = dante_datagrams(t, "danted", dante_addr(T4, PORT), C4)
     t.check(len(forwarded) >= n, "danted forwarded %d datagrams from C, expected at least %d" % (len(forwarded), n))
     t.check(len(echo_sources(t)) >= n, "udpecho.py saw %d datagrams" % len(echo_sources(t)))
+
+
+# A thread makes a blocking socket's association through a proxy that never answers; the main
+# thread forks once the control connection is up, and the child sends on the inherited socket.
+# The child must get an error at once, not wait for a lock its parent's thread held at fork().
+FORK_WHILE_MAKING = r"""
+import os, signal, socket, sys, threading, time
+proxy_port = int(sys.argv[2])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+dest = (sys.argv[1], int(sys.argv[3]))
+threading.Thread(target=lambda: s.sendto(b"first", dest), daemon=True).start()
+def control_up():
+    for name in ("/proc/self/net/tcp",):
+        for line in open(name).read().splitlines()[1:]:
+            f = line.split()
+            if f[3] == "01" and int(f[2].split(":")[1], 16) == proxy_port:
+                return True
+    return False
+deadline = time.monotonic() + 10
+while not control_up():
+    if time.monotonic() > deadline:
+        print("NO CONTROL CONNECTION"); sys.exit(5)
+    time.sleep(0.01)   # a bounded wait for a condition, not synchronisation by time
+pid = os.fork()
+if pid == 0:
+    signal.alarm(3)    # a hang ends the child with SIGALRM
+    try:
+        s.sendto(b"child", dest)
+        os._exit(0)
+    except OSError as e:
+        os.write(1, ("CHILD ERRNO %d\n" % e.errno).encode())
+        os._exit(3)
+_, status = os.waitpid(pid, 0)
+print("CHILD STATUS", os.WEXITSTATUS(status) if os.WIFEXITED(status) else "signal %d" % os.WTERMSIG(status))
+"""
+
+
+@test
+def test_udp_programs_fork_while_association_is_made(t):
+    """A child forked while another thread makes the association (a blocking socket, a proxy that
+    never answers) gets ECONNABORTED from sendto() at once; it used to hang on the lock held
+    through the handshake."""
+    t.need("fakeproxy", "udpecho")
+    conf = t.write("silent.conf", "proxy default %s\nhandshake_timeout 8s\n" % fake_url("silent"))
+    r = t.sx_f(conf, [PY, "-c", FORK_WHILE_MAKING, T4, str(FAKE_PORTS["silent"]), str(UDP_ECHO_PORT)], timeout=30)
+    t.check(r.line("CHILD") == "ERRNO %d" % errno.ECONNABORTED and r.line("CHILD STATUS") == "3",
+            "the child's sendto: %r / status %r, expected ECONNABORTED at once" % (r.line("CHILD"), r.line("CHILD STATUS")))
+
+
+# 100 non-blocking sockets whose associations a proxy never answers: socksify's threads that make
+# them stay few (workers.h), and every socket still gets its error once the handshake times out.
+MANY_PENDING = r"""
+import errno, os, socket, sys, time
+dest = (sys.argv[1], int(sys.argv[2]))
+socks = []
+for i in range(100):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setblocking(False)
+    s.sendto(b"x", dest)
+    socks.append(s)
+print("THREADS", len(os.listdir("/proc/self/task")))
+deadline = time.monotonic() + 60
+failed = 0
+for s in socks:
+    while True:
+        try:
+            s.sendto(b"y", dest)
+        except OSError as e:
+            if e.errno == errno.EAGAIN and time.monotonic() < deadline:
+                time.sleep(0.05)   # the queue is full while pending: a bounded retry
+                continue
+            failed += 1
+            break
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+print("FAILED", failed)
+"""
+
+
+@test
+def test_udp_programs_pending_associations_use_few_threads(t):
+    """100 non-blocking sockets to a proxy that never answers UDP ASSOCIATE: at most 16 threads of
+    socksify's make associations (one per socket before: about 40 at once here), and every socket
+    fails in the end."""
+    t.need("fakeproxy")
+    conf = t.write("silent.conf", "proxy default %s\nhandshake_timeout 2s\n" % fake_url("silent"))
+    r = t.sx_f(conf, [PY, "-c", MANY_PENDING, T4, str(UDP_ECHO_PORT)], timeout=90)
+    t.expect_ok(r, "many pending associations")
+    threads = int(r.line("THREADS") or 0)
+    t.check(0 < threads <= 1 + 16, "%d threads while 100 associations were pending" % threads)
+    t.check(r.line("FAILED") == "100", "%s of 100 sockets failed, expected all" % r.line("FAILED"))

@@ -101,6 +101,10 @@ static int no_gethostbyaddr_r(const void *a, socklen_t l, int t, struct hostent 
 
 #define FIND(field, fallback) \
     (calls.field = dlsym(RTLD_NEXT, #field), calls.field = calls.field ? calls.field : (fallback))
+/* The resolver's calls: glibc 2.34 moved them into libc under their plain names; before, libresolv
+ * exported them as __res_NAME (what its headers renamed the calls to). No fallback: NULL. */
+#define FIND_RES(field) \
+    (calls.field = dlsym(RTLD_NEXT, #field), calls.field = calls.field ? calls.field : dlsym(RTLD_NEXT, "__" #field))
 
 static void resolve_all(void)
 {
@@ -132,6 +136,15 @@ static void resolve_all(void)
     FIND(getsockname, sys_getsockname);
     FIND(shutdown, sys_shutdown);
     FIND(fcntl, sys_fcntl);
+    FIND_RES(res_query);
+    FIND_RES(res_search);
+    FIND_RES(res_querydomain);
+    FIND_RES(res_send);
+    FIND_RES(res_nquery);
+    FIND_RES(res_nsearch);
+    FIND_RES(res_nquerydomain);
+    FIND_RES(res_nsend);
+    calls.getaddrinfo_a = dlsym(RTLD_NEXT, "getaddrinfo_a");
 }
 
 const struct libc_calls *libc(void)

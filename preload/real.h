@@ -4,6 +4,7 @@
 #define SOCKSIFY_REAL_H
 
 #include <netdb.h>
+#include <resolv.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -37,6 +38,17 @@ struct libc_calls {
     int (*getsockname)(int, struct sockaddr *, socklen_t *);
     int (*shutdown)(int, int);
     int (*fcntl)(int, int, ...);
+    /* The resolver calls that send DNS queries, and getaddrinfo_a: NULL if the process has none
+     * (libresolv not loaded before glibc 2.34); their hooks then refuse. */
+    int (*res_query)(const char *, int, int, unsigned char *, int);
+    int (*res_search)(const char *, int, int, unsigned char *, int);
+    int (*res_querydomain)(const char *, const char *, int, int, unsigned char *, int);
+    int (*res_send)(const unsigned char *, int, unsigned char *, int);
+    int (*res_nquery)(res_state, const char *, int, int, unsigned char *, int);
+    int (*res_nsearch)(res_state, const char *, int, int, unsigned char *, int);
+    int (*res_nquerydomain)(res_state, const char *, const char *, int, int, unsigned char *, int);
+    int (*res_nsend)(res_state, const unsigned char *, int, unsigned char *, int);
+    int (*getaddrinfo_a)(int, struct gaicb **, int, struct sigevent *);
 };
 
 /* Resolves every real function once (thread-safe, idempotent) and returns the table. */

@@ -8,7 +8,10 @@ set -euo pipefail
 ALLOWED=(connect sendto sendmsg sendmmsg getpeername close syscall getaddrinfo gethostbyname gethostbyname2
          gethostbyname_r gethostbyname2_r gethostbyaddr gethostbyaddr_r getnameinfo
          epoll_ctl read write readv writev recv send recvfrom recvmsg recvmmsg getsockopt setsockopt getsockname
-         fcntl fcntl64 shutdown)
+         fcntl fcntl64 shutdown
+         res_query __res_query res_search __res_search res_querydomain __res_querydomain res_send __res_send
+         res_nquery __res_nquery res_nsearch __res_nsearch res_nquerydomain __res_nquerydomain res_nsend __res_nsend
+         getaddrinfo_a)
 # Of those, what the library is useless without.
 REQUIRED=(connect)
 # Linker-generated names that are not the library's own code or data.

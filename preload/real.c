@@ -114,11 +114,18 @@ static void resolve_all(void)
     calls.name = dlsym(RTLD_NEXT, #name); \
     if (!calls.name) \
         calls.name = fallback_##name;
+/* glibc 2.34 moved the resolver's calls into libc under their plain names; before, libresolv
+ * exported them as __name (what its headers renamed the calls to). */
+#define HOOK_MAYBE(name, ret, params) \
+    calls.name = dlsym(RTLD_NEXT, #name); \
+    if (!calls.name) \
+        calls.name = dlsym(RTLD_NEXT, "__" #name);
 #define WRAP(name)
 #define ALIAS(name, of)
 #define FORTIFY(name)
 #include "hooks.def"
 #undef HOOK
+#undef HOOK_MAYBE
 #undef WRAP
 #undef ALIAS
 #undef FORTIFY

@@ -5,17 +5,20 @@
 #define SOCKSIFY_REAL_H
 
 #include <netdb.h>
+#include <resolv.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
 struct libc_calls {
 #define HOOK(name, ret, params) ret (*name) params;
+#define HOOK_MAYBE(name, ret, params) ret (*name) params;
 #define WRAP(name)
 #define ALIAS(name, of)
 #define FORTIFY(name)
 #include "hooks.def"
 #undef HOOK
+#undef HOOK_MAYBE
 #undef WRAP
 #undef ALIAS
 #undef FORTIFY

@@ -8,7 +8,7 @@ usage: dnsclient.py COMMAND ARGS...   (prints one JSON object; exit 0 if the com
   fork NAME1 NAME2 PORT             parent resolves NAME1, a child connects to it; the child resolves
                                     NAME2, the parent connects to that after the child exited
   threads NTHREADS NNAMES PORT      each thread: getaddrinfo + connect + echo for n<i>.sx.test
-  passive NAME                      getaddrinfo with AI_PASSIVE (must not be fake)
+  passive NAME                      getaddrinfo with AI_PASSIVE (the same answer as without)
   gaimatrix NAME REF FAMILY         getaddrinfo of NAME and of REF (a name glibc resolves) for every
                                     combination of service, socktype, protocol and flags
   hostent NAME4 NAME6               gethostbyname2(_r), gethostbyname_r (ctypes: python has no

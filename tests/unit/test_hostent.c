@@ -49,3 +49,20 @@ Test(hostent, too_small_buffer_is_erange)
     for (size_t len = 0; len < 40; len++)
         cr_assert_eq(hostent_fill(&he, name, AF_INET, &a, buf, len), ERANGE, "buflen %zu", len);
 }
+
+Test(hostent, several_addresses_in_order)
+{
+    struct hostent he;
+    char storage[300];
+    unsigned char addrs[3][4] = { { 10, 0, 0, 1 }, { 10, 0, 0, 2 }, { 10, 0, 0, 3 } };
+    cr_assert_eq(hostent_fill_many(&he, "three.example", AF_INET, addrs, 3, storage + 3, sizeof(storage) - 3), 0);
+    cr_assert_eq(((uintptr_t)he.h_addr_list) % sizeof(char *), 0);
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq(memcmp(he.h_addr_list[i], addrs[i], 4), 0, "address %d", i);
+    cr_assert_null(he.h_addr_list[3]);
+    cr_assert_null(he.h_aliases[0]);
+    cr_assert_str_eq(he.h_name, "three.example");
+    size_t need = 5 * sizeof(char *) + 3 * 4 + sizeof("three.example");
+    cr_assert_eq(hostent_fill_many(&he, "three.example", AF_INET, addrs, 3, storage, need - 1), ERANGE);
+    cr_assert_eq(hostent_fill_many(&he, "three.example", AF_INET, addrs, 3, storage, need), 0, "exactly enough");
+}

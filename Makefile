@@ -28,6 +28,7 @@ UNIT   := $(B)/unit-tests
 BENCH  := $(B)/bench-connloop
 BENCH_FAKEDNS := $(B)/bench-fakedns
 BENCH_ROUTE := $(B)/bench-route
+BENCH_EPOLLCLOSE := $(B)/bench-epollclose
 # scripts/bench-tools.sh: the target servers, a bulk-transfer client, a read/write loop on a pipe
 BENCH_TOOLS_BIN := $(B)/bench-tserver $(B)/bench-bulk $(B)/bench-pipeloop
 
@@ -73,6 +74,9 @@ $(BENCH_ROUTE): tests/bench/route_cost.c $(CORE_A)
 $(BENCH_FAKEDNS): tests/bench/fakedns_memory.c $(CORE_A)
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(CORE_A) -lpthread
 
+$(BENCH_EPOLLCLOSE): tests/bench/epoll_close.c
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $<
+
 $(B)/bench-tserver: tests/bench/tserver.c
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $<
 
@@ -109,8 +113,9 @@ demo: deps
 
 bench:
 	scripts/deps.sh --bench
-	$(MAKE) all $(BENCH) $(BENCH_FAKEDNS) $(BENCH_ROUTE) $(BENCH_TOOLS_BIN) $(B)/bench-udp-rtt
+	$(MAKE) all $(BENCH) $(BENCH_FAKEDNS) $(BENCH_ROUTE) $(BENCH_EPOLLCLOSE) $(BENCH_TOOLS_BIN) $(B)/bench-udp-rtt
 	scripts/bench.sh
+	scripts/bench-epollclose.sh
 	scripts/bench-dns.sh
 	scripts/bench-chain.sh
 	scripts/bench-rtt.sh

@@ -1,5 +1,7 @@
 /* close(): a closed descriptor stops being managed before its number can be reused (a pending
- * handshake on it is abandoned, its UDP association ended, its epoll registrations forgotten). */
+ * handshake on it is abandoned, its UDP association ended, its epoll registrations made stale).
+ * For a descriptor socksify does not manage this takes no lock and allocates nothing: close()
+ * is async-signal-safe, and programs call it from signal handlers and forked children. */
 #include "context.h"
 #include "epolltrack.h"
 #include "pending.h"
@@ -10,12 +12,12 @@
 SOCKSIFY_EXPORT int close(int fd)
 {
     /* A vfork child shares our memory but not our descriptors: what it closes is its own. */
-    if ((registry_has(fd) || pending_maybe(fd) || udp_maybe(fd) || epolltrack_any()) && !in_vfork_child()) {
+    if ((registry_has(fd) || pending_maybe(fd) || udp_maybe(fd) || epolltrack_has(fd)) && !in_vfork_child()) {
         registry_remove(fd);
         if (pending_maybe(fd))
             pending_close(fd);
         udp_assoc_close(fd);
-        epolltrack_forget(fd);
+        epolltrack_closed(fd);
     }
     return libc()->close(fd);
 }

@@ -2,9 +2,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/kcmp.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "real.h"
@@ -108,11 +111,11 @@ const char *context_hosts(void)
 }
 
 /* The process the library's state belongs to: a vfork child runs in our memory until it execs. */
-static pid_t process_pid;
+static atomic_int process_pid;
 
 static void note_pid(void)
 {
-    process_pid = getpid();
+    atomic_store_explicit(&process_pid, getpid(), memory_order_relaxed);
 }
 
 __attribute__((constructor)) static void pid_init(void)
@@ -121,9 +124,31 @@ __attribute__((constructor)) static void pid_init(void)
     pthread_atfork(NULL, NULL, note_pid);
 }
 
+/* Whether process me shares its memory with process other: 1, 0, or -1 if the kernel cannot say
+ * (no kcmp, or not allowed); a process that no longer exists shares nothing with us. */
+static int shares_memory(pid_t me, pid_t other)
+{
+    int saved = errno;
+    long r = libc()->syscall(SYS_kcmp, (long)me, (long)other, (long)KCMP_VM, 0L, 0L);
+    int err = errno;
+    errno = saved;
+    if (r >= 0)
+        return r == 0;
+    return err == ESRCH ? 0 : -1;
+}
+
 bool in_vfork_child(void)
 {
-    return getpid() != process_pid;
+    pid_t me = getpid(), recorded = atomic_load_explicit(&process_pid, memory_order_relaxed);
+    if (me == recorded)
+        return false;
+    /* A new process that fork()'s handler did not see: vfork, posix_spawn, or a raw clone(). Only
+     * the first two share our memory; one that cannot be told apart is taken for a vfork child, as
+     * changing the parent's state from a child is the worse mistake. */
+    if (shares_memory(me, recorded) != 0)
+        return true;
+    note_pid();   /* our own memory: the state is ours now, and the next check costs one getpid() */
+    return false;
 }
 
 bool context_loading(void)

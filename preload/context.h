@@ -13,7 +13,9 @@ struct chain_health *context_health(void);
 /* The contents of /etc/hosts as read when the configuration was loaded ("" if unreadable). */
 const char *context_hosts(void);
 /* True in a vfork child (or posix_spawn's): it shares the parent's memory, so it must not change
- * socksify's state on behalf of its own descriptors. One getpid() call. */
+ * socksify's state on behalf of its own descriptors. One getpid() call; in a child that fork()'s
+ * handlers did not see (vfork, a raw clone) one kcmp() too, until a child with its own memory
+ * takes the state over. Async-signal-safe; errno is kept. */
 bool in_vfork_child(void);
 /* True while this thread is loading the configuration: hooks then pass calls straight to libc. */
 bool context_loading(void);

@@ -2,70 +2,100 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <stdbool.h>
 #include <stdatomic.h>
-#include <stdlib.h>
-#include <string.h>
-#include <uthash.h>
+#include <stdbool.h>
 
+#include "fdmap.h"
 #include "real.h"
 
-#define REGS_MAX 8   /* epoll instances one descriptor is registered in; more are not tracked */
-
-struct node {
-    int fd;
-    size_t count;
-    struct epoll_reg regs[REGS_MAX];
-    UT_hash_handle hh;
+/* One per descriptor number: its generation, and the registrations made of it. */
+struct track {
+    atomic_uint gen;          /* bumped by every close() of the number, without the lock */
+    atomic_bool known;        /* the number took part in a registration once: close must bump */
+    unsigned regs_gen;        /* gen when regs were recorded: regs are stale once it moved on */
+    unsigned count;
+    struct epoll_reg regs[EPOLLTRACK_MAX];
 };
 
-static struct node *nodes;
+static struct fdmap tracks;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-/* Closes are frequent and registrations often absent: this spares close() the lock. */
-static atomic_size_t tracked;
+/* Spares close() the lookup while the program has never called epoll_ctl. */
+static atomic_bool used;
 
-bool epolltrack_any(void)
+static struct track *track_of(int fd, bool create)
 {
-    return atomic_load_explicit(&tracked, memory_order_relaxed) > 0;
+    return fdmap_slot(&tracks, fd, sizeof(struct track), create);
+}
+
+static unsigned gen_of(const struct track *t)
+{
+    return atomic_load_explicit(&t->gen, memory_order_acquire);
+}
+
+bool epolltrack_has(int fd)
+{
+    if (!atomic_load_explicit(&used, memory_order_relaxed))
+        return false;
+    struct track *t = track_of(fd, false);
+    return t && atomic_load_explicit(&t->known, memory_order_relaxed);
+}
+
+void epolltrack_closed(int fd)
+{
+    struct track *t = atomic_load_explicit(&used, memory_order_relaxed) ? track_of(fd, false) : NULL;
+    if (t)
+        atomic_fetch_add_explicit(&t->gen, 1, memory_order_acq_rel);
+}
+
+void epolltrack_claim(int fd)
+{
+    epolltrack_closed(fd);
 }
 
 void epolltrack_lock(void) { pthread_mutex_lock(&lock); }
 void epolltrack_unlock(void) { pthread_mutex_unlock(&lock); }
 
-void epolltrack_after_fork(void)
-{
-    pthread_mutex_init(&lock, NULL);
-}
+void epolltrack_before_fork(void) { pthread_mutex_lock(&lock); }
+void epolltrack_after_fork_parent(void) { pthread_mutex_unlock(&lock); }
+void epolltrack_after_fork_child(void) { pthread_mutex_init(&lock, NULL); }
 
-static struct node *node_of(int fd, bool create)
+/* Drops fd's registrations that a close made stale (of fd itself, or of their epoll). With the lock. */
+static void prune(struct track *t)
 {
-    struct node *n;
-    HASH_FIND_INT(nodes, &fd, n);
-    if (n || !create)
-        return n;
-    n = calloc(1, sizeof(*n));
-    if (n) {
-        n->fd = fd;
-        HASH_ADD_INT(nodes, fd, n);
+    if (t->regs_gen != gen_of(t)) {
+        t->count = 0;
+        t->regs_gen = gen_of(t);
     }
-    return n;
+    for (unsigned i = t->count; i-- > 0;) {
+        struct track *ep = track_of(t->regs[i].epfd, false);
+        if (!ep || gen_of(ep) != t->regs[i].epfd_gen)
+            t->regs[i] = t->regs[--t->count];
+    }
 }
 
-static void record(int epfd, int op, int fd, const struct epoll_event *ev);
-
-static void drop_node(struct node *n)
+/* Remembers what a successful epoll_ctl did. With the lock. */
+static void record(int epfd, int op, int fd, const struct epoll_event *ev)
 {
-    atomic_fetch_sub(&tracked, n->count);
-    HASH_DEL(nodes, n);
-    free(n);
-}
-
-static void remove_reg(struct node *n, size_t i)
-{
-    n->regs[i] = n->regs[--n->count];
-    atomic_fetch_sub(&tracked, 1);
-    if (n->count == 0)
-        drop_node(n);
+    struct track *t = track_of(fd, op != EPOLL_CTL_DEL), *ep = track_of(epfd, op != EPOLL_CTL_DEL);
+    if (!t || !ep)
+        return;
+    atomic_store_explicit(&used, true, memory_order_relaxed);
+    atomic_store_explicit(&t->known, true, memory_order_relaxed);
+    atomic_store_explicit(&ep->known, true, memory_order_relaxed);
+    prune(t);
+    unsigned i = 0;
+    while (i < t->count && t->regs[i].epfd != epfd)
+        i++;
+    if (op == EPOLL_CTL_DEL) {
+        if (i < t->count)
+            t->regs[i] = t->regs[--t->count];
+        return;
+    }
+    if (!ev || (i == t->count && t->count == EPOLLTRACK_MAX))
+        return;
+    if (i == t->count)
+        t->count++;
+    t->regs[i] = (struct epoll_reg){ epfd, gen_of(ep), *ev };
 }
 
 int epolltrack_ctl(int epfd, int op, int fd, struct epoll_event *ev)
@@ -81,62 +111,26 @@ int epolltrack_ctl(int epfd, int op, int fd, struct epoll_event *ev)
     return r;
 }
 
-static void record(int epfd, int op, int fd, const struct epoll_event *ev)
+size_t epolltrack_detach(int fd, int skip_epfd, struct epoll_reg *moved)
 {
-    struct node *n = node_of(fd, op == EPOLL_CTL_ADD);
-    size_t i = 0;
-    while (n && i < n->count && n->regs[i].epfd != epfd)
-        i++;
-    if (n && op == EPOLL_CTL_DEL && i < n->count)
-        remove_reg(n, i);
-    else if (n && op != EPOLL_CTL_DEL && ev) {
-        if (i == n->count && i < REGS_MAX) {
-            n->count++;
-            atomic_fetch_add(&tracked, 1);
-        }
-        if (i < n->count)
-            n->regs[i] = (struct epoll_reg){ epfd, *ev };
+    struct track *t = track_of(fd, false);
+    size_t n = 0;
+    if (!t)
+        return 0;
+    prune(t);
+    /* A registration is moved only if DEL proves that epoll holds (fd, the file fd holds now): an
+     * entry gone stale behind our back (close_range, dup2) fails it, and is not re-added. */
+    for (unsigned i = 0; i < t->count; i++)
+        if (t->regs[i].epfd != skip_epfd && libc()->epoll_ctl(t->regs[i].epfd, EPOLL_CTL_DEL, fd, NULL) == 0)
+            moved[n++] = t->regs[i];
+    return n;
+}
+
+void epolltrack_attach(int fd, const struct epoll_reg *moved, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct epoll_event ev = moved[i].event;
+        if (libc()->epoll_ctl(moved[i].epfd, EPOLL_CTL_ADD, fd, &ev) < 0 && errno == EEXIST)
+            libc()->epoll_ctl(moved[i].epfd, EPOLL_CTL_MOD, fd, &ev);
     }
-}
-
-void epolltrack_forget(int fd)
-{
-    if (!epolltrack_any())
-        return;
-    epolltrack_lock();
-    struct node *n = node_of(fd, false), *tmp;
-    if (n)
-        drop_node(n);
-    /* fd may be an epoll instance: whatever was registered in it goes with it. */
-    HASH_ITER(hh, nodes, n, tmp)
-        for (size_t i = n->count; i-- > 0;)
-            if (n->regs[i].epfd == fd)
-                remove_reg(n, i);
-    epolltrack_unlock();
-}
-
-size_t epolltrack_of(int fd, struct epoll_reg *out, size_t max)
-{
-    struct node *n = node_of(fd, false);
-    size_t count = n ? n->count : 0;
-    for (size_t i = 0; i < count && i < max; i++)
-        out[i] = n->regs[i];
-    return count;
-}
-
-void epolltrack_detach(int fd)
-{
-    struct epoll_reg regs[REGS_MAX];
-    size_t n = epolltrack_of(fd, regs, REGS_MAX);
-    for (size_t i = 0; i < n; i++)
-        libc()->epoll_ctl(regs[i].epfd, EPOLL_CTL_DEL, fd, NULL);
-}
-
-void epolltrack_attach(int fd)
-{
-    struct epoll_reg regs[REGS_MAX];
-    size_t n = epolltrack_of(fd, regs, REGS_MAX);
-    for (size_t i = 0; i < n; i++)
-        if (libc()->epoll_ctl(regs[i].epfd, EPOLL_CTL_ADD, fd, &regs[i].event) < 0)
-            libc()->epoll_ctl(regs[i].epfd, EPOLL_CTL_MOD, fd, &regs[i].event);
 }

@@ -10,7 +10,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "epolltrack.h"
@@ -27,11 +26,11 @@ struct job {
     int fd;                 /* the program's number */
     int real;               /* our own descriptor of the socket being driven; -1 once closed */
     int placeholder;        /* our own descriptor of the placeholder; -1 once closed */
+    int placeholder_peer;   /* the other end of the placeholder's socketpair; -1 once closed */
     int family;             /* of the program's socket */
     struct file_id placeholder_id; /* to notice fd replaced behind our back */
-    bool cancelled;         /* the program closed or shut down fd: nobody waits for the result */
+    bool cancelled;         /* the program closed, shut down or replaced fd: out of its slot for good */
     bool over;              /* the engine is done with it */
-    atomic_bool running;
     int error;              /* once failed: what SO_ERROR reports, once */
     struct tunnel tunnel;
     union sockaddr_any dst;
@@ -42,44 +41,53 @@ struct job {
 
 /* One lock for the engine's state and every job: jobs are short non-blocking steps. */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static struct fdmap slots;              /* fd -> _Atomic(struct job *) */
+/* fd -> the job's address, with SLOT_RUNNING set while its handshake runs. Readers without the
+ * lock look at the word only, never through it: a job is freed only once out of its slot, but
+ * a reader may still hold the word it loaded just before. */
+static struct fdmap slots;
+#define SLOT_RUNNING ((uintptr_t)1)
 static atomic_int live;                 /* jobs in slots: 0 spares every hook the lookup */
 static struct job *jobs;                /* the engine's, running or over */
 static int engine_ep = -1, engine_wake = -1;
 static struct file_id engine_id, wake_id; /* a program may close or dup2 over them */
 static unsigned engine_gen;             /* a thread whose generation is past stops */
-static bool engine_up, atfork_done;
+static bool engine_up;
 
-static _Atomic(struct job *) *slot_of(int fd, bool create)
+static _Atomic(uintptr_t) *slot_of(int fd, bool create)
 {
-    return fdmap_slot(&slots, fd, sizeof(_Atomic(struct job *)), create);
+    return fdmap_slot(&slots, fd, sizeof(_Atomic(uintptr_t)), create);
 }
 
+static uintptr_t slot_word(int fd)
+{
+    _Atomic(uintptr_t) *s = slot_of(fd, false);
+    return s ? atomic_load_explicit(s, memory_order_acquire) : 0;
+}
+
+/* fd's job; only with the lock held (jobs are freed under it). */
 static struct job *job_of(int fd)
 {
-    _Atomic(struct job *) *s = slot_of(fd, false);
-    return s ? atomic_load_explicit(s, memory_order_acquire) : NULL;
+    return (struct job *)(slot_word(fd) & ~SLOT_RUNNING);
 }
 
-static void set_slot(int fd, struct job *j)
+static void set_slot(int fd, struct job *j, bool running)
 {
-    _Atomic(struct job *) *s = slot_of(fd, true);
+    _Atomic(uintptr_t) *s = slot_of(fd, true);
     if (!s)
         return;
-    struct job *old = atomic_exchange(s, j);
-    atomic_fetch_add(&live, (j != NULL) - (old != NULL));
+    uintptr_t old = atomic_exchange(s, (uintptr_t)j | (j && running ? SLOT_RUNNING : 0));
+    atomic_fetch_add(&live, (j != NULL) - (old != 0));
 }
 
 bool pending_maybe(int fd)
 {
     /* acquire: a thread that finds nothing is ordered after the engine's last change (free on x86). */
-    return atomic_load_explicit(&live, memory_order_acquire) > 0 && job_of(fd) != NULL;
+    return atomic_load_explicit(&live, memory_order_acquire) > 0 && slot_word(fd) != 0;
 }
 
 bool pending_running(int fd)
 {
-    struct job *j = job_of(fd);
-    return j && atomic_load_explicit(&j->running, memory_order_acquire);
+    return (slot_word(fd) & SLOT_RUNNING) != 0;
 }
 
 /* ---------- the engine thread ---------- */
@@ -93,29 +101,43 @@ static void close_placeholder(struct job *j)
 {
     if (j->placeholder >= 0)
         libc()->close(j->placeholder);
-    j->placeholder = -1;
+    if (j->placeholder_peer >= 0)
+        libc()->close(j->placeholder_peer);
+    j->placeholder = j->placeholder_peer = -1;
 }
 
 /* Puts file under the program's number, its epoll registrations moved along: off the file fd
- * holds now (before its hang-up could be reported), onto the new one. */
-static int move_under(int file, int fd)
+ * holds now (before its hang-up could be reported), onto the new one. With expect, only if fd
+ * still holds that file (else -ESTALE): the check comes last before dup3, under the engine's lock
+ * (which the close() hook of a pending descriptor takes too), so no close through the hook can
+ * land between them. A close socksify cannot see (close_range, a raw syscall, dup2 by another
+ * thread) still can, within the few instructions between fstat and dup3: no system call
+ * replaces a descriptor only if it still holds a given file. engine is the engine's epoll, which
+ * a stale registration must never be moved into. */
+static int move_under(int file, int fd, const struct file_id *expect, int engine)
 {
+    struct epoll_reg moved[EPOLLTRACK_MAX];
     epolltrack_lock();
-    epolltrack_detach(fd);
-    int r = tunnel_replace_fd(file, fd);
-    epolltrack_attach(fd);
+    size_t n = epolltrack_detach(fd, engine, moved);
+    int r = -ESTALE;
+    if (!expect || file_id_is(fd, expect))
+        r = tunnel_replace_fd(file, fd) < 0 ? -errno : 0;
+    /* Put back what was taken off, onto whatever fd holds now. */
+    epolltrack_attach(fd, moved, n);
     epolltrack_unlock();
     return r;
 }
 
-/* Puts the socket back under the program's number, registrations and close-on-exec included. */
-static void swap_back(struct job *j)
+/* Puts the socket back under the program's number, registrations and close-on-exec included,
+ * if the number still holds our placeholder; 0 or -errno (-ESTALE: the program replaced it). */
+static int swap_back(struct job *j)
 {
-    move_under(j->real, j->fd);
+    int r = move_under(j->real, j->fd, &j->placeholder_id, engine_ep);
     /* A poll() or select() already asleep on the placeholder would sleep on for ever: hanging it
      * up wakes them, and they look at the descriptor again, which now is the socket. */
     libc()->shutdown(j->placeholder, SHUT_RDWR);
     close_placeholder(j);
+    return r;
 }
 
 static void close_real(struct job *j)
@@ -143,23 +165,30 @@ static void replace_with_unconnected(struct job *j)
     j->real = fresh;
 }
 
+/* The program gave fd up (closed, shut down or replaced it): j leaves its slot, so that nothing
+ * reaches it once reap() frees it. With the lock. */
+static void cancel(struct job *j)
+{
+    j->cancelled = true;
+    if (job_of(j->fd) == j)
+        set_slot(j->fd, NULL, false);
+}
+
 /* The handshake ended with r (0 or -errno): hand the result to the program. */
 static void finish(struct job *j, int r)
 {
     j->over = true;
-    atomic_store_explicit(&j->running, false, memory_order_release);
-    if (!j->cancelled && !file_id_is(j->fd, &j->placeholder_id))
-        j->cancelled = true;   /* the program put something else under fd (dup2): not ours any more */
+    if (!j->cancelled && r < 0)
+        replace_with_unconnected(j);
+    if (!j->cancelled && swap_back(j) < 0)
+        cancel(j);   /* the program put something else under fd (dup2): not ours any more */
     if (!j->cancelled) {
-        if (r < 0)
-            replace_with_unconnected(j);
-        swap_back(j);
         outbound_log_result(j->tunnel.config, j->what, j->tunnel.chain, &j->tunnel, -r, &j->start);
         if (r == 0)
             registry_add(j->fd, &j->dst);
         j->error = -r;
-        if (r == 0)
-            set_slot(j->fd, NULL);
+        /* A failure stays in the slot until SO_ERROR or connect() reports it. */
+        set_slot(j->fd, r == 0 ? NULL : j, false);
     }
     close_real(j);
     close_placeholder(j);
@@ -169,7 +198,6 @@ static void step(struct job *j, int r)
 {
     if (j->cancelled && !j->over) {
         j->over = true;
-        atomic_store_explicit(&j->running, false, memory_order_release);
         close_real(j);
         close_placeholder(j);
         return;
@@ -184,12 +212,12 @@ static void step(struct job *j, int r)
     finish(j, r);
 }
 
-/* Frees jobs nobody refers to any more: over, and out of their slot (or cancelled). */
+/* Frees jobs nobody refers to any more: over, and out of their slot. */
 static void reap(void)
 {
     for (struct job **p = &jobs; *p;) {
         struct job *j = *p;
-        if (j->over && (j->cancelled || job_of(j->fd) != j)) {
+        if (j->over && job_of(j->fd) != j) {
             *p = j->next;
             free(j);
         } else {
@@ -253,7 +281,7 @@ static void engine_lost(void)
          * stands in, so that the program gets its failure (finish puts one back under its number). */
         j->real = socket(j->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (j->real < 0)
-            j->cancelled = true;
+            cancel(j);
         finish(j, -ECONNABORTED);
     }
 }
@@ -290,23 +318,24 @@ static void *engine_main(void *arg)
 
 /* ---------- fork ---------- */
 
-static void before_fork(void) { pthread_mutex_lock(&lock); epolltrack_lock(); }
-static void after_fork_parent(void) { epolltrack_unlock(); pthread_mutex_unlock(&lock); }
+/* Both locks, in their order (the engine takes epolltrack's inside its own), are held across
+ * fork() from the first call on: a child must not inherit one that a vanished thread held. */
+static void before_fork(void) { pthread_mutex_lock(&lock); epolltrack_before_fork(); }
+static void after_fork_parent(void) { epolltrack_after_fork_parent(); pthread_mutex_unlock(&lock); }
 
 /* The child has no engine thread: its copies of the handshakes are abandoned (their descriptors
  * keep the placeholder), and a new engine starts if the child connects. */
 static void after_fork_child(void)
 {
     pthread_mutex_init(&lock, NULL);
-    epolltrack_after_fork();
+    epolltrack_after_fork_child();
     for (struct job *j = jobs, *next; j; j = next) {
         next = j->next;
         if (j->real >= 0)
             libc()->close(j->real);
-        if (j->placeholder >= 0)
-            libc()->close(j->placeholder);
+        close_placeholder(j);
         if (job_of(j->fd) == j)
-            set_slot(j->fd, NULL);
+            set_slot(j->fd, NULL, false);
         free(j);
     }
     jobs = NULL;
@@ -318,6 +347,11 @@ static void after_fork_child(void)
     engine_up = false;
 }
 
+__attribute__((constructor)) static void pending_init(void)
+{
+    pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+}
+
 /* Starts the engine on first use (or again, if the program closed its descriptors); false if it
  * cannot run. Called with the lock held. */
 static bool engine_start(void)
@@ -326,9 +360,6 @@ static bool engine_start(void)
         engine_lost();
     if (engine_up)
         return true;
-    if (!atfork_done && pthread_atfork(before_fork, after_fork_parent, after_fork_child) != 0)
-        return false;
-    atfork_done = true;
     engine_ep = epoll_create1(EPOLL_CLOEXEC);
     engine_wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
@@ -342,6 +373,8 @@ static bool engine_start(void)
         engine_ep = engine_wake = -1;
         return false;
     }
+    /* Registrations the program once made in this number (closed behind our back) are stale. */
+    epolltrack_claim(engine_ep);
     file_id_of(engine_ep, &engine_id);
     file_id_of(engine_wake, &wake_id);
     engine_up = true;
@@ -357,29 +390,42 @@ static void wake_engine(void)
         libc()->write(engine_wake, &(uint64_t){ 1 }, sizeof(uint64_t));
 }
 
-/* A descriptor that is never readable nor writable: a listening AF_UNIX socket (autobound). */
-static int make_placeholder(void)
+/* A descriptor no other process can reach, never readable nor writable, that accepts epoll
+ * registrations and wakes its sleepers when shut down: one end of an AF_UNIX socketpair (no
+ * address anywhere) whose send buffer is shrunk to the minimum and filled (its peer, ours, never
+ * reads nor writes). A listening socket would need an address, which anyone could connect to,
+ * making it readable. Returns the end, the peer in *peer, or -errno. */
+static int make_placeholder(int *peer)
 {
-    int p = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    struct sockaddr_un autobind = { .sun_family = AF_UNIX };
-    if (p >= 0 && (bind(p, (struct sockaddr *)&autobind, sizeof(sa_family_t)) < 0 || listen(p, 0) < 0)) {
-        libc()->close(p);
-        return -1;
+    int sp[2], zero = 0;
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sp) < 0)
+        return -errno;
+    libc()->setsockopt(sp[0], SOL_SOCKET, SO_SNDBUF, &zero, sizeof(zero));
+    static const char fill[8192];
+    ssize_t n;
+    while ((n = libc()->sendto(sp[0], fill, sizeof(fill), MSG_DONTWAIT | MSG_NOSIGNAL, NULL, 0)) > 0)
+        ;
+    if (n < 0 && errno != EAGAIN) {
+        int err = errno;
+        libc()->close(sp[0]);
+        libc()->close(sp[1]);
+        return -err;
     }
-    return p;
+    *peer = sp[1];
+    return sp[0];
 }
 
 /* Puts the placeholder under the program's number, with the registrations moved to it. */
-static int swap_in_placeholder(struct job *j)
+static int swap_in_placeholder(struct job *j, int engine)
 {
-    int p = make_placeholder();
+    int p = make_placeholder(&j->placeholder_peer);
     if (p < 0)
         return -1;
-    int r = move_under(p, j->fd);
+    j->placeholder = p;   /* kept, to wake sleepers on it at the end */
+    int r = move_under(p, j->fd, NULL, engine);
     if (r >= 0)
         file_id_of(j->fd, &j->placeholder_id);
-    j->placeholder = p;   /* kept, to wake sleepers on it at the end */
-    if (r < 0)
+    else
         close_placeholder(j);
     return r < 0 ? -1 : 0;
 }
@@ -389,12 +435,13 @@ int pending_connect(int fd, const struct config *c, const struct chain *ch, cons
 {
     pthread_mutex_lock(&lock);
     bool up = engine_start();
+    int engine = engine_ep;
     pthread_mutex_unlock(&lock);
     struct job *j = up ? calloc(1, sizeof(*j)) : NULL;
     if (!j)
         return 1;
     j->fd = fd;
-    j->placeholder = -1;
+    j->placeholder = j->placeholder_peer = -1;
     j->family = dst->sa.sa_family;
     j->dst = *dst;
     j->start = *start;
@@ -417,16 +464,15 @@ int pending_connect(int fd, const struct config *c, const struct chain *ch, cons
         errno = -r;
         return r == 0 ? 0 : -1;
     }
-    if (swap_in_placeholder(j) < 0) {
+    if (swap_in_placeholder(j, engine) < 0) {
         libc()->close(j->real);
         free(j);
         return 1;
     }
-    atomic_store(&j->running, true);
     pthread_mutex_lock(&lock);
     j->next = jobs;
     jobs = j;
-    set_slot(fd, j);
+    set_slot(fd, j, true);
     struct epoll_event ev = { .events = epoll_events(r), .data.ptr = j };
     libc()->epoll_ctl(engine_ep, EPOLL_CTL_ADD, j->real, &ev);
     wake_engine();   /* its deadline may be the nearest now */
@@ -445,7 +491,7 @@ int pending_connect_again(int fd)
         r = -1;
     } else if (j) {
         errno = j->error;
-        set_slot(fd, NULL);
+        set_slot(fd, NULL, false);
         reap();
         r = -1;
     }
@@ -461,7 +507,7 @@ bool pending_so_error(int fd, int *err)
         *err = j->over ? j->error : 0;
         /* Like the kernel's, the error is reported once. */
         if (j->over) {
-            set_slot(fd, NULL);
+            set_slot(fd, NULL, false);
             reap();
         }
     }
@@ -487,8 +533,7 @@ void pending_close(int fd)
     pthread_mutex_lock(&lock);
     struct job *j = job_of(fd);
     if (j) {
-        j->cancelled = true;
-        set_slot(fd, NULL);
+        cancel(j);
         if (j->over)
             reap();
         else
@@ -501,14 +546,13 @@ void pending_abandon(int fd)
 {
     pthread_mutex_lock(&lock);
     struct job *j = job_of(fd);
-    if (j && !j->over && j->real >= 0 && file_id_is(fd, &j->placeholder_id)) {
-        j->cancelled = true;
-        swap_back(j);
-        set_slot(fd, NULL);
+    if (j && !j->over && j->real >= 0) {
+        cancel(j);
+        swap_back(j);   /* unless the program put something else under fd meanwhile */
         wake_engine();
     } else if (j) {
-        set_slot(fd, NULL);
-        j->cancelled = true;
+        cancel(j);
+        reap();
     }
     pthread_mutex_unlock(&lock);
 }

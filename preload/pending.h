@@ -1,8 +1,9 @@
 /* Non-blocking connects through a proxy. connect() returns EINPROGRESS at once and a background
  * engine (one thread, its own epoll, started on first use) runs the handshake on the socket,
  * driven by the same tunnel code as the blocking path. Meanwhile the program's descriptor holds
- * a placeholder that is never ready (a listening AF_UNIX socket), so poll, select and epoll see
- * nothing; the program's epoll registrations are moved to it and back (epolltrack.h). When the
+ * a placeholder that is never ready and that no other process can reach (one end of an AF_UNIX
+ * socketpair with its send buffer filled), so poll, select and epoll see nothing; the program's
+ * epoll registrations are moved to it and back (epolltrack.h). When the
  * handshake ends the socket returns under the program's number and is writable: connected, or
  * shut down with the mapped errno waiting in SO_ERROR. Calls the program makes meanwhile reach
  * the real socket (options, name, flags) or behave as on a connecting socket (EAGAIN, EALREADY). */
@@ -21,7 +22,8 @@
  * engine cannot run (the caller then takes the blocking path). */
 int pending_connect(int fd, const struct config *c, const struct chain *ch, const struct socks_target *target,
                     const union sockaddr_any *dst, const char *what, const struct timespec *start);
-/* Whether fd may be pending or failed: no lock, no syscall; false for every fd while none is. */
+/* Whether fd may be pending or failed: no lock, no syscall; false for every fd while none is.
+ * This and pending_running read one word of fd's slot and never a job: jobs are freed. */
 bool pending_maybe(int fd);
 /* True while fd's handshake runs: reads and writes must fail with EAGAIN. */
 bool pending_running(int fd);

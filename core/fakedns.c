@@ -268,7 +268,8 @@ static void address_of(const struct fakedns *m, uint32_t n, int family, union so
     }
 }
 
-int fakedns_address_for(struct fakedns *map, const char *name, int family, union sockaddr_any *out)
+/* The fake address of name, allocating one if it has none and allocate says so: 0, -ENOENT, -EINVAL. */
+static int lookup(struct fakedns *map, const char *name, int family, bool allocate, union sockaddr_any *out)
 {
     char norm[FAKEDNS_NAME_MAX + 1];
     if (!name || !normalize(name, norm) || (family != AF_INET && family != AF_INET6))
@@ -277,10 +278,8 @@ int fakedns_address_for(struct fakedns *map, const char *name, int family, union
     lock(map);
     bool found;
     uint32_t slot = find_slot(map, norm, h, &found);
-    uint32_t n;
-    if (found) {
-        n = index_slots(map)[slot] - 1;
-    } else {
+    uint32_t n = found ? index_slots(map)[slot] - 1 : 0;
+    if (!found && allocate) {
         n = take_entry(map);
         struct entry *e = &entries(map)[n];
         strcpy(e->name, norm);
@@ -292,26 +291,24 @@ int fakedns_address_for(struct fakedns *map, const char *name, int family, union
         /* take_entry may have shifted slots: look for the empty slot again. */
         slot = find_slot(map, norm, h, &found);
         index_slots(map)[slot] = n + 1;
+        found = true;
     }
-    entries(map)[n].referenced = true;
-    address_of(map, n, family, out);
+    if (found) {
+        entries(map)[n].referenced |= allocate;
+        address_of(map, n, family, out);
+    }
     unlock(map);
-    return 0;
+    return found ? 0 : -ENOENT;
+}
+
+int fakedns_address_for(struct fakedns *map, const char *name, int family, union sockaddr_any *out)
+{
+    return lookup(map, name, family, true, out);
 }
 
 int fakedns_find_address(struct fakedns *map, const char *name, int family, union sockaddr_any *out)
 {
-    char norm[FAKEDNS_NAME_MAX + 1];
-    if (!name || !normalize(name, norm) || (family != AF_INET && family != AF_INET6))
-        return -EINVAL;
-    uint32_t h = hash(norm);
-    lock(map);
-    bool found;
-    uint32_t slot = find_slot(map, norm, h, &found);
-    if (found)
-        address_of(map, index_slots(map)[slot] - 1, family, out);
-    unlock(map);
-    return found ? 0 : -ENOENT;
+    return lookup(map, name, family, false, out);
 }
 
 bool fakedns_is_fake(const struct fakedns *map, const union sockaddr_any *addr)

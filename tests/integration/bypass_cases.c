@@ -67,18 +67,22 @@ static int socket_timed(int family, int type, int protocol)
     return s;
 }
 
-/* The echo of "x\n" on a connected stream socket. */
-static int echo(int s)
+/* What comes back on a connected stream socket. */
+static int reply(int s)
 {
     char buf[64];
-    if (send(s, "x\n", 2, 0) != 2)
-        return fail();
     ssize_t n = recv(s, buf, sizeof(buf) - 1, 0);
     if (n <= 0)
         return fail();
     buf[n] = '\0';
     printf("OK %s", buf);
     return 0;
+}
+
+/* The echo of "x\n" on a connected stream socket. */
+static int echo(int s)
+{
+    return send(s, "x\n", 2, 0) != 2 ? fail() : reply(s);
 }
 
 /* The answer to a datagram; "SENT" if none came (the datagram left, but not through the proxy). */
@@ -106,15 +110,7 @@ static int fastopen6_24(void)
     struct sockaddr_in6 a;
     v6(&a);
     int s = socket_timed(AF_INET6, SOCK_STREAM, 0);
-    if (sendto(s, "x\n", 2, MSG_FASTOPEN, (struct sockaddr *)&a, 24) != 2)
-        return fail();
-    char buf[64];
-    ssize_t n = recv(s, buf, sizeof(buf) - 1, 0);
-    if (n <= 0)
-        return fail();
-    buf[n] = '\0';
-    printf("OK %s", buf);
-    return 0;
+    return sendto(s, "x\n", 2, MSG_FASTOPEN, (struct sockaddr *)&a, 24) != 2 ? fail() : reply(s);
 }
 
 static int udp6_24(void)

@@ -47,33 +47,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cases.h"
+
 #define WAIT_S 5.0   /* bound on every wait for the tunnel (the relay takes DELAY) */
 
 static struct sockaddr_in target;
 static double delay_s;
-static int n_fail;
-static const char *cur_case;
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void say(const char *kind, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    printf("%s %s: ", kind, cur_case);
-    vprintf(fmt, ap);
-    printf("\n");
-    fflush(stdout);
-    va_end(ap);
-}
-
-#define OK(...) say("ok", __VA_ARGS__)
-#define FAIL(...) (n_fail++, say("FAIL", __VA_ARGS__))
 
 /* A non-blocking TCP socket whose connect() to the target is pending; -1 (FAIL) otherwise. */
 static int pending_socket(void)

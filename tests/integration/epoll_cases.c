@@ -41,6 +41,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cases.h"
+
 #define LATE_S 1.0    /* readiness later than DELAY + this: the wakeup was missed */
 #define CLOSE_S 0.3   /* close() must not block */
 #define WAIT_S 3      /* how long a case waits for readiness (well past DELAY + LATE_S) */
@@ -48,29 +50,8 @@
 
 static struct sockaddr_in target;
 static double delay_s;
-static int n_fail, n_sync, n_slow;
-static const char *cur_case;
+static int n_sync, n_slow;
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void say(const char *kind, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    printf("%s %s: ", kind, cur_case);
-    vprintf(fmt, ap);
-    printf("\n");
-    fflush(stdout);
-    va_end(ap);
-}
-
-#define OK(...) say("ok", __VA_ARGS__)
-#define FAIL(...) (n_fail++, say("FAIL", __VA_ARGS__))
 #define SYNC(...) (n_sync++, say("SYNC", __VA_ARGS__))
 #define SLOW(...) (n_slow++, say("SLOW", __VA_ARGS__))
 

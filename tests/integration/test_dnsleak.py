@@ -7,7 +7,6 @@ listens: a query shows up on lo) and checks the answers socksify gives itself. d
 client (built with cc); python3 is the real program for getaddrinfo, getnameinfo and gethostbyaddr."""
 import json
 import os
-import shutil
 
 from capture import Capture, packets
 from procs import wait_until
@@ -18,7 +17,6 @@ DNS_CALLS = os.path.join(HERE, "dns_calls.c")
 REMOTE = "socks5h://%s:%d" % (P4C, DANTE_PORT)   # names remote; these lookups never reach the proxy
 FAKE_PREFIX = "198.18."
 EAI_NONAME, HOST_NOT_FOUND, NO_RECOVERY = -2, 1, 3
-_compiled = {}
 
 # A datagram to 127.0.0.1:53 and to P's address, port 53, sent without socksify after the runs:
 # once both captures show it, they have seen everything sent before it.
@@ -27,17 +25,7 @@ CONTROL = ("import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM);
 
 
 def dns_calls(t):
-    """dns_calls.c compiled with cc into this run's temp dir (once per run)."""
-    path = _compiled.get(t.h.tmp)
-    if path and os.path.exists(path):
-        return path
-    cc = shutil.which("cc") or shutil.which("gcc")
-    t.check(cc, "no C compiler (cc) to build dns_calls.c")
-    path = os.path.join(t.h.tmp, "dns_calls")
-    r = t.run([cc, "-O1", "-g", "-Wall", "-Wextra", "-o", path, DNS_CALLS, "-lresolv"], ns=None, timeout=60)
-    t.expect_ok(r, "cc dns_calls.c")
-    _compiled[t.h.tmp] = path
-    return path
+    return t.compiled(DNS_CALLS, "-lresolv")
 
 
 def watch_dns(t, runs):

@@ -17,21 +17,8 @@ ENGINE_CASES = os.path.join(HERE, "engine_cases.c")
 DELAY = fake_url(DELAY_MODE)
 VALGRIND_ERROR = 99
 
-_compiled = {}
-
-
 def engine_cases_binary(t):
-    """engine_cases.c compiled with cc into this run's temp dir (once per run)."""
-    path = _compiled.get(t.h.tmp)
-    if path and os.path.exists(path):
-        return path
-    cc = shutil.which("cc") or shutil.which("gcc")
-    t.check(cc, "no C compiler (cc) to build engine_cases.c")
-    path = os.path.join(t.dir, "engine_cases")
-    r = t.run([cc, "-O1", "-g", "-Wall", "-Wextra", "-pthread", "-o", path, ENGINE_CASES], ns=None, timeout=60)
-    t.expect_ok(r, "cc engine_cases.c")
-    _compiled[t.h.tmp] = path
-    return path
+    return t.compiled(ENGINE_CASES, "-pthread")
 
 
 def engine_case(t, case, valgrind=False, timeout=30):

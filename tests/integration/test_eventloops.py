@@ -216,21 +216,8 @@ def test_evloop_errno_proxy_down(t):
 
 # ----- the C program: epoll, poll, select, pending calls, close while pending, 100 at once -----
 
-_compiled = {}
-
-
 def epoll_cases_binary(t):
-    """epoll_cases.c compiled with cc into this run's temp dir (once per run)."""
-    path = _compiled.get(t.h.tmp)
-    if path and os.path.exists(path):
-        return path
-    cc = shutil.which("cc") or shutil.which("gcc")
-    t.check(cc, "no C compiler (cc) to build epoll_cases.c")
-    path = os.path.join(t.dir, "epoll_cases")
-    r = t.run([cc, "-O1", "-g", "-Wall", "-Wextra", "-o", path, EPOLL_CASES], ns=None, timeout=60)
-    t.expect_ok(r, "cc epoll_cases.c")
-    _compiled[t.h.tmp] = path
-    return path
+    return t.compiled(EPOLL_CASES)
 
 
 def c_case(t, case, *extra, proxy=DELAY, conf=None, delay=DELAY_SECONDS, timeout=20):

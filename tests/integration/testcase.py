@@ -106,16 +106,17 @@ class T:
         self.records.append(r)
         return r
 
-    def compiled(self, src):
-        """The C program at src, compiled with cc into this run's temp dir (once per run); its path."""
+    def compiled(self, src, *flags):
+        """The C program at src, compiled with cc (and flags: -pthread, -lresolv...) into this run's
+        temp dir, once per run; its path."""
         key = (self.h.tmp, src)
         path = _compiled.get(key)
         if path and os.path.exists(path):
             return path
         cc = shutil.which("cc") or shutil.which("gcc")
         self.check(cc, "no C compiler (cc) to build %s" % os.path.basename(src))
-        path = os.path.join(self.dir, os.path.splitext(os.path.basename(src))[0])
-        r = self.run([cc, "-O1", "-g", "-Wall", "-Wextra", "-o", path, src], ns=None, timeout=60)
+        path = os.path.join(self.h.tmp, os.path.splitext(os.path.basename(src))[0])
+        r = self.run([cc, "-O1", "-g", "-Wall", "-Wextra", "-o", path, src] + list(flags), ns=None, timeout=60)
         self.expect_ok(r, "cc %s" % os.path.basename(src))
         _compiled[key] = path
         return path

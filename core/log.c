@@ -8,6 +8,8 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "fileio.h"
+
 static enum log_level threshold = LOG_ERROR;
 static int log_fd = 2;
 static char program_name[64] = "?";
@@ -39,14 +41,15 @@ void log_set_file(const char *path)
 }
 
 /* One line, in one write: to the log file when there is one (falling back to the descriptor if it
- * cannot be opened), else to the descriptor. */
+ * cannot be opened), else to the descriptor. O_NOFOLLOW: a symlink planted at the log path (in
+ * /tmp, say) must not turn our lines into writes to a file of the attacker's choosing. */
 static void emit(const char *line, size_t n)
 {
-    int fd = log_path[0] ? open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600) : -1;
-    ssize_t w = write(fd >= 0 ? fd : log_fd, line, n);
+    int fd = log_path[0] ? open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600) : -1;
+    ssize_t w = fileio.write(fd >= 0 ? fd : log_fd, line, n);
     (void)w;
     if (fd >= 0)
-        close(fd);
+        fileio.close(fd);
 }
 
 bool log_enabled(enum log_level level)

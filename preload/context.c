@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "real.h"
 
 static struct config config;
@@ -119,6 +120,13 @@ __attribute__((constructor)) static void pid_init(void)
 {
     note_pid();
     pthread_atfork(NULL, NULL, note_pid);
+}
+
+/* Before any other constructor: core's own file I/O (config, log) must not enter our hooks. */
+__attribute__((constructor(101))) static void fileio_init(void)
+{
+    const struct libc_calls *real = libc();
+    fileio = (struct fileio){ real->read, real->write, real->close };
 }
 
 bool in_vfork_child(void)

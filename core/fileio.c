@@ -1,0 +1,5 @@
+#include "fileio.h"
+
+#include <unistd.h>
+
+struct fileio fileio = { read, write, close };

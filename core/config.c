@@ -17,12 +17,16 @@
 
 int line_error(const struct line *l, char *err, size_t errsize, const char *fmt, ...)
 {
-    int n = snprintf(err, errsize, "%s:%d: ", l->file, l->number);
+    char text[1024];
+    int n = snprintf(text, sizeof(text), "%s:%d: ", l->file, l->number);
     va_list ap;
     va_start(ap, fmt);
-    if (n >= 0 && (size_t)n < errsize)
-        vsnprintf(err + n, errsize - (size_t)n, fmt, ap);
+    if (n >= 0 && (size_t)n < sizeof(text))
+        vsnprintf(text + n, sizeof(text) - (size_t)n, fmt, ap);
     va_end(ap);
+    /* Messages quote words of the line: one may be a proxy URL (or a typo of one) with a password. */
+    proxy_text_redact(text, err, errsize);
+    memset(text, 0, sizeof(text));
     return -EINVAL;
 }
 
@@ -33,10 +37,12 @@ void config_warn(struct config *c, const char *fmt, ...)
         return;
     if (used)
         c->warnings[used++] = '\n';
+    char text[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(c->warnings + used, sizeof(c->warnings) - used, fmt, ap);
+    vsnprintf(text, sizeof(text), fmt, ap);
     va_end(ap);
+    proxy_text_redact(text, c->warnings + used, sizeof(c->warnings) - used);
 }
 
 void config_init(struct config *c)

@@ -137,7 +137,7 @@ int config_add_chain(struct config *c, const char *name, enum chain_mode mode, s
                      size_t n, int line);
 /* Appends a routing rule (the config takes a copy of r->glob); 0 or -ENOMEM. */
 int config_add_rule(struct config *c, const struct rule *r);
-/* Appends a line to c->warnings (dropped if full). */
+/* Appends a line to c->warnings (dropped if full), passwords hidden (proxy_text_redact). */
 void config_warn(struct config *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The effective DNS mode: the configured one, or remote for socks5h proxies and local otherwise. */
 enum dns_mode config_dns_mode(const struct config *c);

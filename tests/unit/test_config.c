@@ -811,3 +811,25 @@ Test(config_load, directory_and_empty_file)
     env.conf_path = write_file("empty.conf", "");
     assert_mentions(load(&c, &env, -ENOENT), "no proxy declared");
 }
+
+/* Config errors quote words of the line: a password in one of them must not show (issue 13, item 9). */
+Test(config_parse_errors, never_show_the_password)
+{
+    static const char *const texts[] = {
+        "proxy alice:S3cret@127.0.0.1:1080\n", "alice:S3cret@127.0.0.1:1080\n",
+        "proxy alice:S3cret@h:1080 socks5://h\n", "chain c strict alice:S3cret@h:1080\n",
+        "proxy p socks5://h\nroute * via alice:S3cret@h\n", "route alice:S3cret@h direct\n",
+        "proxy socks5://alice:S3cret\n", "proxy socks5:/alice:S3cret@h\n",
+        "[ProxyList]\nsocks5 alice:S3cret@h 1080\n", "[ProxyList]\nalice:S3cret@h 1080\n",
+        "[ProxyList]\nsocks5 h 1080 alice S3cret extra\n",
+    };
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        struct config c;
+        char err[ERR_SIZE] = "";
+        config_init(&c);
+        int r = config_parse(&c, texts[i], "test.conf", err, sizeof(err));
+        config_free(&c);
+        cr_assert_eq(r, -EINVAL, "accepted: %s", texts[i]);
+        cr_assert_null(strstr(err, "S3cret"), "the message for %s shows the password: %s", texts[i], err);
+    }
+}

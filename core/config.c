@@ -1,6 +1,7 @@
 #include "config.h"
 #include "config_line.h"
 #include "rawsys.h"
+#include "filetrust.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -18,12 +19,16 @@
 
 int line_error(const struct line *l, char *err, size_t errsize, const char *fmt, ...)
 {
-    int n = snprintf(err, errsize, "%s:%d: ", l->file, l->number);
+    char text[1024];
+    int n = snprintf(text, sizeof(text), "%s:%d: ", l->file, l->number);
     va_list ap;
     va_start(ap, fmt);
-    if (n >= 0 && (size_t)n < errsize)
-        vsnprintf(err + n, errsize - (size_t)n, fmt, ap);
+    if (n >= 0 && (size_t)n < sizeof(text))
+        vsnprintf(text + n, sizeof(text) - (size_t)n, fmt, ap);
     va_end(ap);
+    /* Messages quote words of the line: one may be a proxy URL (or a typo of one) with a password. */
+    proxy_text_redact(text, err, errsize);
+    memset(text, 0, sizeof(text));
     return -EINVAL;
 }
 
@@ -34,10 +39,12 @@ void config_warn(struct config *c, const char *fmt, ...)
         return;
     if (used)
         c->warnings[used++] = '\n';
+    char text[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(c->warnings + used, sizeof(c->warnings) - used, fmt, ap);
+    vsnprintf(text, sizeof(text), fmt, ap);
     va_end(ap);
+    proxy_text_redact(text, c->warnings + used, sizeof(c->warnings) - used);
 }
 
 void config_init(struct config *c)
@@ -312,8 +319,8 @@ int config_parse(struct config *c, const char *text, const char *filename, char 
     return r;
 }
 
-/* Reads a whole (small) file into a fresh NUL-terminated buffer. */
-static char *read_file(const char *path, int *error)
+/* Reads a whole (small) file into a fresh NUL-terminated buffer; *st describes the file read. */
+static char *read_file(const char *path, struct stat *st, int *error)
 {
     /* Raw system calls: the library that reads this hooks read and close. */
     int fd = rawsys_open(path, O_RDONLY | O_CLOEXEC, 0);
@@ -321,7 +328,7 @@ static char *read_file(const char *path, int *error)
         *error = -fd;
         return NULL;
     }
-    char *buf = malloc(MAX_CONFIG_BYTES + 1);
+    char *buf = fstat(fd, st) == 0 ? malloc(MAX_CONFIG_BYTES + 1) : NULL;
     size_t len = 0;
     ssize_t n = 0;
     while (buf && len < MAX_CONFIG_BYTES && (n = rawsys_read(fd, buf + len, MAX_CONFIG_BYTES - len)) != 0) {
@@ -346,6 +353,12 @@ static char *read_file(const char *path, int *error)
     return buf;
 }
 
+static void read_error(const char *path, const char *what, int error, char *err, size_t errsize)
+{
+    snprintf(err, errsize, "%s: cannot read %s: %s", path, what,
+             error == EFBIG ? "file is larger than 1 MiB" : error == EINVAL ? "binary file" : strerror(error));
+}
+
 static bool has_password(const struct config *c)
 {
     for (size_t i = 0; i < c->proxy_count; i++)
@@ -354,37 +367,104 @@ static bool has_password(const struct config *c)
     return false;
 }
 
-int config_parse_file(struct config *c, const char *path, char *err, size_t errsize)
+/* Whoever can write the config decides where the traffic goes: the library refuses such a file
+ * (refuse), the checker warns about it. */
+static int check_trust(struct config *c, const char *path, const struct stat *st, bool refuse, char *err,
+                       size_t errsize)
+{
+    enum filetrust t = filetrust_config(st, geteuid());
+    if (t == FILETRUST_OK)
+        return 0;
+    if (refuse) {
+        snprintf(err, errsize, "%s %s: refused (only root and you may own and write a config file)", path,
+                 filetrust_describe(t));
+        return -EPERM;
+    }
+    config_warn(c, "%s %s: the library refuses it, so connections that would be proxied fail (chmod go-w, chown)",
+                path, filetrust_describe(t));
+    return 0;
+}
+
+static int parse_file(struct config *c, const char *path, bool refuse_untrusted, char *err, size_t errsize)
 {
     int error;
-    char *text = read_file(path, &error);
+    struct stat st;
+    char *text = read_file(path, &st, &error);
     if (!text) {
-        snprintf(err, errsize, "%s: cannot read config: %s", path,
-                 error == EFBIG ? "file is larger than 1 MiB" : error == EINVAL ? "binary file" : strerror(error));
+        read_error(path, "config", error, err, errsize);
         return -error;
     }
-    int r = config_parse(c, text, path, err, errsize);
+    int r = check_trust(c, path, &st, refuse_untrusted, err, errsize);
+    if (r == 0)
+        r = config_parse(c, text, path, err, errsize);
     free(text);
     if (r == 0)
         snprintf(c->source, sizeof(c->source), "%s", path);
-    struct stat st;
     /* A password others can read is a password others have. */
-    if (r == 0 && has_password(c) && stat(path, &st) == 0 && (st.st_mode & (S_IRGRP | S_IROTH)))
+    if (r == 0 && has_password(c) && (st.st_mode & (S_IRGRP | S_IROTH)))
         config_warn(c, "%s holds a proxy password but others can read it (chmod 600 %s)", path, path);
     return r;
 }
 
-/* The first default config file that exists, into path; false if none. */
-static bool find_default_file(const struct config_env *env, char *path, size_t size)
+int config_parse_file(struct config *c, const char *path, char *err, size_t errsize)
 {
-    if (access("socksify.conf", F_OK) == 0) {
-        snprintf(path, size, "socksify.conf");
-        return true;
+    return parse_file(c, path, false, err, errsize);
+}
+
+int config_read_proxy_file(const char *path, char *url, size_t size, char *err, size_t errsize)
+{
+    int error;
+    struct stat st;
+    char *text = read_file(path, &st, &error);
+    if (!text) {
+        read_error(path, "the proxy URL", error, err, errsize);
+        return -error;
     }
+    enum filetrust t = filetrust_secret(&st, geteuid());
+    size_t len = strcspn(text, "\r\n");
+    int r = 0;
+    if (t != FILETRUST_OK) {
+        snprintf(err, errsize, "%s %s: refused (a file holding a proxy password must be yours and private, chmod 600)",
+                 path, filetrust_describe(t));
+        r = -EPERM;
+    } else if (len == 0 || len >= size) {
+        snprintf(err, errsize, "%s: expected one proxy URL of at most %zu characters", path, size - 1);
+        r = -EINVAL;
+    } else {
+        memcpy(url, text, len);
+        url[len] = '\0';
+    }
+    memset(text, 0, strlen(text));
+    free(text);
+    return r;
+}
+
+/* name made absolute against the working directory, into path; 0 or -errno. */
+static int absolute(const char *name, char *path, size_t size)
+{
+    if (name[0] == '/')
+        return (size_t)snprintf(path, size, "%s", name) < size ? 0 : -ENAMETOOLONG;
+    char cwd[PATH_MAX];
+    if (!getcwd(cwd, sizeof(cwd)))
+        return -errno;
+    return (size_t)snprintf(path, size, "%s/%s", strcmp(cwd, "/") ? cwd : "", name) < size ? 0 : -ENAMETOOLONG;
+}
+
+int config_locate(const struct config_env *env, char *path, size_t size)
+{
+    int r;
+    if (env->conf_path && *env->conf_path)
+        return (r = absolute(env->conf_path, path, size)) < 0 ? r : 1;
+    /* A pinned session without a file has none: searching again would let a later working
+     * directory's socksify.conf take over. */
+    if (env->pinned)
+        return 0;
+    if (access("socksify.conf", F_OK) == 0)
+        return (r = absolute("socksify.conf", path, size)) < 0 ? r : 1;
     if (env->home && *env->home) {
         snprintf(path, size, "%s/.config/socksify/socksify.conf", env->home);
         if (access(path, F_OK) == 0)
-            return true;
+            return 1;
     }
     snprintf(path, size, "%s", env->system_conf ? env->system_conf : "/etc/socksify.conf");
     return access(path, F_OK) == 0;
@@ -419,12 +499,11 @@ int config_load(struct config *c, const struct config_env *env, char *err, size_
 {
     config_init(c);
     char path[PATH_MAX];
-    bool have_file = true;
-    if (env->conf_path && *env->conf_path)
-        snprintf(path, sizeof(path), "%s", env->conf_path);
-    else
-        have_file = find_default_file(env, path, sizeof(path));
-    int r = have_file ? config_parse_file(c, path, err, errsize) : 0;
+    int found = config_locate(env, path, sizeof(path));
+    bool have_file = found > 0;
+    int r = found < 0 ? found : have_file ? parse_file(c, path, env->refuse_untrusted, err, errsize) : 0;
+    if (found < 0)
+        snprintf(err, errsize, "cannot tell where the config file is: %s", strerror(-found));
     if (r == 0)
         r = apply_overrides(c, env, err, errsize);
     apply_pipelining(c);

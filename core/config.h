@@ -106,6 +106,8 @@ struct config_env {
     const char *log_file;    /* SOCKSIFY_LOG_FILE */
     const char *home;        /* for ~/.config/socksify/socksify.conf */
     const char *system_conf; /* the last place searched; NULL: "/etc/socksify.conf" */
+    bool pinned;             /* SOCKSIFY_SESSION: the session's file is decided (conf_path, or none): no search */
+    bool refuse_untrusted;   /* a config file other users can write is an error, not a warning (the library) */
 };
 
 /* Fills c with the defaults. */
@@ -117,10 +119,18 @@ void config_free(struct config *c);
 int config_parse(struct config *c, const char *text, const char *filename, char *err, size_t errsize);
 /* Reads and parses the file at path. Returns 0, or -errno with the reason in err. */
 int config_parse_file(struct config *c, const char *path, char *err, size_t errsize);
-/* Builds the configuration every socksify entry point uses: the explicit file, else the first of
- * ./socksify.conf, ~/.config/socksify/socksify.conf, /etc/socksify.conf that exists; then the
- * overrides from env. Fails with -ENOENT and a message if no proxy is configured anywhere. */
+/* The config file of a session, as an absolute path into path: env's conf_path, else (unless
+ * env is pinned) the first of ./socksify.conf, ~/.config/socksify/socksify.conf, /etc/socksify.conf
+ * that exists. Returns 1, 0 if there is none, or -errno (getcwd, -ENAMETOOLONG). */
+int config_locate(const struct config_env *env, char *path, size_t size);
+/* Builds the configuration every socksify entry point uses: the file config_locate finds (a file
+ * others can write is refused or warned about, per env), then the overrides from env. Fails with
+ * -ENOENT and a message if no proxy is configured anywhere. */
 int config_load(struct config *c, const struct config_env *env, char *err, size_t errsize);
+/* Reads the proxy URL (its first line) from the file at path (SOCKSIFY_PROXY_FILE) into url.
+ * Returns 0; -EPERM if the file is not the euid's or is open to group or other; -EINVAL if empty
+ * or too long; -errno if unreadable. err names the file, never its contents. */
+int config_read_proxy_file(const char *path, char *url, size_t size, char *err, size_t errsize);
 /* The chain a connection takes when no route matches: the one named "default" (an unnamed
  * `proxy` line, or -x), or NULL: such connections are rejected. */
 const struct chain *config_default_chain(const struct config *c);
@@ -137,7 +147,7 @@ int config_add_chain(struct config *c, const char *name, enum chain_mode mode, s
                      size_t n, int line);
 /* Appends a routing rule (the config takes a copy of r->glob); 0 or -ENOMEM. */
 int config_add_rule(struct config *c, const struct rule *r);
-/* Appends a line to c->warnings (dropped if full). */
+/* Appends a line to c->warnings (dropped if full), passwords hidden (proxy_text_redact). */
 void config_warn(struct config *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The effective DNS mode: the configured one, or remote for socks5h proxies and local otherwise. */
 enum dns_mode config_dns_mode(const struct config *c);

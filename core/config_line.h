@@ -16,7 +16,7 @@ struct line {
     int argc;
 };
 
-/* Writes "file:line: message" into err; returns -EINVAL. */
+/* Writes "file:line: message" into err, passwords hidden (proxy_text_redact); returns -EINVAL. */
 int line_error(const struct line *l, char *err, size_t errsize, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* -EINVAL with "'key' takes usage" unless the line has exactly n arguments after its key. */

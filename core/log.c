@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+
 static enum log_level threshold = LOG_ERROR;
 static int log_fd = 2;
 static char program_name[64] = "?";
@@ -41,12 +42,13 @@ void log_set_file(const char *path)
 }
 
 /* One line, in one write: to the log file when there is one (falling back to the descriptor if it
- * cannot be opened), else to the descriptor. */
+ * cannot be opened), else to the descriptor. O_NOFOLLOW: a symlink planted at the log path (in
+ * /tmp, say) must not turn our lines into writes to a file of the attacker's choosing. */
 static void emit(const char *line, size_t n)
 {
     /* Raw system calls: the library hooks write and close, and a log line written from inside a
      * hook (under the engine's lock, say) must not enter them again. */
-    int fd = log_path[0] ? rawsys_open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600) : -1;
+    int fd = log_path[0] ? rawsys_open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600) : -1;
     rawsys_write(fd >= 0 ? fd : log_fd, line, n);
     if (fd >= 0)
         rawsys_close(fd);

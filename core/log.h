@@ -12,7 +12,8 @@ int log_level_parse(const char *text, enum log_level *out);
 /* Sets the threshold, the descriptor lines go to, and the program name put in each line. */
 void log_setup(enum log_level level, int fd, const char *program);
 /* Sends lines to the file at path instead (NULL: back to the descriptor). The file is opened for
- * each line, so the library holds no descriptor a program could close or dup2 over. */
+ * each line, so the library holds no descriptor a program could close or dup2 over; a symlink at
+ * path is not followed (the line goes to the descriptor instead). */
 void log_set_file(const char *path);
 /* True if messages of this level are written (check before building costly arguments). */
 bool log_enabled(enum log_level level);

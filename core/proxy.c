@@ -57,12 +57,30 @@ static const struct { const char *scheme; enum proxy_kind kind; bool remote_dns;
     { "http", PROXY_HTTP, true },
 };
 
+/* Error messages show the URL only redacted: a malformed URL may still hold a password. */
+static int fail_url(char *err, size_t errsize, const char *url, const char *what)
+{
+    char shown[512];
+    proxy_url_redact(url, shown, sizeof(shown));
+    return fail(err, errsize, "proxy URL '%s' %s: expected e.g. socks5://host:1080", shown, what);
+}
+
+static bool plain_scheme(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && !strchr("+-.", s[i]))
+            return false;
+    return true;
+}
+
 static int parse_scheme(const char *url, struct proxy *out, const char **rest, char *err, size_t errsize)
 {
     const char *sep = strstr(url, "://");
     if (!sep)
-        return fail(err, errsize, "proxy URL '%s' has no scheme: expected e.g. socks5://host:1080", url);
+        return fail_url(err, errsize, url, "has no scheme");
     size_t n = (size_t)(sep - url);
+    if (!plain_scheme(url, n))
+        return fail_url(err, errsize, url, "has no valid scheme");
     for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
         if (strlen(schemes[i].scheme) == n && strncasecmp(url, schemes[i].scheme, n) == 0) {
             out->kind = schemes[i].kind;
@@ -97,8 +115,10 @@ static int parse_port(const char *s, uint16_t *port, char *err, size_t errsize)
     char *end;
     errno = 0;
     long v = strtol(s, &end, 10);
-    if (!isdigit((unsigned char)*s) || *end != '\0' || errno || v < 1 || v > 65535)
-        return fail(err, errsize, "bad port '%s' in proxy URL: expected 1-65535", s);
+    if (strspn(s, "0123456789") != strlen(s))   /* not shown: it may be a password missing its '@' */
+        return fail(err, errsize, "bad port in proxy URL: expected a number 1-65535");
+    if (*end != '\0' || errno || v < 1 || v > 65535)
+        return fail(err, errsize, "bad port '%.10s' in proxy URL: expected 1-65535", s);
     *port = (uint16_t)v;
     return 0;
 }
@@ -130,7 +150,7 @@ static int parse_hostport(const char *hp, struct proxy *out, char *err, size_t e
     } else {
         const char *colon = strchr(hp, ':');
         if (colon && strchr(colon + 1, ':'))
-            return fail(err, errsize, "'%s' looks like an IPv6 address: put it in brackets, e.g. [::1]:1080", hp);
+            return fail(err, errsize, "the proxy host looks like an IPv6 address: put it in brackets, e.g. [::1]:1080");
         hlen = colon ? (size_t)(colon - hp) : strlen(hp);
         port = colon ? colon + 1 : NULL;
     }
@@ -207,5 +227,58 @@ char *proxy_format(const struct proxy *p, char *buf, size_t size)
     bool v6 = strchr(p->host, ':') != NULL;
     snprintf(buf, size, "%s://%s%s%s%s%s:%u", scheme, p->has_auth ? p->user : "", p->has_auth ? "@" : "",
              v6 ? "[" : "", p->host, v6 ? "]" : "", p->port);
+    return buf;
+}
+
+/* Appends s[0..n) to buf (size bytes, NUL kept room for) at *used. */
+static void put(char *buf, size_t size, size_t *used, const char *s, size_t n)
+{
+    size_t room = size - 1 - *used;
+    n = n < room ? n : room;
+    memcpy(buf + *used, s, n);
+    *used += n;
+}
+
+/* Appends the word w[0..n) with the userinfo after its first ':' up to its last '@' as "***". */
+static void put_redacted(char *buf, size_t size, size_t *used, const char *w, size_t n)
+{
+    const char *at = memrchr(w, '@', n);
+    const char *sep = memmem(w, n, "://", 3);
+    const char *user = sep && at && sep < at ? sep + 3 : w;
+    const char *colon = at ? memchr(user, ':', (size_t)(at - user)) : NULL;
+    if (!colon) {
+        put(buf, size, used, w, n);
+        return;
+    }
+    put(buf, size, used, w, (size_t)(colon + 1 - w));
+    put(buf, size, used, "***", 3);
+    put(buf, size, used, at, (size_t)(w + n - at));
+}
+
+char *proxy_url_redact(const char *url, char *buf, size_t size)
+{
+    size_t used = 0;
+    if (size == 0)
+        return buf;
+    put_redacted(buf, size, &used, url, strlen(url));
+    buf[used] = '\0';
+    return buf;
+}
+
+char *proxy_text_redact(const char *text, char *buf, size_t size)
+{
+    static const char separators[] = " \t\n'\"";
+    size_t used = 0;
+    if (size == 0)
+        return buf;
+    while (*text) {
+        size_t gap = strspn(text, separators);
+        put(buf, size, &used, text, gap);
+        text += gap;
+        size_t word = strcspn(text, separators);
+        put_redacted(buf, size, &used, text, word);
+        text += word;
+    }
+    buf[used] = '\0';
     return buf;
 }

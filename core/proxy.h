@@ -32,7 +32,8 @@ struct proxy {
     union sockaddr_any addr;
 };
 
-/* Parses url into *out. Returns 0, or -EINVAL with a message saying what is wrong in err. */
+/* Parses url into *out. Returns 0, or -EINVAL with a message saying what is wrong in err; the
+ * message never holds the password, even of a malformed URL. */
 int proxy_url_parse(const char *url, struct proxy *out, char *err, size_t errsize);
 /* The URL scheme of p's kind: "socks5h", "socks4", "http", ... */
 const char *proxy_scheme(const struct proxy *p);
@@ -40,5 +41,10 @@ const char *proxy_scheme(const struct proxy *p);
 bool proxy_carries_names(const struct proxy *p);
 /* Writes the URL back for logs, never with the password ("socks5://user@host:port"); returns buf. */
 char *proxy_format(const struct proxy *p, char *buf, size_t size);
+/* Copies text that may be a (malformed) proxy URL into buf with the password, the userinfo after
+ * its first ':' up to the last '@', replaced by "***" ("alice:***@host:1080"); returns buf. */
+char *proxy_url_redact(const char *url, char *buf, size_t size);
+/* The same for every word (between blanks and quotes) of a message; returns buf. */
+char *proxy_text_redact(const char *text, char *buf, size_t size);
 
 #endif

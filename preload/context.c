@@ -3,10 +3,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kcmp.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -68,23 +71,79 @@ static char *read_hosts(void)
     return text;
 }
 
+/* The URL of SOCKSIFY_PROXY_FILE, read when the library is loaded (the wrapper deletes the file
+ * when its program ends), until load() has used it; or why it could not be read. */
+static char proxy_file_url[4096];
+static char proxy_file_error[512];
+
+static void read_proxy_file(void)
+{
+    const char *file = secure_getenv("SOCKSIFY_PROXY_FILE");
+    if (file && *file && config_read_proxy_file(file, proxy_file_url, sizeof(proxy_file_url), proxy_file_error,
+                                                sizeof(proxy_file_error)) < 0 && !proxy_file_error[0])
+        snprintf(proxy_file_error, sizeof(proxy_file_error), "%s: cannot read the proxy URL", file);
+}
+
+/* A session's config file is decided once, where it starts: by the wrapper, or else here, in the
+ * first process that preloads the library. Its descendants inherit the decision (SOCKSIFY_SESSION,
+ * SOCKSIFY_CONF as an absolute path) and never search again, so a socksify.conf in a directory a
+ * program later moves to cannot take over. Runs in a constructor: single-threaded, before main. */
+static void pin_session(void)
+{
+    if (getauxval(AT_SECURE) || secure_getenv("SOCKSIFY_SESSION"))
+        return;
+    struct config_env env = { .conf_path = secure_getenv("SOCKSIFY_CONF"), .home = secure_getenv("HOME") };
+    char path[PATH_MAX];
+    int r = config_locate(&env, path, sizeof(path));
+    if (r < 0)
+        return;   /* no working directory: load() searches and reports */
+    if (r > 0)
+        setenv("SOCKSIFY_CONF", path, 1);
+    setenv("SOCKSIFY_SESSION", "1", 1);
+}
+
+__attribute__((constructor(102))) static void session_start(void)
+{
+    pin_session();
+    read_proxy_file();
+}
+
+/* load() failed: connections that would be proxied fail closed (context_config() is NULL). */
+static void load_failed(const char *what, int saved)
+{
+    log_msg(LOG_ERROR, "%s; connections that would be proxied will fail", what);
+    loading = false;
+    errno = saved;
+}
+
 static void load(void)
 {
     int saved = errno;
     loading = true;
+    const char *session = secure_getenv("SOCKSIFY_SESSION");
     struct config_env env = {
         .proxy_url = secure_getenv("SOCKSIFY_PROXY"),
         .conf_path = secure_getenv("SOCKSIFY_CONF"),
         .log_level = secure_getenv("SOCKSIFY_LOG_LEVEL"),
         .log_file = secure_getenv("SOCKSIFY_LOG_FILE"),
         .home = secure_getenv("HOME"),
+        .pinned = session && *session,
+        .refuse_untrusted = true,
     };
+    if (proxy_file_url[0]) {
+        env.proxy_url = proxy_file_url;
+        env.proxy_label = "SOCKSIFY_PROXY_FILE";
+    }
     char err[512];
     log_setup(LOG_ERROR, 2, program_invocation_short_name);
-    if (config_load(&config, &env, err, sizeof(err)) < 0) {
-        log_msg(LOG_ERROR, "%s; connections that would be proxied will fail", err);
-        loading = false;
-        errno = saved;
+    if (proxy_file_error[0]) {
+        load_failed(proxy_file_error, saved);
+        return;
+    }
+    int r = config_load(&config, &env, err, sizeof(err));
+    explicit_bzero(proxy_file_url, sizeof(proxy_file_url));
+    if (r < 0) {
+        load_failed(err, saved);
         return;
     }
     log_setup(config.log_level, 2, program_invocation_short_name);
@@ -94,9 +153,7 @@ static void load(void)
     for (size_t i = 0; i < config.proxy_count; i++)
         resolve_proxy_host(&config.proxies[i]);
     if (chain_health_init(&health, &config) < 0) {
-        log_msg(LOG_ERROR, "out of memory; connections that would be proxied will fail");
-        loading = false;
-        errno = saved;
+        load_failed("out of memory", saved);
         return;
     }
     hosts_text = read_hosts();

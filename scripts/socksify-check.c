@@ -1,9 +1,11 @@
 /* socksify-check: validates the configuration exactly as the library will load it (same
  * environment, same search order), so the wrapper can refuse to start a program with a bad
  * config instead of letting every connection fail inside it. It also prints the configuration
- * (--print) and explains what would happen to one connection (--explain HOST[:PORT]). */
+ * (--print), explains what would happen to one connection (--explain HOST[:PORT]), and tells the
+ * wrapper which config file a new session pins (--locate). */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +51,45 @@ static int do_explain(const struct config *c, const char *dest)
     return r < 0 ? 2 : 0;
 }
 
+/* --locate: the session's config file (absolute), or nothing, for the wrapper to pin. */
+static int do_locate(const struct config_env *env)
+{
+    char path[PATH_MAX];
+    int r = config_locate(env, path, sizeof(path));
+    if (r < 0) {
+        fprintf(stderr, "socksify: cannot tell where the config file is: %s\n", strerror(-r));
+        return 2;
+    }
+    if (r > 0)
+        printf("%s\n", path);
+    return 0;
+}
+
+/* The URL of SOCKSIFY_PROXY_FILE (what -x wrote) replaces SOCKSIFY_PROXY, as in the library. */
+static int proxy_from_file(struct config_env *env, char *url, size_t size, const char *label)
+{
+    const char *file = getenv("SOCKSIFY_PROXY_FILE");
+    char err[512];
+    if (!file || !*file)
+        return 0;
+    if (config_read_proxy_file(file, url, size, err, sizeof(err)) < 0) {
+        fprintf(stderr, "socksify: SOCKSIFY_PROXY_FILE: %s\n", err);
+        return -1;
+    }
+    env->proxy_url = url;
+    env->proxy_label = label ? label : "SOCKSIFY_PROXY_FILE";
+    return 0;
+}
+
+static void print_warnings(const struct config *c)
+{
+    /* One "socksify: warning:" prefix per line. */
+    for (const char *w = c->warnings, *nl; *w; w = nl ? nl + 1 : w + strlen(w)) {
+        nl = strchr(w, '\n');
+        fprintf(stderr, "socksify: warning: %.*s\n", nl ? (int)(nl - w) : (int)strlen(w), w);
+    }
+}
+
 int main(int argc, char **argv)
 {
     /* The wrapper passes "-x" here when the URL came from its option, so errors name it. */
@@ -61,6 +102,7 @@ int main(int argc, char **argv)
         printf("socksify %s\n", SOCKSIFY_VERSION);
         return 0;
     }
+    const char *session = getenv("SOCKSIFY_SESSION");
     struct config_env env = {
         .proxy_url = getenv("SOCKSIFY_PROXY"),
         .proxy_label = proxy_label,
@@ -68,18 +110,22 @@ int main(int argc, char **argv)
         .log_level = getenv("SOCKSIFY_LOG_LEVEL"),
         .log_file = getenv("SOCKSIFY_LOG_FILE"),
         .home = getenv("HOME"),
+        .pinned = session && *session,
     };
+    if (argc > 1 && strcmp(argv[1], "--locate") == 0)
+        return do_locate(&env);
+    static char url[4096];
+    if (proxy_from_file(&env, url, sizeof(url), proxy_label) < 0)
+        return 2;
     struct config c;
     char err[512];
-    if (config_load(&c, &env, err, sizeof(err)) < 0) {
+    int r = config_load(&c, &env, err, sizeof(err));
+    explicit_bzero(url, sizeof(url));
+    if (r < 0) {
         fprintf(stderr, "socksify: %s\n", err);
         return 2;
     }
-    /* One "socksify: warning:" prefix per line. */
-    for (char *w = c.warnings, *nl; *w; w = nl ? nl + 1 : w + strlen(w)) {
-        nl = strchr(w, '\n');
-        fprintf(stderr, "socksify: warning: %.*s\n", nl ? (int)(nl - w) : (int)strlen(w), w);
-    }
+    print_warnings(&c);
     int status = 0;
     if (argc > 1 && strcmp(argv[1], "--print") == 0)
         print_summary(&c);

@@ -719,7 +719,8 @@ Test(config_load, cwd_file_beats_home_file)
     struct config c;
     load(&c, &env, 0);
     cr_assert_str_eq(config_default_proxy(&c)->host, "4.4.4.4");
-    cr_assert_str_eq(c.source, "socksify.conf");
+    /* Absolute: the session pins it, wherever its programs go later. */
+    cr_assert_str_eq(c.source, tmp_path("cwd/socksify.conf"));
     config_free(&c);
 }
 
@@ -810,4 +811,116 @@ Test(config_load, directory_and_empty_file)
     assert_mentions(err, "a-directory.conf");
     env.conf_path = write_file("empty.conf", "");
     assert_mentions(load(&c, &env, -ENOENT), "no proxy declared");
+}
+
+/* Config errors quote words of the line: a password in one of them must not show (issue 13, item 9). */
+Test(config_parse_errors, never_show_the_password)
+{
+    static const char *const texts[] = {
+        "proxy alice:S3cret@127.0.0.1:1080\n", "alice:S3cret@127.0.0.1:1080\n",
+        "proxy alice:S3cret@h:1080 socks5://h\n", "chain c strict alice:S3cret@h:1080\n",
+        "proxy p socks5://h\nroute * via alice:S3cret@h\n", "route alice:S3cret@h direct\n",
+        "proxy socks5://alice:S3cret\n", "proxy socks5:/alice:S3cret@h\n",
+        "[ProxyList]\nsocks5 alice:S3cret@h 1080\n", "[ProxyList]\nalice:S3cret@h 1080\n",
+        "[ProxyList]\nsocks5 h 1080 alice S3cret extra\n",
+    };
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        struct config c;
+        char err[ERR_SIZE] = "";
+        config_init(&c);
+        int r = config_parse(&c, texts[i], "test.conf", err, sizeof(err));
+        config_free(&c);
+        cr_assert_eq(r, -EINVAL, "accepted: %s", texts[i]);
+        cr_assert_null(strstr(err, "S3cret"), "the message for %s shows the password: %s", texts[i], err);
+    }
+}
+
+/* ---- sessions: config_locate, pinning, files others can write (issue 13, item 2) ---- */
+
+Test(config_load, locate_makes_paths_absolute)
+{
+    struct config_env env = env_home();
+    char path[PATH_MAX];
+    cr_assert_eq(config_locate(&env, path, sizeof(path)), 0, "found %s", path);
+    write_file("cwd/socksify.conf", "proxy socks5://4.4.4.4\n");
+    cr_assert_eq(config_locate(&env, path, sizeof(path)), 1);
+    cr_assert_str_eq(path, tmp_path("cwd/socksify.conf"));
+    env.conf_path = "sub/x.conf";
+    cr_assert_eq(config_locate(&env, path, sizeof(path)), 1);
+    cr_assert_str_eq(path, tmp_path("cwd/sub/x.conf"));
+}
+
+/* A pinned session without a file never searches: not ./socksify.conf, not HOME's. */
+Test(config_load, pinned_session_does_not_search)
+{
+    struct config_env env = env_home();
+    env.pinned = true;
+    write_file("cwd/socksify.conf", "proxy socks5://4.4.4.4\nroute * direct\n");
+    write_home_conf("proxy socks5://5.6.7.8:1085\n");
+    char path[PATH_MAX];
+    cr_assert_eq(config_locate(&env, path, sizeof(path)), 0, "found %s", path);
+    struct config c;
+    load(&c, &env, -ENOENT);
+    env.proxy_url = "socks5://1.2.3.4:1080";
+    load(&c, &env, 0);
+    cr_assert_str_empty(c.source);
+    cr_assert_eq(c.rule_count, 0);
+    cr_assert_str_eq(config_default_proxy(&c)->host, "1.2.3.4");
+    config_free(&c);
+    env.conf_path = tmp_path("cwd/socksify.conf");
+    load(&c, &env, 0);
+    cr_assert_str_eq(c.source, env.conf_path, "a pinned file is read");
+    config_free(&c);
+}
+
+/* Group/other-writable: the checker's load warns, naming the file; the library's refuses it. */
+Test(config_load, writable_by_others_refused_or_warned)
+{
+    static const mode_t modes[] = { 0664, 0646, 0666 };
+    for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+        struct config_env env = env_home();
+        env.conf_path = write_file("shared.conf", "proxy socks5://1.2.3.4\n");
+        cr_assert_eq(chmod(env.conf_path, modes[i]), 0);
+        struct config c;
+        load(&c, &env, 0);
+        cr_assert_not_null(strstr(c.warnings, env.conf_path), "warning \"%s\"", c.warnings);
+        cr_assert_not_null(strstr(c.warnings, "written by other users"), "warning \"%s\"", c.warnings);
+        config_free(&c);
+        env.refuse_untrusted = true;
+        const char *err = load(&c, &env, -EPERM);
+        assert_mentions(err, env.conf_path);
+        assert_mentions(err, "refused");
+        cr_assert_eq(chmod(env.conf_path, 0644), 0);
+        load(&c, &env, 0);
+        cr_assert_str_empty(c.warnings);
+        config_free(&c);
+    }
+}
+
+static char proxy_url_buf[300], proxy_err[ERR_SIZE];
+
+static int read_proxy_file(const char *text, mode_t mode)
+{
+    const char *path = write_file("proxy-url", text);
+    cr_assert_eq(chmod(path, mode), 0);
+    proxy_url_buf[0] = proxy_err[0] = '\0';
+    return config_read_proxy_file(path, proxy_url_buf, sizeof(proxy_url_buf), proxy_err, sizeof(proxy_err));
+}
+
+Test(config_load, proxy_file_read_and_checked)
+{
+    cr_assert_eq(read_proxy_file("socks5://alice:S3cret@1.2.3.4:1080\n", 0600), 0, "%s", proxy_err);
+    cr_assert_str_eq(proxy_url_buf, "socks5://alice:S3cret@1.2.3.4:1080");
+    cr_assert_eq(read_proxy_file("socks5://h", 0400), 0, "%s", proxy_err);
+    cr_assert_str_eq(proxy_url_buf, "socks5://h");
+    static const mode_t open_modes[] = { 0640, 0604, 0660, 0606, 0610 };
+    for (size_t i = 0; i < sizeof(open_modes) / sizeof(open_modes[0]); i++) {
+        cr_assert_eq(read_proxy_file("socks5://alice:S3cret@1.2.3.4\n", open_modes[i]), -EPERM, "mode %o", open_modes[i]);
+        assert_mentions(proxy_err, "proxy-url");
+        cr_assert_null(strstr(proxy_err, "S3cret"), "%s", proxy_err);
+    }
+    cr_assert_eq(read_proxy_file("\n", 0600), -EINVAL);
+    cr_assert_eq(config_read_proxy_file(tmp_path("nope"), proxy_url_buf, sizeof(proxy_url_buf), proxy_err,
+                                        sizeof(proxy_err)), -ENOENT);
+    assert_mentions(proxy_err, "nope");
 }

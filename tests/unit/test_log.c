@@ -2,11 +2,13 @@
  * state does not leak between tests. */
 #include <criterion/criterion.h>
 
+#include <limits.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -214,4 +216,30 @@ Test(log_file, lines_go_to_the_file_opened_per_line)
     int probe = open("/dev/null", O_RDONLY);
     cr_assert_eq(probe, fd, "a descriptor was left open");
     close(probe);
+}
+
+/* A symlink planted at the log path must not redirect the lines: they go to the descriptor. */
+Test(log_file, symlink_at_the_path_is_not_followed, .init = pipe_setup, .fini = pipe_teardown)
+{
+    char dir[] = "/tmp/socksify-log-link-XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    char target[PATH_MAX], link[PATH_MAX];
+    snprintf(target, sizeof(target), "%s/victim", dir);
+    snprintf(link, sizeof(link), "%s/socksify.log", dir);
+    int fd = open(target, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    cr_assert_geq(fd, 0);
+    close(fd);
+    cr_assert_eq(symlink(target, link), 0);
+    log_setup(LOG_INFO, log_pipe[1], "prog");
+    log_set_file(link);
+    log_msg(LOG_ERROR, "planted");
+    log_set_file(NULL);
+    struct stat st;
+    cr_assert_eq(stat(target, &st), 0);
+    const char *out = logged();
+    unlink(link);
+    unlink(target);
+    rmdir(dir);
+    cr_assert_eq(st.st_size, 0, "the line was written through the symlink");
+    cr_assert_not_null(strstr(out, "prog: error: planted\n"), "the line was lost: '%s'", out);
 }

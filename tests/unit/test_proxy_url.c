@@ -406,3 +406,64 @@ Test(proxy_format, truncates_safely)
     cr_assert_eq(strlen(buf), sizeof(buf) - 1);
     cr_assert_str_eq(buf, "socks5://");
 }
+
+/* Every way a URL can be malformed: the message never shows the password (issue 13, item 9). */
+Test(proxy_url, errors_never_show_the_password)
+{
+    static const char *const urls[] = {
+        "alice:S3cret@127.0.0.1:1080", "socks5:/alice:S3cret@127.0.0.1:1080", "socks5//alice:S3cret@h",
+        "alice:S3cret@socks5://127.0.0.1", "ftp://alice:S3cret@h", "socks6://alice:S3cret@h:1080",
+        "socks5://alice:S3cret", "socks5://alice:S3cret:1:2", "socks4://alice:S3cret@h",
+        "socks5://alice:S3cret@h:99999", "socks5://alice:S3cret@h:", "socks5://alice:S3cret@[::1",
+        "socks5://alice:S3cret@[::1]x", "socks5://alice:S3cret@[zz]", "socks5://alice:S3cret@h/path",
+        "socks5://alice:S3cret@bad!host", "socks5://alice:S3cret%zz@h", "socks5://alice:S3cret@",
+        "socks5://:S3cret@h", "http://alice:S3cret@fd00::1:3128",
+    };
+    for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
+        struct proxy p;
+        char err[256] = "";
+        cr_assert_eq(proxy_url_parse(urls[i], &p, err, sizeof(err)), -EINVAL, "%s was accepted", urls[i]);
+        cr_assert_str_not_empty(err, "%s", urls[i]);
+        cr_assert_null(strstr(err, "S3cret"), "the message for %s shows the password: %s", urls[i], err);
+    }
+}
+
+Test(proxy_url, no_scheme_message_shows_the_redacted_url)
+{
+    struct proxy p;
+    char err[256] = "";
+    cr_assert_eq(proxy_url_parse("alice:S3cret@127.0.0.1:1080", &p, err, sizeof(err)), -EINVAL);
+    cr_assert_not_null(strstr(err, "'alice:***@127.0.0.1:1080'"), "%s", err);
+}
+
+Test(proxy_redact, url)
+{
+    static const struct { const char *in, *out; } cases[] = {
+        { "socks5://alice:S3cret@h:1080", "socks5://alice:***@h:1080" },
+        { "alice:S3cret@h:1080", "alice:***@h:1080" },
+        { "socks5://alice:p@ss:w@rd@h", "socks5://alice:***@h" },
+        { "alice:S3cret@socks5://h", "alice:***@socks5://h" },
+        { "socks5://alice@h:1080", "socks5://alice@h:1080" },
+        { "socks5://h:1080", "socks5://h:1080" },
+        { "socks5://a:b@h", "socks5://a:***@h" },
+        { "", "" },
+    };
+    char buf[128];
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        cr_assert_str_eq(proxy_url_redact(cases[i].in, buf, sizeof(buf)), cases[i].out, "%s", cases[i].in);
+}
+
+Test(proxy_redact, text_word_by_word)
+{
+    char buf[256];
+    cr_assert_str_eq(proxy_text_redact("f.conf:3: unknown key 'alice:S3cret@h:1080': expected proxy", buf, sizeof(buf)),
+                     "f.conf:3: unknown key 'alice:***@h:1080': expected proxy");
+    cr_assert_str_eq(proxy_text_redact("a b:c@d \"e:f@g\" /x@y:1:", buf, sizeof(buf)), "a b:***@d \"e:***@g\" /x@y:1:");
+}
+
+Test(proxy_redact, truncates_safely)
+{
+    char buf[8];
+    cr_assert_str_eq(proxy_url_redact("socks5://alice:S3cret@h", buf, sizeof(buf)), "socks5:");
+    cr_assert_str_eq(proxy_text_redact("alice:S3cret@h alice:S3cret@h", buf, sizeof(buf)), "alice:*");
+}

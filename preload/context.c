@@ -13,7 +13,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "real.h"
+#include "libc.h"
 
 static struct config config;
 static struct chain_health health;

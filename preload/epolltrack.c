@@ -6,7 +6,7 @@
 #include <stdbool.h>
 
 #include "fdmap.h"
-#include "real.h"
+#include "libc.h"
 
 /* One per descriptor number: its generation, and the registrations made of it. */
 struct track {

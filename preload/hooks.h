@@ -1,4 +1,4 @@
-/* The hooks the library calls itself (hook_NAME, see SOCKSIFY_INTERNAL in real.h): syscall()
+/* The hooks the library calls itself (hook_NAME, see SOCKSIFY_INTERNAL in libc.h): syscall()
  * passes socket calls on to them, and the fortified variants do the plain call after their check. */
 #ifndef SOCKSIFY_HOOKS_H
 #define SOCKSIFY_HOOKS_H

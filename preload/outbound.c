@@ -11,11 +11,11 @@
 
 #include "context.h"
 #include "fakemap.h"
-#include "pending.h"
-#include "real.h"
-#include "registry.h"
+#include "engine.h"
+#include "libc.h"
+#include "tunnels.h"
 #include "route.h"
-#include "sockint.h"
+#include "descriptor.h"
 #include "tunnel.h"
 
 #define DNS_PORT 53
@@ -336,7 +336,7 @@ int outbound_connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
     union sockaddr_any tunnelled;
     /* Already a tunnel: connect() again is what it is on any connected socket. */
-    if (registry_target(fd, &tunnelled)) {
+    if (tunnels_target(fd, &tunnelled)) {
         errno = EISCONN;
         return -1;
     }
@@ -362,7 +362,7 @@ int outbound_connect(int fd, const struct sockaddr *addr, socklen_t len)
     int flags = libc()->fcntl(fd, F_GETFL);
     /* An event loop must not wait for the handshake: it runs in the background. */
     if (flags >= 0 && (flags & O_NONBLOCK)) {
-        r = pending_connect(fd, c, route.chain, &target, &dst, outbound_describe(&target, &dst, text, sizeof(text)), &start);
+        r = engine_connect(fd, c, route.chain, &target, &dst, outbound_describe(&target, &dst, text, sizeof(text)), &start);
         if (r <= 0)
             return r;
     }
@@ -376,6 +376,6 @@ int outbound_connect(int fd, const struct sockaddr *addr, socklen_t len)
         errno = -r;
         return -1;
     }
-    registry_add(fd, &dst);
+    tunnels_add(fd, &dst);
     return 0;
 }

@@ -13,8 +13,8 @@
 #include "chain.h"
 #include "context.h"
 #include "log.h"
-#include "real.h"
-#include "sockint.h"
+#include "libc.h"
+#include "descriptor.h"
 
 long long tunnel_now_ms(void)
 {

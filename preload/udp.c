@@ -10,7 +10,7 @@
 #include "context.h"
 #include "fakemap.h"
 #include "outbound.h"
-#include "real.h"
+#include "libc.h"
 
 /* Room for any datagram: its payload is below 64 KiB, and the header is inside it. */
 #define BOUNCE_SIZE 65536

@@ -1,4 +1,4 @@
-/* Datagrams of UDP sockets routed through a proxy (see udpassoc.h): what the send, receive,
+/* Datagrams of UDP sockets routed through a proxy (see udp_assoc.h): what the send, receive,
  * connect and getpeername hooks do with them. Each datagram is routed on its own: via the
  * socket's association (gaining the RFC 1928 header), direct, or refused. Received datagrams
  * lose the header and come from the real peer. The hooks call these only for sockets that hold
@@ -9,7 +9,7 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
-#include "udpassoc.h"
+#include "udp_assoc.h"
 
 /* fd's association if it holds one: one atomic load for every other descriptor. */
 static inline struct udp_assoc *udp_managed(int fd)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tests/check-internal-calls.sh HOOKS_LIST OBJECT...: socksify's own code must never call a name
 # it hooks (close, read, syscall, ...): such a call enters socksify's hook again (a recursion, or
-# a lock taken twice). Internal code goes through libc() (preload/real.h), hook_NAME for the few
+# a lock taken twice). Internal code goes through libc() (preload/libc.h), hook_NAME for the few
 # deliberate calls of a hook (preload/hooks.h), or core/rawsys.h. An object that references a
 # hooked name as an undefined symbol breaks that rule.
 set -euo pipefail

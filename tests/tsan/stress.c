@@ -26,7 +26,7 @@
  *     retries move handshakes to fresh sockets. Six ways of connecting: blocking connect() on an
  *     IPv4 socket; on an IPv6 socket (v4-mapped, or, with IPV6_V6ONLY, a fresh IPv4 socket under
  *     the same number); sendto(MSG_FASTOPEN); and non-blocking (the background engine,
- *     preload/pending.c): syscall(SYS_connect) then poll(), connect() then poll(), connect() with
+ *     preload/engine.c): syscall(SYS_connect) then poll(), connect() then poll(), connect() with
  *     the socket already in an epoll set then epoll_wait(), each followed by SO_ERROR. One
  *     non-blocking connect in eight is given up while its handshake runs, by close() or by
  *     shutdown() then close(). Every other connect checks getpeername() (the registry),

@@ -11,7 +11,7 @@
 #include "fakedns.h"
 #include "hostent.h"
 #include "lookup.h"
-#include "real.h"
+#include "libc.h"
 #include "resolve.h"
 
 /* The longest name a reverse lookup answers: a fake address's, or one from /etc/hosts. */

@@ -1,8 +1,8 @@
 /* The libc functions socksify wraps, found once with dlsym(RTLD_NEXT, ...). Internal code calls
  * these, never the hooked names, so socksify's own I/O never re-enters its hooks (a build check,
  * tests/check-internal-calls.sh, keeps it so). The table is generated from hooks.def. */
-#ifndef SOCKSIFY_REAL_H
-#define SOCKSIFY_REAL_H
+#ifndef SOCKSIFY_LIBC_H
+#define SOCKSIFY_LIBC_H
 
 #include <netdb.h>
 #include <resolv.h>

@@ -4,8 +4,8 @@
  * it answered. The program's socket is connected to the relay, so the kernel drops datagrams
  * from anyone else. The association lives as long as the socket (close(), or the proxy hanging
  * up the control connection). Lookups are lock-free; unmanaged descriptors pay one atomic load. */
-#ifndef SOCKSIFY_UDPASSOC_H
-#define SOCKSIFY_UDPASSOC_H
+#ifndef SOCKSIFY_UDP_ASSOC_H
+#define SOCKSIFY_UDP_ASSOC_H
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -16,7 +16,7 @@
 
 #include "addr.h"
 #include "config.h"
-#include "fileid.h"
+#include "descriptor.h"
 #include "socks5.h"
 
 /* UDP_PENDING: a non-blocking socket's association is being made in the background (it took

@@ -1,4 +1,4 @@
-#include "pending.h"
+#include "engine.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,13 +14,12 @@
 
 #include "epolltrack.h"
 #include "fdmap.h"
-#include "fileid.h"
+#include "descriptor.h"
 #include "log.h"
 #include "outbound.h"
-#include "real.h"
-#include "registry.h"
-#include "sockint.h"
-#include "spawn.h"
+#include "libc.h"
+#include "tunnels.h"
+#include "threads.h"
 
 struct job {
     int fd;                 /* the program's number */
@@ -79,13 +78,13 @@ static void set_slot(int fd, struct job *j, bool running)
     atomic_fetch_add(&live, (j != NULL) - (old != 0));
 }
 
-bool pending_maybe(int fd)
+bool engine_maybe(int fd)
 {
     /* acquire: a thread that finds nothing is ordered after the engine's last change (free on x86). */
     return atomic_load_explicit(&live, memory_order_acquire) > 0 && slot_word(fd) != 0;
 }
 
-bool pending_running(int fd)
+bool engine_running(int fd)
 {
     return (slot_word(fd) & SLOT_RUNNING) != 0;
 }
@@ -185,7 +184,7 @@ static void finish(struct job *j, int r)
     if (!j->cancelled) {
         outbound_log_result(j->tunnel.config, j->what, j->tunnel.chain, &j->tunnel, -r, &j->start);
         if (r == 0)
-            registry_add(j->fd, &j->dst);
+            tunnels_add(j->fd, &j->dst);
         j->error = -r;
         /* A failure stays in the slot until SO_ERROR or connect() reports it. */
         set_slot(j->fd, r == 0 ? NULL : j, false);
@@ -347,7 +346,7 @@ static void after_fork_child(void)
     engine_up = false;
 }
 
-__attribute__((constructor)) static void pending_init(void)
+__attribute__((constructor)) static void engine_init(void)
 {
     pthread_atfork(before_fork, after_fork_parent, after_fork_child);
 }
@@ -364,7 +363,7 @@ static bool engine_start(void)
     engine_wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
     bool ok = engine_ep >= 0 && engine_wake >= 0 && libc()->epoll_ctl(engine_ep, EPOLL_CTL_ADD, engine_wake, &ev) == 0 &&
-              spawn_detached(engine_main, (void *)(uintptr_t)engine_gen);
+              threads_spawn(engine_main, (void *)(uintptr_t)engine_gen);
     if (!ok) {
         if (engine_ep >= 0)
             libc()->close(engine_ep);
@@ -430,7 +429,7 @@ static int swap_in_placeholder(struct job *j, int engine)
     return r < 0 ? -1 : 0;
 }
 
-int pending_connect(int fd, const struct config *c, const struct chain *ch, const struct socks_target *target,
+int engine_connect(int fd, const struct config *c, const struct chain *ch, const struct socks_target *target,
                     const union sockaddr_any *dst, const char *what, const struct timespec *start)
 {
     pthread_mutex_lock(&lock);
@@ -460,7 +459,7 @@ int pending_connect(int fd, const struct config *c, const struct chain *ch, cons
         }
         free(j);
         if (r == 0)
-            registry_add(fd, dst);
+            tunnels_add(fd, dst);
         errno = -r;
         return r == 0 ? 0 : -1;
     }
@@ -481,7 +480,7 @@ int pending_connect(int fd, const struct config *c, const struct chain *ch, cons
     return -1;
 }
 
-int pending_connect_again(int fd)
+int engine_connect_again(int fd)
 {
     pthread_mutex_lock(&lock);
     struct job *j = job_of(fd);
@@ -499,7 +498,7 @@ int pending_connect_again(int fd)
     return r;
 }
 
-bool pending_so_error(int fd, int *err)
+bool engine_so_error(int fd, int *err)
 {
     pthread_mutex_lock(&lock);
     struct job *j = job_of(fd);
@@ -515,7 +514,7 @@ bool pending_so_error(int fd, int *err)
     return j != NULL;
 }
 
-bool pending_on_real(int fd, int (*op)(int real, void *ctx), void *ctx, int *ret)
+bool engine_on_real(int fd, int (*op)(int real, void *ctx), void *ctx, int *ret)
 {
     pthread_mutex_lock(&lock);
     struct job *j = job_of(fd);
@@ -528,7 +527,7 @@ bool pending_on_real(int fd, int (*op)(int real, void *ctx), void *ctx, int *ret
     return running;
 }
 
-void pending_close(int fd)
+void engine_close(int fd)
 {
     pthread_mutex_lock(&lock);
     struct job *j = job_of(fd);
@@ -542,7 +541,7 @@ void pending_close(int fd)
     pthread_mutex_unlock(&lock);
 }
 
-void pending_abandon(int fd)
+void engine_abandon(int fd)
 {
     pthread_mutex_lock(&lock);
     struct job *j = job_of(fd);

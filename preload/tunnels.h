@@ -1,20 +1,20 @@
 /* Which descriptors socksify has connected through a proxy, and to what target.
  * Lookups are lock-free and make no syscall, so hooks on unmanaged descriptors stay cheap. */
-#ifndef SOCKSIFY_REGISTRY_H
-#define SOCKSIFY_REGISTRY_H
+#ifndef SOCKSIFY_TUNNELS_H
+#define SOCKSIFY_TUNNELS_H
 
 #include <stdbool.h>
 
 #include "addr.h"
 
 /* Records that fd now carries a tunnel to target. Returns false if fd is beyond the table. */
-bool registry_add(int fd, const union sockaddr_any *target);
+bool tunnels_add(int fd, const union sockaddr_any *target);
 /* Copies the target of a managed fd into *target; false if fd is not managed (or was replaced
  * behind our back, e.g. by dup2 or close_range). */
-bool registry_target(int fd, union sockaddr_any *target);
+bool tunnels_target(int fd, union sockaddr_any *target);
 /* Whether fd may be managed: no syscall, no lock. */
-bool registry_has(int fd);
+bool tunnels_has(int fd);
 /* Forgets fd (on close). Cheap no-op for unmanaged descriptors. */
-void registry_remove(int fd);
+void tunnels_remove(int fd);
 
 #endif

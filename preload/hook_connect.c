@@ -3,14 +3,14 @@
 #include <errno.h>
 
 #include "outbound.h"
-#include "pending.h"
-#include "real.h"
+#include "engine.h"
+#include "libc.h"
 #include "udp.h"
 
 SOCKSIFY_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
-    if (pending_maybe(fd)) {
-        int r = pending_connect_again(fd);
+    if (engine_maybe(fd)) {
+        int r = engine_connect_again(fd);
         if (r <= 0)
             return r;
     }

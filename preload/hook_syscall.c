@@ -6,7 +6,7 @@
 #include <sys/syscall.h>
 
 #include "hooks.h"
-#include "real.h"
+#include "libc.h"
 
 SOCKSIFY_EXPORT long syscall(long number, ...)
 {

@@ -1,4 +1,4 @@
-#include "real.h"
+#include "libc.h"
 
 #include <dlfcn.h>
 #include <errno.h>

@@ -7,8 +7,8 @@
  * handshake ends the socket returns under the program's number and is writable: connected, or
  * shut down with the mapped errno waiting in SO_ERROR. Calls the program makes meanwhile reach
  * the real socket (options, name, flags) or behave as on a connecting socket (EAGAIN, EALREADY). */
-#ifndef SOCKSIFY_PENDING_H
-#define SOCKSIFY_PENDING_H
+#ifndef SOCKSIFY_ENGINE_H
+#define SOCKSIFY_ENGINE_H
 
 #include <errno.h>
 #include <stdbool.h>
@@ -20,31 +20,31 @@
 /* Starts a background tunnel for the program's non-blocking fd. Returns -1 with errno
  * EINPROGRESS (or the errno of an immediate failure), 0 if it completed at once, or 1 if the
  * engine cannot run (the caller then takes the blocking path). */
-int pending_connect(int fd, const struct config *c, const struct chain *ch, const struct socks_target *target,
+int engine_connect(int fd, const struct config *c, const struct chain *ch, const struct socks_target *target,
                     const union sockaddr_any *dst, const char *what, const struct timespec *start);
 /* Whether fd may be pending or failed: no lock, no syscall; false for every fd while none is.
- * This and pending_running read one word of fd's slot and never a job: jobs are freed. */
-bool pending_maybe(int fd);
+ * This and engine_running read one word of fd's slot and never a job: jobs are freed. */
+bool engine_maybe(int fd);
 /* True while fd's handshake runs: reads and writes must fail with EAGAIN. */
-bool pending_running(int fd);
+bool engine_running(int fd);
 /* For read/write-like hooks: true (errno EAGAIN) while fd's handshake runs, as on a connecting socket. */
-static inline bool pending_hold(int fd)
+static inline bool engine_hold(int fd)
 {
-    if (!pending_maybe(fd) || !pending_running(fd))
+    if (!engine_maybe(fd) || !engine_running(fd))
         return false;
     errno = EAGAIN;
     return true;
 }
 /* A second connect() on fd: -1 with EALREADY while it runs, or with the failure's errno (once);
  * 1 if fd is not pending. */
-int pending_connect_again(int fd);
+int engine_connect_again(int fd);
 /* getsockopt(SO_ERROR) on fd: true with *err set (0 while running; the failure once) if fd is pending. */
-bool pending_so_error(int fd, int *err);
+bool engine_so_error(int fd, int *err);
 /* Runs op on the real socket behind fd while its handshake runs; true (with *ret) if it did. */
-bool pending_on_real(int fd, int (*op)(int real, void *ctx), void *ctx, int *ret);
+bool engine_on_real(int fd, int (*op)(int real, void *ctx), void *ctx, int *ret);
 /* The program closes fd: the handshake is abandoned. */
-void pending_close(int fd);
+void engine_close(int fd);
 /* The program shuts fd down: the handshake is abandoned and the socket put back under fd. */
-void pending_abandon(int fd);
+void engine_abandon(int fd);
 
 #endif

@@ -1,4 +1,4 @@
-#include "udpassoc.h"
+#include "udp_assoc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,10 +11,10 @@
 
 #include "fakedns.h"
 #include "fdmap.h"
-#include "real.h"
-#include "workers.h"
-#include "udpmake.h"
-#include "udpwake.h"
+#include "libc.h"
+#include "threads.h"
+#include "udp_control.h"
+#include "udp_wakeup.h"
 
 /* Slots are never freed: a thread still using an association another thread just closed reads
  * a stale but valid slot, never freed memory. */
@@ -89,7 +89,7 @@ struct udp_assoc *udp_assoc_of(int fd)
 }
 
 /* Copies m into the slot; the caller holds the lock. */
-static void publish(struct udp_assoc *a, const struct udp_made *m)
+static void publish(struct udp_assoc *a, const struct udp_control *m)
 {
     a->ctl = m->ctl;
     a->ctl_id = m->ctl_id;
@@ -101,7 +101,7 @@ static void publish(struct udp_assoc *a, const struct udp_made *m)
 
 /* Ties fd to m's relay and the slot to m; the caller holds the lock. 0 or -errno (m's control
  * connection is then closed). */
-static int attach(struct udp_assoc *a, int fd, struct udp_made *m)
+static int attach(struct udp_assoc *a, int fd, struct udp_control *m)
 {
     if (libc()->connect(fd, &m->relay.sa, addr_len(&m->relay)) < 0) {
         int err = errno;
@@ -128,14 +128,14 @@ static void flush_queue(struct udp_assoc *a, int fd)
 }
 
 /* The slot's new state after making (r: 0 or -errno, m valid if 0) and attaching; lock held. */
-static void settle(struct udp_assoc *a, int fd, struct udp_made *m, int r)
+static void settle(struct udp_assoc *a, int fd, struct udp_control *m, int r)
 {
-    if (r == 0 && udpwake_reader_blocked(fd)) {
+    if (r == 0 && udp_wakeup_reader_blocked(fd)) {
         /* The woken receive must find the association when it comes back through the hooks,
          * and the empty datagram must arrive before the socket takes only the relay's. */
         publish(a, m);
         atomic_store_explicit(&a->state, UDP_ACTIVE, memory_order_release);
-        udpwake_send(fd, m->family);
+        udp_wakeup_send(fd, m->family);
     }
     if (r == 0)
         r = attach(a, fd, m);
@@ -175,8 +175,8 @@ struct background {
 static void make_in_background(void *arg)
 {
     struct background *b = arg;
-    struct udp_made m;
-    int r = udp_make(&m, b->fd, b->c, b->ch, b->what);
+    struct udp_control m;
+    int r = udp_control_make(&m, b->fd, b->c, b->ch, b->what);
     struct udp_assoc *a = b->a;
     pthread_mutex_lock(&a->lock);
     if (a->gen == b->gen && atomic_load_explicit(&a->state, memory_order_acquire) == UDP_PENDING)
@@ -188,7 +188,7 @@ static void make_in_background(void *arg)
     free(b);
 }
 
-/* Hands the making of a's association to a worker (workers.h: a few threads, however many
+/* Hands the making of a's association to a worker (threads.h: a few threads, however many
  * sockets wait); false if none can run (then the caller makes it in place). Lock held. */
 static bool start_background(struct udp_assoc *a, int fd, const struct config *c, const struct chain *ch,
                              const char *first_dst)
@@ -199,7 +199,7 @@ static bool start_background(struct udp_assoc *a, int fd, const struct config *c
     *b = (struct background){ .a = a, .gen = a->gen, .c = c, .ch = ch };
     snprintf(b->what, sizeof(b->what), "%s", first_dst);
     b->fd = libc()->fcntl(fd, F_DUPFD_CLOEXEC, 0);
-    bool ok = b->fd >= 0 && workers_submit(make_in_background, b);
+    bool ok = b->fd >= 0 && threads_submit(make_in_background, b);
     if (!ok) {
         if (b->fd >= 0)
             libc()->close(b->fd);
@@ -217,8 +217,8 @@ static int make_in_place(struct udp_assoc *a, int fd, const struct config *c, co
 {
     unsigned gen = a->gen;
     pthread_mutex_unlock(&a->lock);
-    struct udp_made m;
-    int r = udp_make(&m, fd, c, ch, first_dst);
+    struct udp_control m;
+    int r = udp_control_make(&m, fd, c, ch, first_dst);
     pthread_mutex_lock(&a->lock);
     if (a->gen == gen && atomic_load_explicit(&a->state, memory_order_acquire) == UDP_PENDING)
         settle(a, fd, &m, r);

@@ -1,13 +1,13 @@
-/* sendto()/sendmsg()/sendmmsg(): a datagram routed via a proxy goes through its socket's UDP
- * association (udp.h); MSG_FASTOPEN connects and sends in one call (TCP Fast Open), so the
+/* send(), sendto(), sendmsg(), sendmmsg() (and glibc's __send): a datagram routed via a proxy
+ * goes through its socket's UDP association (udp.h); MSG_FASTOPEN connects and sends in one call (TCP Fast Open), so the
  * connect goes through the proxy and the data through the tunnel; a datagram that would carry
  * DNS past the proxy while names are remote is refused. */
 #include <errno.h>
 #include <stddef.h>
 
 #include "outbound.h"
-#include "pending.h"
-#include "real.h"
+#include "engine.h"
+#include "libc.h"
 #include "udp.h"
 
 /* What a send on fd to addr becomes, with *dst the destination as the kernel reads addr; for
@@ -47,9 +47,19 @@ static ssize_t send_routed(int fd, enum outbound_verdict v, struct udp_assoc *a,
     }
 }
 
+SOCKSIFY_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
+{
+    if (engine_hold(fd))
+        return -1;
+    struct udp_assoc *a = udp_managed(fd);
+    if (!a)
+        return libc()->send(fd, buf, n, flags);
+    return udp_send_buffer(fd, a, buf, n, flags);
+}
+
 SOCKSIFY_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *addr, socklen_t len)
 {
-    if (pending_hold(fd))
+    if (engine_hold(fd))
         return -1;
     struct udp_assoc *a;
     union sockaddr_any dst;
@@ -63,7 +73,7 @@ SOCKSIFY_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, con
 
 SOCKSIFY_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
-    if (pending_hold(fd))
+    if (engine_hold(fd))
         return -1;
     if (!msg)
         return libc()->sendmsg(fd, msg, flags);
@@ -77,7 +87,7 @@ SOCKSIFY_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
  * first failure go out, as a partial sendmmsg() would; a failed first message fails the call. */
 SOCKSIFY_EXPORT int sendmmsg(int fd, struct mmsghdr *msgs, unsigned int vlen, int flags)
 {
-    if (pending_hold(fd))
+    if (engine_hold(fd))
         return -1;
     if (!msgs || vlen == 0)
         return libc()->sendmmsg(fd, msgs, vlen, flags);
@@ -110,3 +120,4 @@ SOCKSIFY_EXPORT int sendmmsg(int fd, struct mmsghdr *msgs, unsigned int vlen, in
 SOCKSIFY_INTERNAL(sendto);
 SOCKSIFY_INTERNAL(sendmsg);
 SOCKSIFY_INTERNAL(sendmmsg);
+SOCKSIFY_ALIAS(send, __send);

@@ -1,9 +1,25 @@
-#include "workers.h"
+#include "threads.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 
-#include "spawn.h"
+bool threads_spawn(void *(*fn)(void *), void *arg)
+{
+    pthread_attr_t attr;
+    if (pthread_attr_init(&attr) != 0)
+        return false;
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    /* The new thread inherits the mask in force when it is created. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_t thread;
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    bool ok = pthread_create(&thread, &attr, fn, arg) == 0;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_attr_destroy(&attr);
+    return ok;
+}
 
 struct job {
     void (*fn)(void *);
@@ -43,7 +59,7 @@ static void *worker_main(void *unused)
     }
 }
 
-bool workers_submit(void (*fn)(void *), void *arg)
+bool threads_submit(void (*fn)(void *), void *arg)
 {
     struct job *j = malloc(sizeof(*j));
     if (!j)
@@ -53,9 +69,9 @@ bool workers_submit(void (*fn)(void *), void *arg)
     *tail = j;
     tail = &j->next;
     bool ok = true;
-    if (running < WORKERS_MAX) {
+    if (running < THREADS_WORKERS_MAX) {
         running++;
-        if (!spawn_detached(worker_main, NULL)) {
+        if (!threads_spawn(worker_main, NULL)) {
             running--;
             /* With no worker at all the job would wait for ever: the caller takes it back. */
             if (running == 0) {
@@ -70,7 +86,7 @@ bool workers_submit(void (*fn)(void *), void *arg)
     return ok;
 }
 
-int workers_running(void)
+int threads_workers_running(void)
 {
     pthread_mutex_lock(&lock);
     int n = running;
@@ -80,7 +96,7 @@ int workers_running(void)
 
 /* The child has none of its parent's threads: what they would have done is the parent's. The
  * jobs' memory is left (their owners in the child fail them: see udp_assoc_alive). */
-static void after_fork_child(void)
+static void workers_after_fork_child(void)
 {
     pthread_mutex_init(&lock, NULL);
     head = NULL;
@@ -88,10 +104,10 @@ static void after_fork_child(void)
     running = 0;
 }
 
-static void before_fork(void) { pthread_mutex_lock(&lock); }
-static void after_fork_parent(void) { pthread_mutex_unlock(&lock); }
+static void workers_before_fork(void) { pthread_mutex_lock(&lock); }
+static void workers_after_fork_parent(void) { pthread_mutex_unlock(&lock); }
 
 __attribute__((constructor)) static void workers_init(void)
 {
-    pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+    pthread_atfork(workers_before_fork, workers_after_fork_parent, workers_after_fork_child);
 }

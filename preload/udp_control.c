@@ -1,4 +1,4 @@
-#include "udpmake.h"
+#include "udp_control.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -7,8 +7,8 @@
 #include <time.h>
 
 #include "outbound.h"
-#include "real.h"
-#include "sockint.h"
+#include "libc.h"
+#include "descriptor.h"
 #include "tunnel.h"
 
 /* The port fd sends from, binding it first to the wildcard address if it is not bound yet
@@ -58,7 +58,7 @@ static bool wants_ipv6_relay(int fd, int family, const struct config *c, const s
     return last && last->has_addr && last->addr.sa.sa_family == AF_INET6;
 }
 
-int udp_make(struct udp_made *m, int fd, const struct config *c, const struct chain *ch, const char *first_dst)
+int udp_control_make(struct udp_control *m, int fd, const struct config *c, const struct chain *ch, const char *first_dst)
 {
     m->family = socket_int(fd, SOL_SOCKET, SO_DOMAIN, -1);
     if (m->family < 0)

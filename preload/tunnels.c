@@ -1,7 +1,7 @@
-#include "registry.h"
+#include "tunnels.h"
 
 #include "fdmap.h"
-#include "fileid.h"
+#include "descriptor.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -19,7 +19,7 @@ static struct entry *entry_for(int fd, bool create)
     return fdmap_slot(&entries, fd, sizeof(struct entry), create);
 }
 
-bool registry_add(int fd, const union sockaddr_any *target)
+bool tunnels_add(int fd, const union sockaddr_any *target)
 {
     struct file_id id;
     struct entry *e = entry_for(fd, true);
@@ -33,7 +33,7 @@ bool registry_add(int fd, const union sockaddr_any *target)
     return true;
 }
 
-bool registry_target(int fd, union sockaddr_any *target)
+bool tunnels_target(int fd, union sockaddr_any *target)
 {
     struct entry *e = entry_for(fd, false);
     if (!e || !atomic_load_explicit(&e->used, memory_order_acquire))
@@ -44,14 +44,14 @@ bool registry_target(int fd, union sockaddr_any *target)
     return true;
 }
 
-void registry_remove(int fd)
+void tunnels_remove(int fd)
 {
     struct entry *e = entry_for(fd, false);
     if (e && atomic_load_explicit(&e->used, memory_order_acquire))
         atomic_store_explicit(&e->used, false, memory_order_release);
 }
 
-bool registry_has(int fd)
+bool tunnels_has(int fd)
 {
     struct entry *e = entry_for(fd, false);
     return e && atomic_load_explicit(&e->used, memory_order_relaxed);

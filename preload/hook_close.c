@@ -4,18 +4,18 @@
  * is async-signal-safe, and programs call it from signal handlers and forked children. */
 #include "context.h"
 #include "epolltrack.h"
-#include "pending.h"
-#include "real.h"
-#include "registry.h"
-#include "udpassoc.h"
+#include "engine.h"
+#include "libc.h"
+#include "tunnels.h"
+#include "udp_assoc.h"
 
 SOCKSIFY_EXPORT int close(int fd)
 {
     /* A vfork child shares our memory but not our descriptors: what it closes is its own. */
-    if ((registry_has(fd) || pending_maybe(fd) || udp_maybe(fd) || epolltrack_has(fd)) && !in_vfork_child()) {
-        registry_remove(fd);
-        if (pending_maybe(fd))
-            pending_close(fd);
+    if ((tunnels_has(fd) || engine_maybe(fd) || udp_maybe(fd) || epolltrack_has(fd)) && !in_vfork_child()) {
+        tunnels_remove(fd);
+        if (engine_maybe(fd))
+            engine_close(fd);
         udp_assoc_close(fd);
         epolltrack_closed(fd);
     }

@@ -1,4 +1,4 @@
-#include "udpwake.h"
+#include "udp_wakeup.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "addr.h"
-#include "real.h"
+#include "libc.h"
 
 static bool is_receive(long nr)
 {
@@ -37,7 +37,7 @@ static bool task_receives_on(const char *tid, int fd)
     return arg == (unsigned long)fd;
 }
 
-bool udpwake_reader_blocked(int fd)
+bool udp_wakeup_reader_blocked(int fd)
 {
     DIR *d = opendir("/proc/self/task");
     if (!d)
@@ -49,7 +49,7 @@ bool udpwake_reader_blocked(int fd)
     return found;
 }
 
-void udpwake_send(int fd, int family)
+void udp_wakeup_send(int fd, int family)
 {
     union sockaddr_any self;
     socklen_t len = sizeof(self);

@@ -1,0 +1,49 @@
+/* getpeername(), getsockname(). A proxied socket's peer is the target the program asked for, not
+ * the proxy; a UDP socket with an association has the default destination the program connected
+ * it to; a socket whose handshake runs has none yet, and its own name is the real socket's (the
+ * placeholder stands under its number meanwhile). */
+#include <errno.h>
+
+#include "engine.h"
+#include "libc.h"
+#include "tunnels.h"
+#include "udp.h"
+
+struct sockname_call {
+    struct sockaddr *addr;
+    socklen_t *len;
+};
+
+SOCKSIFY_EXPORT int getpeername(int fd, struct sockaddr *addr, socklen_t *len)
+{
+    if (!addr || !len)
+        return libc()->getpeername(fd, addr, len);
+    /* A connecting socket has no peer yet (the placeholder under its number has one: its own pair). */
+    if (engine_maybe(fd) && engine_running(fd)) {
+        errno = ENOTCONN;
+        return -1;
+    }
+    struct udp_assoc *a = udp_managed(fd);
+    if (a)
+        return udp_peer(a, addr, len);
+    union sockaddr_any target;
+    if (!tunnels_target(fd, &target))
+        return libc()->getpeername(fd, addr, len);
+    *len = addr_copy_out(&target, addr, *len);
+    return 0;
+}
+
+static int real_getsockname(int real, void *ctx)
+{
+    struct sockname_call *c = ctx;
+    return libc()->getsockname(real, c->addr, c->len);
+}
+
+SOCKSIFY_EXPORT int getsockname(int fd, struct sockaddr *addr, socklen_t *len)
+{
+    int r;
+    struct sockname_call c = { .addr = addr, .len = len };
+    if (engine_maybe(fd) && engine_on_real(fd, real_getsockname, &c, &r))
+        return r;
+    return libc()->getsockname(fd, addr, len);
+}

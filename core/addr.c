@@ -1,6 +1,7 @@
 #include "addr.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -142,4 +143,14 @@ socklen_t addr_copy_out(const union sockaddr_any *a, void *out, socklen_t room)
     socklen_t full = addr_len(a);
     memcpy(out, a, room < full ? room : full);
     return full;
+}
+
+int addr_fit_family(union sockaddr_any *a, int family)
+{
+    if (a->sa.sa_family == family)
+        return 0;
+    if (family != AF_INET6 || a->sa.sa_family != AF_INET)
+        return -EAFNOSUPPORT;
+    addr_to_v4mapped(a);
+    return 0;
 }

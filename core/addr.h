@@ -55,6 +55,9 @@ bool addr_equal(const union sockaddr_any *a, const union sockaddr_any *b);
 void addr_to_v4mapped(union sockaddr_any *a);
 /* The reverse: an IPv4-mapped IPv6 address becomes the IPv4 address it holds; others stay. */
 void addr_from_v4mapped(union sockaddr_any *a);
+/* Makes a reachable from a socket of family: as it is, or v4-mapped on an IPv6 socket. 0, or
+ * -EAFNOSUPPORT when an IPv4 socket cannot reach it (an IPv6 address). */
+int addr_fit_family(union sockaddr_any *a, int family);
 /* Copies a into out as getpeername()/recvfrom() do: at most room bytes (truncated if out is
  * smaller); returns a's full length, for the caller's length argument. */
 socklen_t addr_copy_out(const union sockaddr_any *a, void *out, socklen_t room);

@@ -134,6 +134,20 @@ size_t chain_attempts(const struct chain *ch)
     return ch->mode == CHAIN_STRICT ? 1 : ch->hop_count;
 }
 
+long chain_blame(const size_t *picked, bool proxy_tried, bool proxy_connected, int handshake_hop)
+{
+    if (!proxy_tried)
+        return -1;
+    if (!proxy_connected)
+        return (long)picked[0];
+    return handshake_hop < 0 ? -1 : (long)picked[handshake_hop];
+}
+
+bool chain_retries(const struct chain *ch, size_t attempts, long culprit)
+{
+    return culprit >= 0 && attempts < chain_attempts(ch);
+}
+
 const char *chain_mode_name(enum chain_mode mode)
 {
     static const char *const names[] = { "strict", "dynamic", "random", "round-robin" };

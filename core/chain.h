@@ -29,6 +29,14 @@ size_t chain_pick(const struct config *c, const struct chain *ch, struct chain_h
                   uint64_t *rng, size_t out[PROXY_CHAIN_MAX]);
 /* How many attempts a connection through ch may make: 1 for strict, else one per proxy it has. */
 size_t chain_attempts(const struct chain *ch);
+/* The proxy a failed attempt is blamed on (an index into config.proxies), or -1 for nobody: no
+ * proxy was tried (the chain cannot carry the target), or the handshake blamed the target
+ * (handshake_hop -1); the first proxy when the TCP connect to it failed; else the proxy of the
+ * hop the handshake blamed. picked: the attempt's proxies. */
+long chain_blame(const size_t *picked, bool proxy_tried, bool proxy_connected, int handshake_hop);
+/* Whether ch tries again after its attempt number `attempts` failed, blamed on culprit (-1 for
+ * nobody): only a proxy's failure is worth another attempt, and within chain_attempts(ch). */
+bool chain_retries(const struct chain *ch, size_t attempts, long culprit);
 /* "strict", "dynamic", "random", "round-robin". */
 const char *chain_mode_name(enum chain_mode mode);
 

@@ -233,3 +233,10 @@ const char *socks5_reply_text(uint8_t code)
     };
     return code < sizeof(text) / sizeof(text[0]) ? text[code] : "unknown reply code";
 }
+
+int socks5_udp_request_family(int sock_family, bool v6only, int last_proxy_family)
+{
+    if (sock_family != AF_INET6)
+        return AF_INET;
+    return v6only || last_proxy_family == AF_INET6 ? AF_INET6 : AF_INET;
+}

@@ -82,6 +82,11 @@ int socks5_udp_header_decode(const uint8_t *buf, size_t len, struct socks_target
  * one, as many servers do. 0, -EPROTO for a relay named by a host name, -EHOSTUNREACH when the
  * proxy's address is needed but unknown. */
 int socks5_udp_relay(const struct socks_target *bound, const union sockaddr_any *proxy, union sockaddr_any *relay);
+/* The address family a UDP ASSOCIATE request names, for a socket of sock_family (v6only: an
+ * IPv6-only one) whose last proxy is reached over last_proxy_family. Proxies such as danted
+ * answer with a relay of that family: IPv6 for an IPv6-only socket or an IPv6 socket whose last
+ * proxy is reached over IPv6; IPv4 otherwise (a dual-stack socket reaches it v4-mapped). */
+int socks5_udp_request_family(int sock_family, bool v6only, int last_proxy_family);
 /* The errno a program expects for a reply code (0 for success); unknown codes give ECONNREFUSED. */
 int socks5_reply_errno(uint8_t code);
 /* Human text for a reply code, for logs. */

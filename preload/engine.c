@@ -16,7 +16,6 @@
 #include "fdmap.h"
 #include "descriptor.h"
 #include "log.h"
-#include "outbound.h"
 #include "libc.h"
 #include "tunnels.h"
 #include "threads.h"
@@ -182,7 +181,7 @@ static void finish(struct job *j, int r)
     if (!j->cancelled && swap_back(j) < 0)
         cancel(j);   /* the program put something else under fd (dup2): not ours any more */
     if (!j->cancelled) {
-        outbound_log_result(j->tunnel.config, j->what, j->tunnel.chain, &j->tunnel, -r, &j->start);
+        tunnel_log_result(j->tunnel.config, j->what, j->tunnel.chain, &j->tunnel, -r, &j->start);
         if (r == 0)
             tunnels_add(j->fd, &j->dst);
         j->error = -r;
@@ -414,31 +413,32 @@ static int make_placeholder(int *peer)
     return sp[0];
 }
 
-/* Puts the placeholder under the program's number, with the registrations moved to it. */
+/* Puts the placeholder under the program's number, with the registrations moved to it. 0 or -errno. */
 static int swap_in_placeholder(struct job *j, int engine)
 {
     int p = make_placeholder(&j->placeholder_peer);
     if (p < 0)
-        return -1;
+        return p;
     j->placeholder = p;   /* kept, to wake sleepers on it at the end */
     int r = move_under(p, j->fd, NULL, engine);
     if (r >= 0)
         file_id_of(j->fd, &j->placeholder_id);
     else
         close_placeholder(j);
-    return r < 0 ? -1 : 0;
+    return r < 0 ? r : 0;
 }
 
-int engine_connect(int fd, const struct config *c, const struct chain *ch, const struct socks_target *target,
-                    const union sockaddr_any *dst, const char *what, const struct timespec *start)
+/* A job for fd, with our own descriptor of its socket, if the engine runs; NULL otherwise. */
+static struct job *new_job(int fd, const union sockaddr_any *dst, const char *what, const struct timespec *start,
+                           int *engine)
 {
     pthread_mutex_lock(&lock);
     bool up = engine_start();
-    int engine = engine_ep;
+    *engine = engine_ep;
     pthread_mutex_unlock(&lock);
     struct job *j = up ? calloc(1, sizeof(*j)) : NULL;
     if (!j)
-        return 1;
+        return NULL;
     j->fd = fd;
     j->placeholder = j->placeholder_peer = -1;
     j->family = dst->sa.sa_family;
@@ -446,53 +446,72 @@ int engine_connect(int fd, const struct config *c, const struct chain *ch, const
     j->start = *start;
     snprintf(j->what, sizeof(j->what), "%s", what);
     j->real = libc()->fcntl(fd, F_DUPFD_CLOEXEC, 0);
-    int r = j->real < 0 ? -errno : tunnel_begin(&j->tunnel, j->real, c, ch, target);
-    if (r <= 0) {
-        /* Over before it began (a refused connect to a local proxy, a bad target) or done at once. */
-        struct file_id tunnel_id;
-        /* A dynamic chain may have moved to a fresh socket: that one is the tunnel. */
-        if (r == 0 && file_id_of(j->real, &tunnel_id) && !file_id_is(fd, &tunnel_id))
-            tunnel_replace_fd(j->real, fd);
-        if (j->real >= 0) {
-            outbound_log_result(c, what, ch, &j->tunnel, -r, start);
-            libc()->close(j->real);
-        }
-        free(j);
-        if (r == 0)
-            tunnels_add(fd, dst);
-        errno = -r;
-        return r == 0 ? 0 : -1;
-    }
-    if (swap_in_placeholder(j, engine) < 0) {
+    return j;
+}
+
+/* A tunnel over before it began (a refused connect to a local proxy, a bad target) or done at
+ * once (r: 0 or -errno): no background work. Returns r. */
+static int over_at_once(struct job *j, const struct config *c, const struct chain *ch, int r)
+{
+    struct file_id tunnel_id;
+    /* A dynamic chain may have moved to a fresh socket: that one is the tunnel. */
+    if (r == 0 && file_id_of(j->real, &tunnel_id) && !file_id_is(j->fd, &tunnel_id))
+        tunnel_replace_fd(j->real, j->fd);
+    if (j->real >= 0) {
+        tunnel_log_result(c, j->what, ch, &j->tunnel, -r, &j->start);
         libc()->close(j->real);
-        free(j);
-        return 1;
     }
+    if (r == 0)
+        tunnels_add(j->fd, &j->dst);
+    free(j);
+    return r;
+}
+
+/* Hands j, whose tunnel waits for events (poll bits), to the engine thread. */
+static void run_in_background(struct job *j, int events)
+{
     pthread_mutex_lock(&lock);
     j->next = jobs;
     jobs = j;
-    set_slot(fd, j, true);
-    struct epoll_event ev = { .events = epoll_events(r), .data.ptr = j };
+    set_slot(j->fd, j, true);
+    struct epoll_event ev = { .events = epoll_events(events), .data.ptr = j };
     libc()->epoll_ctl(engine_ep, EPOLL_CTL_ADD, j->real, &ev);
     wake_engine();   /* its deadline may be the nearest now */
     pthread_mutex_unlock(&lock);
-    errno = EINPROGRESS;
-    return -1;
+}
+
+int engine_connect(int fd, const struct config *c, const struct chain *ch, const struct socks_target *target,
+                   const union sockaddr_any *dst, const char *what, const struct timespec *start, bool *taken)
+{
+    int engine;
+    struct job *j = new_job(fd, dst, what, start, &engine);
+    *taken = j != NULL;
+    if (!j)
+        return 0;
+    int r = j->real < 0 ? -errno : tunnel_begin(&j->tunnel, j->real, c, ch, target);
+    if (r <= 0)
+        return over_at_once(j, c, ch, r);
+    if (swap_in_placeholder(j, engine) < 0) {
+        libc()->close(j->real);
+        free(j);
+        *taken = false;
+        return 0;
+    }
+    run_in_background(j, r);
+    return -EINPROGRESS;
 }
 
 int engine_connect_again(int fd)
 {
     pthread_mutex_lock(&lock);
     struct job *j = job_of(fd);
-    int r = 1;
+    int r = 0;
     if (j && !j->over) {
-        errno = EALREADY;
-        r = -1;
+        r = -EALREADY;
     } else if (j) {
-        errno = j->error;
+        r = -j->error;
         set_slot(fd, NULL, false);
         reap();
-        r = -1;
     }
     pthread_mutex_unlock(&lock);
     return r;

@@ -10,33 +10,30 @@
 #ifndef SOCKSIFY_ENGINE_H
 #define SOCKSIFY_ENGINE_H
 
-#include <errno.h>
 #include <stdbool.h>
 #include <time.h>
 
 #include "config.h"
 #include "tunnel.h"
 
-/* Starts a background tunnel for the program's non-blocking fd. Returns -1 with errno
- * EINPROGRESS (or the errno of an immediate failure), 0 if it completed at once, or 1 if the
- * engine cannot run (the caller then takes the blocking path). */
+/* Starts a background tunnel for the program's non-blocking fd. Returns -EINPROGRESS, 0 if it
+ * was done at once, or the -errno of an immediate failure; *taken is false (and the result
+ * meaningless) if the engine cannot run: the caller then takes the blocking path. */
 int engine_connect(int fd, const struct config *c, const struct chain *ch, const struct socks_target *target,
-                    const union sockaddr_any *dst, const char *what, const struct timespec *start);
+                   const union sockaddr_any *dst, const char *what, const struct timespec *start, bool *taken);
 /* Whether fd may be pending or failed: no lock, no syscall; false for every fd while none is.
  * This and engine_running read one word of fd's slot and never a job: jobs are freed. */
 bool engine_maybe(int fd);
 /* True while fd's handshake runs: reads and writes must fail with EAGAIN. */
 bool engine_running(int fd);
-/* For read/write-like hooks: true (errno EAGAIN) while fd's handshake runs, as on a connecting socket. */
-static inline bool engine_hold(int fd)
+/* For read/write-like hooks: true while fd's handshake runs: they fail with EAGAIN, as on a
+ * connecting socket. Two relaxed loads for every other descriptor. */
+static inline bool engine_holds(int fd)
 {
-    if (!engine_maybe(fd) || !engine_running(fd))
-        return false;
-    errno = EAGAIN;
-    return true;
+    return engine_maybe(fd) && engine_running(fd);
 }
-/* A second connect() on fd: -1 with EALREADY while it runs, or with the failure's errno (once);
- * 1 if fd is not pending. */
+/* A second connect() on fd: -EALREADY while it runs, the failure's -errno (once), or 0 if fd is
+ * not pending (connect goes on as usual). */
 int engine_connect_again(int fd);
 /* getsockopt(SO_ERROR) on fd: true with *err set (0 while running; the failure once) if fd is pending. */
 bool engine_so_error(int fd, int *err);

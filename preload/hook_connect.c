@@ -4,26 +4,25 @@
 
 #include "outbound.h"
 #include "engine.h"
+#include "hooks.h"
 #include "libc.h"
 #include "udp.h"
 
 SOCKSIFY_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
-    if (engine_maybe(fd)) {
-        int r = engine_connect_again(fd);
-        if (r <= 0)
-            return r;
-    }
+    int again = engine_maybe(fd) ? engine_connect_again(fd) : 0;
+    if (again < 0)
+        return hook_fail(-again);
     struct udp_assoc *a = udp_managed(fd);
     if (a)
-        return udp_connect(fd, a, addr, len);
+        return (int)hook_result(udp_connect(fd, a, addr, len));
     union sockaddr_any dst;
-    enum outbound_verdict v = outbound_decide(fd, addr, len, &dst);
+    enum verdict_action v = outbound_decide(fd, addr, len, &dst);
     switch (v) {
-    case OUTBOUND_PROXY: return outbound_connect(fd, addr, len);
-    case OUTBOUND_UDP: return udp_connect(fd, NULL, addr, len);
-    case OUTBOUND_REFUSE:
-    case OUTBOUND_REJECT: return outbound_fail(v);
+    case VERDICT_PROXY: return (int)hook_result(outbound_connect(fd, addr, len));
+    case VERDICT_UDP: return (int)hook_result(udp_connect(fd, NULL, addr, len));
+    case VERDICT_REFUSE:
+    case VERDICT_REJECT: return hook_fail(verdict_errno(v));
     default: return libc()->connect(fd, addr, len);
     }
 }

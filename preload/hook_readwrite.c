@@ -12,44 +12,44 @@
 
 SOCKSIFY_EXPORT ssize_t read(int fd, void *buf, size_t n)
 {
-    if (engine_hold(fd))
-        return -1;
+    if (engine_holds(fd))
+        return hook_fail(EAGAIN);
     struct udp_assoc *a = udp_managed(fd);
     if (!a)
         return libc()->read(fd, buf, n);
-    return udp_recv_buffer(fd, a, buf, n, 0, NULL, NULL);
+    return hook_result(udp_recv_buffer(fd, a, buf, n, 0, NULL, NULL));
 }
 
 SOCKSIFY_EXPORT ssize_t write(int fd, const void *buf, size_t n)
 {
-    if (engine_hold(fd))
-        return -1;
+    if (engine_holds(fd))
+        return hook_fail(EAGAIN);
     struct udp_assoc *a = udp_managed(fd);
     if (!a)
         return libc()->write(fd, buf, n);
-    return udp_send_buffer(fd, a, buf, n, 0);
+    return hook_result(udp_send_buffer(fd, a, buf, n, 0));
 }
 
 SOCKSIFY_EXPORT ssize_t readv(int fd, const struct iovec *iov, int n)
 {
-    if (engine_hold(fd))
-        return -1;
+    if (engine_holds(fd))
+        return hook_fail(EAGAIN);
     struct udp_assoc *a = udp_managed(fd);
     if (!a || n < 0)
         return libc()->readv(fd, iov, n);
     struct msghdr msg = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)n };
-    return udp_recv(fd, a, &msg, 0);
+    return hook_result(udp_recv(fd, a, &msg, 0));
 }
 
 SOCKSIFY_EXPORT ssize_t writev(int fd, const struct iovec *iov, int n)
 {
-    if (engine_hold(fd))
-        return -1;
+    if (engine_holds(fd))
+        return hook_fail(EAGAIN);
     struct udp_assoc *a = udp_managed(fd);
     if (!a || n < 0)
         return libc()->writev(fd, iov, n);
     struct msghdr msg = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)n };
-    return udp_send(fd, a, &msg, 0);
+    return hook_result(udp_send(fd, a, &msg, 0));
 }
 
 /* glibc's: reports the overflow and aborts, as the unhooked variant would. */

@@ -12,38 +12,40 @@
 
 SOCKSIFY_EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags)
 {
-    if (engine_hold(fd))
-        return -1;
+    if (engine_holds(fd))
+        return hook_fail(EAGAIN);
     struct udp_assoc *a = udp_managed(fd);
     if (!a)
         return libc()->recv(fd, buf, n, flags);
-    return udp_recv_buffer(fd, a, buf, n, flags, NULL, NULL);
+    return hook_result(udp_recv_buffer(fd, a, buf, n, flags, NULL, NULL));
 }
 
 SOCKSIFY_EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *addr, socklen_t *len)
 {
-    if (engine_hold(fd))
-        return -1;
+    if (engine_holds(fd))
+        return hook_fail(EAGAIN);
     struct udp_assoc *a = udp_managed(fd);
     if (!a)
         return libc()->recvfrom(fd, buf, n, flags, addr, len);
-    return udp_recv_buffer(fd, a, buf, n, flags, addr, len);
+    return hook_result(udp_recv_buffer(fd, a, buf, n, flags, addr, len));
 }
 
 SOCKSIFY_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
-    if (engine_hold(fd))
-        return -1;
+    if (engine_holds(fd))
+        return hook_fail(EAGAIN);
     struct udp_assoc *a = msg ? udp_managed(fd) : NULL;
-    return a ? udp_recv(fd, a, msg, flags) : libc()->recvmsg(fd, msg, flags);
+    return a ? hook_result(udp_recv(fd, a, msg, flags)) : libc()->recvmsg(fd, msg, flags);
 }
 
 SOCKSIFY_EXPORT int recvmmsg(int fd, struct mmsghdr *msgs, unsigned int n, int flags, struct timespec *timeout)
 {
-    if (engine_hold(fd))
-        return -1;
+    if (engine_holds(fd))
+        return hook_fail(EAGAIN);
     struct udp_assoc *a = msgs ? udp_managed(fd) : NULL;
-    return a ? udp_recv_many(fd, a, msgs, n, flags, timeout) : libc()->recvmmsg(fd, msgs, n, flags, timeout);
+    if (!a)
+        return libc()->recvmmsg(fd, msgs, n, flags, timeout);
+    return (int)hook_result(udp_recv_many(fd, a, msgs, n, flags, timeout));
 }
 
 /* glibc's: reports the overflow and aborts, as the unhooked variant would. */

@@ -7,24 +7,25 @@
 
 #include "outbound.h"
 #include "engine.h"
+#include "hooks.h"
 #include "libc.h"
 #include "udp.h"
 
 /* What a send on fd to addr becomes, with *dst the destination as the kernel reads addr; for
- * OUTBOUND_UDP, *a is fd's association (NULL: to make; *dst unset: the message says where). */
-static enum outbound_verdict verdict(int fd, int flags, const struct sockaddr *addr, socklen_t len, struct udp_assoc **a,
+ * VERDICT_UDP, *a is fd's association (NULL: to make; *dst unset: the message says where). */
+static enum verdict_action verdict(int fd, int flags, const struct sockaddr *addr, socklen_t len, struct udp_assoc **a,
                                      union sockaddr_any *dst)
 {
     dst->sa.sa_family = AF_UNSPEC;
     *a = udp_managed(fd);
     if (*a)
-        return OUTBOUND_UDP;
+        return VERDICT_UDP;
     return (flags & MSG_FASTOPEN) ? outbound_decide(fd, addr, len, dst) : outbound_decide_send(fd, addr, len, dst);
 }
 
 /* The sendmsg() of one message that is not passed to libc as it is; dst: its destination in the
- * usual form (AF_UNSPEC: as in msg). */
-static ssize_t send_routed(int fd, enum outbound_verdict v, struct udp_assoc *a, const struct msghdr *msg, int flags,
+ * usual form (AF_UNSPEC: as in msg). The bytes sent, or -errno. */
+static ssize_t send_routed(int fd, enum verdict_action v, struct udp_assoc *a, const struct msghdr *msg, int flags,
                            const union sockaddr_any *dst)
 {
     struct msghdr m = *msg;
@@ -34,61 +35,63 @@ static ssize_t send_routed(int fd, enum outbound_verdict v, struct udp_assoc *a,
     }
     msg = &m;
     switch (v) {
-    case OUTBOUND_UDP: return udp_send(fd, a, msg, flags);
-    case OUTBOUND_PROXY: {
-        if (outbound_connect(fd, msg->msg_name, msg->msg_namelen) < 0)
-            return -1;
+    case VERDICT_UDP: return udp_send(fd, a, msg, flags);
+    case VERDICT_PROXY: {
+        int r = outbound_connect(fd, msg->msg_name, msg->msg_namelen);
+        if (r < 0)
+            return r;
         struct msghdr tunnelled = *msg;
         tunnelled.msg_name = NULL;
         tunnelled.msg_namelen = 0;
-        return libc()->sendmsg(fd, &tunnelled, flags & ~MSG_FASTOPEN);
+        ssize_t n = libc()->sendmsg(fd, &tunnelled, flags & ~MSG_FASTOPEN);
+        return n < 0 ? -errno : n;
     }
-    default: return outbound_fail(v);
+    default: return -verdict_errno(v);
     }
 }
 
 SOCKSIFY_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
 {
-    if (engine_hold(fd))
-        return -1;
+    if (engine_holds(fd))
+        return hook_fail(EAGAIN);
     struct udp_assoc *a = udp_managed(fd);
     if (!a)
         return libc()->send(fd, buf, n, flags);
-    return udp_send_buffer(fd, a, buf, n, flags);
+    return hook_result(udp_send_buffer(fd, a, buf, n, flags));
 }
 
 SOCKSIFY_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *addr, socklen_t len)
 {
-    if (engine_hold(fd))
-        return -1;
+    if (engine_holds(fd))
+        return hook_fail(EAGAIN);
     struct udp_assoc *a;
     union sockaddr_any dst;
-    enum outbound_verdict v = verdict(fd, flags, addr, len, &a, &dst);
-    if (v == OUTBOUND_PASS)
+    enum verdict_action v = verdict(fd, flags, addr, len, &a, &dst);
+    if (v == VERDICT_PASS)
         return libc()->sendto(fd, buf, n, flags, addr, len);
     struct iovec iov = { .iov_base = (void *)buf, .iov_len = n };
     struct msghdr msg = { .msg_name = (void *)addr, .msg_namelen = addr ? len : 0, .msg_iov = &iov, .msg_iovlen = 1 };
-    return send_routed(fd, v, a, &msg, flags, &dst);
+    return hook_result(send_routed(fd, v, a, &msg, flags, &dst));
 }
 
 SOCKSIFY_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
-    if (engine_hold(fd))
-        return -1;
+    if (engine_holds(fd))
+        return hook_fail(EAGAIN);
     if (!msg)
         return libc()->sendmsg(fd, msg, flags);
     struct udp_assoc *a;
     union sockaddr_any dst;
-    enum outbound_verdict v = verdict(fd, flags, msg->msg_name, msg->msg_namelen, &a, &dst);
-    return v == OUTBOUND_PASS ? libc()->sendmsg(fd, msg, flags) : send_routed(fd, v, a, msg, flags, &dst);
+    enum verdict_action v = verdict(fd, flags, msg->msg_name, msg->msg_namelen, &a, &dst);
+    return v == VERDICT_PASS ? libc()->sendmsg(fd, msg, flags) : hook_result(send_routed(fd, v, a, msg, flags, &dst));
 }
 
 /* Runs of messages that pass go to libc together; the others one by one. Messages up to the
  * first failure go out, as a partial sendmmsg() would; a failed first message fails the call. */
 SOCKSIFY_EXPORT int sendmmsg(int fd, struct mmsghdr *msgs, unsigned int vlen, int flags)
 {
-    if (engine_hold(fd))
-        return -1;
+    if (engine_holds(fd))
+        return hook_fail(EAGAIN);
     if (!msgs || vlen == 0)
         return libc()->sendmmsg(fd, msgs, vlen, flags);
     unsigned int sent = 0;
@@ -96,9 +99,9 @@ SOCKSIFY_EXPORT int sendmmsg(int fd, struct mmsghdr *msgs, unsigned int vlen, in
         struct udp_assoc *a;
         union sockaddr_any dst;
         unsigned int run = sent;
-        enum outbound_verdict v = OUTBOUND_PASS;
+        enum verdict_action v = VERDICT_PASS;
         while (run < vlen && (v = verdict(fd, flags, msgs[run].msg_hdr.msg_name, msgs[run].msg_hdr.msg_namelen, &a,
-                                          &dst)) == OUTBOUND_PASS)
+                                          &dst)) == VERDICT_PASS)
             run++;
         if (run > sent) {
             int r = libc()->sendmmsg(fd, msgs + sent, run - sent, flags);
@@ -111,7 +114,7 @@ SOCKSIFY_EXPORT int sendmmsg(int fd, struct mmsghdr *msgs, unsigned int vlen, in
         }
         ssize_t r = send_routed(fd, v, a, &msgs[sent].msg_hdr, flags, &dst);
         if (r < 0)
-            return sent ? (int)sent : -1;
+            return sent ? (int)sent : hook_fail((int)-r);
         msgs[sent++].msg_len = (unsigned int)r;
     }
     return (int)sent;

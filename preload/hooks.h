@@ -3,8 +3,22 @@
 #ifndef SOCKSIFY_HOOKS_H
 #define SOCKSIFY_HOOKS_H
 
+#include <errno.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+/* Inside the library every function returns -errno (0 or a count on success), as the kernel
+ * does; only the exported hooks turn that into libc's -1 with errno, with these. */
+static inline int hook_fail(int err)
+{
+    errno = err;
+    return -1;
+}
+
+static inline long hook_result(long r)
+{
+    return r < 0 ? hook_fail((int)-r) : r;
+}
 
 extern __typeof__(connect) hook_connect;
 extern __typeof__(sendto) hook_sendto;

@@ -15,23 +15,9 @@
 #include "libc.h"
 #include "tunnels.h"
 #include "route.h"
+#include "verdict.h"
 #include "descriptor.h"
 #include "tunnel.h"
-
-#define DNS_PORT 53
-
-/* IPPROTO_TCP, IPPROTO_UDP, ... of fd, or -1; one getsockopt tells both type and protocol. */
-static int socket_protocol(int fd)
-{
-    return socket_int(fd, SOL_SOCKET, SO_PROTOCOL, -1);
-}
-
-/* DNS that does not go through the proxy would tell the local network the names the proxy is
- * meant to resolve: unless names are local (or the config allows it) it is refused. */
-static bool dns_leak(const struct config *c, const union sockaddr_any *dst)
-{
-    return addr_port(dst) == DNS_PORT && !(c && (config_dns_mode(c) == DNS_LOCAL || c->direct_dns));
-}
 
 static void log_dns_refused(const union sockaddr_any *dst, const char *proto)
 {
@@ -49,46 +35,22 @@ static const char *route_text(const struct config *c, const struct route *r, cha
     return buf;
 }
 
-/* The verdict for a connection (or datagram, udp) to dst, silently: through a proxy (also with
- * no usable configuration: fail closed, and for a fake address, which stands for a name the
- * proxy is asked for), direct, or refused. *r is the route taken, if one was. No syscall. */
-static enum outbound_verdict judge(const struct config *c, const union sockaddr_any *dst, bool udp, struct route *r)
+/* Says why a call to dst on a socket of kind was not given a proxy: rejected, refused, or direct
+ * (datagrams are too many to log each at info). */
+static void tell(const struct config *c, const union sockaddr_any *dst, enum verdict_protocol kind, const struct verdict *v)
 {
-    enum outbound_verdict via = udp ? OUTBOUND_UDP : OUTBOUND_PROXY;
-    struct fakedns *map = c ? fakemap() : NULL;
-    if (!c || (map && fakedns_is_fake(map, dst)))
-        return via;
-    *r = route_decide(c, dst, NULL);
-    if (r->action == ROUTE_VIA)
-        return via;
-    if (r->action == ROUTE_REJECT)
-        return OUTBOUND_REJECT;
-    return dns_leak(c, dst) ? OUTBOUND_REFUSE : OUTBOUND_PASS;
-}
-
-/* Logs a verdict judge() gave without a proxy: rejected, refused, or direct (datagrams are too
- * many to log each at info). */
-static void tell(const struct config *c, const union sockaddr_any *dst, bool udp, const struct route *r,
-                 enum outbound_verdict v)
-{
-    const char *what = udp ? "UDP to" : "connect";
+    const char *what = kind == VERDICT_UDP_SOCKET ? "UDP to" : "connect";
     char text[ADDR_TEXT_MAX], why[PATH_MAX + 32];
-    enum log_level level = udp ? LOG_DEBUG : LOG_INFO;
-    if (v == OUTBOUND_REJECT)
-        log_msg(LOG_ERROR, "%s %s: rejected (%s)", what, addr_format(dst, text, sizeof(text)), route_text(c, r, why, sizeof(why)));
-    else if (v == OUTBOUND_REFUSE)
-        log_dns_refused(dst, udp ? "UDP" : "TCP");
-    else if (v == OUTBOUND_PASS && log_enabled(level))
-        log_msg(level, "%s %s: direct (%s)", what, addr_format(dst, text, sizeof(text)), route_text(c, r, why, sizeof(why)));
-}
-
-static enum outbound_verdict decide_routed(const union sockaddr_any *dst, bool udp)
-{
-    const struct config *c = context_config();
-    struct route r;
-    enum outbound_verdict v = judge(c, dst, udp, &r);
-    tell(c, dst, udp, &r, v);
-    return v;
+    enum log_level level = kind == VERDICT_UDP_SOCKET ? LOG_DEBUG : LOG_INFO;
+    addr_format(dst, text, sizeof(text));
+    if (v->action == VERDICT_REJECT)
+        log_msg(LOG_ERROR, "%s %s: rejected (%s)", what, text, route_text(c, &v->route, why, sizeof(why)));
+    else if (v->reason == VERDICT_DNS_LEAK)
+        log_dns_refused(dst, kind == VERDICT_UDP_SOCKET ? "UDP" : "TCP");
+    else if (v->reason == VERDICT_UNCARRIED)
+        log_msg(LOG_ERROR, "%s refused: a socket SOCKS cannot carry (only TCP and UDP), routed via a proxy", text);
+    else if (v->action == VERDICT_PASS && log_enabled(level))
+        log_msg(level, "%s %s: direct (%s)", what, text, route_text(c, &v->route, why, sizeof(why)));
 }
 
 /* Where a call's address really goes, read as the kernel will read it (the short IPv6 form,
@@ -107,54 +69,51 @@ static enum addr_form read_destination(int fd, const struct sockaddr *addr, sock
 }
 
 /* A destination socksify cannot judge must not reach libc: it might go anywhere. */
-static enum outbound_verdict undecided(void)
+static enum verdict_action undecided(void)
 {
     log_msg(LOG_ERROR, "refused a socket call whose destination cannot be read (the socket's family is unknown)");
-    return OUTBOUND_REFUSE;
+    return VERDICT_REFUSE;
 }
 
-static bool inet_socket(int fd)
+/* What kind of socket fd is, for the verdict; -1 if it is none of socksify's business (not a
+ * socket, or not an inet one: the kernel refuses an inet address there itself). */
+static int socket_kind(int fd)
 {
-    int domain = socket_int(fd, SOL_SOCKET, SO_DOMAIN, -1);
-    return domain == AF_INET || domain == AF_INET6;
-}
-
-/* An inet socket of another protocol (UDP-Lite, SCTP, ICMP, raw): SOCKS carries only TCP and UDP,
- * so a destination meant for the proxy fails rather than go direct. v: its route's verdict. */
-static enum outbound_verdict uncarried(int fd, int protocol, const union sockaddr_any *dst, enum outbound_verdict v)
-{
-    if (v == OUTBOUND_PASS || v == OUTBOUND_REJECT || v == OUTBOUND_REFUSE || !inet_socket(fd))
-        return v;
-    char text[ADDR_TEXT_MAX];
-    log_msg(LOG_ERROR, "protocol %d to %s refused: routed via a proxy, which carries only TCP and UDP", protocol,
-            addr_format(dst, text, sizeof(text)));
-    return OUTBOUND_REFUSE;
-}
-
-/* The verdict for a connection of fd to dst, by fd's protocol. */
-static enum outbound_verdict decide_connect(int fd, const union sockaddr_any *dst)
-{
-    int protocol = socket_protocol(fd);
-    switch (protocol) {
+    switch (socket_int(fd, SOL_SOCKET, SO_PROTOCOL, -1)) {
     case IPPROTO_TCP:
-    case IPPROTO_MPTCP:   /* speaks TCP to the proxy */
-        return decide_routed(dst, false);
-    case IPPROTO_UDP: return decide_routed(dst, true);
-    case -1: return OUTBOUND_PASS;   /* not a socket: connect() fails with ENOTSOCK */
+    case IPPROTO_MPTCP: return VERDICT_TCP_SOCKET;
+    case IPPROTO_UDP: return VERDICT_UDP_SOCKET;
+    case -1: return -1;
     default: {
-        struct route r;
-        const struct config *c = context_config();
-        enum outbound_verdict v = judge(c, dst, false, &r);
-        tell(c, dst, false, &r, v);
-        return uncarried(fd, protocol, dst, v);
+        int domain = socket_int(fd, SOL_SOCKET, SO_DOMAIN, -1);
+        return domain == AF_INET || domain == AF_INET6 ? VERDICT_OTHER_SOCKET : -1;
     }
     }
 }
 
-enum outbound_verdict outbound_decide(int fd, const struct sockaddr *addr, socklen_t len, union sockaddr_any *dst)
+/* Whether dst is a fake address: a name only the proxy can resolve. */
+static bool is_fake(const struct config *c, const union sockaddr_any *dst)
+{
+    struct fakedns *map = c ? fakemap() : NULL;
+    return map && fakedns_is_fake(map, dst);
+}
+
+/* The verdict for a connection of fd to dst, told in the log. */
+static enum verdict_action decide_connect(int fd, const union sockaddr_any *dst)
+{
+    int kind = socket_kind(fd);
+    if (kind < 0)
+        return VERDICT_PASS;
+    const struct config *c = context_config();
+    struct verdict v = route_verdict(c, dst, is_fake(c, dst), (enum verdict_protocol)kind);
+    tell(c, dst, (enum verdict_protocol)kind, &v);
+    return v.action;
+}
+
+enum verdict_action outbound_decide(int fd, const struct sockaddr *addr, socklen_t len, union sockaddr_any *dst)
 {
     int saved = errno;
-    enum outbound_verdict v = OUTBOUND_PASS;
+    enum verdict_action v = VERDICT_PASS;
     switch (read_destination(fd, addr, len, true, dst)) {
     case ADDR_FORM_INET: v = decide_connect(fd, dst); break;
     case ADDR_FORM_UNKNOWN: v = undecided(); break;
@@ -164,52 +123,35 @@ enum outbound_verdict outbound_decide(int fd, const struct sockaddr *addr, sockl
     return v;
 }
 
-/* The verdict for a datagram to dst, whose route gave v (judged without a syscall). */
-static enum outbound_verdict decide_datagram(int fd, const union sockaddr_any *dst, const struct route *r,
-                                             enum outbound_verdict v)
+/* The verdict for a datagram of fd to dst. The route is judged first, as for UDP: a datagram
+ * that goes direct anyway needs no syscall to learn fd's kind. */
+static enum verdict_action decide_datagram(int fd, const union sockaddr_any *dst)
 {
-    int protocol = socket_protocol(fd);
     const struct config *c = context_config();
-    if (protocol == IPPROTO_UDP) {
-        tell(c, dst, true, r, v);
-        return v;
-    }
-    if (protocol == IPPROTO_TCP || protocol == IPPROTO_MPTCP || protocol < 0)
-        return OUTBOUND_PASS;   /* TCP ignores the address of a plain send */
-    return uncarried(fd, protocol, dst, v == OUTBOUND_UDP ? OUTBOUND_PROXY : v);
+    bool fake = is_fake(c, dst);
+    struct verdict v = route_verdict(c, dst, fake, VERDICT_UDP_SOCKET);
+    if (v.action == VERDICT_PASS && !log_enabled(LOG_DEBUG))
+        return VERDICT_PASS;
+    int kind = socket_kind(fd);
+    if (kind < 0 || kind == VERDICT_TCP_SOCKET)
+        return VERDICT_PASS;   /* TCP ignores the address of a plain send */
+    if (kind == VERDICT_OTHER_SOCKET)
+        v = route_verdict(c, dst, fake, VERDICT_OTHER_SOCKET);
+    tell(c, dst, (enum verdict_protocol)kind, &v);
+    return v.action;
 }
 
-enum outbound_verdict outbound_decide_send(int fd, const struct sockaddr *addr, socklen_t len, union sockaddr_any *dst)
+enum verdict_action outbound_decide_send(int fd, const struct sockaddr *addr, socklen_t len, union sockaddr_any *dst)
 {
     int saved = errno;
-    enum outbound_verdict v = OUTBOUND_PASS;
+    enum verdict_action v = VERDICT_PASS;
     switch (read_destination(fd, addr, len, false, dst)) {
-    case ADDR_FORM_INET: {
-        /* The route first: a datagram that goes direct anyway needs no syscall to learn fd's kind. */
-        struct route r;
-        v = judge(context_config(), dst, true, &r);
-        if (v != OUTBOUND_PASS || log_enabled(LOG_DEBUG))
-            v = decide_datagram(fd, dst, &r, v);
-        break;
-    }
+    case ADDR_FORM_INET: v = decide_datagram(fd, dst); break;
     case ADDR_FORM_UNKNOWN: v = undecided(); break;
     default: break;
     }
     errno = saved;
     return v;
-}
-
-int outbound_fail(enum outbound_verdict v)
-{
-    errno = v == OUTBOUND_REJECT ? ECONNREFUSED : EACCES;
-    return -1;
-}
-
-static double elapsed_ms(const struct timespec *start)
-{
-    struct timespec end;
-    clock_gettime(CLOCK_MONOTONIC, &end);
-    return (double)(end.tv_sec - start->tv_sec) * 1e3 + (double)(end.tv_nsec - start->tv_nsec) / 1e6;
 }
 
 /* "name:port (fake address)" or "address:port", for logs. */
@@ -222,33 +164,6 @@ char *outbound_describe(const struct socks_target *t, const union sockaddr_any *
     else
         snprintf(buf, size, "%s", addr);
     return buf;
-}
-
-void outbound_log_result(const struct config *c, const char *target, const struct chain *ch, const struct tunnel *t,
-                         int err, const struct timespec *start)
-{
-    enum log_level level = err ? LOG_ERROR : LOG_INFO;
-    if (!log_enabled(level))
-        return;
-    char path[PROXY_CHAIN_MAX * (PROXY_HOST_MAX + 40)], phase[PROXY_HOST_MAX + 96], via[PROXY_NAME_MAX + 16] = "";
-    tunnel_path(c, t, path, sizeof(path));
-    if (ch->hop_count > 1 || ch->line == 0 || strcmp(ch->name, "default") != 0)
-        snprintf(via, sizeof(via), "%s ", ch->name);
-    const char *verb = t->command == SOCKS5_CMD_UDP_ASSOCIATE ? "UDP association for" : "connect";
-    if (err) {
-        const char *detail = t->handshake.detail;
-        log_msg(level, "%s %s via %s%s: failed during %s: %s%s%s%s (%.1f ms)", verb, target, via, path,
-                tunnel_phase(c, t, phase, sizeof(phase)), strerror(err), detail[0] ? " (proxy said: " : "", detail,
-                detail[0] ? ")" : "", elapsed_ms(start));
-        return;
-    }
-    log_msg(level, "%s %s via %s%s: ok (%.1f ms)", verb, target, via, path, elapsed_ms(start));
-    if (log_enabled(LOG_DEBUG) && t->command == SOCKS5_CMD_CONNECT && t->handshake.hops[t->hop_count - 1]->kind == PROXY_SOCKS5) {
-        char bound[ADDR_TEXT_MAX];
-        const struct socks_target *b = &t->handshake.reply.bound;
-        log_msg(LOG_DEBUG, "connect %s: the proxy's side of the tunnel is %s", target,
-                b->is_name ? b->name : addr_format(&b->addr, bound, sizeof(bound)));
-    }
 }
 
 /* The target to ask the proxy for: the address, or the name behind a fake address. */
@@ -288,7 +203,7 @@ int outbound_route(const struct config *c, const union sockaddr_any *dst, const 
 
 bool outbound_dns_refused(const union sockaddr_any *dst, const char *proto)
 {
-    if (!dns_leak(context_config(), dst))
+    if (!verdict_dns_leak(context_config(), dst))
         return false;
     log_dns_refused(dst, proto);
     return true;
@@ -320,62 +235,68 @@ int outbound_resolve_direct(int fd, const struct socks_target *target, const str
     return 0;
 }
 
-/* A name routed direct: the config allows resolving it here, so the local resolver does. */
-static int connect_direct_by_name(int fd, const struct socks_target *target, const struct route *route)
+/* A connection routed direct: to addr as the program gave it, or, for a name the config lets
+ * resolve here, to the address the local resolver gives. 0 or -errno. */
+static int connect_direct(int fd, const struct sockaddr *addr, socklen_t len, const struct socks_target *target,
+                          const struct route *route)
 {
     union sockaddr_any a;
-    int r = outbound_resolve_direct(fd, target, route, "connect", &a);
-    if (r < 0) {
-        errno = -r;
-        return -1;
+    if (target->is_name) {
+        int r = outbound_resolve_direct(fd, target, route, "connect", &a);
+        if (r < 0)
+            return r;
+        addr = &a.sa;
+        len = addr_len(&a);
     }
-    return libc()->connect(fd, &a.sa, addr_len(&a));
+    return libc()->connect(fd, addr, len) < 0 ? -errno : 0;
 }
 
-int outbound_connect(int fd, const struct sockaddr *addr, socklen_t len)
+/* Opens the tunnel on fd in place, waiting for the handshake (what: the target, for the log).
+ * 0 or -errno. */
+static int connect_in_place(int fd, const struct config *c, const struct chain *ch, const struct socks_target *target,
+                            const union sockaddr_any *dst, const char *what, const struct timespec *start)
 {
-    union sockaddr_any tunnelled;
-    /* Already a tunnel: connect() again is what it is on any connected socket. */
-    if (tunnels_target(fd, &tunnelled)) {
-        errno = EISCONN;
-        return -1;
-    }
-    const struct config *c = context_config();
-    if (!c) {
-        errno = ECONNREFUSED;
-        return -1;
-    }
-    struct timespec start;
-    clock_gettime(CLOCK_MONOTONIC, &start);
-    union sockaddr_any dst;
-    addr_from_sockaddr(&dst, addr, len);
-    struct socks_target target;
-    struct route route;
-    char text[FAKEDNS_NAME_MAX + ADDR_TEXT_MAX + 16];
-    int r = outbound_route(c, &dst, "connect", &target, &route);
-    if (r < 0) {
-        errno = -r;
-        return -1;
-    }
-    if (route.action == ROUTE_DIRECT)
-        return target.is_name ? connect_direct_by_name(fd, &target, &route) : libc()->connect(fd, addr, len);
-    int flags = libc()->fcntl(fd, F_GETFL);
-    /* An event loop must not wait for the handshake: it runs in the background. */
-    if (flags >= 0 && (flags & O_NONBLOCK)) {
-        r = engine_connect(fd, c, route.chain, &target, &dst, outbound_describe(&target, &dst, text, sizeof(text)), &start);
-        if (r <= 0)
-            return r;
-    }
     struct tunnel t;
-    r = tunnel_open(fd, c, route.chain, &target, &t);
-    outbound_log_result(c, outbound_describe(&target, &dst, text, sizeof(text)), route.chain, &t, -r, &start);
+    int r = tunnel_open(fd, c, ch, target, &t);
+    tunnel_log_result(c, what, ch, &t, -r, start);
     if (r < 0) {
         /* The socket may be connected to the proxy: make sure no byte of the program's can
          * reach the proxy as if it were the target. */
         libc()->shutdown(fd, SHUT_RDWR);
-        errno = -r;
-        return -1;
+        return r;
     }
-    tunnels_add(fd, &dst);
+    tunnels_add(fd, dst);
     return 0;
+}
+
+int outbound_connect(int fd, const struct sockaddr *addr, socklen_t len)
+{
+    union sockaddr_any dst;
+    /* Already a tunnel: connect() again is what it is on any connected socket. */
+    if (tunnels_target(fd, &dst))
+        return -EISCONN;
+    const struct config *c = context_config();
+    if (!c)
+        return -ECONNREFUSED;
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    addr_from_sockaddr(&dst, addr, len);
+    struct socks_target target;
+    struct route route;
+    int r = outbound_route(c, &dst, "connect", &target, &route);
+    if (r < 0)
+        return r;
+    if (route.action == ROUTE_DIRECT)
+        return connect_direct(fd, addr, len, &target, &route);
+    char what[FAKEDNS_NAME_MAX + ADDR_TEXT_MAX + 16];
+    outbound_describe(&target, &dst, what, sizeof(what));
+    int flags = libc()->fcntl(fd, F_GETFL);
+    /* An event loop must not wait for the handshake: it runs in the background. */
+    if (flags >= 0 && (flags & O_NONBLOCK)) {
+        bool taken;
+        r = engine_connect(fd, c, route.chain, &target, &dst, what, &start, &taken);
+        if (taken)
+            return r;
+    }
+    return connect_in_place(fd, c, route.chain, &target, &dst, what, &start);
 }

@@ -1,5 +1,6 @@
-/* The one decision every outgoing hook shares (connect, and sendto/sendmsg/sendmmsg): pass the
- * call to libc, open a tunnel through the proxy instead, or refuse it. */
+/* What the outgoing hooks (connect, and sendto/sendmsg/sendmmsg) do: gather the facts of a call
+ * (the destination as the kernel reads it, the socket's kind, whether it is a fake address), ask
+ * core's route_verdict, log why, and act: a tunnel through the proxy, or libc. */
 #ifndef SOCKSIFY_OUTBOUND_H
 #define SOCKSIFY_OUTBOUND_H
 
@@ -9,24 +10,17 @@
 
 #include "route.h"
 #include "tunnel.h"
-
-enum outbound_verdict {
-    OUTBOUND_PASS,     /* not ours: call libc as if socksify were not there */
-    OUTBOUND_PROXY,    /* TCP that goes through the proxy: call outbound_connect */
-    OUTBOUND_REFUSE,   /* would leak (DNS past the proxy while names are remote): fail with EACCES */
-    OUTBOUND_REJECT,   /* a route says reject: fail with ECONNREFUSED */
-    OUTBOUND_UDP,      /* a datagram (or UDP connect) routed via a proxy: through the socket's association */
-};
+#include "verdict.h"
 
 /* Decides for a connection of fd to addr (connect, or a send with MSG_FASTOPEN), reading addr as
  * the kernel will (into *dst, which is what a tunnel must use); refusals are logged. An inet
  * socket of a protocol SOCKS cannot carry (UDP-Lite, SCTP, ...) is refused where its route goes
  * via a proxy. Costs no syscall unless addr is an inet address. */
-enum outbound_verdict outbound_decide(int fd, const struct sockaddr *addr, socklen_t len, union sockaddr_any *dst);
+enum verdict_action outbound_decide(int fd, const struct sockaddr *addr, socklen_t len, union sockaddr_any *dst);
 /* Decides for a plain send of fd to addr (into *dst as for outbound_decide): a datagram goes
  * through an association, direct, or is refused (a TCP socket ignores the address). A datagram
  * routed direct costs no syscall; the others one or two getsockopt. */
-enum outbound_verdict outbound_decide_send(int fd, const struct sockaddr *addr, socklen_t len, union sockaddr_any *dst);
+enum verdict_action outbound_decide_send(int fd, const struct sockaddr *addr, socklen_t len, union sockaddr_any *dst);
 /* Where a connection or datagram (what: "connect", "UDP to") to dst goes: *target is the address or
  * the name behind a fake address, *route the first matching rule. 0, or -errno for a rejected
  * destination or a fake address with no name (both logged). */
@@ -40,12 +34,8 @@ int outbound_resolve_direct(int fd, const struct socks_target *target, const str
 bool outbound_dns_refused(const union sockaddr_any *dst, const char *proto);
 /* "name:port (fake address)" or "address:port" into buf, for logs. */
 char *outbound_describe(const struct socks_target *t, const union sockaddr_any *dst, char *buf, size_t size);
-/* Fails a refused or rejected call as the program should see it: -1 with errno set. */
-int outbound_fail(enum outbound_verdict v);
-/* Logs how a tunnel to target (text) through ch ended (err 0 or a positive errno), timed from start. */
-void outbound_log_result(const struct config *c, const char *target, const struct chain *ch, const struct tunnel *t,
-                         int err, const struct timespec *start);
-/* Connects fd to addr through the proxy (or fails closed). Returns 0, or -1 with errno set, like connect(). */
+/* Connects fd to addr through the proxy (or fails closed): 0, -EINPROGRESS for a non-blocking fd
+ * whose handshake runs in the background (engine.h), or -errno. */
 int outbound_connect(int fd, const struct sockaddr *addr, socklen_t len);
 
 #endif

@@ -118,13 +118,8 @@ static int handshake_io(int fd, struct handshake *h)
 /* The proxy an attempt's failure is blamed on (an index into config.proxies), or -1. */
 static long blamed_proxy(const struct tunnel *t)
 {
-    /* A target the chain cannot carry is nobody's failure: no proxy was even tried. */
-    if (!t->proxy_tried)
-        return -1;
-    if (!t->proxy_connected)
-        return (long)t->picked[0];
-    int hop = handshake_blame(&t->handshake);
-    return hop < 0 ? -1 : (long)t->picked[hop];
+    int hop = t->proxy_connected ? handshake_blame(&t->handshake) : -1;
+    return chain_blame(t->picked, t->proxy_tried, t->proxy_connected, hop);
 }
 
 static uint64_t *random_state(void)
@@ -173,7 +168,7 @@ static int attempt_failed(struct tunnel *t, int err)
     const struct chain *ch = t->chain;
     if (culprit >= 0)
         chain_mark_down(context_health(), (size_t)culprit, tunnel_now_ms() + t->config->proxy_retry_ms);
-    if (culprit < 0 || t->attempts >= chain_attempts(ch)) {
+    if (!chain_retries(ch, t->attempts, culprit)) {
         t->error = err;
         return -err;
     }
@@ -321,4 +316,38 @@ char *tunnel_path(const struct config *c, const struct tunnel *t, char *buf, siz
         used += (size_t)n;
     }
     return buf;
+}
+
+static double elapsed_ms(const struct timespec *start)
+{
+    struct timespec end;
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    return (double)(end.tv_sec - start->tv_sec) * 1e3 + (double)(end.tv_nsec - start->tv_nsec) / 1e6;
+}
+
+void tunnel_log_result(const struct config *c, const char *target, const struct chain *ch, const struct tunnel *t,
+                         int err, const struct timespec *start)
+{
+    enum log_level level = err ? LOG_ERROR : LOG_INFO;
+    if (!log_enabled(level))
+        return;
+    char path[PROXY_CHAIN_MAX * (PROXY_HOST_MAX + 40)], phase[PROXY_HOST_MAX + 96], via[PROXY_NAME_MAX + 16] = "";
+    tunnel_path(c, t, path, sizeof(path));
+    if (ch->hop_count > 1 || ch->line == 0 || strcmp(ch->name, "default") != 0)
+        snprintf(via, sizeof(via), "%s ", ch->name);
+    const char *verb = t->command == SOCKS5_CMD_UDP_ASSOCIATE ? "UDP association for" : "connect";
+    if (err) {
+        const char *detail = t->handshake.detail;
+        log_msg(level, "%s %s via %s%s: failed during %s: %s%s%s%s (%.1f ms)", verb, target, via, path,
+                tunnel_phase(c, t, phase, sizeof(phase)), strerror(err), detail[0] ? " (proxy said: " : "", detail,
+                detail[0] ? ")" : "", elapsed_ms(start));
+        return;
+    }
+    log_msg(level, "%s %s via %s%s: ok (%.1f ms)", verb, target, via, path, elapsed_ms(start));
+    if (log_enabled(LOG_DEBUG) && t->command == SOCKS5_CMD_CONNECT && t->handshake.hops[t->hop_count - 1]->kind == PROXY_SOCKS5) {
+        char bound[ADDR_TEXT_MAX];
+        const struct socks_target *b = &t->handshake.reply.bound;
+        log_msg(LOG_DEBUG, "connect %s: the proxy's side of the tunnel is %s", target,
+                b->is_name ? b->name : addr_format(&b->addr, bound, sizeof(bound)));
+    }
 }

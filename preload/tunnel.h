@@ -10,6 +10,7 @@
 #include "handshake.h"
 
 #include <stdbool.h>
+#include <time.h>
 
 struct tunnel {
     int fd;                           /* the socket being driven (non-blocking while it is) */
@@ -51,6 +52,10 @@ char *tunnel_path(const struct config *c, const struct tunnel *t, char *buf, siz
 /* Puts the open file of descriptor file under number fd (dup3), keeping fd's close-on-exec flag:
  * it belongs to the number the program chose. Returns dup3's result. */
 int tunnel_replace_fd(int file, int fd);
+/* Logs how a tunnel to target (text, for the line) through ch ended: err 0 or a positive errno,
+ * timed from start; the proxies by URL without passwords, what the last proxy said. */
+void tunnel_log_result(const struct config *c, const char *target, const struct chain *ch, const struct tunnel *t,
+                       int err, const struct timespec *start);
 /* CLOCK_MONOTONIC in milliseconds. */
 long long tunnel_now_ms(void);
 

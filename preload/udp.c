@@ -29,7 +29,7 @@ static size_t payload_size(const struct msghdr *msg)
 }
 
 /* The datagram goes to the relay (fd is connected to it) behind the header for target, or waits
- * in the queue while the association is being made. */
+ * in the queue while the association is being made. The payload's length, or -errno. */
 static ssize_t send_via(int fd, struct udp_assoc *a, const struct msghdr *msg, int flags, const struct socks_target *target,
                         const union sockaddr_any *dst)
 {
@@ -39,10 +39,8 @@ static ssize_t send_via(int fd, struct udp_assoc *a, const struct msghdr *msg, i
         addr_from_v4mapped(&wire.addr);
     uint8_t header[SOCKS5_UDP_HEADER_MAX];
     int h = socks5_udp_header_encode(header, sizeof(header), &wire);
-    if (h < 0) {
-        errno = -h;
-        return -1;
-    }
+    if (h < 0)
+        return h;
     /* max_datagram is set when a pending association is made: read under the lock. */
     pthread_mutex_lock(&a->lock);
     bool fits = payload_size(msg) <= a->max_datagram - (size_t)h && msg->msg_iovlen < IOV_MAX;
@@ -54,15 +52,12 @@ static ssize_t send_via(int fd, struct udp_assoc *a, const struct msghdr *msg, i
             a->name_fake = *dst;
     }
     pthread_mutex_unlock(&a->lock);
-    if (!fits) {
-        errno = EMSGSIZE;
-        return -1;
-    }
-    if (atomic_load_explicit(&a->state, memory_order_acquire) == UDP_PENDING) {
-        ssize_t queued = udp_assoc_enqueue(a, header, (size_t)h, msg);
-        if (queued != -2)
-            return queued;
-    }
+    if (!fits)
+        return -EMSGSIZE;
+    ssize_t queued;
+    if (atomic_load_explicit(&a->state, memory_order_acquire) == UDP_PENDING &&
+        udp_assoc_enqueue(a, header, (size_t)h, msg, &queued))
+        return queued;
     struct iovec iov[msg->msg_iovlen + 1];
     iov[0] = (struct iovec){ .iov_base = header, .iov_len = (size_t)h };
     if (msg->msg_iovlen)
@@ -71,7 +66,7 @@ static ssize_t send_via(int fd, struct udp_assoc *a, const struct msghdr *msg, i
                         .msg_controllen = msg->msg_controllen };
     ssize_t r = libc()->sendmsg(fd, &m, flags);
     if (r < 0)
-        return -1;
+        return -errno;
     return r >= h ? r - h : 0;
 }
 
@@ -107,53 +102,43 @@ static int destination(struct udp_assoc *a, const struct msghdr *msg, union sock
     return a && default_peer(a, dst) ? 0 : -EDESTADDRREQ;
 }
 
-/* The association that carries a datagram routed via ch: a's, made if need be. NULL with errno. */
-static struct udp_assoc *carrier(int fd, struct udp_assoc *a, const struct config *c, const struct chain *ch, const char *what)
+/* The association that carries a datagram routed via ch: *a, made if need be. 0 or -errno. */
+static int carrier(int fd, struct udp_assoc **a, const struct config *c, const struct chain *ch, const char *what)
 {
-    if (!a)
-        a = udp_assoc_open(fd, c, ch, what);
-    if (!a)
-        return NULL;
-    if (atomic_load_explicit(&a->state, memory_order_acquire) == UDP_FAILED) {
-        errno = a->error;
-        return NULL;
+    if (!*a) {
+        int r = udp_assoc_open(fd, c, ch, what, a);
+        if (r < 0)
+            return r;
     }
-    if (a->chain != ch) {
+    if (atomic_load_explicit(&(*a)->state, memory_order_acquire) == UDP_FAILED)
+        return -(*a)->error;
+    if ((*a)->chain != ch) {
         log_msg(LOG_ERROR, "UDP to %s: routed via chain %s, but this socket's association is through %s", what, ch->name,
-                a->chain->name);
-        errno = ENETUNREACH;
-        return NULL;
+                (*a)->chain->name);
+        return -ENETUNREACH;
     }
-    if (!udp_assoc_alive(a)) {
-        errno = a->error;
-        return NULL;
-    }
-    return a;
+    return udp_assoc_alive(*a) ? 0 : -(*a)->error;
 }
 
 enum routed { ROUTED_VIA, ROUTED_DIRECT };
 
 /* How a datagram (or connect) to dst goes: via the association, *a (made if need be), with
  * *target what the proxy is asked for; or direct, to *dst (rewritten: a name resolved here).
- * -1 with errno if it may not go at all. */
+ * -errno if it may not go at all. */
 static int route_datagram(int fd, struct udp_assoc **a, union sockaddr_any *dst, struct socks_target *target)
 {
     const struct config *c = context_config();
-    if (!c) {
-        errno = ECONNREFUSED;   /* no configuration: fail closed */
-        return -1;
-    }
+    if (!c)
+        return -ECONNREFUSED;   /* no configuration: fail closed */
     struct route route;
     int r = outbound_route(c, dst, "UDP to", target, &route);
     if (r == 0 && route.action == ROUTE_DIRECT && (r = direct_address(fd, target, &route, dst)) == 0)
         return ROUTED_DIRECT;
-    if (r < 0) {
-        errno = -r;
-        return -1;
-    }
+    if (r < 0)
+        return r;
     char what[FAKEDNS_NAME_MAX + ADDR_TEXT_MAX + 16];
-    *a = carrier(fd, *a, c, route.chain, outbound_describe(target, dst, what, sizeof(what)));
-    return *a ? ROUTED_VIA : -1;
+    r = carrier(fd, a, c, route.chain, outbound_describe(target, dst, what, sizeof(what)));
+    return r < 0 ? r : ROUTED_VIA;
 }
 
 ssize_t udp_send(int fd, struct udp_assoc *a, const struct msghdr *msg, int flags)
@@ -161,19 +146,18 @@ ssize_t udp_send(int fd, struct udp_assoc *a, const struct msghdr *msg, int flag
     union sockaddr_any dst;
     struct socks_target target;
     int r = destination(a, msg, &dst);
-    if (r < 0) {
-        errno = -r;
-        return -1;
-    }
+    if (r < 0)
+        return r;
     r = route_datagram(fd, &a, &dst, &target);
     if (r == ROUTED_VIA)
         return send_via(fd, a, msg, flags, &target, &dst);
     if (r < 0)
-        return -1;
+        return r;
     struct msghdr direct = *msg;
     direct.msg_name = &dst;
     direct.msg_namelen = addr_len(&dst);
-    return libc()->sendmsg(fd, &direct, flags);
+    ssize_t n = libc()->sendmsg(fd, &direct, flags);
+    return n < 0 ? -errno : n;
 }
 
 /* ---------- receiving ---------- */
@@ -259,13 +243,13 @@ ssize_t udp_recv(int fd, struct udp_assoc *a, struct msghdr *msg, int flags)
     /* The error queue holds the kernel's reports, not relayed datagrams; and a socket whose
      * association failed before it was tied to a relay receives only what it would without us. */
     int state = atomic_load_explicit(&a->state, memory_order_acquire);
-    if ((flags & MSG_ERRQUEUE) || (state == UDP_FAILED && a->relay.sa.sa_family == AF_UNSPEC))
-        return libc()->recvmsg(fd, msg, flags);
-    uint8_t *buf = bounce_buffer();
-    if (!buf) {
-        errno = ENOBUFS;
-        return -1;
+    if ((flags & MSG_ERRQUEUE) || (state == UDP_FAILED && a->relay.sa.sa_family == AF_UNSPEC)) {
+        ssize_t n = libc()->recvmsg(fd, msg, flags);
+        return n < 0 ? -errno : n;
     }
+    uint8_t *buf = bounce_buffer();
+    if (!buf)
+        return -ENOBUFS;
     for (;;) {
         union sockaddr_any from;
         struct iovec iov = { .iov_base = buf, .iov_len = BOUNCE_SIZE };
@@ -273,7 +257,7 @@ ssize_t udp_recv(int fd, struct udp_assoc *a, struct msghdr *msg, int flags)
                             .msg_control = msg->msg_control, .msg_controllen = msg->msg_controllen };
         ssize_t n = libc()->recvmsg(fd, &m, flags & ~MSG_TRUNC);
         if (n < 0)
-            return -1;
+            return -errno;
         /* Pending, the relay may have been set while this waited: what came before is a direct peer's. */
         union sockaddr_any relay = udp_assoc_relay(a, state);
         if (relay.sa.sa_family == AF_UNSPEC)
@@ -331,7 +315,7 @@ int udp_recv_many(int fd, struct udp_assoc *a, struct mmsghdr *msgs, unsigned in
             f |= MSG_DONTWAIT;
         ssize_t r = udp_recv(fd, a, &msgs[got].msg_hdr, f);
         if (r < 0)
-            return got ? (int)got : -1;
+            return got ? (int)got : (int)r;
         msgs[got++].msg_len = (unsigned int)r;
     }
     return (int)got;
@@ -350,17 +334,15 @@ int udp_connect(int fd, struct udp_assoc *a, const struct sockaddr *addr, sockle
     }
     union sockaddr_any dst;
     struct socks_target target;
-    if (!addr_from_sockaddr(&dst, addr, len)) {
-        errno = EAFNOSUPPORT;
-        return -1;
-    }
+    if (!addr_from_sockaddr(&dst, addr, len))
+        return -EAFNOSUPPORT;
     int r = route_datagram(fd, &a, &dst, &target);
     if (r < 0)
-        return -1;
+        return r;
     if (r == ROUTED_DIRECT) {
         /* Its one peer is reached directly: the association has nothing left to carry. */
         udp_assoc_close(fd);
-        return libc()->connect(fd, &dst.sa, addr_len(&dst));
+        return libc()->connect(fd, &dst.sa, addr_len(&dst)) < 0 ? -errno : 0;
     }
     pthread_mutex_lock(&a->lock);
     a->peer = dst;
@@ -372,10 +354,8 @@ int udp_connect(int fd, struct udp_assoc *a, const struct sockaddr *addr, sockle
 int udp_peer(struct udp_assoc *a, struct sockaddr *addr, socklen_t *len)
 {
     union sockaddr_any peer;
-    if (!default_peer(a, &peer)) {
-        errno = ENOTCONN;
-        return -1;
-    }
+    if (!default_peer(a, &peer))
+        return -ENOTCONN;
     *len = addr_copy_out(&peer, addr, *len);
     return 0;
 }

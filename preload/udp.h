@@ -2,7 +2,8 @@
  * connect and getpeername hooks do with them. Each datagram is routed on its own: via the
  * socket's association (gaining the RFC 1928 header), direct, or refused. Received datagrams
  * lose the header and come from the real peer. The hooks call these only for sockets that hold
- * an association (udp_managed) or whose verdict is OUTBOUND_UDP. */
+ * an association (udp_managed) or whose verdict is VERDICT_UDP. Each returns what the call it
+ * stands for returns, or -errno. */
 #ifndef SOCKSIFY_UDP_H
 #define SOCKSIFY_UDP_H
 
@@ -18,7 +19,7 @@ static inline struct udp_assoc *udp_managed(int fd)
 }
 
 /* sendmsg() of one datagram on fd (association a, or NULL to make one) to msg's address or the
- * default destination. Returns the payload bytes sent, or -1 with errno. */
+ * default destination. Returns the payload bytes sent, or -errno. */
 ssize_t udp_send(int fd, struct udp_assoc *a, const struct msghdr *msg, int flags);
 /* recvmsg() on fd with association a: one datagram from the relay, header removed, msg_name set
  * to the real peer; MSG_PEEK, MSG_TRUNC, MSG_DONTWAIT as on a plain UDP socket. */

@@ -249,13 +249,11 @@ static int begin(struct udp_assoc *a, int fd, const struct config *c, const stru
     return make_in_place(a, fd, c, ch, first_dst);
 }
 
-struct udp_assoc *udp_assoc_open(int fd, const struct config *c, const struct chain *ch, const char *first_dst)
+int udp_assoc_open(int fd, const struct config *c, const struct chain *ch, const char *first_dst, struct udp_assoc **out)
 {
     struct udp_assoc *a = slot(fd, true);
-    if (!a) {
-        errno = ENOBUFS;
-        return NULL;
-    }
+    if (!a)
+        return -ENOBUFS;
     pthread_mutex_lock(&a->lock);
     int state = atomic_load_explicit(&a->state, memory_order_acquire);
     if (state != UDP_NONE && !file_id_is(fd, &a->id)) {
@@ -267,14 +265,13 @@ struct udp_assoc *udp_assoc_open(int fd, const struct config *c, const struct ch
     /* UDP_NONE: the program closed the socket while its association was being made. */
     int err = state < 0 ? -state : state == UDP_NONE ? EBADF : a->error;
     pthread_mutex_unlock(&a->lock);
-    if (state < 0 || state == UDP_FAILED || state == UDP_NONE) {
-        errno = err;
-        return NULL;
-    }
-    return a;
+    if (state < 0 || state == UDP_FAILED || state == UDP_NONE)
+        return -err;
+    *out = a;
+    return 0;
 }
 
-ssize_t udp_assoc_enqueue(struct udp_assoc *a, const uint8_t *header, size_t hlen, const struct msghdr *msg)
+bool udp_assoc_enqueue(struct udp_assoc *a, const uint8_t *header, size_t hlen, const struct msghdr *msg, ssize_t *result)
 {
     size_t payload = 0;
     for (size_t i = 0; i < msg->msg_iovlen; i++)
@@ -282,9 +279,8 @@ ssize_t udp_assoc_enqueue(struct udp_assoc *a, const uint8_t *header, size_t hle
     pthread_mutex_lock(&a->lock);
     if (atomic_load_explicit(&a->state, memory_order_acquire) != UDP_PENDING) {
         pthread_mutex_unlock(&a->lock);
-        return -2;
+        return false;
     }
-    ssize_t r = -1;
     struct udp_queued *q = a->queued < QUEUE_MAX ? malloc(sizeof(*q) + hlen + payload) : NULL;
     if (q) {
         q->next = NULL;
@@ -296,12 +292,12 @@ ssize_t udp_assoc_enqueue(struct udp_assoc *a, const uint8_t *header, size_t hle
         *a->queue_tail = q;
         a->queue_tail = &q->next;
         a->queued++;
-        r = (ssize_t)payload;
+        *result = (ssize_t)payload;
     } else {
-        errno = a->queued < QUEUE_MAX ? ENOBUFS : EAGAIN;
+        *result = a->queued < QUEUE_MAX ? -ENOBUFS : -EAGAIN;
     }
     pthread_mutex_unlock(&a->lock);
-    return r;
+    return true;
 }
 
 union sockaddr_any udp_assoc_relay(struct udp_assoc *a, int state)

@@ -62,15 +62,16 @@ struct udp_assoc *udp_assoc_of(int fd);
 /* Gives UDP socket fd an association through ch, unless it has one. A non-blocking socket's is
  * made in the background, waited for UDP_WAIT_MS at most (it may be returned pending); a
  * blocking socket's is made in place.
- * Returns it, or NULL with errno set; a failure is logged and remembered for fd. */
-struct udp_assoc *udp_assoc_open(int fd, const struct config *c, const struct chain *ch, const char *first_dst);
+ * 0 with *out set, or -errno; a failure is logged and remembered for fd. */
+int udp_assoc_open(int fd, const struct config *c, const struct chain *ch, const char *first_dst, struct udp_assoc **out);
 /* Whether a can carry datagrams (active, or pending in this process); an active one whose control
  * connection closed fails with ECONNRESET (logged once), a pending one in a forked child with ECONNABORTED. */
 bool udp_assoc_alive(struct udp_assoc *a);
 /* While a is pending: keeps the datagram (header of hlen bytes, then msg's payload) for when it is
- * made, returning the payload's length, or -1 with EAGAIN when the queue is full (or ENOBUFS).
- * Returns -2 if a is no longer pending: the caller sends it itself. */
-ssize_t udp_assoc_enqueue(struct udp_assoc *a, const uint8_t *header, size_t hlen, const struct msghdr *msg);
+ * made, with *result the payload's length, or -EAGAIN when the queue is full (-ENOBUFS). False
+ * if a is no longer pending: the caller sends it itself. */
+bool udp_assoc_enqueue(struct udp_assoc *a, const uint8_t *header, size_t hlen, const struct msghdr *msg,
+                       ssize_t *result);
 /* The relay datagrams come from, for a receive that began in state (pending: read under the lock,
  * as it may just have been set); AF_UNSPEC while there is none. */
 union sockaddr_any udp_assoc_relay(struct udp_assoc *a, int state);

@@ -37,25 +37,15 @@ static int relay_address(const struct tunnel *t, int family, union sockaddr_any 
 {
     const struct proxy *last = &t->config->proxies[t->picked[t->hop_count - 1]];
     int r = socks5_udp_relay(&t->handshake.reply.bound, last->has_addr ? &last->addr : NULL, relay);
-    if (r < 0 || relay->sa.sa_family == family)
-        return r;
-    if (family != AF_INET6)
-        return -EAFNOSUPPORT;   /* an IPv4 socket cannot reach an IPv6 relay */
-    addr_to_v4mapped(relay);
-    return 0;
+    return r < 0 ? r : addr_fit_family(relay, family);
 }
 
-/* Proxies (danted) give a relay of the family of the address in the request: an IPv6 one for an
- * IPv6-only socket, or when the last proxy is reached over IPv6; an IPv4 one otherwise (a
- * dual-stack socket reaches it v4-mapped). */
-static bool wants_ipv6_relay(int fd, int family, const struct config *c, const struct chain *ch)
+/* The family of the address a UDP ASSOCIATE request names for fd (socks5_udp_request_family). */
+static int request_family(int fd, int family, const struct config *c, const struct chain *ch)
 {
-    if (family != AF_INET6)
-        return false;
-    if (socket_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, 0) > 0)
-        return true;
     const struct proxy *last = ch->hop_count ? &c->proxies[ch->hops[ch->hop_count - 1]] : NULL;
-    return last && last->has_addr && last->addr.sa.sa_family == AF_INET6;
+    bool v6only = family == AF_INET6 && socket_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, 0) > 0;
+    return socks5_udp_request_family(family, v6only, last && last->has_addr ? last->addr.sa.sa_family : AF_UNSPEC);
 }
 
 int udp_control_make(struct udp_control *m, int fd, const struct config *c, const struct chain *ch, const char *first_dst)
@@ -68,7 +58,7 @@ int udp_control_make(struct udp_control *m, int fd, const struct config *c, cons
     struct socks_target from = { .port = bound_port(fd, m->family) };
     if (from.port == 0)
         return -errno;
-    from.addr.sa.sa_family = (sa_family_t)(wants_ipv6_relay(fd, m->family, c, ch) ? AF_INET6 : AF_INET);
+    from.addr.sa.sa_family = (sa_family_t)request_family(fd, m->family, c, ch);
     m->ctl = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (m->ctl < 0)
         return -errno;
@@ -76,7 +66,7 @@ int udp_control_make(struct udp_control *m, int fd, const struct config *c, cons
     clock_gettime(CLOCK_MONOTONIC, &start);
     struct tunnel t;
     int r = tunnel_open_command(m->ctl, c, ch, &from, SOCKS5_CMD_UDP_ASSOCIATE, &t);
-    outbound_log_result(c, first_dst, ch, &t, -r, &start);
+    tunnel_log_result(c, first_dst, ch, &t, -r, &start);
     if (r == 0 && (r = relay_address(&t, m->family, &m->relay)) < 0)
         log_msg(LOG_ERROR, "UDP association for %s: unusable relay address from the proxy: %s", first_dst, strerror(-r));
     if (r == 0 && !file_id_of(m->ctl, &m->ctl_id))

@@ -2,6 +2,7 @@
 #include <criterion/criterion.h>
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <string.h>
 #include <sys/un.h>
 
@@ -311,4 +312,17 @@ Test(addr, to_v4mapped_leaves_others)
     before = a;
     addr_to_v4mapped(&a);
     cr_assert_eq(memcmp(&a, &before, sizeof(a)), 0);
+}
+
+Test(addr, fit_family)
+{
+    union sockaddr_any a = test_addr("10.0.0.1", 9);
+    cr_assert_eq(addr_fit_family(&a, AF_INET), 0);
+    cr_assert_eq(a.sa.sa_family, AF_INET);
+    cr_assert_eq(addr_fit_family(&a, AF_INET6), 0);
+    union sockaddr_any mapped = test_addr("::ffff:10.0.0.1", 9);
+    cr_assert(addr_equal(&a, &mapped), "v4-mapped on an IPv6 socket");
+    union sockaddr_any v6 = test_addr("2001:db8::1", 9);
+    cr_assert_eq(addr_fit_family(&v6, AF_INET), -EAFNOSUPPORT, "an IPv4 socket cannot reach IPv6");
+    cr_assert_eq(addr_fit_family(&v6, AF_INET6), 0);
 }

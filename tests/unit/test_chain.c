@@ -569,3 +569,22 @@ Test(chain, threads_flapping_marks_never_corrupt_a_pick)
                      w[i].picks, ex);
     }
 }
+
+Test(chain_blame, who_an_attempt_failed_on)
+{
+    size_t picked[3] = { 4, 7, 9 };
+    cr_assert_eq(chain_blame(picked, false, false, -1), -1, "no proxy tried: nobody");
+    cr_assert_eq(chain_blame(picked, true, false, -1), 4, "the connect to the first proxy failed");
+    cr_assert_eq(chain_blame(picked, true, true, 1), 7, "the handshake blamed hop 2");
+    cr_assert_eq(chain_blame(picked, true, true, -1), -1, "the handshake blamed the target");
+}
+
+Test(chain_blame, retries_only_after_a_proxy_failed)
+{
+    struct chain strict = { .mode = CHAIN_STRICT, .hop_count = 3 }, dynamic = { .mode = CHAIN_DYNAMIC, .hop_count = 3 };
+    cr_assert_not(chain_retries(&strict, 1, 4), "a strict chain tries once");
+    cr_assert(chain_retries(&dynamic, 1, 4));
+    cr_assert(chain_retries(&dynamic, 2, 7));
+    cr_assert_not(chain_retries(&dynamic, 3, 9), "as many attempts as hops");
+    cr_assert_not(chain_retries(&dynamic, 1, -1), "the target's failure is not retried");
+}

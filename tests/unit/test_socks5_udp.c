@@ -619,3 +619,13 @@ Test(socks5_udp_relay, a_relay_by_name_is_refused)
     struct socks_target named = test_name_target("relay.example", 40004);
     cr_assert_eq(socks5_udp_relay(&named, &proxy, &relay), -EPROTO);
 }
+
+Test(socks5_udp, request_family)
+{
+    /* danted answers with a relay of the family the request names. */
+    cr_assert_eq(socks5_udp_request_family(AF_INET, false, AF_INET6), AF_INET, "an IPv4 socket needs an IPv4 relay");
+    cr_assert_eq(socks5_udp_request_family(AF_INET6, true, AF_INET), AF_INET6, "IPv6-only");
+    cr_assert_eq(socks5_udp_request_family(AF_INET6, false, AF_INET6), AF_INET6, "proxy over IPv6");
+    cr_assert_eq(socks5_udp_request_family(AF_INET6, false, AF_INET), AF_INET, "dual stack reaches IPv4 v4-mapped");
+    cr_assert_eq(socks5_udp_request_family(AF_INET6, false, AF_UNSPEC), AF_INET);
+}

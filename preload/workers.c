@@ -3,6 +3,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 
+#include "context.h"
+
 #include "spawn.h"
 
 struct job {
@@ -93,5 +95,5 @@ static void after_fork_parent(void) { pthread_mutex_unlock(&lock); }
 
 __attribute__((constructor)) static void workers_init(void)
 {
-    pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+    context_atfork(before_fork, after_fork_parent, after_fork_child);
 }

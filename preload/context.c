@@ -175,6 +175,29 @@ static void note_pid(void)
     atomic_store_explicit(&process_pid, getpid(), memory_order_relaxed);
 }
 
+/* The child handlers of context_atfork, for children pthread_atfork never sees. */
+#define CHILD_HANDLERS_MAX 8
+static void (*child_handlers[CHILD_HANDLERS_MAX])(void);
+static atomic_int child_handler_count;
+
+void context_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void))
+{
+    pthread_atfork(prepare, parent, child);
+    int i = atomic_fetch_add(&child_handler_count, 1);
+    if (child && i < CHILD_HANDLERS_MAX)
+        child_handlers[i] = child;
+}
+
+/* A child of a raw clone() without CLONE_VM is a fork whose handlers did not run: a lock another
+ * thread held at that moment would stay locked for ever, state would be the parent's. */
+static void run_child_handlers(void)
+{
+    int n = atomic_load(&child_handler_count);
+    for (int i = 0; i < n && i < CHILD_HANDLERS_MAX; i++)
+        if (child_handlers[i])
+            child_handlers[i]();
+}
+
 __attribute__((constructor)) static void pid_init(void)
 {
     note_pid();
@@ -205,6 +228,7 @@ bool in_vfork_child(void)
     if (shares_memory(me, recorded) != 0)
         return true;
     note_pid();   /* our own memory: the state is ours now, and the next check costs one getpid() */
+    run_child_handlers();
     return false;
 }
 

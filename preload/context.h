@@ -17,6 +17,10 @@ const char *context_hosts(void);
  * handlers did not see (vfork, a raw clone) one kcmp() too, until a child with its own memory
  * takes the state over. Async-signal-safe; errno is kept. */
 bool in_vfork_child(void);
+/* pthread_atfork(prepare, parent, child), whose child part also runs in a child made by a raw
+ * clone() without CLONE_VM, which pthread_atfork never sees: the first time in_vfork_child finds
+ * such a child. Every fork handler of the library registers through it (at most 8). */
+void context_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void));
 /* True while this thread is loading the configuration: hooks then pass calls straight to libc. */
 bool context_loading(void);
 

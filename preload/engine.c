@@ -12,6 +12,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "context.h"
+
 #include "epolltrack.h"
 #include "fdmap.h"
 #include "descriptor.h"
@@ -347,7 +349,7 @@ static void after_fork_child(void)
 
 __attribute__((constructor)) static void engine_init(void)
 {
-    pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+    context_atfork(before_fork, after_fork_parent, after_fork_child);
 }
 
 /* Starts the engine on first use (or again, if the program closed its descriptors); false if it

@@ -4,6 +4,8 @@
 #include <signal.h>
 #include <stdlib.h>
 
+#include "context.h"
+
 bool threads_spawn(void *(*fn)(void *), void *arg)
 {
     pthread_attr_t attr;
@@ -109,5 +111,5 @@ static void workers_after_fork_parent(void) { pthread_mutex_unlock(&lock); }
 
 __attribute__((constructor)) static void workers_init(void)
 {
-    pthread_atfork(workers_before_fork, workers_after_fork_parent, workers_after_fork_child);
+    context_atfork(workers_before_fork, workers_after_fork_parent, workers_after_fork_child);
 }

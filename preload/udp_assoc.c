@@ -9,6 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "context.h"
+
 #include "fakedns.h"
 #include "fdmap.h"
 #include "libc.h"
@@ -384,5 +386,5 @@ static void after_fork_child(void)
 
 __attribute__((constructor)) static void udp_assoc_init(void)
 {
-    pthread_atfork(NULL, NULL, after_fork_child);
+    context_atfork(NULL, NULL, after_fork_child);
 }

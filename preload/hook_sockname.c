@@ -2,9 +2,8 @@
  * the proxy; a UDP socket with an association has the default destination the program connected
  * it to; a socket whose handshake runs has none yet, and its own name is the real socket's (the
  * placeholder stands under its number meanwhile). */
-#include <errno.h>
-
 #include "engine.h"
+#include "hooks.h"
 #include "libc.h"
 #include "tunnels.h"
 #include "udp.h"
@@ -19,13 +18,11 @@ SOCKSIFY_EXPORT int getpeername(int fd, struct sockaddr *addr, socklen_t *len)
     if (!addr || !len)
         return libc()->getpeername(fd, addr, len);
     /* A connecting socket has no peer yet (the placeholder under its number has one: its own pair). */
-    if (engine_maybe(fd) && engine_running(fd)) {
-        errno = ENOTCONN;
-        return -1;
-    }
+    if (engine_holds(fd))
+        return hook_fail(ENOTCONN);
     struct udp_assoc *a = udp_managed(fd);
     if (a)
-        return udp_peer(a, addr, len);
+        return (int)hook_result(udp_peer(a, addr, len));
     union sockaddr_any target;
     if (!tunnels_target(fd, &target))
         return libc()->getpeername(fd, addr, len);

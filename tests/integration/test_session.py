@@ -118,19 +118,25 @@ def test_session_malformed_url_never_shows_password(t):
 
 @test
 def test_session_x_password_not_in_environ(t):
-    """-x socks5://user:secret@...: no descendant's /proc/PID/environ holds the password, the
-    connection still authenticates, and the file that carried the URL is gone afterwards."""
+    """-x socks5://user:secret@...: no descendant's /proc/PID/environ holds the password, nor the
+    wrapper's /proc/PID/cmdline while the program runs (every user can read it), the connection
+    still authenticates, and the file that carried the URL is gone afterwards."""
     t.need("microsocks-auth", "echo")
-    envdump = os.path.join(t.dir, "environ")
-    script = ('echo "FILE $SOCKSIFY_PROXY_FILE"; cat /proc/$$/environ > %s; '
-              'exec %s %s %s %d' % (envdump, PY, PYCLIENT, T4, ECHO_PORT))
+    envdump, cmddump = os.path.join(t.dir, "environ"), os.path.join(t.dir, "cmdline")
+    script = ('echo "FILE $SOCKSIFY_PROXY_FILE"; cat /proc/$$/environ > %s; cat /proc/$PPID/cmdline > %s; '
+              'exec %s %s %s %d' % (envdump, cmddump, PY, PYCLIENT, T4, ECHO_PORT))
     r = t.sx_x(MS_AUTH, ["bash", "-c", script])
     t.expect_echo(r, T4, ECHO_PORT)
     t.check(t.ms_saw("microsocks-auth", T4, ECHO_PORT), "microsocks-auth did not carry the connection")
     with open(envdump, "rb") as f:
         environ = f.read()
+    with open(cmddump, "rb") as f:
+        cmdline = f.read()
     t.check(environ, "no environment was captured")
     t.check(PASSWORD.encode() not in environ, "the password is in the program's /proc/PID/environ")
+    # The wrapper stays the program's parent while it runs; every user can read its command line.
+    t.check(b"socksify" in cmdline, "the program's parent is not the wrapper: %r" % cmdline)
+    t.check(PASSWORD.encode() not in cmdline, "the password is in the wrapper's /proc/PID/cmdline: %r" % cmdline)
     path = r.line("FILE")
     t.check(path, "SOCKSIFY_PROXY_FILE is not set in the program")
     t.check(not os.path.exists(path), "%s still exists after the program ended" % path)

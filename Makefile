@@ -29,7 +29,7 @@ BENCH  := $(B)/bench-connloop
 BENCH_FAKEDNS := $(B)/bench-fakedns
 BENCH_ROUTE := $(B)/bench-route
 BENCH_EPOLLCLOSE := $(B)/bench-epollclose
-# scripts/bench-tools.sh: the target servers, a bulk-transfer client, a read/write loop on a pipe
+# tests/bench/compare.sh: the target servers, a bulk-transfer client, a read/write loop on a pipe
 BENCH_TOOLS_BIN := $(B)/bench-tserver $(B)/bench-bulk $(B)/bench-pipeloop
 
 .PHONY: all deps check unit integration demo bench install uninstall clean
@@ -86,7 +86,7 @@ $(B)/bench-bulk: tests/bench/bulk.c tests/bench/io_exact.h
 $(B)/bench-pipeloop: tests/bench/pipeloop.c
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $<
 
-# scripts/bench-udp.sh: UDP round trips (plain, SOCKS5 by hand, and the echo server)
+# tests/bench/udp.sh: UDP round trips (plain, SOCKS5 by hand, and the echo server)
 $(B)/bench-udp-rtt: tests/bench/udp_rtt.c tests/bench/io_exact.h
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $<
 
@@ -114,15 +114,15 @@ demo: deps
 bench:
 	scripts/deps.sh --bench
 	$(MAKE) all $(BENCH) $(BENCH_FAKEDNS) $(BENCH_ROUTE) $(BENCH_EPOLLCLOSE) $(BENCH_TOOLS_BIN) $(B)/bench-udp-rtt
-	scripts/bench.sh
-	scripts/bench-epollclose.sh
-	scripts/bench-dns.sh
-	scripts/bench-chain.sh
-	scripts/bench-rtt.sh
-	scripts/bench-eventloop.sh
-	scripts/bench-udp.sh
+	tests/bench/connect.sh
+	tests/bench/epollclose.sh
+	tests/bench/dns.sh
+	tests/bench/chain.sh
+	tests/bench/rtt.sh
+	tests/bench/eventloop.sh
+	tests/bench/udp.sh
 	$(BENCH_ROUTE) 1000
-	timeout -k 30 900 scripts/bench-tools.sh
+	timeout -k 30 900 tests/bench/compare.sh
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(LIBEXECDIR)
@@ -217,4 +217,4 @@ fuzz: $(FUZZ_TARGETS)
 
 # Coverage of core/*.c by the committed corpora (FUZZ_COVERAGE_ARGS=--scratch adds $(B)/fuzz/*.corpus).
 fuzz-coverage:
-	B=$(B) scripts/fuzz-coverage.sh $(FUZZ_COVERAGE_ARGS)
+	B=$(B) tests/fuzz/coverage.sh $(FUZZ_COVERAGE_ARGS)

@@ -20,7 +20,6 @@ source "$(dirname "$0")/servers.sh"
 
 [[ -e "$LIB" ]] || die "$LIB is missing: run 'make demo' (it builds the library first)"
 [[ -x "$WRAPPER" ]] || die "$WRAPPER is missing or not executable"
-DANTED=$(command -v danted || echo /usr/sbin/danted)
 for tool in microsocks curl nc "$DANTED"; do
     command -v "$tool" > /dev/null || die "$tool not found: run scripts/deps.sh"
 done
@@ -168,9 +167,7 @@ done
 UDP_PORT=$(cat "$TMP/udp.port")
 DANTED_PORT=$(free_port)
 danted_conf "$TMP/danted.conf" "$DANTED_PORT" 127.0.0.2 "$TMP/danted.log" "connect disconnect error"
-"$DANTED" -f "$TMP/danted.conf" -p "$TMP/danted.pid" > "$TMP/danted.out" 2>&1 &
-DANTED_PID=$!
-wait_listen "$DANTED_PORT" "$DANTED_PID" danted "$TMP/danted.out"
+start_danted DANTED_PID "$TMP/danted.conf" "$DANTED_PORT"
 UCONF="$TMP/socksify-udp.conf"
 printf 'proxy socks5://127.0.0.1:%s\ndirect_loopback no\n' "$DANTED_PORT" > "$UCONF"
 UCMD=("$WRAPPER" -v -f "$UCONF" nc -u -w1 127.0.0.1 "$UDP_PORT")

@@ -13,7 +13,7 @@
  * Each iteration: socket, connect, (SOCKS5 handshake), send "ping\n", read the 5
  * echoed bytes and check them, read the server's EOF, close. HOST and PROXYHOST are
  * numeric IPv4 addresses. The target must echo one line and then close the connection
- * (scripts/bench.sh runs such a server).
+ * (tests/bench/connect.sh runs such a server).
  *
  * Output (stdout), one line:  MODE RATE conns/s n=N elapsed=SECONDS
  * Exit status 0 on success, 1 on any error (with a message on stderr), 2 on usage.

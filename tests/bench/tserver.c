@@ -1,5 +1,5 @@
 /*
- * bench-tserver: the target servers of scripts/bench-tools.sh, run in the target namespace.
+ * bench-tserver: the target servers of tests/bench/compare.sh, run in the target namespace.
  *
  *   bench-tserver ADDR ECHOPORT BULKPORT
  *

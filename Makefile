@@ -20,6 +20,11 @@ PRELOAD_SRC := $(sort $(wildcard preload/*.c))
 CORE_OBJ    := $(CORE_SRC:%.c=$(B)/%.o)
 PRELOAD_OBJ := $(PRELOAD_SRC:%.c=$(B)/%.o)
 UNIT_SRC    := $(sort $(wildcard tests/unit/*.c))
+UNIT_OBJ    := $(UNIT_SRC:%.c=$(B)/%.o)
+# Every compile writes a .d file beside its output listing the headers it read (-MMD; -MP adds an
+# empty rule per header, so a deleted header does not break the build): a change to a header then
+# rebuilds what includes it and nothing else. preload/hooks.def is caught too: real.h includes it.
+DEPFLAGS    := -MMD -MP
 
 LIB    := $(B)/libsocksify.so
 CORE_A := $(B)/libsocksify-core.a
@@ -38,9 +43,12 @@ all: $(LIB) $(CORE_A) $(CHECK) $(B)/hooks.list
 deps:
 	scripts/deps.sh
 
-$(B)/%.o: %.c $(wildcard core/*.h preload/*.h) preload/hooks.def Makefile
+$(B)/%.o: %.c Makefile
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE_CFLAGS) $(CFLAGS) -c $< -o $@
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+# The headers each object and program read, as the compiler listed them (none before a first build).
+-include $(wildcard $(B)/*.d $(B)/core/*.d $(B)/preload/*.d $(B)/scripts/*.d $(B)/tests/unit/*.d)
 
 $(CORE_A): $(CORE_OBJ)
 	rm -f $@ && ar rcs $@ $^
@@ -59,36 +67,36 @@ $(LIB): $(PRELOAD_OBJ) $(CORE_A) $(B)/exports.map
 	$(CC) $(CFLAGS) -shared -o $@ $(PRELOAD_OBJ) $(CORE_A) -Wl,--version-script=$(B)/exports.map \
 	    -Wl,-z,now -Wl,-z,relro -Wl,--no-undefined -ldl -lpthread
 
-$(CHECK): scripts/socksify-check.c $(CORE_A)
-	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(CORE_A)
+$(CHECK): $(B)/scripts/socksify-check.o $(CORE_A)
+	$(CC) $(CFLAGS) -o $@ $^
 
-$(UNIT): $(UNIT_SRC) $(CORE_A)
-	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $(UNIT_SRC) $(CORE_A) -lcriterion -lpthread
+$(UNIT): $(UNIT_OBJ) $(CORE_A)
+	$(CC) $(CFLAGS) -o $@ $^ -lcriterion -lpthread
 
-$(BENCH): tests/bench/connloop.c tests/bench/io_exact.h $(CORE_A)
-	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(CORE_A)
+$(BENCH): tests/bench/connloop.c $(CORE_A)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(DEPFLAGS) -o $@ $< $(CORE_A)
 
 $(BENCH_ROUTE): tests/bench/route_cost.c $(CORE_A)
-	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(CORE_A)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(DEPFLAGS) -o $@ $< $(CORE_A)
 
 $(BENCH_FAKEDNS): tests/bench/fakedns_memory.c $(CORE_A)
-	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(CORE_A) -lpthread
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(DEPFLAGS) -o $@ $< $(CORE_A) -lpthread
 
 $(BENCH_EPOLLCLOSE): tests/bench/epoll_close.c
-	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $<
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(DEPFLAGS) -o $@ $<
 
 $(B)/bench-tserver: tests/bench/tserver.c
-	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $<
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(DEPFLAGS) -o $@ $<
 
-$(B)/bench-bulk: tests/bench/bulk.c tests/bench/io_exact.h
-	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $<
+$(B)/bench-bulk: tests/bench/bulk.c
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(DEPFLAGS) -o $@ $<
 
 $(B)/bench-pipeloop: tests/bench/pipeloop.c
-	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $<
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(DEPFLAGS) -o $@ $<
 
 # tests/bench/udp.sh: UDP round trips (plain, SOCKS5 by hand, and the echo server)
-$(B)/bench-udp-rtt: tests/bench/udp_rtt.c tests/bench/io_exact.h
-	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $<
+$(B)/bench-udp-rtt: tests/bench/udp_rtt.c
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(DEPFLAGS) -o $@ $<
 
 unit: $(UNIT)
 	tests/run-unit.sh $(UNIT)

@@ -232,4 +232,4 @@ SUMMARY+=("$(awk -v n="$mn" -v s="$msx" -v r="$mr" -v rs="$BR" -v c="$BLOCK_N" '
 echo
 echo "results (medians; every proxied connection was counted by the proxy and seen arriving from it)"
 for l in "${SUMMARY[@]}"; do echo "  $l"; done
-echo "  bench-eventloop took $((SECONDS - start)) s"
+echo "  eventloop.sh took $((SECONDS - start)) s"

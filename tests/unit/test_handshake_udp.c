@@ -37,6 +37,14 @@ static void start_udp(struct handshake *h, const struct proxy *const *hops, size
 
 #define FEED(h, ...) drive_feed_reply((h), BYTES(__VA_ARGS__), NBYTES(__VA_ARGS__), 1)
 
+/* start_udp through the one no-auth SOCKS5 hop hops[0], past the method selection: the request is next. */
+static void start_udp_noauth(struct handshake *h, const struct proxy *const *hops, const struct socks_target *t)
+{
+    start_udp(h, hops, 1, t);
+    EXPECT_SEND(h, 0, 0x05, 0x01, 0x00);
+    cr_assert_eq(FEED(h, 0x05, 0x00), HANDSHAKE_WRITE);
+}
+
 /* The relay's address as decoded from RELAY_V4 / RELAY_V6 / RELAY_NAME. */
 static void assert_relay_v4(const struct handshake *h)
 {
@@ -141,9 +149,7 @@ Test(handshake_udp, client_address_ipv4)
     const struct proxy *hops[] = { &p };
     struct socks_target t = test_target("192.168.0.10", 40000);
     struct handshake h;
-    start_udp(&h, hops, 1, &t);
-    EXPECT_SEND(&h, 0, 0x05, 0x01, 0x00);
-    cr_assert_eq(FEED(&h, 0x05, 0x00), HANDSHAKE_WRITE);
+    start_udp_noauth(&h, hops, &t);
     EXPECT_SEND(&h, 0, 0x05, 0x03, 0x00, 0x01, 192, 168, 0, 10, 0x9c, 0x40);
     cr_assert_eq(drive_feed_reply(&h, RELAY_V4, sizeof(RELAY_V4), 3), HANDSHAKE_DONE);
     drive_assert_done(&h);
@@ -156,9 +162,7 @@ Test(handshake_udp, client_address_ipv6)
     const struct proxy *hops[] = { &p };
     struct socks_target t = test_target("2001:db8::42", 5353);
     struct handshake h;
-    start_udp(&h, hops, 1, &t);
-    EXPECT_SEND(&h, 0, 0x05, 0x01, 0x00);
-    cr_assert_eq(FEED(&h, 0x05, 0x00), HANDSHAKE_WRITE);
+    start_udp_noauth(&h, hops, &t);
     EXPECT_SEND(&h, 0, 0x05, 0x03, 0x00, 0x04, 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x42,
                 0x14, 0xe9);
     cr_assert_eq(drive_feed_reply(&h, RELAY_V6, sizeof(RELAY_V6), 7), HANDSHAKE_DONE);
@@ -172,9 +176,7 @@ Test(handshake_udp, client_address_name_socks5h)
     const struct proxy *hops[] = { &p };
     struct socks_target t = test_name_target("me.lan", 6000);
     struct handshake h;
-    start_udp(&h, hops, 1, &t);
-    EXPECT_SEND(&h, 0, 0x05, 0x01, 0x00);
-    cr_assert_eq(FEED(&h, 0x05, 0x00), HANDSHAKE_WRITE);
+    start_udp_noauth(&h, hops, &t);
     EXPECT_SEND(&h, 0, 0x05, 0x03, 0x00, 0x03, 6, 'm', 'e', '.', 'l', 'a', 'n', 0x17, 0x70);
     cr_assert_eq(drive_feed_reply(&h, RELAY_NAME, sizeof(RELAY_NAME), 2), HANDSHAKE_DONE);
     drive_assert_done(&h);

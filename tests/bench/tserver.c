@@ -32,6 +32,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
+
 #define LINE_MAX_LEN 256
 #define MAX_PEERS 64
 #define BULK_CHUNK (1 << 20)
@@ -180,13 +182,6 @@ static int write_all(int fd, const char *p, size_t len)
         len -= (size_t)n;
     }
     return 0;
-}
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static void bulk_one(int fd, char *buf)

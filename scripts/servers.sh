@@ -46,6 +46,19 @@ wait_listen() {
     exit 1
 }
 
+# wait_port_file PORTVAR FILE PID NAME LOG: polls (at most 10 s) until the server PID has written the
+# port it bound to FILE, and sets the variable PORTVAR to it; fails early, showing LOG, if PID died first.
+wait_port_file() {
+    local var=$1 file=$2 pid=$3 name=$4 log=$5 i
+    for ((i = 0; i < 200; i++)); do
+        [[ -s "$file" ]] && break
+        kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; die "$name failed to start"; }
+        sleep 0.05
+    done
+    [[ -s "$file" ]] || die "$name did not start within 10 s"
+    printf -v "$var" %s "$(cat "$file")"
+}
+
 # danted_conf FILE PORT EXTERNAL LOG [UDP_LOG]: a quiet, no-auth danted listening on 127.0.0.1:PORT
 # that connects out from EXTERNAL. Without UDP_LOG, one socks rule for every command, logging
 # errors. With UDP_LOG (danted's "log:" items, e.g. "error" or "connect disconnect error"), it also

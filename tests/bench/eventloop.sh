@@ -79,13 +79,7 @@ start_echo "$TMP"
 
 setsid "$PY" "$DELAYPROXY" "$TMP/dp.port" --delay "$DELAY" --source 127.0.0.3 > "$TMP/dp.log" 2>&1 &
 DP_PID=$!
-for ((i = 0; i < 200; i++)); do
-    [[ -s "$TMP/dp.port" ]] && break
-    kill -0 "$DP_PID" 2>/dev/null || { cat "$TMP/dp.log" >&2; die "delayproxy failed to start"; }
-    sleep 0.05
-done
-[[ -s "$TMP/dp.port" ]] || die "delayproxy did not start within 10 s"
-DP_PORT=$(cat "$TMP/dp.port")
+wait_port_file DP_PORT "$TMP/dp.port" "$DP_PID" "delayproxy" "$TMP/dp.log"
 wait_listen "$DP_PORT" "$DP_PID" delayproxy "$TMP/dp.log"
 
 DANTE_PORT=$(free_port)

@@ -7,16 +7,10 @@ source scripts/servers.sh
 
 # start_echo DIR: starts tests/bench/echoserver.py on 127.0.0.1; sets ECHO_PID and ECHO_PORT.
 start_echo() {
-    local dir=$1 i
+    local dir=$1
     "$PY" tests/bench/echoserver.py "$dir/echo.port" > "$dir/echo.log" 2>&1 &
     ECHO_PID=$!
-    for ((i = 0; i < 200; i++)); do
-        [[ -s "$dir/echo.port" ]] && break
-        kill -0 "$ECHO_PID" 2>/dev/null || { cat "$dir/echo.log" >&2; die "echo server failed to start"; }
-        sleep 0.05
-    done
-    [[ -s "$dir/echo.port" ]] || die "echo server did not start within 10 s"
-    ECHO_PORT=$(cat "$dir/echo.port")
+    wait_port_file ECHO_PORT "$dir/echo.port" "$ECHO_PID" "echo server" "$dir/echo.log"
     wait_listen "$ECHO_PORT" "$ECHO_PID" "echo server" "$dir/echo.log"
 }
 

@@ -63,13 +63,7 @@ trap 'exit 130' INT TERM
 # --- the UDP echo server on 127.0.0.1, port in a file once it is bound.
 "$RTT" serve 127.0.0.1 "$TMP/echo.port" > "$TMP/echo.log" 2>&1 &
 ECHO_PID=$!
-for ((i = 0; i < 200; i++)); do
-    [[ -s "$TMP/echo.port" ]] && break
-    kill -0 "$ECHO_PID" 2> /dev/null || { cat "$TMP/echo.log" >&2; die "the UDP echo server failed to start"; }
-    sleep 0.05
-done
-[[ -s "$TMP/echo.port" ]] || die "the UDP echo server did not start within 10 s"
-ECHO_PORT=$(cat "$TMP/echo.port")
+wait_port_file ECHO_PORT "$TMP/echo.port" "$ECHO_PID" "the UDP echo server" "$TMP/echo.log"
 ss -Hlun "sport = :$ECHO_PORT" | grep -q . || die "nothing is bound to UDP port $ECHO_PORT"
 
 # udp_counts: the echoed datagrams by source address, "A B" for 127.0.0.1 and 127.0.0.2.

@@ -20,6 +20,11 @@ PRELOAD_SRC := $(sort $(wildcard preload/*.c))
 CORE_OBJ    := $(CORE_SRC:%.c=$(B)/%.o)
 PRELOAD_OBJ := $(PRELOAD_SRC:%.c=$(B)/%.o)
 UNIT_SRC    := $(sort $(wildcard tests/unit/*.c))
+UNIT_OBJ    := $(UNIT_SRC:%.c=$(B)/%.o)
+# Every compile writes a .d file beside its output listing the headers it read (-MMD; -MP adds an
+# empty rule per header, so a deleted header does not break the build): a change to a header then
+# rebuilds what includes it and nothing else. preload/hooks.def is caught too: real.h includes it.
+DEPFLAGS    := -MMD -MP
 
 LIB    := $(B)/libsocksify.so
 CORE_A := $(B)/libsocksify-core.a
@@ -29,7 +34,7 @@ BENCH  := $(B)/bench-connloop
 BENCH_FAKEDNS := $(B)/bench-fakedns
 BENCH_ROUTE := $(B)/bench-route
 BENCH_EPOLLCLOSE := $(B)/bench-epollclose
-# scripts/bench-tools.sh: the target servers, a bulk-transfer client, a read/write loop on a pipe
+# tests/bench/compare.sh: the target servers, a bulk-transfer client, a read/write loop on a pipe
 BENCH_TOOLS_BIN := $(B)/bench-tserver $(B)/bench-bulk $(B)/bench-pipeloop
 
 .PHONY: all deps check unit integration demo bench install uninstall clean
@@ -38,9 +43,12 @@ all: $(LIB) $(CORE_A) $(CHECK) $(B)/hooks.list
 deps:
 	scripts/deps.sh
 
-$(B)/%.o: %.c $(wildcard core/*.h preload/*.h) preload/hooks.def Makefile
+$(B)/%.o: %.c Makefile
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE_CFLAGS) $(CFLAGS) -c $< -o $@
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+# The headers each object and program read, as the compiler listed them (none before a first build).
+-include $(wildcard $(B)/*.d $(B)/core/*.d $(B)/preload/*.d $(B)/scripts/*.d $(B)/tests/unit/*.d)
 
 $(CORE_A): $(CORE_OBJ)
 	rm -f $@ && ar rcs $@ $^
@@ -59,36 +67,36 @@ $(LIB): $(PRELOAD_OBJ) $(CORE_A) $(B)/exports.map
 	$(CC) $(CFLAGS) -shared -o $@ $(PRELOAD_OBJ) $(CORE_A) -Wl,--version-script=$(B)/exports.map \
 	    -Wl,-z,now -Wl,-z,relro -Wl,--no-undefined -ldl -lpthread
 
-$(CHECK): scripts/socksify-check.c $(CORE_A)
-	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(CORE_A)
+$(CHECK): $(B)/scripts/socksify-check.o $(CORE_A)
+	$(CC) $(CFLAGS) -o $@ $^
 
-$(UNIT): $(UNIT_SRC) $(CORE_A)
-	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $(UNIT_SRC) $(CORE_A) -lcriterion -lpthread
+$(UNIT): $(UNIT_OBJ) $(CORE_A)
+	$(CC) $(CFLAGS) -o $@ $^ -lcriterion -lpthread
 
-$(BENCH): tests/bench/connloop.c tests/bench/io_exact.h $(CORE_A)
-	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(CORE_A)
+$(BENCH): tests/bench/connloop.c $(CORE_A)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(DEPFLAGS) -o $@ $< $(CORE_A)
 
 $(BENCH_ROUTE): tests/bench/route_cost.c $(CORE_A)
-	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(CORE_A)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(DEPFLAGS) -o $@ $< $(CORE_A)
 
 $(BENCH_FAKEDNS): tests/bench/fakedns_memory.c $(CORE_A)
-	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(CORE_A) -lpthread
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(DEPFLAGS) -o $@ $< $(CORE_A) -lpthread
 
 $(BENCH_EPOLLCLOSE): tests/bench/epoll_close.c
-	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $<
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(DEPFLAGS) -o $@ $<
 
 $(B)/bench-tserver: tests/bench/tserver.c
-	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $<
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(DEPFLAGS) -o $@ $<
 
-$(B)/bench-bulk: tests/bench/bulk.c tests/bench/io_exact.h
-	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $<
+$(B)/bench-bulk: tests/bench/bulk.c
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(DEPFLAGS) -o $@ $<
 
 $(B)/bench-pipeloop: tests/bench/pipeloop.c
-	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $<
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(DEPFLAGS) -o $@ $<
 
-# scripts/bench-udp.sh: UDP round trips (plain, SOCKS5 by hand, and the echo server)
-$(B)/bench-udp-rtt: tests/bench/udp_rtt.c tests/bench/io_exact.h
-	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $<
+# tests/bench/udp.sh: UDP round trips (plain, SOCKS5 by hand, and the echo server)
+$(B)/bench-udp-rtt: tests/bench/udp_rtt.c
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(DEPFLAGS) -o $@ $<
 
 unit: $(UNIT)
 	tests/run-unit.sh $(UNIT)
@@ -114,15 +122,15 @@ demo: deps
 bench:
 	scripts/deps.sh --bench
 	$(MAKE) all $(BENCH) $(BENCH_FAKEDNS) $(BENCH_ROUTE) $(BENCH_EPOLLCLOSE) $(BENCH_TOOLS_BIN) $(B)/bench-udp-rtt
-	scripts/bench.sh
-	scripts/bench-epollclose.sh
-	scripts/bench-dns.sh
-	scripts/bench-chain.sh
-	scripts/bench-rtt.sh
-	scripts/bench-eventloop.sh
-	scripts/bench-udp.sh
+	tests/bench/connect.sh
+	tests/bench/epollclose.sh
+	tests/bench/dns.sh
+	tests/bench/chain.sh
+	tests/bench/rtt.sh
+	tests/bench/eventloop.sh
+	tests/bench/udp.sh
 	$(BENCH_ROUTE) 1000
-	timeout -k 30 900 scripts/bench-tools.sh
+	timeout -k 30 900 tests/bench/compare.sh
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(LIBEXECDIR)
@@ -217,4 +225,4 @@ fuzz: $(FUZZ_TARGETS)
 
 # Coverage of core/*.c by the committed corpora (FUZZ_COVERAGE_ARGS=--scratch adds $(B)/fuzz/*.corpus).
 fuzz-coverage:
-	B=$(B) scripts/fuzz-coverage.sh $(FUZZ_COVERAGE_ARGS)
+	B=$(B) tests/fuzz/coverage.sh $(FUZZ_COVERAGE_ARGS)

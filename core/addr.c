@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 bool addr_from_sockaddr(union sockaddr_any *out, const struct sockaddr *sa, socklen_t len)
@@ -152,5 +153,44 @@ int addr_fit_family(union sockaddr_any *a, int family)
     if (family != AF_INET6 || a->sa.sa_family != AF_INET)
         return -EAFNOSUPPORT;
     addr_to_v4mapped(a);
+    return 0;
+}
+
+int addr_split_hostport(const char *text, struct addr_hostport *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->host = text;
+    if (text[0] == '[') {
+        const char *close = strchr(text, ']');
+        if (!close)
+            return -EINVAL;
+        if (close[1] != '\0' && close[1] != ':')
+            return -EBADMSG;
+        out->host = text + 1;
+        out->host_len = (size_t)(close - out->host);
+        out->port = close[1] ? close + 2 : NULL;
+        out->bracketed = true;
+        return 0;
+    }
+    const char *colon = strchr(text, ':');
+    out->bare_ipv6 = colon && strchr(colon + 1, ':');
+    if (!colon || out->bare_ipv6) {
+        out->host_len = strlen(text);
+        return 0;
+    }
+    out->host_len = (size_t)(colon - text);
+    out->port = colon + 1;
+    return 0;
+}
+
+int addr_parse_port(const char *text, uint16_t *port)
+{
+    if (text[0] == '\0' || strspn(text, "0123456789") != strlen(text))
+        return -EINVAL;
+    /* Digits only, so strtol stops at the end; a long run of them saturates at LONG_MAX. */
+    long v = strtol(text, NULL, 10);
+    if (v < 1 || v > 65535)
+        return -ERANGE;
+    *port = (uint16_t)v;
     return 0;
 }

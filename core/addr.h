@@ -62,4 +62,20 @@ int addr_fit_family(union sockaddr_any *a, int family);
  * smaller); returns a's full length, for the caller's length argument. */
 socklen_t addr_copy_out(const union sockaddr_any *a, void *out, socklen_t room);
 
+/* "host[:port]" as written by a user (a proxy URL's authority, socksify --explain's argument), in
+ * parts that point into that text. */
+struct addr_hostport {
+    const char *host;   /* host_len bytes, without brackets, not NUL-terminated */
+    size_t host_len;
+    const char *port;   /* the text after the port's ':' (perhaps empty), or NULL if none was written */
+    bool bracketed;     /* written "[...]": an IPv6 address by convention */
+    bool bare_ipv6;     /* no brackets but two ':' or more: all of it is the host, and there is no port */
+};
+/* Splits "host", "host:port", "[v6]", "[v6]:port" or a bare IPv6 address into out, checking neither
+ * host nor port; -EINVAL if a '[' is not closed, -EBADMSG if text other than ":port" follows the ']'. */
+int addr_split_hostport(const char *text, struct addr_hostport *out);
+/* Reads a port, decimal digits only, into *port; -EINVAL if text is empty or holds anything else,
+ * -ERANGE outside 1-65535. */
+int addr_parse_port(const char *text, uint16_t *port);
+
 #endif

@@ -1,6 +1,6 @@
 #include "config.h"
 #include "config_line.h"
-#include "rawsys.h"
+#include "file.h"
 #include "filetrust.h"
 
 #include <ctype.h>
@@ -319,38 +319,18 @@ int config_parse(struct config *c, const char *text, const char *filename, char 
     return r;
 }
 
-/* Reads a whole (small) file into a fresh NUL-terminated buffer; *st describes the file read. */
+/* Reads a whole (small) text file into a fresh NUL-terminated buffer; *st describes the file read.
+ * NULL with *error set (a positive errno; EINVAL for a binary file) if it cannot. */
 static char *read_file(const char *path, struct stat *st, int *error)
 {
-    /* Raw system calls: the library that reads this hooks read and close. */
-    int fd = rawsys_open(path, O_RDONLY | O_CLOEXEC, 0);
-    if (fd < 0) {
-        *error = -fd;
-        return NULL;
-    }
-    char *buf = fstat(fd, st) == 0 ? malloc(MAX_CONFIG_BYTES + 1) : NULL;
-    size_t len = 0;
-    ssize_t n = 0;
-    while (buf && len < MAX_CONFIG_BYTES && (n = rawsys_read(fd, buf + len, MAX_CONFIG_BYTES - len)) != 0) {
-        if (n == -EINTR)
-            continue;
-        if (n < 0)
-            break;
-        len += (size_t)n;
-    }
-    *error = !buf ? ENOMEM : n < 0 ? (int)-n : len == MAX_CONFIG_BYTES ? EFBIG : 0;
-    rawsys_close(fd);
+    char *text;
+    ssize_t len = file_read_all(path, MAX_CONFIG_BYTES, &text, st);
+    *error = len < 0 ? (int)-len : memchr(text, '\0', (size_t)len) ? EINVAL : 0;
     if (*error) {
-        free(buf);
+        free(text);
         return NULL;
     }
-    buf[len] = '\0';
-    if (memchr(buf, '\0', len)) {
-        *error = EINVAL;
-        free(buf);
-        return NULL;
-    }
-    return buf;
+    return text;
 }
 
 static void read_error(const char *path, const char *what, int error, char *err, size_t errsize)

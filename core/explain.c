@@ -1,13 +1,12 @@
 #include "explain.h"
 
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
+#include "addr.h"
 #include "chain.h"
 #include "socks5.h"
 #include "names.h"
@@ -80,35 +79,19 @@ char *chain_format(const struct config *c, const struct chain *ch, char *buf, si
     return buf;
 }
 
-/* Splits "host", "host:port", "[v6]:port" or a bare IPv6 address into host and port. */
+/* Splits "host", "host:port", "[v6]:port" or a bare IPv6 address into host and port (80 if none). */
 static int parse_dest(const char *dest, char *host, size_t hsize, uint16_t *port)
 {
-    const char *colon = strrchr(dest, ':');
-    size_t hlen = strlen(dest);
-    *port = 80;
-    if (dest[0] == '[') {
-        const char *close = strchr(dest, ']');
-        if (!close || (close[1] && close[1] != ':'))
-            return -EINVAL;
-        colon = close[1] ? close + 1 : NULL;
-        dest++;
-        hlen = (size_t)(close - dest);
-    } else if (colon && strchr(dest, ':') != colon) {
-        colon = NULL;   /* a bare IPv6 address */
-    } else if (colon) {
-        hlen = (size_t)(colon - dest);
-    }
-    if (colon) {
-        char *end;
-        long v = strtol(colon + 1, &end, 10);
-        if (!isdigit((unsigned char)colon[1]) || *end || v < 1 || v > 65535)
-            return -EINVAL;
-        *port = (uint16_t)v;
-    }
-    if (hlen == 0 || hlen >= hsize)
+    struct addr_hostport parts;
+    if (addr_split_hostport(dest, &parts) < 0)
         return -EINVAL;
-    memcpy(host, dest, hlen);
-    host[hlen] = '\0';
+    *port = 80;
+    if (parts.port && addr_parse_port(parts.port, port) < 0)
+        return -EINVAL;
+    if (parts.host_len == 0 || parts.host_len >= hsize)
+        return -EINVAL;
+    memcpy(host, parts.host, parts.host_len);
+    host[parts.host_len] = '\0';
     return 0;
 }
 

@@ -112,14 +112,11 @@ static int parse_port(const char *s, uint16_t *port, char *err, size_t errsize)
 {
     if (*s == '\0')
         return fail(err, errsize, "empty port in proxy URL");
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (strspn(s, "0123456789") != strlen(s))   /* not shown: it may be a password missing its '@' */
+    int r = addr_parse_port(s, port);
+    if (r == -EINVAL)   /* not shown: it may be a password missing its '@' */
         return fail(err, errsize, "bad port in proxy URL: expected a number 1-65535");
-    if (*end != '\0' || errno || v < 1 || v > 65535)
+    if (r < 0)
         return fail(err, errsize, "bad port '%.10s' in proxy URL: expected 1-65535", s);
-    *port = (uint16_t)v;
     return 0;
 }
 
@@ -131,40 +128,39 @@ static bool valid_hostname(const char *h)
     return true;
 }
 
+/* Splits host[:port] or [v6][:port] (hp is NUL-terminated, no path) into out->host and out->port,
+ * defaulting the port, and says whether the host was in brackets; fails (-EINVAL, err set) on an
+ * empty, overlong or unbracketed IPv6 host and on a bad port. */
+static int split_hostport(const char *hp, struct proxy *out, bool *bracketed, char *err, size_t errsize)
+{
+    struct addr_hostport parts;
+    int r = addr_split_hostport(hp, &parts);
+    if (r == -EINVAL)
+        return fail(err, errsize, "unclosed '[' in proxy URL host");
+    if (r < 0)
+        return fail(err, errsize, "unexpected text after ']' in proxy URL");
+    if (parts.bare_ipv6)
+        return fail(err, errsize, "the proxy host looks like an IPv6 address: put it in brackets, e.g. [::1]:1080");
+    if (parts.host_len == 0)
+        return fail(err, errsize, "proxy URL has no host");
+    if (parts.host_len > PROXY_HOST_MAX)
+        return fail(err, errsize, "proxy host is longer than %d characters", PROXY_HOST_MAX);
+    memcpy(out->host, parts.host, parts.host_len);
+    out->host[parts.host_len] = '\0';
+    out->port = PROXY_DEFAULT_PORT;
+    if (parts.port && parse_port(parts.port, &out->port, err, errsize) < 0)
+        return -EINVAL;
+    *bracketed = parts.bracketed;
+    return 0;
+}
+
 /* Parses host[:port] or [v6][:port] (hostport is NUL-terminated, no path). */
 static int parse_hostport(const char *hp, struct proxy *out, char *err, size_t errsize)
 {
-    const char *port = NULL;
-    size_t hlen;
-    const char *host = hp;
-    if (*hp == '[') {
-        const char *close = strchr(hp, ']');
-        if (!close)
-            return fail(err, errsize, "unclosed '[' in proxy URL host");
-        host = hp + 1;
-        hlen = (size_t)(close - host);
-        if (close[1] == ':')
-            port = close + 2;
-        else if (close[1] != '\0')
-            return fail(err, errsize, "unexpected text after ']' in proxy URL");
-    } else {
-        const char *colon = strchr(hp, ':');
-        if (colon && strchr(colon + 1, ':'))
-            return fail(err, errsize, "the proxy host looks like an IPv6 address: put it in brackets, e.g. [::1]:1080");
-        hlen = colon ? (size_t)(colon - hp) : strlen(hp);
-        port = colon ? colon + 1 : NULL;
-    }
-    if (hlen == 0)
-        return fail(err, errsize, "proxy URL has no host");
-    if (hlen > PROXY_HOST_MAX)
-        return fail(err, errsize, "proxy host is longer than %d characters", PROXY_HOST_MAX);
-    memcpy(out->host, host, hlen);
-    out->host[hlen] = '\0';
-    out->port = PROXY_DEFAULT_PORT;
-    if (port && parse_port(port, &out->port, err, errsize) < 0)
+    bool bracketed = false;
+    if (split_hostport(hp, out, &bracketed, err, errsize) < 0)
         return -EINVAL;
-
-    if (host != hp) {
+    if (bracketed) {
         out->addr.in6.sin6_family = AF_INET6;
         if (inet_pton(AF_INET6, out->host, &out->addr.in6.sin6_addr) != 1)
             return fail(err, errsize, "'%s' in brackets is not an IPv6 address", out->host);

@@ -13,6 +13,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "file.h"
 #include "libc.h"
 
 static struct config config;
@@ -47,28 +48,8 @@ static void resolve_proxy_host(struct proxy *p)
 /* Names listed here stay with the local resolver; read once, like the configuration. */
 static char *read_hosts(void)
 {
-    int fd = open("/etc/hosts", O_RDONLY | O_CLOEXEC);
-    size_t len = 0, cap = 0;
-    char *text = NULL;
-    while (fd >= 0) {
-        if (len + 4096 + 1 > cap) {
-            char *grown = realloc(text, cap = cap ? cap * 2 : 8192);
-            if (!grown)
-                break;
-            text = grown;
-        }
-        ssize_t n = libc()->read(fd, text + len, cap - len - 1);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        len += (size_t)n;
-    }
-    if (fd >= 0)
-        libc()->close(fd);
-    if (text)
-        text[len] = '\0';
-    return text;
+    char *text;
+    return file_read_all("/etc/hosts", FILE_HOSTS_MAX, &text, NULL) < 0 ? NULL : text;
 }
 
 /* The URL of SOCKSIFY_PROXY_FILE, read when the library is loaded (the wrapper deletes the file

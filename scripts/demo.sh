@@ -20,7 +20,6 @@ source "$(dirname "$0")/servers.sh"
 
 [[ -e "$LIB" ]] || die "$LIB is missing: run 'make demo' (it builds the library first)"
 [[ -x "$WRAPPER" ]] || die "$WRAPPER is missing or not executable"
-DANTED=$(command -v danted || echo /usr/sbin/danted)
 for tool in microsocks curl nc "$DANTED"; do
     command -v "$tool" > /dev/null || die "$tool not found: run scripts/deps.sh"
 done
@@ -69,13 +68,7 @@ os.rename(port_file + ".tmp", port_file)
 server.serve_forever()
 EOF
 HTTP_PID=$!
-for ((i = 0; i < 200; i++)); do
-    [[ -s "$TMP/http.port" ]] && break
-    kill -0 "$HTTP_PID" 2>/dev/null || { cat "$TMP/http.log" >&2; die "web server failed to start"; }
-    sleep 0.05
-done
-[[ -s "$TMP/http.port" ]] || die "web server did not start within 10 s"
-HTTP_PORT=$(cat "$TMP/http.port")
+wait_port_file HTTP_PORT "$TMP/http.port" "$HTTP_PID" "web server" "$TMP/http.log"
 wait_listen "$HTTP_PORT" "$HTTP_PID" "web server" "$TMP/http.log"
 
 # --- the SOCKS5 proxy: listens on 127.0.0.1, connects out from 127.0.0.2.
@@ -159,18 +152,10 @@ while True:
     s.sendto(b"echo to %s:%d: " % (peer[0].encode(), peer[1]) + data, peer)
 EOF
 UDP_PID=$!
-for ((i = 0; i < 200; i++)); do
-    [[ -s "$TMP/udp.port" ]] && break
-    kill -0 "$UDP_PID" 2>/dev/null || { cat "$TMP/udp.log" >&2; die "UDP echo server failed to start"; }
-    sleep 0.05
-done
-[[ -s "$TMP/udp.port" ]] || die "UDP echo server did not start within 10 s"
-UDP_PORT=$(cat "$TMP/udp.port")
+wait_port_file UDP_PORT "$TMP/udp.port" "$UDP_PID" "UDP echo server" "$TMP/udp.log"
 DANTED_PORT=$(free_port)
 danted_conf "$TMP/danted.conf" "$DANTED_PORT" 127.0.0.2 "$TMP/danted.log" "connect disconnect error"
-"$DANTED" -f "$TMP/danted.conf" -p "$TMP/danted.pid" > "$TMP/danted.out" 2>&1 &
-DANTED_PID=$!
-wait_listen "$DANTED_PORT" "$DANTED_PID" danted "$TMP/danted.out"
+start_danted DANTED_PID "$TMP/danted.conf" "$DANTED_PORT"
 UCONF="$TMP/socksify-udp.conf"
 printf 'proxy socks5://127.0.0.1:%s\ndirect_loopback no\n' "$DANTED_PORT" > "$UCONF"
 UCMD=("$WRAPPER" -v -f "$UCONF" nc -u -w1 127.0.0.1 "$UDP_PORT")

@@ -28,11 +28,11 @@ set -euo pipefail
 #   openssh-client    ssh -D (SOCKS4/4a/5 proxy) and ssh-keygen for integration tests
 #   nodejs            node, a libuv (epoll) client for the non-blocking connect tests (test_eventloops.py);
 #                     a machine with NodeSource's nodejs package already has it
-#   proxychains4      the reference preload library that scripts/bench-eventloop.sh and bench-tools.sh compare against (benchmark only)
-#   torsocks          Tor's preload library, compared against in scripts/bench-tools.sh (benchmark only)
-#   tsocks            the classic SOCKS preload library, compared against in scripts/bench-tools.sh (benchmark only)
-#   dante-client      Dante's socksify wrapper/libdsocks, compared against in scripts/bench-tools.sh (benchmark only)
-#   gnuplot-nox       scripts/bench-chart.sh draws tests/bench/results/bench.png with it (benchmark only)
+#   proxychains4      the reference preload library that tests/bench/eventloop.sh and compare.sh compare against (benchmark only)
+#   torsocks          Tor's preload library, compared against in tests/bench/compare.sh (benchmark only)
+#   tsocks            the classic SOCKS preload library, compared against in tests/bench/compare.sh (benchmark only)
+#   dante-client      Dante's socksify wrapper/libdsocks, compared against in tests/bench/compare.sh (benchmark only)
+#   gnuplot-nox       tests/bench/chart.sh draws tests/bench/results/bench.png with it (benchmark only)
 PACKAGES=(
     build-essential
     libcriterion-dev

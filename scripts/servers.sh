@@ -1,10 +1,12 @@
-# Shell helpers shared by demo.sh and bench.sh: start, wait for and stop local test servers.
+# Shell helpers of demo.sh, also sourced by the benchmarks (tests/bench/lib.sh) and the TSan stress
+# (tests/tsan/run.sh): start, wait for and stop local servers, danted among them.
 # Source it after setting ME (the script's name, for messages).
 
 die() { echo "$ME: $*" >&2; exit 1; }
 
 PY=/usr/bin/python3
 [[ -x "$PY" ]] || PY=$(command -v python3) || die "python3 not found: run scripts/deps.sh"
+DANTED=$(command -v danted || echo /usr/sbin/danted)
 
 # Stops one background process of ours: TERM, a bounded wait, then KILL (its group too).
 stop_pid() {
@@ -44,6 +46,19 @@ wait_listen() {
     exit 1
 }
 
+# wait_port_file PORTVAR FILE PID NAME LOG: polls (at most 10 s) until the server PID has written the
+# port it bound to FILE, and sets the variable PORTVAR to it; fails early, showing LOG, if PID died first.
+wait_port_file() {
+    local var=$1 file=$2 pid=$3 name=$4 log=$5 i
+    for ((i = 0; i < 200; i++)); do
+        [[ -s "$file" ]] && break
+        kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; die "$name failed to start"; }
+        sleep 0.05
+    done
+    [[ -s "$file" ]] || die "$name did not start within 10 s"
+    printf -v "$var" %s "$(cat "$file")"
+}
+
 # danted_conf FILE PORT EXTERNAL LOG [UDP_LOG]: a quiet, no-auth danted listening on 127.0.0.1:PORT
 # that connects out from EXTERNAL. Without UDP_LOG, one socks rule for every command, logging
 # errors. With UDP_LOG (danted's "log:" items, e.g. "error" or "connect disconnect error"), it also
@@ -79,38 +94,22 @@ CONF
     done
 }
 
-# start_echo DIR: starts tests/bench/echoserver.py on 127.0.0.1; sets ECHO_PID and ECHO_PORT.
-start_echo() {
-    local dir=$1 i
-    "$PY" "$(dirname "${BASH_SOURCE[0]}")/../tests/bench/echoserver.py" "$dir/echo.port" > "$dir/echo.log" 2>&1 &
-    ECHO_PID=$!
-    for ((i = 0; i < 200; i++)); do
-        [[ -s "$dir/echo.port" ]] && break
-        kill -0 "$ECHO_PID" 2>/dev/null || { cat "$dir/echo.log" >&2; die "echo server failed to start"; }
-        sleep 0.05
-    done
-    [[ -s "$dir/echo.port" ]] || die "echo server did not start within 10 s"
-    ECHO_PORT=$(cat "$dir/echo.port")
-    wait_listen "$ECHO_PORT" "$ECHO_PID" "echo server" "$dir/echo.log"
-}
-
-# echo_counts: the echo server's served connections by client address, "A B" for 127.0.0.1
-# and 127.0.0.2.
-echo_counts() {
-    "$PY" - "$ECHO_PORT" <<'PYCOUNT'
-import socket, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
-s.sendall(b"stats\n")
-data = b""
-while chunk := s.recv(4096):
-    data += chunk
-c = dict(kv.split("=") for kv in data.decode().split())
-print(c.get("127.0.0.1", 0), c.get("127.0.0.2", 0))
-PYCOUNT
-}
-
-# median "V1 V2 ...": the median of the values.
-median() {
-    tr ' ' '\n' <<<"$1" | grep . | sort -g |
-        awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+# start_danted PIDVAR CONF PORT [HOSTS]: starts $DANTED on CONF (see danted_conf), which listens on
+# 127.0.0.1:PORT, and waits until it listens; its output goes to CONF's name with .out for .conf.
+# PIDVAR names the variable that gets danted's pid, set before the wait so that the caller's exit
+# trap stops it if the wait fails. danted leads a process group of its own (setsid), so stop_pid
+# stops its worker processes too. With HOSTS, danted runs in a private mount namespace where that
+# file is /etc/hosts: names only the proxy can resolve.
+start_danted() {
+    local var=$1 conf=$2 port=$3 hosts=${4:-} out=${2%.conf}.out pid=${2%.conf}.pid
+    [[ -x "$DANTED" ]] || die "danted not found: run scripts/deps.sh"
+    if [[ -n "$hosts" ]]; then
+        # unshare without --fork and sh's exec keep $! as danted's pid.
+        setsid unshare --mount --propagation private -- /bin/sh -c 'mount --bind "$0" /etc/hosts && exec "$@"' \
+            "$hosts" "$DANTED" -f "$conf" -p "$pid" > "$out" 2>&1 &
+    else
+        setsid "$DANTED" -f "$conf" -p "$pid" > "$out" 2>&1 &
+    fi
+    printf -v "$var" %s "$!"
+    wait_listen "$port" "$!" danted "$out"
 }

@@ -4,7 +4,6 @@
  * (--print), explains what would happen to one connection (--explain HOST[:PORT]), and tells the
  * wrapper which config file a new session pins (--locate). */
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +12,7 @@
 
 #include "config.h"
 #include "explain.h"
+#include "file.h"
 
 static void print_summary(const struct config *c)
 {
@@ -29,16 +29,12 @@ static void print_summary(const struct config *c)
     printf("dns:             %s%s\n", dns[config_dns_mode(c)], c->direct_dns ? " (direct DNS allowed)" : "");
 }
 
-/* /etc/hosts, read as the library reads it: names there stay local. */
+/* /etc/hosts, read as the library reads it: names there stay local. NULL (no names) if it cannot
+ * be read; the process ends soon after, so the text is never freed. */
 static char *read_hosts(void)
 {
-    static char text[1 << 20];
-    int fd = open("/etc/hosts", O_RDONLY | O_CLOEXEC);
-    ssize_t n = fd >= 0 ? read(fd, text, sizeof(text) - 1) : 0;
-    text[n > 0 ? n : 0] = '\0';
-    if (fd >= 0)
-        close(fd);
-    return text;
+    char *text;
+    return file_read_all("/etc/hosts", FILE_HOSTS_MAX, &text, NULL) < 0 ? NULL : text;
 }
 
 static int do_explain(const struct config *c, const char *dest)

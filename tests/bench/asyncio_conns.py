@@ -1,4 +1,4 @@
-"""asyncio_conns: N concurrent connections from one asyncio event loop, for scripts/bench-eventloop.sh.
+"""asyncio_conns: N concurrent connections from one asyncio event loop, for tests/bench/eventloop.sh.
 
     python3 asyncio_conns.py HOST PORT N [--timeout SECONDS]
 

@@ -27,16 +27,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "io_exact.h"
 
 #define BUF_SIZE (256 * 1024)
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void fail(const char *what)
 {

@@ -13,7 +13,7 @@
  * Each iteration: socket, connect, (SOCKS5 handshake), send "ping\n", read the 5
  * echoed bytes and check them, read the server's EOF, close. HOST and PROXYHOST are
  * numeric IPv4 addresses. The target must echo one line and then close the connection
- * (scripts/bench.sh runs such a server).
+ * (tests/bench/connect.sh runs such a server).
  *
  * Output (stdout), one line:  MODE RATE conns/s n=N elapsed=SECONDS
  * Exit status 0 on success, 1 on any error (with a message on stderr), 2 on usage.
@@ -31,13 +31,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "io_exact.h"
 
 static const char REQUEST[] = "ping\n";
 #define REQUEST_LEN (sizeof(REQUEST) - 1)
-
-/* The whole run is bounded: a stuck server must not hang the benchmark forever. */
-#define WATCHDOG_MIN_SECONDS 60u
 
 static void usage(void)
 {
@@ -46,29 +44,6 @@ static void usage(void)
             "       bench-connloop socks5 HOST PORT N PROXYHOST PROXYPORT\n"
             "       bench-connloop lookup NAME PORT N   (getaddrinfo(NAME) before every connection)\n"
             "HOST and PROXYHOST are numeric IPv4 addresses; the target echoes one line, then closes.\n");
-}
-
-static int parse_ipv4(const char *s, struct in_addr *out)
-{
-    if (inet_pton(AF_INET, s, out) != 1) {
-        fprintf(stderr, "bench-connloop: not an IPv4 address: %s\n", s);
-        return -1;
-    }
-    return 0;
-}
-
-static int parse_ulong(const char *s, unsigned long min, unsigned long max, const char *what,
-                       unsigned long *out)
-{
-    char *end = NULL;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || s[0] == '-' || v < min || v > max) {
-        fprintf(stderr, "bench-connloop: bad %s: %s (want %lu..%lu)\n", what, s, min, max);
-        return -1;
-    }
-    *out = v;
-    return 0;
 }
 
 static void io_error(const char *what, unsigned long iter)
@@ -198,13 +173,6 @@ static int resolve(const char *host, struct sockaddr_in *out, unsigned long iter
     return 0;
 }
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -237,11 +205,7 @@ int main(int argc, char **argv)
         proxy.sin_port = htons((uint16_t)pport);
     }
 
-    /* Generous watchdog: at least a minute, or 10 ms per connection. SIGALRM's
-     * default action ends the process with a clear status. */
-    unsigned long budget = n / 100;
-    alarm((unsigned)(budget < WATCHDOG_MIN_SECONDS ? WATCHDOG_MIN_SECONDS : budget));
-    signal(SIGPIPE, SIG_IGN);
+    bench_watchdog(n);
 
     double t0 = now_seconds();
     for (unsigned long i = 0; i < n; i++) {

@@ -1,4 +1,4 @@
-"""delayproxy: a small asyncio SOCKS5 proxy for the event-loop benchmark (scripts/bench-eventloop.sh).
+"""delayproxy: a small asyncio SOCKS5 proxy for the event-loop benchmark (tests/bench/eventloop.sh).
 
 It waits DELAY seconds after it has read a CONNECT request and before it connects upstream, so
 a client that runs its proxy handshakes one after another pays N x DELAY, while one that runs

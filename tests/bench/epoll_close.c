@@ -1,4 +1,4 @@
-/* close() with many epoll registrations (scripts/bench-epollclose.sh): registers N eventfds in one
+/* close() with many epoll registrations (tests/bench/epollclose.sh): registers N eventfds in one
  * epoll (epoll_ctl: socksify's hook remembers each), then closes them all, timing the closes
  * alone; then closes the epoll. Prints "registered N closes S seconds".
  *

@@ -1,5 +1,5 @@
 /*
- * bench-tserver: the target servers of scripts/bench-tools.sh, run in the target namespace.
+ * bench-tserver: the target servers of tests/bench/compare.sh, run in the target namespace.
  *
  *   bench-tserver ADDR ECHOPORT BULKPORT
  *
@@ -31,6 +31,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "bench.h"
 
 #define LINE_MAX_LEN 256
 #define MAX_PEERS 64
@@ -180,13 +182,6 @@ static int write_all(int fd, const char *p, size_t len)
         len -= (size_t)n;
     }
     return 0;
-}
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static void bulk_one(int fd, char *buf)

@@ -45,13 +45,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "io_exact.h"
 
 #define PAYLOAD 64
 #define HDR 10                 /* RSV RSV FRAG ATYP=1 ADDR(4) PORT(2) */
 #define REPLY_TIMEOUT_MS 1000
 #define MAX_TRIES 5
-#define WATCHDOG_MIN_SECONDS 60u
 #define MAX_SOURCES 64
 
 static const char *me = "bench-udp-rtt";
@@ -63,44 +63,6 @@ static void usage(void)
             "       bench-udp-rtt socks5 PROXYHOST PROXYPORT HOST PORT N\n"
             "       bench-udp-rtt serve  ADDR PORTFILE\n"
             "HOST, PROXYHOST and ADDR are numeric IPv4 addresses; HOST:PORT echoes each datagram.\n");
-}
-
-static int parse_ipv4(const char *s, struct in_addr *out)
-{
-    if (inet_pton(AF_INET, s, out) != 1) {
-        fprintf(stderr, "%s: not an IPv4 address: %s\n", me, s);
-        return -1;
-    }
-    return 0;
-}
-
-static int parse_ulong(const char *s, unsigned long min, unsigned long max, const char *what,
-                       unsigned long *out)
-{
-    char *end = NULL;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || s[0] == '-' || v < min || v > max) {
-        fprintf(stderr, "%s: bad %s: %s (want %lu..%lu)\n", me, what, s, min, max);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double cpu_seconds(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 static const char *fmt_addr(const struct sockaddr_in *a, char *buf, size_t len)
@@ -439,10 +401,6 @@ int main(int argc, char **argv)
         proxy.sin_port = htons((uint16_t)pport);
     }
 
-    /* Generous watchdog: at least a minute, or 10 ms per round trip. SIGALRM's default action
-     * ends the process with a clear status. */
-    unsigned long budget = n / 100;
-    alarm((unsigned)(budget < WATCHDOG_MIN_SECONDS ? WATCHDOG_MIN_SECONDS : budget));
-    signal(SIGPIPE, SIG_IGN);
+    bench_watchdog(n);
     return run_client(socks, &proxy, &target, n, argv[1]);
 }

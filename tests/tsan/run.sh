@@ -38,7 +38,6 @@ source "$(dirname "$0")/../../scripts/servers.sh"
 
 [[ $(id -u) -eq 0 ]] || die "must run as root (danted, and a private mount namespace for its /etc/hosts)"
 [[ -x "$BIN" ]] || die "$BIN is missing: run 'make check-tsan' (it builds it first)"
-DANTED=$(command -v danted || echo /usr/sbin/danted)
 [[ -x "$DANTED" ]] || die "danted not found: run scripts/deps.sh"
 command -v unshare > /dev/null || die "unshare (util-linux) not found"
 
@@ -73,12 +72,7 @@ echo "$ME: canary race reported by ThreadSanitizer (exit status 66), as it must 
 { echo "127.0.0.1 localhost"; "$BIN" hosts; } > "$TMP/hosts"
 PROXY_PORT=$(free_port)
 danted_conf "$TMP/danted.conf" "$PROXY_PORT" 127.0.0.2 "$TMP/danted.log" "connect disconnect error"
-# setsid: danted leads its own process group (stop_pid kills the group, danted's children too);
-# unshare without --fork and sh's exec keep $! as danted's pid.
-setsid unshare --mount --propagation private -- /bin/sh -c 'mount --bind "$0" /etc/hosts && exec "$@"' \
-    "$TMP/hosts" "$DANTED" -f "$TMP/danted.conf" -p "$TMP/danted.pid" > "$TMP/danted.out" 2>&1 &
-DANTED_PID=$!
-wait_listen "$PROXY_PORT" "$DANTED_PID" danted "$TMP/danted.out"
+start_danted DANTED_PID "$TMP/danted.conf" "$PROXY_PORT" "$TMP/hosts"
 
 show_logs() {
     local f

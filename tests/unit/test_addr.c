@@ -326,3 +326,59 @@ Test(addr, fit_family)
     cr_assert_eq(addr_fit_family(&v6, AF_INET), -EAFNOSUPPORT, "an IPv4 socket cannot reach IPv6");
     cr_assert_eq(addr_fit_family(&v6, AF_INET6), 0);
 }
+
+/* addr_split_hostport(text) succeeds with this host (as a string), port text (NULL: none) and flags. */
+static void split_ok(const char *text, const char *host, const char *port, bool bracketed, bool bare_ipv6)
+{
+    struct addr_hostport p;
+    cr_assert_eq(addr_split_hostport(text, &p), 0, "'%s' refused", text);
+    cr_assert_eq(p.host_len, strlen(host), "'%s': host of %zu bytes, expected '%s'", text, p.host_len, host);
+    cr_assert_eq(memcmp(p.host, host, p.host_len), 0, "'%s': host '%.*s', expected '%s'", text, (int)p.host_len, p.host, host);
+    if (port)
+        cr_assert_str_eq(p.port, port, "'%s'", text);
+    else
+        cr_assert_null(p.port, "'%s': port '%s', expected none", text, p.port);
+    cr_assert_eq(p.bracketed, bracketed, "'%s'", text);
+    cr_assert_eq(p.bare_ipv6, bare_ipv6, "'%s'", text);
+}
+
+Test(addr, split_hostport_forms)
+{
+    split_ok("example.org", "example.org", NULL, false, false);
+    split_ok("example.org:443", "example.org", "443", false, false);
+    split_ok("10.1.2.3:80", "10.1.2.3", "80", false, false);
+    split_ok("host:", "host", "", false, false);
+    split_ok(":80", "", "80", false, false);
+    split_ok("[fd00::1]", "fd00::1", NULL, true, false);
+    split_ok("[fd00::1]:1080", "fd00::1", "1080", true, false);
+    split_ok("[]:1", "", "1", true, false);
+    split_ok("fe80::1", "fe80::1", NULL, false, true);
+    split_ok("::1:80", "::1:80", NULL, false, true);
+    split_ok("", "", NULL, false, false);
+}
+
+Test(addr, split_hostport_bad_brackets)
+{
+    struct addr_hostport p;
+    cr_assert_eq(addr_split_hostport("[fd00::1", &p), -EINVAL);
+    cr_assert_eq(addr_split_hostport("[fd00::1]80", &p), -EBADMSG);
+    cr_assert_eq(addr_split_hostport("[fd00::1]/x", &p), -EBADMSG);
+}
+
+Test(addr, parse_port)
+{
+    uint16_t port = 7;
+    cr_assert_eq(addr_parse_port("1", &port), 0);
+    cr_assert_eq(port, 1);
+    cr_assert_eq(addr_parse_port("65535", &port), 0);
+    cr_assert_eq(port, 65535);
+    cr_assert_eq(addr_parse_port("0080", &port), 0);
+    cr_assert_eq(port, 80);
+    const char *not_numbers[] = { "", "+80", "-1", " 80", "80 ", "8a", "0x50" };
+    for (size_t i = 0; i < sizeof(not_numbers) / sizeof(not_numbers[0]); i++)
+        cr_assert_eq(addr_parse_port(not_numbers[i], &port), -EINVAL, "'%s'", not_numbers[i]);
+    const char *out_of_range[] = { "0", "65536", "99999999999999999999999" };
+    for (size_t i = 0; i < sizeof(out_of_range) / sizeof(out_of_range[0]); i++)
+        cr_assert_eq(addr_parse_port(out_of_range[i], &port), -ERANGE, "'%s'", out_of_range[i]);
+    cr_assert_eq(port, 80, "a refused port leaves *port alone");
+}

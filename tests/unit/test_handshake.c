@@ -6,9 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "handshake.h"
-#include "helpers.h"
-
+#include "handshake_driver.h"
 
 /* ---- fixtures ---- */
 
@@ -40,23 +38,6 @@ static const uint8_t REPLY_NAME[] = { 0x05, 0x00, 0x00, 0x03, 4, 'g', 'a', 't', 
 
 /* ---- step-by-step driving ---- */
 
-/* Asserts the machine wants to send exactly want[0..n), then reports it all sent. */
-static void expect_send(struct handshake *h, const uint8_t *want, size_t n)
-{
-    cr_assert_eq(handshake_status(h), HANDSHAKE_WRITE, "status %d, expected WRITE", handshake_status(h));
-    cr_assert_eq(handshake_wants(h), 0, "wants input while writing");
-    size_t len = 0;
-    const uint8_t *out = handshake_output(h, &len);
-    cr_assert_not_null(out);
-    test_assert_bytes(out, len, want, n);
-    handshake_sent(h, len);
-    cr_assert_eq(handshake_status(h), HANDSHAKE_READ);
-    size_t none = 99;
-    cr_assert_null(handshake_output(h, &none));
-    cr_assert_eq(none, 0);
-}
-#define EXPECT_SEND(h, ...) expect_send((h), BYTES(__VA_ARGS__), NBYTES(__VA_ARGS__))
-
 /* Feeds data[0..n) in one call, asserting the machine wanted at least that much. */
 static enum handshake_status feed(struct handshake *h, const uint8_t *data, size_t n)
 {
@@ -65,18 +46,6 @@ static enum handshake_status feed(struct handshake *h, const uint8_t *data, size
     return handshake_feed(h, data, n);
 }
 #define FEED(h, ...) feed((h), BYTES(__VA_ARGS__), NBYTES(__VA_ARGS__))
-
-static void assert_failed(const struct handshake *h, int err, const char *step)
-{
-    cr_assert_eq(handshake_status(h), HANDSHAKE_FAILED, "status %d, expected FAILED", handshake_status(h));
-    cr_assert_eq(handshake_error(h), err, "error %d (%s), expected %d (%s)", handshake_error(h),
-                 strerror(handshake_error(h)), err, strerror(err));
-    cr_assert_str_eq(handshake_step_name(h), step);
-    cr_assert_eq(handshake_wants(h), 0);
-    size_t len = 99;
-    cr_assert_null(handshake_output(h, &len));
-    cr_assert_eq(len, 0);
-}
 
 /* Starts a CONNECT to 10.1.2.3:80 through p. */
 static void start_connect(struct handshake *h, const struct proxy *p)
@@ -89,14 +58,14 @@ static void start_connect(struct handshake *h, const struct proxy *p)
 static void start_noauth(struct handshake *h, const struct proxy *p)
 {
     start_connect(h, p);
-    EXPECT_SEND(h, 0x05, 0x01, 0x00);
+    EXPECT_SEND(h, 0, 0x05, 0x01, 0x00);
 }
 
 /* Starts a CONNECT to 10.1.2.3:80 offering user/pass and sends the method selection. */
 static void start_userpass(struct handshake *h, const struct proxy *p)
 {
     start_connect(h, p);
-    EXPECT_SEND(h, 0x05, 0x02, 0x00, 0x02);
+    EXPECT_SEND(h, 0, 0x05, 0x02, 0x00, 0x02);
 }
 
 /* Continues start_noauth through the method choice and the request, ready to read the reply. */
@@ -104,7 +73,7 @@ static void to_reply(struct handshake *h, const struct proxy *p)
 {
     start_noauth(h, p);
     cr_assert_eq(FEED(h, 0x05, 0x00), HANDSHAKE_WRITE);
-    EXPECT_SEND(h, 0x05, 0x01, 0x00, 0x01, 10, 1, 2, 3, 0x00, 0x50);
+    EXPECT_SEND(h, 0, 0x05, 0x01, 0x00, 0x01, 10, 1, 2, 3, 0x00, 0x50);
     cr_assert_str_eq(handshake_step_name(h), "request");
 }
 
@@ -117,11 +86,11 @@ Test(handshake, noauth_exact_bytes)
     start_connect(&h, &p);
     cr_assert_eq(handshake_error(&h), 0);
     cr_assert_str_eq(handshake_step_name(&h), "method selection");
-    EXPECT_SEND(&h, 0x05, 0x01, 0x00);
+    EXPECT_SEND(&h, 0, 0x05, 0x01, 0x00);
     cr_assert_eq(handshake_wants(&h), 2);
     cr_assert_eq(FEED(&h, 0x05, 0x00), HANDSHAKE_WRITE);
     cr_assert_str_eq(handshake_step_name(&h), "request");
-    EXPECT_SEND(&h, 0x05, 0x01, 0x00, 0x01, 10, 1, 2, 3, 0x00, 0x50);
+    EXPECT_SEND(&h, 0, 0x05, 0x01, 0x00, 0x01, 10, 1, 2, 3, 0x00, 0x50);
     cr_assert_eq(handshake_wants(&h), 5);
     cr_assert_eq(feed(&h, REPLY_V4, 5), HANDSHAKE_READ);
     cr_assert_eq(handshake_wants(&h), 5);
@@ -142,11 +111,11 @@ Test(handshake, userpass_exact_bytes)
     start_userpass(&h, &p);
     cr_assert_eq(FEED(&h, 0x05, 0x02), HANDSHAKE_WRITE);
     cr_assert_str_eq(handshake_step_name(&h), "authentication");
-    EXPECT_SEND(&h, 0x01, 5, 'a', 'l', 'i', 'c', 'e', 6, 's', '3', 'c', 'r', 'e', 't');
+    EXPECT_SEND(&h, 0, 0x01, 5, 'a', 'l', 'i', 'c', 'e', 6, 's', '3', 'c', 'r', 'e', 't');
     cr_assert_eq(handshake_wants(&h), 2);
     cr_assert_eq(FEED(&h, 0x01, 0x00), HANDSHAKE_WRITE);
     cr_assert_str_eq(handshake_step_name(&h), "request");
-    EXPECT_SEND(&h, 0x05, 0x01, 0x00, 0x01, 10, 1, 2, 3, 0x00, 0x50);
+    EXPECT_SEND(&h, 0, 0x05, 0x01, 0x00, 0x01, 10, 1, 2, 3, 0x00, 0x50);
     cr_assert_eq(feed(&h, REPLY_V4, 5), HANDSHAKE_READ);
     cr_assert_eq(feed(&h, REPLY_V4 + 5, 5), HANDSHAKE_DONE);
     cr_assert_eq(handshake_error(&h), 0);
@@ -158,7 +127,7 @@ Test(handshake, userpass_empty_password)
     struct handshake h;
     start_userpass(&h, &p);
     cr_assert_eq(FEED(&h, 0x05, 0x02), HANDSHAKE_WRITE);
-    EXPECT_SEND(&h, 0x01, 3, 'b', 'o', 'b', 0);
+    EXPECT_SEND(&h, 0, 0x01, 3, 'b', 'o', 'b', 0);
     cr_assert_eq(FEED(&h, 0x01, 0x00), HANDSHAKE_WRITE);
 }
 
@@ -168,7 +137,7 @@ Test(handshake, auth_reply_version5_tolerated)
     struct handshake h;
     start_userpass(&h, &p);
     cr_assert_eq(FEED(&h, 0x05, 0x02), HANDSHAKE_WRITE);
-    EXPECT_SEND(&h, 0x01, 1, 'u', 1, 'p');
+    EXPECT_SEND(&h, 0, 0x01, 1, 'u', 1, 'p');
     cr_assert_eq(FEED(&h, 0x05, 0x00), HANDSHAKE_WRITE);
     cr_assert_str_eq(handshake_step_name(&h), "request");
 }
@@ -192,7 +161,7 @@ Test(handshake, offered_userpass_server_picks_none)
     start_userpass(&h, &p);
     cr_assert_eq(FEED(&h, 0x05, 0x00), HANDSHAKE_WRITE);
     cr_assert_str_eq(handshake_step_name(&h), "request");
-    EXPECT_SEND(&h, 0x05, 0x01, 0x00, 0x01, 10, 1, 2, 3, 0x00, 0x50);
+    EXPECT_SEND(&h, 0, 0x05, 0x01, 0x00, 0x01, 10, 1, 2, 3, 0x00, 0x50);
 }
 
 /* Asserts a no-auth CONNECT to t sends exactly want[0..n) as its request. */
@@ -201,9 +170,9 @@ static void expect_request(const struct socks_target *t, const uint8_t *want, si
     struct proxy p = proxy_noauth();
     struct handshake h;
     cr_assert_eq(handshake_start(&h, &p, t), 0);
-    EXPECT_SEND(&h, 0x05, 0x01, 0x00);
+    EXPECT_SEND(&h, 0, 0x05, 0x01, 0x00);
     cr_assert_eq(FEED(&h, 0x05, 0x00), HANDSHAKE_WRITE);
-    expect_send(&h, want, n);
+    drive_expect_send(&h, 0, want, n);
 }
 #define EXPECT_REQUEST(t, ...) expect_request((t), BYTES(__VA_ARGS__), NBYTES(__VA_ARGS__))
 
@@ -491,7 +460,7 @@ static void check_method_reply_fails(const struct proxy *p, uint8_t ver, uint8_t
     else
         start_noauth(&h, p);
     cr_assert_eq(FEED(&h, ver, method), HANDSHAKE_FAILED);
-    assert_failed(&h, err, "method selection");
+    drive_assert_failed(&h, err, "method selection", 0);
 }
 
 Test(handshake, no_acceptable_method_eacces)
@@ -529,7 +498,7 @@ static void to_auth_reply(struct handshake *h, const struct proxy *p)
 {
     start_userpass(h, p);
     cr_assert_eq(FEED(h, 0x05, 0x02), HANDSHAKE_WRITE);
-    EXPECT_SEND(h, 0x01, 1, 'u', 2, 'p', 'w');
+    EXPECT_SEND(h, 0, 0x01, 1, 'u', 2, 'p', 'w');
 }
 
 Test(handshake, auth_rejected_eacces)
@@ -538,7 +507,7 @@ Test(handshake, auth_rejected_eacces)
     struct handshake h;
     to_auth_reply(&h, &p);
     cr_assert_eq(FEED(&h, 0x01, 0x01), HANDSHAKE_FAILED);
-    assert_failed(&h, EACCES, "authentication");
+    drive_assert_failed(&h, EACCES, "authentication", 0);
 }
 
 Test(handshake, auth_reply_bad_version_eproto)
@@ -547,7 +516,7 @@ Test(handshake, auth_reply_bad_version_eproto)
     struct handshake h;
     to_auth_reply(&h, &p);
     cr_assert_eq(FEED(&h, 0x02, 0x00), HANDSHAKE_FAILED);
-    assert_failed(&h, EPROTO, "authentication");
+    drive_assert_failed(&h, EPROTO, "authentication", 0);
 }
 
 Test(handshake, every_reply_code_maps_to_errno)
@@ -566,7 +535,7 @@ Test(handshake, every_reply_code_maps_to_errno)
         cr_assert_eq(feed(&h, reply, 5), HANDSHAKE_READ, "code %u", map[i].code);
         cr_assert_eq(feed(&h, reply + 5, 5), HANDSHAKE_FAILED, "code %u", map[i].code);
         cr_assert_eq(handshake_error(&h), map[i].err, "code %u gave %d", map[i].code, handshake_error(&h));
-        assert_failed(&h, map[i].err, "request");
+        drive_assert_failed(&h, map[i].err, "request", 0);
         cr_assert_eq(h.reply.code, map[i].code);
     }
 }
@@ -586,7 +555,7 @@ Test(handshake, malformed_reply_eproto)
         struct handshake h;
         to_reply(&h, &p);
         cr_assert_eq(feed(&h, bad[i], 5), HANDSHAKE_FAILED, "case %zu", i);
-        assert_failed(&h, EPROTO, "request");
+        drive_assert_failed(&h, EPROTO, "request", 0);
     }
 }
 
@@ -600,7 +569,7 @@ Test(handshake, malformed_reply_byte_by_byte_eproto)
     cr_assert_eq(FEED(&h, 0x00), HANDSHAKE_READ);
     cr_assert_eq(FEED(&h, 0x07), HANDSHAKE_READ);
     cr_assert_eq(FEED(&h, 0x00), HANDSHAKE_FAILED);
-    assert_failed(&h, EPROTO, "request");
+    drive_assert_failed(&h, EPROTO, "request", 0);
 }
 
 /* EOF at every point of a userpass exchange. */
@@ -641,7 +610,7 @@ Test(handshake, eof_at_each_step_econnreset)
         }
         cr_assert_neq(handshake_status(&h), HANDSHAKE_FAILED, "point %zu", i);
         handshake_eof(&h);
-        assert_failed(&h, ECONNRESET, points[i].step);
+        drive_assert_failed(&h, ECONNRESET, points[i].step, 0);
     }
 }
 
@@ -662,7 +631,7 @@ Test(handshake, eof_after_failure_keeps_first_error)
     start_noauth(&h, &p);
     FEED(&h, 0x05, 0xff);
     handshake_eof(&h);
-    assert_failed(&h, EACCES, "method selection");
+    drive_assert_failed(&h, EACCES, "method selection", 0);
 }
 
 Test(handshake, abort_gives_errno)
@@ -671,16 +640,16 @@ Test(handshake, abort_gives_errno)
     struct handshake h;
     start_noauth(&h, &p);
     handshake_abort(&h, ETIMEDOUT);
-    assert_failed(&h, ETIMEDOUT, "method selection");
+    drive_assert_failed(&h, ETIMEDOUT, "method selection", 0);
 
     to_reply(&h, &p);
     FEED(&h, 0x05, 0x00);
     handshake_abort(&h, ECANCELED);
-    assert_failed(&h, ECANCELED, "request");
+    drive_assert_failed(&h, ECANCELED, "request", 0);
 
     start_connect(&h, &p);   /* still WRITE */
     handshake_abort(&h, EINTR);
-    assert_failed(&h, EINTR, "method selection");
+    drive_assert_failed(&h, EINTR, "method selection", 0);
 }
 
 Test(handshake, abort_after_done_or_failed_changes_nothing)
@@ -695,7 +664,7 @@ Test(handshake, abort_after_done_or_failed_changes_nothing)
     start_noauth(&h, &p);
     handshake_abort(&h, ETIMEDOUT);
     handshake_abort(&h, ECONNRESET);
-    assert_failed(&h, ETIMEDOUT, "method selection");
+    drive_assert_failed(&h, ETIMEDOUT, "method selection", 0);
 }
 
 Test(handshake, feeding_more_than_wants_eproto)
@@ -704,21 +673,21 @@ Test(handshake, feeding_more_than_wants_eproto)
     struct handshake h;
     start_noauth(&h, &p);
     cr_assert_eq(handshake_feed(&h, BYTES(0x05, 0x00, 0x05), 3), HANDSHAKE_FAILED);
-    assert_failed(&h, EPROTO, "method selection");
+    drive_assert_failed(&h, EPROTO, "method selection", 0);
 
     start_noauth(&h, &p);
     cr_assert_eq(handshake_feed(&h, BYTES(0x05), 1), HANDSHAKE_READ);
     cr_assert_eq(handshake_feed(&h, BYTES(0x00, 0x05), 2), HANDSHAKE_FAILED);
-    assert_failed(&h, EPROTO, "method selection");
+    drive_assert_failed(&h, EPROTO, "method selection", 0);
 
     to_reply(&h, &p);
     cr_assert_eq(handshake_feed(&h, REPLY_V4, 6), HANDSHAKE_FAILED);
-    assert_failed(&h, EPROTO, "request");
+    drive_assert_failed(&h, EPROTO, "request", 0);
 
     to_reply(&h, &p);
     cr_assert_eq(feed(&h, REPLY_V4, 5), HANDSHAKE_READ);
     cr_assert_eq(handshake_feed(&h, REPLY_V4 + 5, 6), HANDSHAKE_FAILED);
-    assert_failed(&h, EPROTO, "request");
+    drive_assert_failed(&h, EPROTO, "request", 0);
 }
 
 /* While the machine is writing it wants 0 bytes, so any byte fed then is one too many. */
@@ -730,7 +699,7 @@ Test(handshake, feeding_while_writing_eproto)
     cr_assert_eq(handshake_wants(&h), 0);
     cr_assert_eq(handshake_feed(&h, BYTES(0x05), 1), HANDSHAKE_FAILED,
                  "a byte fed while wants() == 0 was silently dropped instead of failing with EPROTO");
-    assert_failed(&h, EPROTO, "method selection");
+    drive_assert_failed(&h, EPROTO, "method selection", 0);
 }
 
 Test(handshake, feeding_after_done_is_ignored)
@@ -748,9 +717,9 @@ static void check_bad_target(const struct socks_target *t)
     struct proxy p = proxy_noauth();
     struct handshake h;
     cr_assert_eq(handshake_start(&h, &p, t), -EINVAL);
-    assert_failed(&h, EINVAL, "request");
+    drive_assert_failed(&h, EINVAL, "request", 0);
     cr_assert_eq(handshake_feed(&h, BYTES(0x05, 0x00), 2), HANDSHAKE_FAILED);
-    assert_failed(&h, EINVAL, "request");
+    drive_assert_failed(&h, EINVAL, "request", 0);
 }
 
 Test(handshake, name_of_256_einval)
@@ -809,7 +778,7 @@ Test(handshake, pipelined_noauth_sends_everything_at_once)
     struct handshake h;
     struct socks_target t = test_target("10.1.2.3", 80);
     cr_assert_eq(handshake_start(&h, &p, &t), 0);
-    EXPECT_SEND(&h, 0x05, 0x01, 0x00, 0x05, 0x01, 0x00, 0x01, 10, 1, 2, 3, 0x00, 80);
+    EXPECT_SEND(&h, 0, 0x05, 0x01, 0x00, 0x05, 0x01, 0x00, 0x01, 10, 1, 2, 3, 0x00, 80);
     cr_assert_eq(handshake_wants(&h), 2);
     cr_assert_eq(FEED(&h, 0x05, 0x00), HANDSHAKE_READ, "nothing more to send: the request went already");
     cr_assert_str_eq(handshake_step_name(&h), "request");
@@ -823,7 +792,7 @@ Test(handshake, pipelined_userpass_offers_only_userpass)
     struct handshake h;
     struct socks_target t = test_target("10.1.2.3", 80);
     cr_assert_eq(handshake_start(&h, &p, &t), 0);
-    EXPECT_SEND(&h, 0x05, 0x01, 0x02, 0x01, 1, 'u', 2, 'p', 'w', 0x05, 0x01, 0x00, 0x01, 10, 1, 2, 3, 0x00, 80);
+    EXPECT_SEND(&h, 0, 0x05, 0x01, 0x02, 0x01, 1, 'u', 2, 'p', 'w', 0x05, 0x01, 0x00, 0x01, 10, 1, 2, 3, 0x00, 80);
     cr_assert_eq(FEED(&h, 0x05, 0x02), HANDSHAKE_READ);
     cr_assert_str_eq(handshake_step_name(&h), "authentication");
     cr_assert_eq(handshake_wants(&h), 2);
@@ -843,12 +812,12 @@ Test(handshake, pipelined_unexpected_method_fails)
     handshake_output(&h, &len);
     handshake_sent(&h, len);
     FEED(&h, 0x05, 0x02);
-    assert_failed(&h, EPROTO, "method selection");
+    drive_assert_failed(&h, EPROTO, "method selection", 0);
     handshake_start(&h, &p, &t);
     handshake_output(&h, &len);
     handshake_sent(&h, len);
     FEED(&h, 0x05, 0xff);
-    assert_failed(&h, EACCES, "method selection");
+    drive_assert_failed(&h, EACCES, "method selection", 0);
 }
 
 Test(handshake, pipelined_wrong_password_fails)
@@ -863,5 +832,5 @@ Test(handshake, pipelined_wrong_password_fails)
     handshake_sent(&h, len);
     FEED(&h, 0x05, 0x02);
     FEED(&h, 0x01, 0x01);
-    assert_failed(&h, EACCES, "authentication");
+    drive_assert_failed(&h, EACCES, "authentication", 0);
 }

@@ -9,19 +9,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "handshake.h"
-#include "helpers.h"
+#include "handshake_driver.h"
 
 /* ---- fixtures ---- */
-
-/* A proxy from its URL (asserts it parses). */
-static struct proxy P(const char *url)
-{
-    struct proxy p;
-    char why[256];
-    cr_assert_eq(proxy_url_parse(url, &p, why, sizeof(why)), 0, "%s: %s", url, why);
-    return p;
-}
 
 static const uint8_t S5_REPLY_V4[] = { 0x05, 0x00, 0x00, 0x01, 192, 168, 1, 1, 0x10, 0xe1 };   /* 192.168.1.1:4321 */
 static const uint8_t S5_REPLY_NAME[] = { 0x05, 0x00, 0x00, 0x03, 4, 'g', 'a', 't', 'e', 0x01, 0xbb };
@@ -50,149 +40,49 @@ static void start(struct handshake *h, const struct proxy *const *hops, size_t n
     cr_assert_eq(handshake_blame(h), -1, "nothing failed yet");
 }
 
-static bool all_zero(const uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (p[i])
-            return false;
-    return true;
-}
-
-/* Asserts the machine sends exactly want[0..n) now (hop `hop`), then reports it sent; the output
- * buffer must then hold nothing at all (credentials wiped). */
-static void expect_send_at(struct handshake *h, size_t hop, const uint8_t *want, size_t n)
-{
-    cr_assert_eq(handshake_status(h), HANDSHAKE_WRITE, "status %d (error %d), expected WRITE", handshake_status(h),
-                 handshake_error(h));
-    cr_assert_eq(h->hop, hop, "talking to hop %zu, expected %zu", h->hop, hop);
-    cr_assert_eq(handshake_wants(h), 0, "wants input while writing");
-    size_t len = 0;
-    const uint8_t *out = handshake_output(h, &len);
-    cr_assert_not_null(out);
-    test_assert_bytes(out, len, want, n);
-    handshake_sent(h, len);
-    cr_assert_eq(handshake_status(h), HANDSHAKE_READ);
-    cr_assert(all_zero(h->out, sizeof(h->out)), "the output buffer is not wiped after sending");
-    size_t none = 99;
-    cr_assert_null(handshake_output(h, &none));
-    cr_assert_eq(none, 0);
-}
-#define EXPECT_SEND(h, hop, ...) expect_send_at((h), (hop), BYTES(__VA_ARGS__), NBYTES(__VA_ARGS__))
-#define EXPECT_SEND_TEXT(h, hop, text) expect_send_at((h), (hop), (const uint8_t *)(text), strlen(text))
-
-/* Feeds reply[0..len) chunk bytes at a time, never more than the machine wants nor more than the
- * reply has left; returns the status after the last byte. The machine must take the whole reply:
- * it may not stop reading before its end, nor ask for more once it has it. */
-static enum handshake_status feed_reply(struct handshake *h, const void *reply, size_t len, size_t chunk)
-{
-    const uint8_t *p = reply;
-    size_t off = 0;
-    enum handshake_status st = handshake_status(h);
-    while (off < len) {
-        cr_assert_eq(st, HANDSHAKE_READ, "stopped reading at byte %zu of %zu (status %d, error %d)", off, len, st,
-                     handshake_error(h));
-        size_t wants = handshake_wants(h);
-        cr_assert_gt(wants, 0, "READ but wants nothing");
-        cr_assert_leq(wants, len - off, "at byte %zu: wants %zu but only %zu remain of the reply", off, wants, len - off);
-        size_t n = wants < chunk ? wants : chunk;
-        st = handshake_feed(h, p + off, n);
-        off += n;
-    }
-    return st;
-}
-
-/* Feeds exactly data[0..len) (part of a reply), never more than the machine wants at once. */
-static void feed_some(struct handshake *h, const void *data, size_t len)
-{
-    const uint8_t *p = data;
-    for (size_t off = 0; off < len;) {
-        cr_assert_eq(handshake_status(h), HANDSHAKE_READ);
-        size_t n = handshake_wants(h);
-        cr_assert_gt(n, 0);
-        if (n > len - off)
-            n = len - off;
-        cr_assert_eq(handshake_feed(h, p + off, n), HANDSHAKE_READ);
-        off += n;
-    }
-}
-
-/* Like feed_reply, for a reply the machine refuses partway: feeds until it fails. */
-static void feed_until_failed(struct handshake *h, const void *reply, size_t len, size_t chunk)
-{
-    const uint8_t *p = reply;
-    size_t off = 0;
-    while (off < len && handshake_status(h) == HANDSHAKE_READ) {
-        size_t wants = handshake_wants(h);
-        size_t n = wants < chunk ? wants : chunk;
-        if (n > len - off)
-            n = len - off;
-        handshake_feed(h, p + off, n);
-        off += n;
-    }
-    cr_assert_eq(handshake_status(h), HANDSHAKE_FAILED, "status %d after the whole reply", handshake_status(h));
-}
-
+/* drive_assert_failed, and the hop blamed for the failure is `blame`. */
 static void assert_failed(const struct handshake *h, int err, const char *step, size_t hop, int blame)
 {
-    cr_assert_eq(handshake_status(h), HANDSHAKE_FAILED, "status %d, expected FAILED", handshake_status(h));
-    cr_assert_eq(handshake_error(h), err, "error %d (%s), expected %d (%s)", handshake_error(h),
-                 strerror(handshake_error(h)), err, strerror(err));
-    cr_assert_str_eq(handshake_step_name(h), step);
-    cr_assert_eq(h->hop, hop, "failed at hop %zu, expected %zu", h->hop, hop);
+    drive_assert_failed(h, err, step, hop);
     cr_assert_eq(handshake_blame(h), blame, "blame %d, expected %d", handshake_blame(h), blame);
-    cr_assert_eq(handshake_wants(h), 0);
-    size_t len = 99;
-    cr_assert_null(handshake_output(h, &len));
-    cr_assert_eq(len, 0);
-    cr_assert(all_zero(h->out, sizeof(h->out)), "a failed handshake keeps bytes in its output buffer");
-}
-
-static void assert_done(const struct handshake *h)
-{
-    cr_assert_eq(handshake_status(h), HANDSHAKE_DONE, "status %d (error %d in %s at hop %zu)", handshake_status(h),
-                 handshake_error(h), handshake_step_name(h), h->hop);
-    cr_assert_eq(handshake_error(h), 0);
-    cr_assert_eq(handshake_wants(h), 0, "wants tunnel bytes after the last reply");
-    cr_assert_eq(handshake_blame(h), -1);
-    cr_assert_str_eq(handshake_step_name(h), "done");
 }
 
 /* ---- exact bytes, driven by hand ---- */
 
 Test(handshake_chain, socks5_then_socks5_with_auth)
 {
-    struct proxy p0 = P("socks5://10.0.0.1:1080"), p1 = P("socks5://u:pw@10.0.0.2:1081");
+    struct proxy p0 = test_proxy("socks5://10.0.0.1:1080"), p1 = test_proxy("socks5://u:pw@10.0.0.2:1081");
     const struct proxy *hops[] = { &p0, &p1 };
     struct socks_target t = test_target("10.1.2.3", 80);
     struct handshake h;
     start(&h, hops, 2, &t);
     cr_assert_str_eq(handshake_step_name(&h), "method selection");
     EXPECT_SEND(&h, 0, 0x05, 0x01, 0x00);
-    cr_assert_eq(feed_reply(&h, BYTES(0x05, 0x00), 2, 1), HANDSHAKE_WRITE);
+    cr_assert_eq(drive_feed_reply(&h, BYTES(0x05, 0x00), 2, 1), HANDSHAKE_WRITE);
     cr_assert_str_eq(handshake_step_name(&h), "request");
     /* hop 0 is asked for hop 1: 10.0.0.2:1081 */
     EXPECT_SEND(&h, 0, 0x05, 0x01, 0x00, 0x01, 10, 0, 0, 2, 0x04, 0x39);
     cr_assert_eq(handshake_wants(&h), 5);
-    cr_assert_eq(feed_reply(&h, S5_REPLY_V4, sizeof(S5_REPLY_V4), 100), HANDSHAKE_WRITE);
+    cr_assert_eq(drive_feed_reply(&h, S5_REPLY_V4, sizeof(S5_REPLY_V4), 100), HANDSHAKE_WRITE);
     cr_assert_eq(h.hop, 1);
     cr_assert_str_eq(handshake_step_name(&h), "method selection");
     /* hop 1, through the tunnel: offers user/pass */
     EXPECT_SEND(&h, 1, 0x05, 0x02, 0x00, 0x02);
-    cr_assert_eq(feed_reply(&h, BYTES(0x05, 0x02), 2, 2), HANDSHAKE_WRITE);
+    cr_assert_eq(drive_feed_reply(&h, BYTES(0x05, 0x02), 2, 2), HANDSHAKE_WRITE);
     cr_assert_str_eq(handshake_step_name(&h), "authentication");
     EXPECT_SEND(&h, 1, 0x01, 1, 'u', 2, 'p', 'w');
-    cr_assert_eq(feed_reply(&h, BYTES(0x01, 0x00), 2, 1), HANDSHAKE_WRITE);
+    cr_assert_eq(drive_feed_reply(&h, BYTES(0x01, 0x00), 2, 1), HANDSHAKE_WRITE);
     /* hop 1 is asked for the target */
     EXPECT_SEND(&h, 1, 0x05, 0x01, 0x00, 0x01, 10, 1, 2, 3, 0x00, 0x50);
-    cr_assert_eq(feed_reply(&h, S5_REPLY_NAME, sizeof(S5_REPLY_NAME), 1), HANDSHAKE_DONE);
-    assert_done(&h);
+    cr_assert_eq(drive_feed_reply(&h, S5_REPLY_NAME, sizeof(S5_REPLY_NAME), 1), HANDSHAKE_DONE);
+    drive_assert_done(&h);
     cr_assert(h.reply.bound.is_name, "the bound address is the last hop's");
     cr_assert_str_eq(h.reply.bound.name, "gate");
 }
 
 Test(handshake_chain, http_socks4a_socks5h_with_names)
 {
-    struct proxy p0 = P("http://10.0.0.1:3128"), p1 = P("socks4a://uid@10.0.0.2:1080"), p2 = P("socks5h://gw.example:1080");
+    struct proxy p0 = test_proxy("http://10.0.0.1:3128"), p1 = test_proxy("socks4a://uid@10.0.0.2:1080"), p2 = test_proxy("socks5h://gw.example:1080");
     cr_assert_not(p2.has_addr);
     const struct proxy *hops[] = { &p0, &p1, &p2 };
     struct socks_target t = test_name_target("example.org", 443);
@@ -202,69 +92,69 @@ Test(handshake_chain, http_socks4a_socks5h_with_names)
     EXPECT_SEND_TEXT(&h, 0, "CONNECT 10.0.0.2:1080 HTTP/1.1\r\nHost: 10.0.0.2:1080\r\n\r\n");
     char head[4096];
     size_t head_len = http_200_long(head, sizeof(head), 40);
-    cr_assert_eq(feed_reply(&h, head, head_len, 1), HANDSHAKE_WRITE);
+    cr_assert_eq(drive_feed_reply(&h, head, head_len, 1), HANDSHAKE_WRITE);
     cr_assert_eq(h.hop, 1);
     /* hop 1 (SOCKS4a) is asked for hop 2 by name: DSTIP 0.0.0.1, user id, name */
     EXPECT_SEND(&h, 1, 0x04, 0x01, 0x04, 0x38, 0, 0, 0, 1, 'u', 'i', 'd', 0, 'g', 'w', '.', 'e', 'x', 'a', 'm', 'p',
                 'l', 'e', 0);
     cr_assert_eq(handshake_wants(&h), 8);
-    cr_assert_eq(feed_reply(&h, S4_GRANTED, sizeof(S4_GRANTED), 1), HANDSHAKE_WRITE);
+    cr_assert_eq(drive_feed_reply(&h, S4_GRANTED, sizeof(S4_GRANTED), 1), HANDSHAKE_WRITE);
     cr_assert_eq(h.hop, 2);
     EXPECT_SEND(&h, 2, 0x05, 0x01, 0x00);
-    cr_assert_eq(feed_reply(&h, BYTES(0x05, 0x00), 2, 1), HANDSHAKE_WRITE);
+    cr_assert_eq(drive_feed_reply(&h, BYTES(0x05, 0x00), 2, 1), HANDSHAKE_WRITE);
     EXPECT_SEND(&h, 2, 0x05, 0x01, 0x00, 0x03, 11, 'e', 'x', 'a', 'm', 'p', 'l', 'e', '.', 'o', 'r', 'g', 0x01, 0xbb);
-    cr_assert_eq(feed_reply(&h, S5_REPLY_V4, sizeof(S5_REPLY_V4), 1), HANDSHAKE_DONE);
-    assert_done(&h);
+    cr_assert_eq(drive_feed_reply(&h, S5_REPLY_V4, sizeof(S5_REPLY_V4), 1), HANDSHAKE_DONE);
+    drive_assert_done(&h);
     cr_assert_eq(h.reply.bound.port, 4321);
 }
 
 Test(handshake_chain, http_asked_for_an_ipv6_proxy)
 {
-    struct proxy p0 = P("http://10.0.0.1:3128"), p1 = P("socks5://[2001:db8::2]:1090");
+    struct proxy p0 = test_proxy("http://10.0.0.1:3128"), p1 = test_proxy("socks5://[2001:db8::2]:1090");
     const struct proxy *hops[] = { &p0, &p1 };
     struct socks_target t = test_target("10.1.2.3", 80);
     struct handshake h;
     start(&h, hops, 2, &t);
     EXPECT_SEND_TEXT(&h, 0, "CONNECT [2001:db8::2]:1090 HTTP/1.1\r\nHost: [2001:db8::2]:1090\r\n\r\n");
-    cr_assert_eq(feed_reply(&h, HTTP_200, strlen(HTTP_200), 3), HANDSHAKE_WRITE);
+    cr_assert_eq(drive_feed_reply(&h, HTTP_200, strlen(HTTP_200), 3), HANDSHAKE_WRITE);
     EXPECT_SEND(&h, 1, 0x05, 0x01, 0x00);
-    cr_assert_eq(feed_reply(&h, BYTES(0x05, 0x00), 2, 2), HANDSHAKE_WRITE);
+    cr_assert_eq(drive_feed_reply(&h, BYTES(0x05, 0x00), 2, 2), HANDSHAKE_WRITE);
     EXPECT_SEND(&h, 1, 0x05, 0x01, 0x00, 0x01, 10, 1, 2, 3, 0x00, 0x50);
-    cr_assert_eq(feed_reply(&h, S5_REPLY_V4, sizeof(S5_REPLY_V4), 4), HANDSHAKE_DONE);
-    assert_done(&h);
+    cr_assert_eq(drive_feed_reply(&h, S5_REPLY_V4, sizeof(S5_REPLY_V4), 4), HANDSHAKE_DONE);
+    drive_assert_done(&h);
 }
 
 Test(handshake_chain, socks5_asked_for_a_named_http_proxy_with_auth)
 {
-    struct proxy p0 = P("socks5://10.0.0.1"), p1 = P("http://user:pass@proxy.example:3128");
+    struct proxy p0 = test_proxy("socks5://10.0.0.1"), p1 = test_proxy("http://user:pass@proxy.example:3128");
     const struct proxy *hops[] = { &p0, &p1 };
     struct socks_target t = test_target("2001:db8::7", 22);
     struct handshake h;
     start(&h, hops, 2, &t);
     EXPECT_SEND(&h, 0, 0x05, 0x01, 0x00);
-    feed_reply(&h, BYTES(0x05, 0x00), 2, 2);
+    drive_feed_reply(&h, BYTES(0x05, 0x00), 2, 2);
     EXPECT_SEND(&h, 0, 0x05, 0x01, 0x00, 0x03, 13, 'p', 'r', 'o', 'x', 'y', '.', 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0x0c,
                 0x38);
-    cr_assert_eq(feed_reply(&h, S5_REPLY_V4, sizeof(S5_REPLY_V4), 3), HANDSHAKE_WRITE);
+    cr_assert_eq(drive_feed_reply(&h, S5_REPLY_V4, sizeof(S5_REPLY_V4), 3), HANDSHAKE_WRITE);
     EXPECT_SEND_TEXT(&h, 1, "CONNECT [2001:db8::7]:22 HTTP/1.1\r\nHost: [2001:db8::7]:22\r\n"
                             "Proxy-Authorization: Basic dXNlcjpwYXNz\r\n\r\n");
     cr_assert_str_eq(handshake_step_name(&h), "request");
-    cr_assert_eq(feed_reply(&h, "HTTP/1.1 200 \r\nA: b\r\n\r\n", 23, 2), HANDSHAKE_DONE);
-    assert_done(&h);
+    cr_assert_eq(drive_feed_reply(&h, "HTTP/1.1 200 \r\nA: b\r\n\r\n", 23, 2), HANDSHAKE_DONE);
+    drive_assert_done(&h);
 }
 
 Test(handshake_chain, socks4_carries_v4_mapped_and_user_id)
 {
-    struct proxy p0 = P("socks4://alice@10.0.0.1:1080"), p1 = P("socks4://10.0.0.2:1081");
+    struct proxy p0 = test_proxy("socks4://alice@10.0.0.1:1080"), p1 = test_proxy("socks4://10.0.0.2:1081");
     const struct proxy *hops[] = { &p0, &p1 };
     struct socks_target t = test_target("::ffff:203.0.113.5", 8080);
     struct handshake h;
     start(&h, hops, 2, &t);
     EXPECT_SEND(&h, 0, 0x04, 0x01, 0x04, 0x39, 10, 0, 0, 2, 'a', 'l', 'i', 'c', 'e', 0);
-    cr_assert_eq(feed_reply(&h, S4_GRANTED, sizeof(S4_GRANTED), 3), HANDSHAKE_WRITE);
+    cr_assert_eq(drive_feed_reply(&h, S4_GRANTED, sizeof(S4_GRANTED), 3), HANDSHAKE_WRITE);
     EXPECT_SEND(&h, 1, 0x04, 0x01, 0x1f, 0x90, 203, 0, 113, 5, 0);
-    cr_assert_eq(feed_reply(&h, S4_GRANTED, sizeof(S4_GRANTED), 8), HANDSHAKE_DONE);
-    assert_done(&h);
+    cr_assert_eq(drive_feed_reply(&h, S4_GRANTED, sizeof(S4_GRANTED), 8), HANDSHAKE_DONE);
+    drive_assert_done(&h);
 }
 
 /* ---- a scripted server, any chunking ---- */
@@ -331,7 +221,7 @@ static size_t run_script(struct handshake *h, const struct script *s, size_t chu
         sock_off += n;
         consumed += n;
     }
-    assert_done(h);
+    drive_assert_done(h);
     cr_assert_eq(msgs, s->count, "%zu messages answered of %zu", msgs, s->count);
     cr_assert_eq(sock_off, reply_end[s->count - 1], "consumed %zu bytes, the replies end at %zu", sock_off,
                  reply_end[s->count - 1]);
@@ -359,8 +249,8 @@ static const size_t CHUNKS[] = { 1, 2, 3, 4, 5, 7, 13, 64, SIZE_MAX };
 
 Test(handshake_chain, three_kinds_any_chunking)
 {
-    struct proxy p0 = P("socks5://user:password@10.0.0.1:1080"), p1 = P("http://10.0.0.2:8080"),
-                 p2 = P("socks4://10.0.0.3:1081");
+    struct proxy p0 = test_proxy("socks5://user:password@10.0.0.1:1080"), p1 = test_proxy("http://10.0.0.2:8080"),
+                 p2 = test_proxy("socks4://10.0.0.3:1081");
     const struct proxy *hops[] = { &p0, &p1, &p2 };
     struct socks_target t = test_target("198.51.100.9", 443);
     char head[8192];
@@ -390,7 +280,7 @@ Test(handshake_chain, three_kinds_any_chunking)
 
 Test(handshake_chain, http_last_hop_leaves_tunnel_bytes)
 {
-    struct proxy p0 = P("socks4a://10.0.0.1"), p1 = P("http://u:p@10.0.0.2:3128");
+    struct proxy p0 = test_proxy("socks4a://10.0.0.1"), p1 = test_proxy("http://u:p@10.0.0.2:3128");
     const struct proxy *hops[] = { &p0, &p1 };
     struct socks_target t = test_name_target("git.example", 22);
     /* The proxy's response and the server's banner arrive together; so do CRs and LFs that look
@@ -420,7 +310,7 @@ Test(handshake_chain, sixteen_hops_of_every_kind)
     for (int i = 0; i < 16; i++) {
         char url[64];
         snprintf(url, sizeof(url), "%s://10.0.%d.1:%d", kinds[i % 5], i, 2000 + i);
-        p[i] = P(url);
+        p[i] = test_proxy(url);
         hops[i] = &p[i];
     }
     struct script s = { .tunnel = (const uint8_t *)"TT", .tunnel_len = 2 };
@@ -475,23 +365,23 @@ struct three {
 
 static void three_to(struct three *x, size_t hop)
 {
-    x->p[0] = P("socks5://10.0.0.1:1080");
-    x->p[1] = P("socks4://10.0.0.2:1081");
-    x->p[2] = P("http://10.0.0.3:3128");
+    x->p[0] = test_proxy("socks5://10.0.0.1:1080");
+    x->p[1] = test_proxy("socks4://10.0.0.2:1081");
+    x->p[2] = test_proxy("http://10.0.0.3:3128");
     for (int i = 0; i < 3; i++)
         x->hops[i] = &x->p[i];
     struct socks_target t = test_target("10.1.2.3", 80);
     start(&x->h, x->hops, 3, &t);
     EXPECT_SEND(&x->h, 0, 0x05, 0x01, 0x00);
-    feed_reply(&x->h, BYTES(0x05, 0x00), 2, 2);
+    drive_feed_reply(&x->h, BYTES(0x05, 0x00), 2, 2);
     EXPECT_SEND(&x->h, 0, 0x05, 0x01, 0x00, 0x01, 10, 0, 0, 2, 0x04, 0x39);
     if (hop == 0)
         return;
-    cr_assert_eq(feed_reply(&x->h, S5_REPLY_V4, sizeof(S5_REPLY_V4), 10), HANDSHAKE_WRITE);
+    cr_assert_eq(drive_feed_reply(&x->h, S5_REPLY_V4, sizeof(S5_REPLY_V4), 10), HANDSHAKE_WRITE);
     EXPECT_SEND(&x->h, 1, 0x04, 0x01, 0x0c, 0x38, 10, 0, 0, 3, 0);
     if (hop == 1)
         return;
-    cr_assert_eq(feed_reply(&x->h, S4_GRANTED, sizeof(S4_GRANTED), 8), HANDSHAKE_WRITE);
+    cr_assert_eq(drive_feed_reply(&x->h, S4_GRANTED, sizeof(S4_GRANTED), 8), HANDSHAKE_WRITE);
     EXPECT_SEND_TEXT(&x->h, 2, "CONNECT 10.1.2.3:80 HTTP/1.1\r\nHost: 10.1.2.3:80\r\n\r\n");
 }
 
@@ -506,7 +396,7 @@ Test(handshake_chain, hop0_cannot_reach_hop1_blames_hop1)
         uint8_t reply[sizeof(S5_REPLY_V4)];
         memcpy(reply, S5_REPLY_V4, sizeof(reply));
         reply[1] = codes[i].code;
-        cr_assert_eq(feed_reply(&x.h, reply, sizeof(reply), 1), HANDSHAKE_FAILED);
+        cr_assert_eq(drive_feed_reply(&x.h, reply, sizeof(reply), 1), HANDSHAKE_FAILED);
         assert_failed(&x.h, codes[i].err, "request", 0, 1);
         cr_assert_str_not_empty(x.h.detail);
     }
@@ -516,7 +406,7 @@ Test(handshake_chain, hop1_cannot_reach_hop2_blames_hop2)
 {
     struct three x;
     three_to(&x, 1);
-    cr_assert_eq(feed_reply(&x.h, BYTES(0x00, 91, 0, 0, 0, 0, 0, 0), 8, 3), HANDSHAKE_FAILED);
+    cr_assert_eq(drive_feed_reply(&x.h, BYTES(0x00, 91, 0, 0, 0, 0, 0, 0), 8, 3), HANDSHAKE_FAILED);
     assert_failed(&x.h, ECONNREFUSED, "request", 1, 2);
 }
 
@@ -531,7 +421,7 @@ Test(handshake_chain, target_refused_blames_nobody)
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct three x;
         three_to(&x, 2);
-        cr_assert_eq(feed_reply(&x.h, cases[i].resp, strlen(cases[i].resp), 1), HANDSHAKE_FAILED, "%s", cases[i].resp);
+        cr_assert_eq(drive_feed_reply(&x.h, cases[i].resp, strlen(cases[i].resp), 1), HANDSHAKE_FAILED, "%s", cases[i].resp);
         assert_failed(&x.h, cases[i].err, "request", 2, -1);
         cr_assert_eq(strncmp(x.h.detail, cases[i].resp, 12), 0, "detail '%s'", x.h.detail);
     }
@@ -539,14 +429,14 @@ Test(handshake_chain, target_refused_blames_nobody)
 
 Test(handshake_chain, http_in_the_middle_refusing_blames_next)
 {
-    struct proxy p0 = P("http://10.0.0.1:3128"), p1 = P("socks5://10.0.0.2");
+    struct proxy p0 = test_proxy("http://10.0.0.1:3128"), p1 = test_proxy("socks5://10.0.0.2");
     const struct proxy *hops[] = { &p0, &p1 };
     struct socks_target t = test_target("10.1.2.3", 80);
     struct handshake h;
     start(&h, hops, 2, &t);
     EXPECT_SEND_TEXT(&h, 0, "CONNECT 10.0.0.2:1080 HTTP/1.1\r\nHost: 10.0.0.2:1080\r\n\r\n");
     static const char resp[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n";
-    cr_assert_eq(feed_reply(&h, resp, sizeof(resp) - 1, 4), HANDSHAKE_FAILED);
+    cr_assert_eq(drive_feed_reply(&h, resp, sizeof(resp) - 1, 4), HANDSHAKE_FAILED);
     assert_failed(&h, ECONNREFUSED, "request", 0, 1);
     cr_assert_str_eq(h.detail, "HTTP/1.1 503 Service Unavailable");
 }
@@ -560,18 +450,18 @@ Test(handshake_chain, proxy_auth_required_blames_that_hop)
     for (size_t i = 0; i < 2; i++) {
         struct three x;
         three_to(&x, 2);
-        cr_assert_eq(feed_reply(&x.h, resps[i], strlen(resps[i]), 5), HANDSHAKE_FAILED);
+        cr_assert_eq(drive_feed_reply(&x.h, resps[i], strlen(resps[i]), 5), HANDSHAKE_FAILED);
         assert_failed(&x.h, EACCES, "request", 2, 2);
         cr_assert_eq(strncmp(x.h.detail, resps[i], strcspn(resps[i], "\r")), 0, "detail '%s'", x.h.detail);
     }
     /* in the middle of a chain too */
-    struct proxy p0 = P("http://10.0.0.1:3128"), p1 = P("socks5://10.0.0.2");
+    struct proxy p0 = test_proxy("http://10.0.0.1:3128"), p1 = test_proxy("socks5://10.0.0.2");
     const struct proxy *hops[] = { &p0, &p1 };
     struct socks_target t = test_target("10.1.2.3", 80);
     struct handshake h;
     start(&h, hops, 2, &t);
     EXPECT_SEND_TEXT(&h, 0, "CONNECT 10.0.0.2:1080 HTTP/1.1\r\nHost: 10.0.0.2:1080\r\n\r\n");
-    cr_assert_eq(feed_reply(&h, resps[0], strlen(resps[0]), 64), HANDSHAKE_FAILED);
+    cr_assert_eq(drive_feed_reply(&h, resps[0], strlen(resps[0]), 64), HANDSHAKE_FAILED);
     assert_failed(&h, EACCES, "request", 0, 0);
 }
 
@@ -580,7 +470,7 @@ Test(handshake_chain, socks4_identd_blames_that_hop)
     for (uint8_t code = 92; code <= 93; code++) {
         struct three x;
         three_to(&x, 1);
-        cr_assert_eq(feed_reply(&x.h, BYTES(0x00, code, 0, 0, 0, 0, 0, 0), 8, 8), HANDSHAKE_FAILED);
+        cr_assert_eq(drive_feed_reply(&x.h, BYTES(0x00, code, 0, 0, 0, 0, 0, 0), 8, 8), HANDSHAKE_FAILED);
         assert_failed(&x.h, EACCES, "request", 1, 1);
         cr_assert_str_not_empty(x.h.detail);
     }
@@ -590,18 +480,18 @@ Test(handshake_chain, protocol_errors_blame_the_hop)
 {
     /* hop 0 (SOCKS5) answers its method selection with a SOCKS4 version */
     struct three x;
-    struct proxy p0 = P("socks5://10.0.0.1"), p1 = P("socks5://10.0.0.2");
+    struct proxy p0 = test_proxy("socks5://10.0.0.1"), p1 = test_proxy("socks5://10.0.0.2");
     const struct proxy *hops[] = { &p0, &p1 };
     struct socks_target t = test_target("10.1.2.3", 80);
     struct handshake h;
     start(&h, hops, 2, &t);
     EXPECT_SEND(&h, 0, 0x05, 0x01, 0x00);
-    cr_assert_eq(feed_reply(&h, BYTES(0x04, 0x00), 2, 2), HANDSHAKE_FAILED);
+    cr_assert_eq(drive_feed_reply(&h, BYTES(0x04, 0x00), 2, 2), HANDSHAKE_FAILED);
     assert_failed(&h, EPROTO, "method selection", 0, 0);
 
     /* hop 0's reply is malformed */
     three_to(&x, 0);
-    cr_assert_eq(feed_reply(&x.h, BYTES(0x05, 0x00, 0x01, 0x01, 1), 5, 5), HANDSHAKE_FAILED);
+    cr_assert_eq(drive_feed_reply(&x.h, BYTES(0x05, 0x00, 0x01, 0x01, 1), 5, 5), HANDSHAKE_FAILED);
     assert_failed(&x.h, EPROTO, "request", 0, 0);
 
     /* hop 1 (SOCKS4) answers with version 4: known from the first byte */
@@ -611,20 +501,20 @@ Test(handshake_chain, protocol_errors_blame_the_hop)
 
     /* hop 1 answers with a code SOCKS4 does not have: its own protocol error, not a refusal */
     three_to(&x, 1);
-    cr_assert_eq(feed_reply(&x.h, BYTES(0x00, 0x00, 0, 0, 0, 0, 0, 0), 8, 1), HANDSHAKE_FAILED);
+    cr_assert_eq(drive_feed_reply(&x.h, BYTES(0x00, 0x00, 0, 0, 0, 0, 0, 0), 8, 1), HANDSHAKE_FAILED);
     assert_failed(&x.h, EPROTO, "request", 1, 1);
     three_to(&x, 1);
-    cr_assert_eq(feed_reply(&x.h, BYTES(0x00, 0xff, 0, 0, 0, 0, 0, 0), 8, 8), HANDSHAKE_FAILED);
+    cr_assert_eq(drive_feed_reply(&x.h, BYTES(0x00, 0xff, 0, 0, 0, 0, 0, 0), 8, 8), HANDSHAKE_FAILED);
     assert_failed(&x.h, EPROTO, "request", 1, 1);
 
     /* hop 2 (HTTP) speaks something else: known from the first byte */
     three_to(&x, 2);
-    feed_until_failed(&x.h, "SSH-2.0-OpenSSH\r\n", 17, 1);
+    drive_feed_until_failed(&x.h, "SSH-2.0-OpenSSH\r\n", 17, 1);
     assert_failed(&x.h, EPROTO, "request", 2, 2);
 
     /* a bare LF in the head */
     three_to(&x, 2);
-    feed_until_failed(&x.h, "HTTP/1.1 200 OK\n\n", 17, 1);
+    drive_feed_until_failed(&x.h, "HTTP/1.1 200 OK\n\n", 17, 1);
     assert_failed(&x.h, EPROTO, "request", 2, 2);
 }
 
@@ -636,31 +526,31 @@ Test(handshake_chain, http_head_too_long)
     size_t n = (size_t)snprintf(big, sizeof(big), "HTTP/1.1 200 OK\r\n");
     while (n + 20 < sizeof(big))
         n += (size_t)snprintf(big + n, sizeof(big) - n, "X-Pad: 0123456789\r\n");
-    feed_until_failed(&x.h, big, n, 4096);
+    drive_feed_until_failed(&x.h, big, n, 4096);
     assert_failed(&x.h, EPROTO, "request", 2, 2);
 }
 
 Test(handshake_chain, auth_failures_blame_the_hop)
 {
-    struct proxy p0 = P("socks5://10.0.0.1"), p1 = P("socks5://u:pw@10.0.0.2");
+    struct proxy p0 = test_proxy("socks5://10.0.0.1"), p1 = test_proxy("socks5://u:pw@10.0.0.2");
     const struct proxy *hops[] = { &p0, &p1 };
     struct socks_target t = test_target("10.1.2.3", 80);
     struct handshake h;
     start(&h, hops, 2, &t);
     EXPECT_SEND(&h, 0, 0x05, 0x01, 0x00);
-    feed_reply(&h, BYTES(0x05, 0x00), 2, 2);
+    drive_feed_reply(&h, BYTES(0x05, 0x00), 2, 2);
     EXPECT_SEND(&h, 0, 0x05, 0x01, 0x00, 0x01, 10, 0, 0, 2, 0x04, 0x38);
-    feed_reply(&h, S5_REPLY_V4, sizeof(S5_REPLY_V4), 10);
+    drive_feed_reply(&h, S5_REPLY_V4, sizeof(S5_REPLY_V4), 10);
     EXPECT_SEND(&h, 1, 0x05, 0x02, 0x00, 0x02);
-    feed_reply(&h, BYTES(0x05, 0x02), 2, 2);
+    drive_feed_reply(&h, BYTES(0x05, 0x02), 2, 2);
     EXPECT_SEND(&h, 1, 0x01, 1, 'u', 2, 'p', 'w');
-    cr_assert_eq(feed_reply(&h, BYTES(0x01, 0x01), 2, 1), HANDSHAKE_FAILED);
+    cr_assert_eq(drive_feed_reply(&h, BYTES(0x01, 0x01), 2, 1), HANDSHAKE_FAILED);
     assert_failed(&h, EACCES, "authentication", 1, 1);
 
     /* hop 0 accepts no method we offer */
     start(&h, hops, 2, &t);
     EXPECT_SEND(&h, 0, 0x05, 0x01, 0x00);
-    cr_assert_eq(feed_reply(&h, BYTES(0x05, 0xff), 2, 2), HANDSHAKE_FAILED);
+    cr_assert_eq(drive_feed_reply(&h, BYTES(0x05, 0xff), 2, 2), HANDSHAKE_FAILED);
     assert_failed(&h, EACCES, "method selection", 0, 0);
 }
 
@@ -681,12 +571,12 @@ Test(handshake_chain, timeouts)
     assert_failed(&x.h, ETIMEDOUT, "request", 2, -1);
     /* part of the reply in, the rest never comes */
     three_to(&x, 2);
-    feed_some(&x.h, "HTTP/1.1 200", 12);
+    drive_feed_some(&x.h, "HTTP/1.1 200", 12);
     handshake_abort(&x.h, ETIMEDOUT);
     assert_failed(&x.h, ETIMEDOUT, "request", 2, -1);
 
     /* a SOCKS5 hop that never answers its method selection is itself dead */
-    struct proxy p0 = P("socks5://10.0.0.1"), p1 = P("socks5://10.0.0.2");
+    struct proxy p0 = test_proxy("socks5://10.0.0.1"), p1 = test_proxy("socks5://10.0.0.2");
     const struct proxy *hops[] = { &p0, &p1 };
     struct socks_target t = test_target("10.1.2.3", 80);
     struct handshake h;
@@ -695,9 +585,9 @@ Test(handshake_chain, timeouts)
     assert_failed(&h, ETIMEDOUT, "method selection", 0, 0);
     start(&h, hops, 2, &t);
     EXPECT_SEND(&h, 0, 0x05, 0x01, 0x00);
-    feed_reply(&h, BYTES(0x05, 0x00), 2, 2);
+    drive_feed_reply(&h, BYTES(0x05, 0x00), 2, 2);
     EXPECT_SEND(&h, 0, 0x05, 0x01, 0x00, 0x01, 10, 0, 0, 2, 0x04, 0x38);
-    feed_reply(&h, S5_REPLY_V4, sizeof(S5_REPLY_V4), 10);
+    drive_feed_reply(&h, S5_REPLY_V4, sizeof(S5_REPLY_V4), 10);
     EXPECT_SEND(&h, 1, 0x05, 0x01, 0x00);
     handshake_abort(&h, ETIMEDOUT);
     assert_failed(&h, ETIMEDOUT, "method selection", 1, 1);
@@ -713,7 +603,7 @@ Test(handshake_chain, other_aborts_and_eof_blame_the_hop)
     handshake_abort(&x.h, ECANCELED);
     assert_failed(&x.h, ECANCELED, "request", 1, 1);
     three_to(&x, 2);
-    feed_some(&x.h, "HTTP/1.1 200 OK\r\n", 17);
+    drive_feed_some(&x.h, "HTTP/1.1 200 OK\r\n", 17);
     handshake_eof(&x.h);
     assert_failed(&x.h, ECONNRESET, "request", 2, 2);
 }
@@ -751,14 +641,14 @@ static void expect_start_fails(const struct proxy *const *hops, size_t n, const 
     cr_assert_null(handshake_output(&h, &len), "bytes to send after a failed start");
     cr_assert_eq(len, 0);
     cr_assert_eq(handshake_wants(&h), 0);
-    cr_assert(all_zero(h.out, sizeof(h.out)), "the checks left requests (and credentials) in the buffer");
+    cr_assert(test_all_zero(h.out, sizeof(h.out)), "the checks left requests (and credentials) in the buffer");
 }
 
 Test(handshake_chain, targets_a_hop_cannot_carry)
 {
-    struct proxy s4 = P("socks4://id@10.0.0.1"), s4a = P("socks4a://id@10.0.0.1"), s5 = P("socks5://u:pw@10.0.0.2"),
-                 http = P("http://u:pw@10.0.0.3:3128"), s5v6 = P("socks5://[2001:db8::5]:1080"),
-                 named = P("socks5h://gw.example");
+    struct proxy s4 = test_proxy("socks4://id@10.0.0.1"), s4a = test_proxy("socks4a://id@10.0.0.1"), s5 = test_proxy("socks5://u:pw@10.0.0.2"),
+                 http = test_proxy("http://u:pw@10.0.0.3:3128"), s5v6 = test_proxy("socks5://[2001:db8::5]:1080"),
+                 named = test_proxy("socks5h://gw.example");
     struct socks_target v6 = test_target("2001:db8::1", 80), name = test_name_target("example.org", 80),
                         v4 = test_target("10.1.2.3", 80);
     /* IPv6 through SOCKS4, as the target or as the next hop */
@@ -793,8 +683,8 @@ Test(handshake_chain, targets_a_hop_cannot_carry)
 
 Test(handshake_chain, later_hops_credentials_not_left_by_start)
 {
-    struct proxy p0 = P("socks5://10.0.0.1"), p1 = P("http://alice:VerySecret@10.0.0.2:3128"),
-                 p2 = P("socks5://bob:AlsoSecret@10.0.0.3");
+    struct proxy p0 = test_proxy("socks5://10.0.0.1"), p1 = test_proxy("http://alice:VerySecret@10.0.0.2:3128"),
+                 p2 = test_proxy("socks5://bob:AlsoSecret@10.0.0.3");
     const struct proxy *hops[] = { &p0, &p1, &p2 };
     struct socks_target t = test_target("10.1.2.3", 80);
     struct handshake h;
@@ -802,20 +692,20 @@ Test(handshake_chain, later_hops_credentials_not_left_by_start)
     size_t len;
     handshake_output(&h, &len);
     cr_assert_eq(len, 3);
-    cr_assert(all_zero(h.out + 3, sizeof(h.out) - 3), "start left other hops' requests in the buffer");
+    cr_assert(test_all_zero(h.out + 3, sizeof(h.out) - 3), "start left other hops' requests in the buffer");
     cr_assert_null(memmem(&h, sizeof(h), "YWxpY2U6VmVyeVNlY3JldA==", 24), "hop 1's Basic credentials");
     cr_assert_null(memmem(&h, sizeof(h), "AlsoSecret", 10));
 }
 
 Test(handshake_chain, credentials_wiped_once_sent)
 {
-    struct proxy p0 = P("socks5://u:TopSecretPw@10.0.0.1"), p1 = P("http://user:HttpSecret@10.0.0.2:3128");
+    struct proxy p0 = test_proxy("socks5://u:TopSecretPw@10.0.0.1"), p1 = test_proxy("http://user:HttpSecret@10.0.0.2:3128");
     const struct proxy *hops[] = { &p0, &p1 };
     struct socks_target t = test_target("10.1.2.3", 80);
     struct handshake h;
     start(&h, hops, 2, &t);
     EXPECT_SEND(&h, 0, 0x05, 0x02, 0x00, 0x02);
-    feed_reply(&h, BYTES(0x05, 0x02), 2, 2);
+    drive_feed_reply(&h, BYTES(0x05, 0x02), 2, 2);
     /* sent in two parts: the password stays until the last byte is out */
     size_t len;
     const uint8_t *out = handshake_output(&h, &len);
@@ -825,30 +715,30 @@ Test(handshake_chain, credentials_wiped_once_sent)
     out = handshake_output(&h, &len);
     handshake_sent(&h, len);
     cr_assert_null(memmem(&h, sizeof(h), "TopSecretPw", 11), "the SOCKS5 password is left in the handshake");
-    cr_assert(all_zero(h.out, sizeof(h.out)));
-    feed_reply(&h, BYTES(0x01, 0x00), 2, 2);
+    cr_assert(test_all_zero(h.out, sizeof(h.out)));
+    drive_feed_reply(&h, BYTES(0x01, 0x00), 2, 2);
     handshake_output(&h, &len);
     handshake_sent(&h, len);
-    feed_reply(&h, S5_REPLY_V4, sizeof(S5_REPLY_V4), 10);
+    drive_feed_reply(&h, S5_REPLY_V4, sizeof(S5_REPLY_V4), 10);
     /* hop 1's request carries base64("user:HttpSecret") */
     out = handshake_output(&h, &len);
     cr_assert_not_null(memmem(out, len, "dXNlcjpIdHRwU2VjcmV0", 20));
     handshake_sent(&h, len);
     cr_assert_null(memmem(&h, sizeof(h), "dXNlcjpIdHRwU2VjcmV0", 20), "the Basic credentials are left in the handshake");
-    cr_assert(all_zero(h.out, sizeof(h.out)));
+    cr_assert(test_all_zero(h.out, sizeof(h.out)));
 }
 
 Test(handshake_chain, credentials_wiped_on_abort_before_sending)
 {
-    struct proxy p0 = P("socks5://10.0.0.1"), p1 = P("http://user:HttpSecret@10.0.0.2:3128");
+    struct proxy p0 = test_proxy("socks5://10.0.0.1"), p1 = test_proxy("http://user:HttpSecret@10.0.0.2:3128");
     const struct proxy *hops[] = { &p0, &p1 };
     struct socks_target t = test_target("10.1.2.3", 80);
     struct handshake h;
     start(&h, hops, 2, &t);
     EXPECT_SEND(&h, 0, 0x05, 0x01, 0x00);
-    feed_reply(&h, BYTES(0x05, 0x00), 2, 2);
+    drive_feed_reply(&h, BYTES(0x05, 0x00), 2, 2);
     EXPECT_SEND(&h, 0, 0x05, 0x01, 0x00, 0x01, 10, 0, 0, 2, 0x0c, 0x38);
-    feed_reply(&h, S5_REPLY_V4, sizeof(S5_REPLY_V4), 10);
+    drive_feed_reply(&h, S5_REPLY_V4, sizeof(S5_REPLY_V4), 10);
     size_t len;
     handshake_output(&h, &len);
     handshake_sent(&h, 10);   /* part of it */

@@ -8,19 +8,9 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "handshake.h"
-#include "helpers.h"
+#include "handshake_driver.h"
 
 /* ---- fixtures ---- */
-
-/* A proxy from its URL (asserts it parses). */
-static struct proxy P(const char *url)
-{
-    struct proxy p;
-    char why[256];
-    cr_assert_eq(proxy_url_parse(url, &p, why, sizeof(why)), 0, "%s: %s", url, why);
-    return p;
-}
 
 /* Replies to UDP ASSOCIATE: the relay's address and port. */
 static const uint8_t RELAY_V4[] = { 0x05, 0x00, 0x00, 0x01, 10, 9, 8, 7, 0x13, 0x89 };          /* 10.9.8.7:5001 */
@@ -34,14 +24,6 @@ static const uint8_t CONNECTED_V4[] = { 0x05, 0x00, 0x00, 0x01, 192, 168, 1, 1, 
 static const uint8_t S4_GRANTED[] = { 0x00, 90, 0x04, 0x38, 10, 0, 0, 9 };
 static const char HTTP_200[] = "HTTP/1.1 200 Connection established\r\n\r\n";
 
-static bool all_zero(const uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (p[i])
-            return false;
-    return true;
-}
-
 /* Starts a UDP ASSOCIATE through hops[0..n) for the client address t, asserting success. */
 static void start_udp(struct handshake *h, const struct proxy *const *hops, size_t n, const struct socks_target *t)
 {
@@ -53,69 +35,14 @@ static void start_udp(struct handshake *h, const struct proxy *const *hops, size
     cr_assert_eq(h->command, SOCKS5_CMD_UDP_ASSOCIATE);
 }
 
-/* Asserts the machine sends exactly want[0..n) now (hop `hop`), then reports it sent. */
-static void expect_send_at(struct handshake *h, size_t hop, const uint8_t *want, size_t n)
-{
-    cr_assert_eq(handshake_status(h), HANDSHAKE_WRITE, "status %d (error %d), expected WRITE", handshake_status(h),
-                 handshake_error(h));
-    cr_assert_eq(h->hop, hop, "talking to hop %zu, expected %zu", h->hop, hop);
-    cr_assert_eq(handshake_wants(h), 0, "wants input while writing");
-    size_t len = 0;
-    const uint8_t *out = handshake_output(h, &len);
-    cr_assert_not_null(out);
-    test_assert_bytes(out, len, want, n);
-    handshake_sent(h, len);
-    cr_assert_eq(handshake_status(h), HANDSHAKE_READ);
-    cr_assert(all_zero(h->out, sizeof(h->out)), "the output buffer is not wiped after sending");
-}
-#define EXPECT_SEND(h, hop, ...) expect_send_at((h), (hop), BYTES(__VA_ARGS__), NBYTES(__VA_ARGS__))
+#define FEED(h, ...) drive_feed_reply((h), BYTES(__VA_ARGS__), NBYTES(__VA_ARGS__), 1)
 
-/* Feeds reply[0..len) chunk bytes at a time, never more than the machine wants; the machine must
- * take the whole reply and not ask for a byte past it. Returns the status after the last byte. */
-static enum handshake_status feed_reply(struct handshake *h, const void *reply, size_t len, size_t chunk)
+/* start_udp through the one no-auth SOCKS5 hop hops[0], past the method selection: the request is next. */
+static void start_udp_noauth(struct handshake *h, const struct proxy *const *hops, const struct socks_target *t)
 {
-    const uint8_t *p = reply;
-    size_t off = 0;
-    enum handshake_status st = handshake_status(h);
-    while (off < len) {
-        cr_assert_eq(st, HANDSHAKE_READ, "stopped reading at byte %zu of %zu (status %d, error %d)", off, len, st,
-                     handshake_error(h));
-        size_t wants = handshake_wants(h);
-        cr_assert_gt(wants, 0, "READ but wants nothing");
-        cr_assert_leq(wants, len - off, "at byte %zu: wants %zu but only %zu remain of the reply", off, wants, len - off);
-        size_t n = wants < chunk ? wants : chunk;
-        st = handshake_feed(h, p + off, n);
-        off += n;
-    }
-    return st;
-}
-#define FEED(h, ...) feed_reply((h), BYTES(__VA_ARGS__), NBYTES(__VA_ARGS__), 1)
-
-static void assert_done(const struct handshake *h)
-{
-    cr_assert_eq(handshake_status(h), HANDSHAKE_DONE, "status %d (error %d in %s at hop %zu)", handshake_status(h),
-                 handshake_error(h), handshake_step_name(h), h->hop);
-    cr_assert_eq(handshake_error(h), 0);
-    cr_assert_eq(handshake_wants(h), 0, "wants bytes after the last reply");
-    cr_assert_eq(handshake_blame(h), -1);
-    cr_assert_str_eq(handshake_step_name(h), "done");
-    size_t len = 99;
-    cr_assert_null(handshake_output(h, &len));
-    cr_assert_eq(len, 0);
-}
-
-static void assert_failed(const struct handshake *h, int err, const char *step, size_t hop)
-{
-    cr_assert_eq(handshake_status(h), HANDSHAKE_FAILED, "status %d, expected FAILED", handshake_status(h));
-    cr_assert_eq(handshake_error(h), err, "error %d (%s), expected %d (%s)", handshake_error(h),
-                 strerror(handshake_error(h)), err, strerror(err));
-    cr_assert_str_eq(handshake_step_name(h), step);
-    cr_assert_eq(h->hop, hop, "failed at hop %zu, expected %zu", h->hop, hop);
-    cr_assert_eq(handshake_wants(h), 0);
-    size_t len = 99;
-    cr_assert_null(handshake_output(h, &len));
-    cr_assert_eq(len, 0);
-    cr_assert(all_zero(h->out, sizeof(h->out)), "a failed handshake keeps bytes in its output buffer");
+    start_udp(h, hops, 1, t);
+    EXPECT_SEND(h, 0, 0x05, 0x01, 0x00);
+    cr_assert_eq(FEED(h, 0x05, 0x00), HANDSHAKE_WRITE);
 }
 
 /* The relay's address as decoded from RELAY_V4 / RELAY_V6 / RELAY_NAME. */
@@ -171,34 +98,34 @@ static void to_udp_reply(struct handshake *h, const struct proxy *p)
 
 Test(handshake_udp, unspecified_ipv4_exact_bytes_relay_v4)
 {
-    struct proxy p = P("socks5://10.0.0.1:1080");
+    struct proxy p = test_proxy("socks5://10.0.0.1:1080");
     struct handshake h;
     to_udp_reply(&h, &p);
-    cr_assert_eq(feed_reply(&h, RELAY_V4, 5, 5), HANDSHAKE_READ);
+    cr_assert_eq(drive_feed_reply(&h, RELAY_V4, 5, 5), HANDSHAKE_READ);
     cr_assert_eq(handshake_wants(&h), 5);
-    cr_assert_eq(feed_reply(&h, RELAY_V4 + 5, 5, 5), HANDSHAKE_DONE);
-    assert_done(&h);
+    cr_assert_eq(drive_feed_reply(&h, RELAY_V4 + 5, 5, 5), HANDSHAKE_DONE);
+    drive_assert_done(&h);
     assert_relay_v4(&h);
 }
 
 Test(handshake_udp, relay_v6_byte_by_byte)
 {
-    struct proxy p = P("socks5://10.0.0.1:1080");
+    struct proxy p = test_proxy("socks5://10.0.0.1:1080");
     struct handshake h;
     to_udp_reply(&h, &p);
-    cr_assert_eq(feed_reply(&h, RELAY_V6, sizeof(RELAY_V6), 1), HANDSHAKE_DONE);
-    assert_done(&h);
+    cr_assert_eq(drive_feed_reply(&h, RELAY_V6, sizeof(RELAY_V6), 1), HANDSHAKE_DONE);
+    drive_assert_done(&h);
     assert_relay_v6(&h);
 }
 
 Test(handshake_udp, relay_name_any_chunking)
 {
     for (size_t chunk = 1; chunk <= sizeof(RELAY_NAME); chunk++) {
-        struct proxy p = P("socks5://10.0.0.1:1080");
+        struct proxy p = test_proxy("socks5://10.0.0.1:1080");
         struct handshake h;
         to_udp_reply(&h, &p);
-        cr_assert_eq(feed_reply(&h, RELAY_NAME, sizeof(RELAY_NAME), chunk), HANDSHAKE_DONE, "chunk %zu", chunk);
-        assert_done(&h);
+        cr_assert_eq(drive_feed_reply(&h, RELAY_NAME, sizeof(RELAY_NAME), chunk), HANDSHAKE_DONE, "chunk %zu", chunk);
+        drive_assert_done(&h);
         assert_relay_name(&h);
     }
 }
@@ -206,11 +133,11 @@ Test(handshake_udp, relay_name_any_chunking)
 /* Many relays answer 0.0.0.0 (or ::) for "my own address": decoded as it is, for the driver to judge. */
 Test(handshake_udp, relay_unspecified_address_decoded_as_is)
 {
-    struct proxy p = P("socks5://10.0.0.1:1080");
+    struct proxy p = test_proxy("socks5://10.0.0.1:1080");
     struct handshake h;
     to_udp_reply(&h, &p);
     cr_assert_eq(FEED(&h, 0x05, 0x00, 0x00, 0x01, 0, 0, 0, 0, 0xd4, 0x31), HANDSHAKE_DONE);
-    assert_done(&h);
+    drive_assert_done(&h);
     cr_assert_eq(h.reply.bound.addr.sa.sa_family, AF_INET);
     cr_assert_eq(h.reply.bound.addr.in4.sin_addr.s_addr, 0);
     cr_assert_eq(h.reply.bound.port, 54321);
@@ -218,53 +145,47 @@ Test(handshake_udp, relay_unspecified_address_decoded_as_is)
 
 Test(handshake_udp, client_address_ipv4)
 {
-    struct proxy p = P("socks5://10.0.0.1:1080");
+    struct proxy p = test_proxy("socks5://10.0.0.1:1080");
     const struct proxy *hops[] = { &p };
     struct socks_target t = test_target("192.168.0.10", 40000);
     struct handshake h;
-    start_udp(&h, hops, 1, &t);
-    EXPECT_SEND(&h, 0, 0x05, 0x01, 0x00);
-    cr_assert_eq(FEED(&h, 0x05, 0x00), HANDSHAKE_WRITE);
+    start_udp_noauth(&h, hops, &t);
     EXPECT_SEND(&h, 0, 0x05, 0x03, 0x00, 0x01, 192, 168, 0, 10, 0x9c, 0x40);
-    cr_assert_eq(feed_reply(&h, RELAY_V4, sizeof(RELAY_V4), 3), HANDSHAKE_DONE);
-    assert_done(&h);
+    cr_assert_eq(drive_feed_reply(&h, RELAY_V4, sizeof(RELAY_V4), 3), HANDSHAKE_DONE);
+    drive_assert_done(&h);
     assert_relay_v4(&h);
 }
 
 Test(handshake_udp, client_address_ipv6)
 {
-    struct proxy p = P("socks5://[fd00::1]:1080");
+    struct proxy p = test_proxy("socks5://[fd00::1]:1080");
     const struct proxy *hops[] = { &p };
     struct socks_target t = test_target("2001:db8::42", 5353);
     struct handshake h;
-    start_udp(&h, hops, 1, &t);
-    EXPECT_SEND(&h, 0, 0x05, 0x01, 0x00);
-    cr_assert_eq(FEED(&h, 0x05, 0x00), HANDSHAKE_WRITE);
+    start_udp_noauth(&h, hops, &t);
     EXPECT_SEND(&h, 0, 0x05, 0x03, 0x00, 0x04, 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x42,
                 0x14, 0xe9);
-    cr_assert_eq(feed_reply(&h, RELAY_V6, sizeof(RELAY_V6), 7), HANDSHAKE_DONE);
-    assert_done(&h);
+    cr_assert_eq(drive_feed_reply(&h, RELAY_V6, sizeof(RELAY_V6), 7), HANDSHAKE_DONE);
+    drive_assert_done(&h);
     assert_relay_v6(&h);
 }
 
 Test(handshake_udp, client_address_name_socks5h)
 {
-    struct proxy p = P("socks5h://10.0.0.1:1080");
+    struct proxy p = test_proxy("socks5h://10.0.0.1:1080");
     const struct proxy *hops[] = { &p };
     struct socks_target t = test_name_target("me.lan", 6000);
     struct handshake h;
-    start_udp(&h, hops, 1, &t);
-    EXPECT_SEND(&h, 0, 0x05, 0x01, 0x00);
-    cr_assert_eq(FEED(&h, 0x05, 0x00), HANDSHAKE_WRITE);
+    start_udp_noauth(&h, hops, &t);
     EXPECT_SEND(&h, 0, 0x05, 0x03, 0x00, 0x03, 6, 'm', 'e', '.', 'l', 'a', 'n', 0x17, 0x70);
-    cr_assert_eq(feed_reply(&h, RELAY_NAME, sizeof(RELAY_NAME), 2), HANDSHAKE_DONE);
-    assert_done(&h);
+    cr_assert_eq(drive_feed_reply(&h, RELAY_NAME, sizeof(RELAY_NAME), 2), HANDSHAKE_DONE);
+    drive_assert_done(&h);
     assert_relay_name(&h);
 }
 
 Test(handshake_udp, userpass_then_udp_associate)
 {
-    struct proxy p = P("socks5://alice:s3cret@10.0.0.1:1080");
+    struct proxy p = test_proxy("socks5://alice:s3cret@10.0.0.1:1080");
     const struct proxy *hops[] = { &p };
     struct socks_target any = test_target("0.0.0.0", 0);
     struct handshake h;
@@ -275,15 +196,15 @@ Test(handshake_udp, userpass_then_udp_associate)
     EXPECT_SEND(&h, 0, 0x01, 5, 'a', 'l', 'i', 'c', 'e', 6, 's', '3', 'c', 'r', 'e', 't');
     cr_assert_eq(FEED(&h, 0x01, 0x00), HANDSHAKE_WRITE);
     EXPECT_SEND(&h, 0, 0x05, 0x03, 0x00, 0x01, 0, 0, 0, 0, 0, 0);
-    cr_assert_eq(feed_reply(&h, RELAY_V4, sizeof(RELAY_V4), 100), HANDSHAKE_DONE);
-    assert_done(&h);
+    cr_assert_eq(drive_feed_reply(&h, RELAY_V4, sizeof(RELAY_V4), 100), HANDSHAKE_DONE);
+    drive_assert_done(&h);
     assert_relay_v4(&h);
 }
 
 /* CONNECT through handshake_start_command is what handshake_start_chain does. */
 Test(handshake_udp, start_command_connect_is_start_chain)
 {
-    struct proxy p = P("socks5://10.0.0.1:1080");
+    struct proxy p = test_proxy("socks5://10.0.0.1:1080");
     const struct proxy *hops[] = { &p };
     struct socks_target t = test_target("10.1.2.3", 80);
     struct handshake h;
@@ -301,11 +222,11 @@ Test(handshake_udp, start_command_connect_is_start_chain)
 /* Reply code 7: the proxy has no UDP ASSOCIATE. */
 Test(handshake_udp, command_not_supported_is_eopnotsupp)
 {
-    struct proxy p = P("socks5://10.0.0.1:1080");
+    struct proxy p = test_proxy("socks5://10.0.0.1:1080");
     struct handshake h;
     to_udp_reply(&h, &p);
     cr_assert_eq(FEED(&h, 0x05, 0x07, 0x00, 0x01, 0, 0, 0, 0, 0, 0), HANDSHAKE_FAILED);
-    assert_failed(&h, EOPNOTSUPP, "request", 0);
+    drive_assert_failed(&h, EOPNOTSUPP, "request", 0);
     cr_assert_eq(h.reply.code, 7);
     cr_assert_str_eq(h.detail, "command not supported");
 }
@@ -317,25 +238,25 @@ Test(handshake_udp, other_reply_codes)
         { 8, EAFNOSUPPORT }, { 0x42, ECONNREFUSED },
     };
     for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
-        struct proxy p = P("socks5://10.0.0.1:1080");
+        struct proxy p = test_proxy("socks5://10.0.0.1:1080");
         struct handshake h;
         to_udp_reply(&h, &p);
         uint8_t reply[sizeof(RELAY_V4)];
         memcpy(reply, RELAY_V4, sizeof(reply));
         reply[1] = codes[i].code;
-        cr_assert_eq(feed_reply(&h, reply, sizeof(reply), 1), HANDSHAKE_FAILED, "code %u", codes[i].code);
-        assert_failed(&h, codes[i].err, "request", 0);
+        cr_assert_eq(drive_feed_reply(&h, reply, sizeof(reply), 1), HANDSHAKE_FAILED, "code %u", codes[i].code);
+        drive_assert_failed(&h, codes[i].err, "request", 0);
     }
 }
 
 Test(handshake_udp, malformed_reply_is_eproto)
 {
-    struct proxy p = P("socks5://10.0.0.1:1080");
+    struct proxy p = test_proxy("socks5://10.0.0.1:1080");
     struct handshake h;
     to_udp_reply(&h, &p);
     /* ATYP 2 does not exist */
-    cr_assert_eq(feed_reply(&h, BYTES(0x05, 0x00, 0x00, 0x02, 0x00), 5, 5), HANDSHAKE_FAILED);
-    assert_failed(&h, EPROTO, "request", 0);
+    cr_assert_eq(drive_feed_reply(&h, BYTES(0x05, 0x00, 0x00, 0x02, 0x00), 5, 5), HANDSHAKE_FAILED);
+    drive_assert_failed(&h, EPROTO, "request", 0);
 }
 
 /* ---- chains ---- */
@@ -343,7 +264,7 @@ Test(handshake_udp, malformed_reply_is_eproto)
 /* Hop 0 is asked to CONNECT to hop 1, hop 1 for UDP ASSOCIATE; the relay is hop 1's. */
 Test(handshake_udp, chain_socks5_socks5)
 {
-    struct proxy p0 = P("socks5://10.0.0.1:1080"), p1 = P("socks5://u:pw@10.0.0.2:1081");
+    struct proxy p0 = test_proxy("socks5://10.0.0.1:1080"), p1 = test_proxy("socks5://u:pw@10.0.0.2:1081");
     const struct proxy *hops[] = { &p0, &p1 };
     struct socks_target any = test_target("0.0.0.0", 0);
     struct handshake h;
@@ -351,21 +272,21 @@ Test(handshake_udp, chain_socks5_socks5)
     EXPECT_SEND(&h, 0, 0x05, 0x01, 0x00);
     cr_assert_eq(FEED(&h, 0x05, 0x00), HANDSHAKE_WRITE);
     EXPECT_SEND(&h, 0, 0x05, 0x01, 0x00, 0x01, 10, 0, 0, 2, 0x04, 0x39);
-    cr_assert_eq(feed_reply(&h, CONNECTED_V4, sizeof(CONNECTED_V4), 100), HANDSHAKE_WRITE);
+    cr_assert_eq(drive_feed_reply(&h, CONNECTED_V4, sizeof(CONNECTED_V4), 100), HANDSHAKE_WRITE);
     cr_assert_eq(h.hop, 1);
     EXPECT_SEND(&h, 1, 0x05, 0x02, 0x00, 0x02);
     cr_assert_eq(FEED(&h, 0x05, 0x02), HANDSHAKE_WRITE);
     EXPECT_SEND(&h, 1, 0x01, 1, 'u', 2, 'p', 'w');
     cr_assert_eq(FEED(&h, 0x01, 0x00), HANDSHAKE_WRITE);
     EXPECT_SEND(&h, 1, 0x05, 0x03, 0x00, 0x01, 0, 0, 0, 0, 0, 0);
-    cr_assert_eq(feed_reply(&h, RELAY_V6, sizeof(RELAY_V6), 1), HANDSHAKE_DONE);
-    assert_done(&h);
+    cr_assert_eq(drive_feed_reply(&h, RELAY_V6, sizeof(RELAY_V6), 1), HANDSHAKE_DONE);
+    drive_assert_done(&h);
     assert_relay_v6(&h);
 }
 
 Test(handshake_udp, chain_socks5_to_named_socks5h)
 {
-    struct proxy p0 = P("socks5h://10.0.0.1:1080"), p1 = P("socks5h://gw.example:1080");
+    struct proxy p0 = test_proxy("socks5h://10.0.0.1:1080"), p1 = test_proxy("socks5h://gw.example:1080");
     cr_assert_not(p1.has_addr);
     const struct proxy *hops[] = { &p0, &p1 };
     struct socks_target t = test_target("192.168.0.10", 40000);
@@ -374,40 +295,40 @@ Test(handshake_udp, chain_socks5_to_named_socks5h)
     EXPECT_SEND(&h, 0, 0x05, 0x01, 0x00);
     cr_assert_eq(FEED(&h, 0x05, 0x00), HANDSHAKE_WRITE);
     EXPECT_SEND(&h, 0, 0x05, 0x01, 0x00, 0x03, 10, 'g', 'w', '.', 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0x04, 0x38);
-    cr_assert_eq(feed_reply(&h, CONNECTED_V4, sizeof(CONNECTED_V4), 3), HANDSHAKE_WRITE);
+    cr_assert_eq(drive_feed_reply(&h, CONNECTED_V4, sizeof(CONNECTED_V4), 3), HANDSHAKE_WRITE);
     EXPECT_SEND(&h, 1, 0x05, 0x01, 0x00);
     cr_assert_eq(FEED(&h, 0x05, 0x00), HANDSHAKE_WRITE);
     EXPECT_SEND(&h, 1, 0x05, 0x03, 0x00, 0x01, 192, 168, 0, 10, 0x9c, 0x40);
-    cr_assert_eq(feed_reply(&h, RELAY_NAME, sizeof(RELAY_NAME), 4), HANDSHAKE_DONE);
-    assert_done(&h);
+    cr_assert_eq(drive_feed_reply(&h, RELAY_NAME, sizeof(RELAY_NAME), 4), HANDSHAKE_DONE);
+    drive_assert_done(&h);
     assert_relay_name(&h);
 }
 
 /* SOCKS4 and HTTP can be hops before the last: they are only asked to CONNECT. */
 Test(handshake_udp, chain_http_socks4_then_socks5)
 {
-    struct proxy p0 = P("http://10.0.0.1:3128"), p1 = P("socks4://10.0.0.2:1080"), p2 = P("socks5://10.0.0.3:1080");
+    struct proxy p0 = test_proxy("http://10.0.0.1:3128"), p1 = test_proxy("socks4://10.0.0.2:1080"), p2 = test_proxy("socks5://10.0.0.3:1080");
     const struct proxy *hops[] = { &p0, &p1, &p2 };
     struct socks_target any = test_target("0.0.0.0", 0);
     struct handshake h;
     start_udp(&h, hops, 3, &any);
     const char *connect = "CONNECT 10.0.0.2:1080 HTTP/1.1\r\nHost: 10.0.0.2:1080\r\n\r\n";
-    expect_send_at(&h, 0, (const uint8_t *)connect, strlen(connect));
-    cr_assert_eq(feed_reply(&h, HTTP_200, strlen(HTTP_200), 5), HANDSHAKE_WRITE);
+    EXPECT_SEND_TEXT(&h, 0, connect);
+    cr_assert_eq(drive_feed_reply(&h, HTTP_200, strlen(HTTP_200), 5), HANDSHAKE_WRITE);
     EXPECT_SEND(&h, 1, 0x04, 0x01, 0x04, 0x38, 10, 0, 0, 3, 0x00);
-    cr_assert_eq(feed_reply(&h, S4_GRANTED, sizeof(S4_GRANTED), 8), HANDSHAKE_WRITE);
+    cr_assert_eq(drive_feed_reply(&h, S4_GRANTED, sizeof(S4_GRANTED), 8), HANDSHAKE_WRITE);
     EXPECT_SEND(&h, 2, 0x05, 0x01, 0x00);
     cr_assert_eq(FEED(&h, 0x05, 0x00), HANDSHAKE_WRITE);
     EXPECT_SEND(&h, 2, 0x05, 0x03, 0x00, 0x01, 0, 0, 0, 0, 0, 0);
-    cr_assert_eq(feed_reply(&h, RELAY_V4, sizeof(RELAY_V4), 1), HANDSHAKE_DONE);
-    assert_done(&h);
+    cr_assert_eq(drive_feed_reply(&h, RELAY_V4, sizeof(RELAY_V4), 1), HANDSHAKE_DONE);
+    drive_assert_done(&h);
     assert_relay_v4(&h);
 }
 
 /* The last hop refusing UDP fails there, with the first hop's CONNECT through. */
 Test(handshake_udp, chain_last_hop_refuses_udp)
 {
-    struct proxy p0 = P("socks5://10.0.0.1:1080"), p1 = P("socks5://10.0.0.2:1081");
+    struct proxy p0 = test_proxy("socks5://10.0.0.1:1080"), p1 = test_proxy("socks5://10.0.0.2:1081");
     const struct proxy *hops[] = { &p0, &p1 };
     struct socks_target any = test_target("0.0.0.0", 0);
     struct handshake h;
@@ -415,12 +336,12 @@ Test(handshake_udp, chain_last_hop_refuses_udp)
     EXPECT_SEND(&h, 0, 0x05, 0x01, 0x00);
     cr_assert_eq(FEED(&h, 0x05, 0x00), HANDSHAKE_WRITE);
     EXPECT_SEND(&h, 0, 0x05, 0x01, 0x00, 0x01, 10, 0, 0, 2, 0x04, 0x39);
-    cr_assert_eq(feed_reply(&h, CONNECTED_V4, sizeof(CONNECTED_V4), 100), HANDSHAKE_WRITE);
+    cr_assert_eq(drive_feed_reply(&h, CONNECTED_V4, sizeof(CONNECTED_V4), 100), HANDSHAKE_WRITE);
     EXPECT_SEND(&h, 1, 0x05, 0x01, 0x00);
     cr_assert_eq(FEED(&h, 0x05, 0x00), HANDSHAKE_WRITE);
     EXPECT_SEND(&h, 1, 0x05, 0x03, 0x00, 0x01, 0, 0, 0, 0, 0, 0);
     cr_assert_eq(FEED(&h, 0x05, 0x07, 0x00, 0x01, 0, 0, 0, 0, 0, 0), HANDSHAKE_FAILED);
-    assert_failed(&h, EOPNOTSUPP, "request", 1);
+    drive_assert_failed(&h, EOPNOTSUPP, "request", 1);
 }
 
 /* A last hop that is not SOCKS5 cannot carry UDP: refused before any byte goes out. */
@@ -429,7 +350,7 @@ static void expect_no_udp(const char *const *urls, size_t n, const struct socks_
     struct proxy ps[PROXY_CHAIN_MAX];
     const struct proxy *hops[PROXY_CHAIN_MAX];
     for (size_t i = 0; i < n; i++) {
-        ps[i] = P(urls[i]);
+        ps[i] = test_proxy(urls[i]);
         hops[i] = &ps[i];
     }
     struct handshake h;
@@ -442,7 +363,7 @@ static void expect_no_udp(const char *const *urls, size_t n, const struct socks_
     size_t len = 99;
     cr_assert_null(handshake_output(&h, &len), "%s: something to send", urls[n - 1]);
     cr_assert_eq(len, 0);
-    cr_assert(all_zero(h.out, sizeof(h.out)), "%s: bytes (credentials?) left in the output buffer", urls[n - 1]);
+    cr_assert(test_all_zero(h.out, sizeof(h.out)), "%s: bytes (credentials?) left in the output buffer", urls[n - 1]);
     /* Fed or told of EOF, it stays failed as it was. */
     cr_assert_eq(handshake_feed(&h, BYTES(0x05, 0x00), 2), HANDSHAKE_FAILED);
     handshake_eof(&h);
@@ -490,7 +411,7 @@ Test(handshake_udp, name_through_socks4a_eopnotsupp)
 /* A SOCKS5 last hop with a middle hop that cannot carry the next hop's address still fails as for CONNECT. */
 Test(handshake_udp, middle_hop_faults_unchanged)
 {
-    struct proxy p0 = P("socks4://10.0.0.1:1080"), p1 = P("socks5://[fd00::2]:1080");
+    struct proxy p0 = test_proxy("socks4://10.0.0.1:1080"), p1 = test_proxy("socks5://[fd00::2]:1080");
     const struct proxy *hops[] = { &p0, &p1 };
     struct socks_target any = test_target("0.0.0.0", 0);
     struct handshake h;
@@ -500,7 +421,7 @@ Test(handshake_udp, middle_hop_faults_unchanged)
 
 Test(handshake_udp, bad_client_address_einval)
 {
-    struct proxy p = P("socks5://10.0.0.1:1080");
+    struct proxy p = test_proxy("socks5://10.0.0.1:1080");
     const struct proxy *hops[] = { &p };
     struct socks_target none;
     memset(&none, 0, sizeof(none));
@@ -519,7 +440,7 @@ Test(handshake_udp, bad_client_address_einval)
 
 Test(handshake_udp, pipelined_noauth)
 {
-    struct proxy p = P("socks5://10.0.0.1:1080");
+    struct proxy p = test_proxy("socks5://10.0.0.1:1080");
     p.pipeline = true;
     const struct proxy *hops[] = { &p };
     struct socks_target t = test_target("192.168.0.10", 40000);
@@ -529,14 +450,14 @@ Test(handshake_udp, pipelined_noauth)
     cr_assert_eq(handshake_wants(&h), 2);
     cr_assert_eq(FEED(&h, 0x05, 0x00), HANDSHAKE_READ, "nothing more to send: the request went already");
     cr_assert_str_eq(handshake_step_name(&h), "request");
-    cr_assert_eq(feed_reply(&h, RELAY_V6, sizeof(RELAY_V6), 1), HANDSHAKE_DONE);
-    assert_done(&h);
+    cr_assert_eq(drive_feed_reply(&h, RELAY_V6, sizeof(RELAY_V6), 1), HANDSHAKE_DONE);
+    drive_assert_done(&h);
     assert_relay_v6(&h);
 }
 
 Test(handshake_udp, pipelined_userpass)
 {
-    struct proxy p = P("socks5://u:pw@10.0.0.1:1080");
+    struct proxy p = test_proxy("socks5://u:pw@10.0.0.1:1080");
     p.pipeline = true;
     const struct proxy *hops[] = { &p };
     struct socks_target any = test_target("0.0.0.0", 0);
@@ -546,14 +467,14 @@ Test(handshake_udp, pipelined_userpass)
     cr_assert_eq(FEED(&h, 0x05, 0x02), HANDSHAKE_READ);
     cr_assert_str_eq(handshake_step_name(&h), "authentication");
     cr_assert_eq(FEED(&h, 0x01, 0x00), HANDSHAKE_READ, "no second write");
-    cr_assert_eq(feed_reply(&h, RELAY_NAME, sizeof(RELAY_NAME), 1), HANDSHAKE_DONE);
-    assert_done(&h);
+    cr_assert_eq(drive_feed_reply(&h, RELAY_NAME, sizeof(RELAY_NAME), 1), HANDSHAKE_DONE);
+    drive_assert_done(&h);
     assert_relay_name(&h);
 }
 
 Test(handshake_udp, pipelined_refused_command)
 {
-    struct proxy p = P("socks5://10.0.0.1:1080");
+    struct proxy p = test_proxy("socks5://10.0.0.1:1080");
     p.pipeline = true;
     const struct proxy *hops[] = { &p };
     struct socks_target any = test_target("0.0.0.0", 0);
@@ -562,13 +483,13 @@ Test(handshake_udp, pipelined_refused_command)
     EXPECT_SEND(&h, 0, 0x05, 0x01, 0x00, 0x05, 0x03, 0x00, 0x01, 0, 0, 0, 0, 0, 0);
     cr_assert_eq(FEED(&h, 0x05, 0x00), HANDSHAKE_READ);
     cr_assert_eq(FEED(&h, 0x05, 0x07, 0x00, 0x01, 0, 0, 0, 0, 0, 0), HANDSHAKE_FAILED);
-    assert_failed(&h, EOPNOTSUPP, "request", 0);
+    drive_assert_failed(&h, EOPNOTSUPP, "request", 0);
 }
 
 /* Pipelining in a chain: hop 0's one write asks for a CONNECT to hop 1, hop 1's for UDP ASSOCIATE. */
 Test(handshake_udp, pipelined_chain)
 {
-    struct proxy p0 = P("socks5://10.0.0.1:1080"), p1 = P("socks5://u:pw@10.0.0.2:1081");
+    struct proxy p0 = test_proxy("socks5://10.0.0.1:1080"), p1 = test_proxy("socks5://u:pw@10.0.0.2:1081");
     p0.pipeline = p1.pipeline = true;
     const struct proxy *hops[] = { &p0, &p1 };
     struct socks_target any = test_target("0.0.0.0", 0);
@@ -576,19 +497,19 @@ Test(handshake_udp, pipelined_chain)
     start_udp(&h, hops, 2, &any);
     EXPECT_SEND(&h, 0, 0x05, 0x01, 0x00, 0x05, 0x01, 0x00, 0x01, 10, 0, 0, 2, 0x04, 0x39);
     cr_assert_eq(FEED(&h, 0x05, 0x00), HANDSHAKE_READ);
-    cr_assert_eq(feed_reply(&h, CONNECTED_V4, sizeof(CONNECTED_V4), 1), HANDSHAKE_WRITE);
+    cr_assert_eq(drive_feed_reply(&h, CONNECTED_V4, sizeof(CONNECTED_V4), 1), HANDSHAKE_WRITE);
     EXPECT_SEND(&h, 1, 0x05, 0x01, 0x02, 0x01, 1, 'u', 2, 'p', 'w', 0x05, 0x03, 0x00, 0x01, 0, 0, 0, 0, 0, 0);
     cr_assert_eq(FEED(&h, 0x05, 0x02), HANDSHAKE_READ);
     cr_assert_eq(FEED(&h, 0x01, 0x00), HANDSHAKE_READ);
-    cr_assert_eq(feed_reply(&h, RELAY_V4, sizeof(RELAY_V4), 2), HANDSHAKE_DONE);
-    assert_done(&h);
+    cr_assert_eq(drive_feed_reply(&h, RELAY_V4, sizeof(RELAY_V4), 2), HANDSHAKE_DONE);
+    drive_assert_done(&h);
     assert_relay_v4(&h);
 }
 
 /* Pipelined first hop, plain second: each sends its own command. */
 Test(handshake_udp, pipelined_first_hop_only)
 {
-    struct proxy p0 = P("socks5://10.0.0.1:1080"), p1 = P("socks5://10.0.0.2:1081");
+    struct proxy p0 = test_proxy("socks5://10.0.0.1:1080"), p1 = test_proxy("socks5://10.0.0.2:1081");
     p0.pipeline = true;
     const struct proxy *hops[] = { &p0, &p1 };
     struct socks_target any = test_target("0.0.0.0", 0);
@@ -596,10 +517,10 @@ Test(handshake_udp, pipelined_first_hop_only)
     start_udp(&h, hops, 2, &any);
     EXPECT_SEND(&h, 0, 0x05, 0x01, 0x00, 0x05, 0x01, 0x00, 0x01, 10, 0, 0, 2, 0x04, 0x39);
     cr_assert_eq(FEED(&h, 0x05, 0x00), HANDSHAKE_READ);
-    cr_assert_eq(feed_reply(&h, CONNECTED_V4, sizeof(CONNECTED_V4), 10), HANDSHAKE_WRITE);
+    cr_assert_eq(drive_feed_reply(&h, CONNECTED_V4, sizeof(CONNECTED_V4), 10), HANDSHAKE_WRITE);
     EXPECT_SEND(&h, 1, 0x05, 0x01, 0x00);
     cr_assert_eq(FEED(&h, 0x05, 0x00), HANDSHAKE_WRITE);
     EXPECT_SEND(&h, 1, 0x05, 0x03, 0x00, 0x01, 0, 0, 0, 0, 0, 0);
-    cr_assert_eq(feed_reply(&h, RELAY_V4, sizeof(RELAY_V4), 10), HANDSHAKE_DONE);
-    assert_done(&h);
+    cr_assert_eq(drive_feed_reply(&h, RELAY_V4, sizeof(RELAY_V4), 10), HANDSHAKE_DONE);
+    drive_assert_done(&h);
 }

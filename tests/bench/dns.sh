@@ -8,8 +8,8 @@
 # only the proxy can resolve that name, as in real use. Run as root after
 # `make all build/bench-connloop build/bench-fakedns` (`make bench` does it).
 set -euo pipefail
-ME=bench-dns.sh
-source "$(dirname "$0")/servers.sh"
+ME=dns.sh
+source "$(dirname "$0")/lib.sh"
 
 ROUNDS=${BENCH_ROUNDS:-5}
 N=${BENCH_N:-2000}
@@ -18,7 +18,6 @@ BENCH=build/bench-connloop
 for f in "$BENCH" build/bench-fakedns build/libsocksify.so; do
     [[ -e "$f" ]] || die "$f is missing: run 'make bench'"
 done
-DANTED=$(command -v danted || echo /usr/sbin/danted)
 
 TMP=$(mktemp -d /tmp/socksify-bench-dns.XXXXXX)
 ECHO_PID= DANTED_PID=
@@ -43,10 +42,7 @@ wait_listen "$ECHO_PORT" "$ECHO_PID" "echo server" "$TMP/echo.log"
 PROXY_PORT=$(free_port)
 { cat /etc/hosts; echo "127.0.0.1 bench.sx.test"; } > "$TMP/hosts"
 danted_conf "$TMP/danted.conf" "$PROXY_PORT" 127.0.0.1 "$TMP/danted.log"
-setsid unshare -m sh -c "mount --bind '$TMP/hosts' /etc/hosts && exec '$DANTED' -f '$TMP/danted.conf'" \
-    > "$TMP/danted.out" 2>&1 &
-DANTED_PID=$!
-wait_listen "$PROXY_PORT" "$DANTED_PID" danted "$TMP/danted.out"
+start_danted DANTED_PID "$TMP/danted.conf" "$PROXY_PORT" "$TMP/hosts"
 printf 'proxy socks5h://127.0.0.1:%s\ndirect_loopback no\n' "$PROXY_PORT" > "$TMP/socksify.conf"
 
 if getent hosts bench.sx.test > /dev/null; then
@@ -69,7 +65,6 @@ for ((r = 0; r < ROUNDS; r++)); do
     numeric+=" $b"
     echo "  round $((r + 1)): name $a  numeric $b"
 done
-median() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 awk -v a="$(median "$names")" -v b="$(median "$numeric")" 'BEGIN {
     printf "  remote name (fake address, name sent to danted)  %8.1f conns/s\n", a
     printf "  numeric address                                  %8.1f conns/s\n", b

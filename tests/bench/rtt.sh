@@ -12,7 +12,7 @@ set -euo pipefail
 
 # Re-run inside a fresh network namespace; `ip netns exec` gives it /etc/netns/NS/* as /etc/*.
 if [[ -z ${BENCH_RTT_INSIDE:-} ]]; then
-    [[ $(id -u) -eq 0 ]] || { echo "bench-rtt.sh: must run as root; try: sudo make bench" >&2; exit 1; }
+    [[ $(id -u) -eq 0 ]] || { echo "rtt.sh: must run as root; try: sudo make bench" >&2; exit 1; }
     NS=sxrtt$$
     PASS=bench$RANDOM$RANDOM
     cleanup_ns() { ip netns del "$NS" 2> /dev/null || true; rm -rf "/etc/netns/$NS"; }
@@ -31,12 +31,11 @@ fi
 N=${BENCH_RTT_N:-30}
 DELAY=${BENCH_RTT_DELAY:-0.02}
 BENCH=build/bench-connloop
-ME=bench-rtt.sh
-source "$(dirname "$0")/servers.sh"
+ME=rtt.sh
+source "$(dirname "$0")/lib.sh"
 
 [[ $(id -u) -eq 0 ]] || die "must run as root (danted, tcpdump); try: sudo make bench"
 [[ -x "$BENCH" ]] || die "$BENCH is missing: run 'make bench'"
-DANTED=$(command -v danted || echo /usr/sbin/danted)
 command -v tcpdump > /dev/null || die "tcpdump not found: run scripts/deps.sh"
 
 TMP=$(mktemp -d /tmp/socksify-bench-rtt.XXXXXX)
@@ -51,22 +50,18 @@ trap 'exit 130' INT TERM
 start_echo "$TMP"
 DANTE_PORT=$(free_port)
 danted_conf "$TMP/danted.conf" "$DANTE_PORT" 127.0.0.2 "$TMP/danted.log"
-setsid "$DANTED" -f "$TMP/danted.conf" -p "$TMP/danted.pid" > "$TMP/danted.out" 2>&1 &
-DANTED_PID=$!
-wait_listen "$DANTE_PORT" "$DANTED_PID" danted "$TMP/danted.out"
+start_danted DANTED_PID "$TMP/danted.conf" "$DANTE_PORT"
 
 # A second danted with username auth, for the user this namespace's /etc/passwd has.
 PASS=$BENCH_RTT_PASS
 AUTH_PORT=$(free_port)
 danted_conf "$TMP/auth.conf" "$AUTH_PORT" 127.0.0.2 "$TMP/auth.log"
 sed -i 's/^socksmethod: none/socksmethod: username/' "$TMP/auth.conf"
-setsid "$DANTED" -f "$TMP/auth.conf" -p "$TMP/auth.pid" > "$TMP/auth.out" 2>&1 &
-AUTH_PID=$!
-wait_listen "$AUTH_PORT" "$AUTH_PID" "danted (auth)" "$TMP/auth.out"
+start_danted AUTH_PID "$TMP/auth.conf" "$AUTH_PORT"
 
 start_relay() { # UPSTREAM VAR_PID VAR_PORT
     local file=$TMP/relay.$1.port
-    "$PY" "$(dirname "$0")/../tests/bench/latencyrelay.py" "$file" "$1" --delay "$DELAY" > "$TMP/relay.$1.log" 2>&1 &
+    "$PY" tests/bench/latencyrelay.py "$file" "$1" --delay "$DELAY" > "$TMP/relay.$1.log" 2>&1 &
     local pid=$! i
     for ((i = 0; i < 200; i++)); do [[ -s "$file" ]] && break; sleep 0.05; done
     [[ -s "$file" ]] || die "latency relay did not start"

@@ -21,7 +21,7 @@
 #   6 case6-dns         10 000 getaddrinfo+connect+request+close with a name only the proxy can
 #                       resolve (bench-connloop lookup), conns/s; tools without remote DNS: n/a
 #   7 rtt               round trips per connection and socks5_pipelining: measured by
-#                       scripts/bench-rtt.sh into tests/bench/results/rtt.csv (its own columns);
+#                       tests/bench/rtt.sh into tests/bench/results/rtt.csv (its own columns);
 #                       this script quotes it in its summary, or sources $CASE7_HOOK (see below)
 # Every case runs every tool in the same run, in an order that rotates over the rounds (3), and
 # reports medians and the ratio of each median to socksify's. A tool that cannot do a case is
@@ -42,7 +42,7 @@
 #
 # Run as root after `make all build/bench-connloop build/bench-tserver build/bench-bulk
 # build/bench-pipeloop` (`make bench` does it). Draws tests/bench/results/bench.png with
-# scripts/bench-chart.sh when gnuplot is there. Environment:
+# tests/bench/chart.sh when gnuplot is there. Environment:
 #   BENCH_QUICK=1     a smoke run: 1 round, small counts, case 2 only at N=40; results go to
 #                     build/bench-tools-quick/ (not to tests/bench/results/)
 #   BENCH_ROUNDS      rounds (3)                  BENCH_RESULTS  the results directory
@@ -56,10 +56,9 @@
 # the case functions below give $RESULTS/case7-roundtrips.csv in the same columns as the others.
 set -euo pipefail
 
-cd "$(dirname "$0")/.."
+ME=compare.sh
+source "$(dirname "$0")/lib.sh"
 REPO=$PWD
-ME=bench-tools.sh
-source scripts/servers.sh
 
 QUICK=${BENCH_QUICK:-0}
 if [[ $QUICK == 1 ]]; then
@@ -76,7 +75,7 @@ ALL_TOOLS=(socksify proxychains4 torsocks tsocks dante)
 read -r -a WANT_TOOLS <<<"${BENCH_TOOLS:-${ALL_TOOLS[*]}}"
 DELAY=0.1
 CASE7_HOOK=${BENCH_CASE7_HOOK:-tests/bench/case7_roundtrips.sh}
-RTT_CSV=tests/bench/results/rtt.csv   # case 7, written by scripts/bench-rtt.sh
+RTT_CSV=tests/bench/results/rtt.csv   # case 7, written by tests/bench/rtt.sh
 
 CONNLOOP=build/bench-connloop
 TSERVER=build/bench-tserver
@@ -93,7 +92,6 @@ for f in "$CONNLOOP" "$TSERVER" "$BULK" "$PIPELOOP" "$LIB" build/socksify-check 
     [[ -e "$f" ]] || die "$f is missing: run 'make bench' (it builds everything first)"
 done
 command -v ip > /dev/null || die "ip not found: run scripts/deps.sh"
-DANTED=$(command -v danted || echo /usr/sbin/danted)
 [[ -x "$DANTED" ]] || die "danted not found: run scripts/deps.sh"
 
 # Where each tool is; a missing one is recorded n/a in every case.
@@ -197,17 +195,9 @@ start tserver "$T" "$REPO/$TSERVER" 0.0.0.0 "$ECHO_PORT" "$BULK_PORT"
 wait_port "$T" 0.0.0.0 "$ECHO_PORT" tserver "$LAST_PID"
 wait_port "$T" 0.0.0.0 "$BULK_PORT" tserver "$LAST_PID"
 
-cat > "$TMP/danted.conf" <<EOF
-logoutput: $TMP/danted.log
-internal: $P4C port = $DANTE_PORT
-external: $P4T
-socksmethod: none
-clientmethod: none
-user.privileged: root
-user.unprivileged: nobody
-client pass { from: 0.0.0.0/0 to: 0.0.0.0/0 log: error }
-socks pass { from: 0.0.0.0/0 to: 0.0.0.0/0 log: error }
-EOF
+# danted listens on P's side towards C, not on P's loopback as danted_conf writes.
+danted_conf "$TMP/danted.conf" "$DANTE_PORT" "$P4T" "$TMP/danted.log"
+sed -i "s/^internal: .*/internal: $P4C port = $DANTE_PORT/" "$TMP/danted.conf"
 start danted "$P" "$DANTED" -f "$TMP/danted.conf" -p "$TMP/danted.pid"
 wait_port "$P" "$P4C" "$DANTE_PORT" danted "$LAST_PID"
 
@@ -274,7 +264,7 @@ declare -A WHY=(
     [c6|tsocks]="tsocks resolves names with the local resolver only (no remote DNS), and the client namespace has none"
 )
 
-# median "V1 V2 ...": the median, at the values' own precision (servers.sh's rounds to 0.1).
+# median "V1 V2 ...": the median, at the values' own precision (lib.sh's rounds to 0.1).
 median() {
     tr ' ' '\n' <<<"$1" | grep . | sort -g |
         awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.6g\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
@@ -638,16 +628,16 @@ case_7() {
         # shellcheck disable=SC1090
         source "$CASE7_HOOK"
     elif [[ -f $RTT_CSV ]]; then
-        echo "case 7: round trips and socks5_pipelining are measured by scripts/bench-rtt.sh (make bench runs it): $RTT_CSV of $(date -r "$RTT_CSV" '+%Y-%m-%d %H:%M')"
-        SUMMARY+=("case 7 round trips (scripts/bench-rtt.sh, $RTT_CSV): $(awk -F, 'NR > 1 && NF >= 3 { l = $1; for (i = 2; i < NF - 1; i++) l = l "," $i
+        echo "case 7: round trips and socks5_pipelining are measured by tests/bench/rtt.sh (make bench runs it): $RTT_CSV of $(date -r "$RTT_CSV" '+%Y-%m-%d %H:%M')"
+        SUMMARY+=("case 7 round trips (tests/bench/rtt.sh, $RTT_CSV): $(awk -F, 'NR > 1 && NF >= 3 { l = $1; for (i = 2; i < NF - 1; i++) l = l "," $i
                                                                        gsub(/"/, "", l); printf "%s%s: %s ms", (n++ ? "; " : ""), l, $(NF - 1) }' "$RTT_CSV")")
     else
-        echo "case 7: round trips and socks5_pipelining: not measured in this run (scripts/bench-rtt.sh writes $RTT_CSV; hook: $CASE7_HOOK)"
+        echo "case 7: round trips and socks5_pipelining: not measured in this run (tests/bench/rtt.sh writes $RTT_CSV; hook: $CASE7_HOOK)"
     fi
 }
 
 # ---------------------------------------------------------------- run
-echo "bench-tools: socksify vs ${TOOLS[*]:1} and no library; $ROUNDS round(s)$([[ $QUICK == 1 ]] && echo ", QUICK smoke run")"
+echo "compare.sh: socksify vs ${TOOLS[*]:1} and no library; $ROUNDS round(s)$([[ $QUICK == 1 ]] && echo ", QUICK smoke run")"
 echo "  namespaces $C -> $P -> $T; danted $P4C:$DANTE_PORT, delayproxy $P4C:$DP_PORT, target $T4:$ECHO_PORT/$BULK_PORT"
 for c in $CASES; do
     [[ $c =~ ^[1-7]$ ]] || die "BENCH_CASES: unknown case $c (1..7)"
@@ -668,7 +658,7 @@ WALL=$((SECONDS - START))
 } > "$RESULTS/run-info.txt"
 
 if command -v gnuplot > /dev/null && [[ -f $RESULTS/case1-connect.csv || -f $RESULTS/case2-concurrent.csv || -f $RESULTS/case3-startup.csv ]]; then
-    scripts/bench-chart.sh "$RESULTS" || echo "$ME: the chart failed (the results are in $RESULTS)" >&2
+    tests/bench/chart.sh "$RESULTS" || echo "$ME: the chart failed (the results are in $RESULTS)" >&2
 fi
 
 echo
@@ -680,7 +670,7 @@ for f in "$RESULTS"/case*.csv; do
 done
 echo
 printf '%s\n' "${SUMMARY[@]}"
-echo "bench-tools took $WALL s"
+echo "compare.sh took $WALL s"
 if ((${#BAD[@]})); then
     printf '%s: %s\n' "$ME" "${BAD[@]}" >&2
     exit 1

@@ -9,7 +9,7 @@
 # The key figure is socksify/native: what the preloaded library costs compared with a
 # client that speaks SOCKS5 itself (1.00 = nothing).
 #
-# Run from the repo root as root (danted needs it), after `make all build/bench-connloop`
+# Run as root (danted needs it), after `make all build/bench-connloop`
 # (`make bench` does both). BENCH_ROUNDS and BENCH_N override rounds and connections.
 set -euo pipefail
 
@@ -21,16 +21,14 @@ BENCH=build/bench-connloop
 LIB=build/libsocksify.so
 WRAPPER=scripts/socksify
 
-ME=bench.sh
-source "$(dirname "$0")/servers.sh"
+ME=connect.sh
+source "$(dirname "$0")/lib.sh"
 
 [[ $(id -u) -eq 0 ]] || die "must run as root (danted switches to its privileged user root); try: sudo make bench"
 [[ "$ROUNDS" =~ ^[1-9][0-9]*$ && "$N" =~ ^[1-9][0-9]*$ ]] || die "BENCH_ROUNDS and BENCH_N must be positive integers"
 for f in "$BENCH" "$LIB" "$WRAPPER"; do
     [[ -e "$f" ]] || die "$f is missing: run 'make bench' (it builds everything first)"
 done
-DANTED=$(command -v danted || echo /usr/sbin/danted)
-[[ -x "$DANTED" ]] || die "danted not found: run scripts/deps.sh"
 
 TMP=$(mktemp -d /tmp/socksify-bench.XXXXXX)
 ECHO_PID=
@@ -53,9 +51,7 @@ start_echo "$TMP"
 # --- danted: internal 127.0.0.1, outgoing connections from 127.0.0.2, no auth, quiet.
 PROXY_PORT=$(free_port)
 danted_conf "$TMP/danted.conf" "$PROXY_PORT" 127.0.0.2 "$TMP/danted.log"
-setsid "$DANTED" -f "$TMP/danted.conf" -p "$TMP/danted.pid" > "$TMP/danted.out" 2>&1 &
-DANTED_PID=$!
-wait_listen "$PROXY_PORT" "$DANTED_PID" danted "$TMP/danted.out"
+start_danted DANTED_PID "$TMP/danted.conf" "$PROXY_PORT"
 
 # --- socksify config: everything here is on loopback, so loopback must not bypass.
 cat > "$TMP/socksify.conf" <<EOF

@@ -1,24 +1,24 @@
 #!/usr/bin/env bash
-# Draws cases 1-3 of scripts/bench-tools.sh into one PNG with gnuplot:
+# Draws cases 1-3 of tests/bench/compare.sh into one PNG with gnuplot:
 #   case 1  sequential connects, conns/s per tool (higher is better)
 #   case 2  concurrent connects through a 100 ms proxy, wall seconds at N=40 and N=400 per tool,
 #           log scale, with the ideal (lower is better)
 #   case 3  start-up cost, ms per run of /bin/true under each tool (lower is better)
 # Tools that could not do a case are shown as "n/a".
 #
-#   scripts/bench-chart.sh [RESULTS_DIR [OUTPUT.png]]
+#   tests/bench/chart.sh [RESULTS_DIR [OUTPUT.png]]
 #
 # RESULTS_DIR defaults to tests/bench/results, OUTPUT to RESULTS_DIR/bench.png. Uses the pngcairo
 # terminal, or gnuplot's png (libgd) terminal where cairo is missing.
 set -euo pipefail
-ME=bench-chart.sh
+ME=chart.sh
 die() { echo "$ME: $*" >&2; exit 1; }
 
 DIR=${1:-tests/bench/results}
 OUT=${2:-$DIR/bench.png}
 command -v gnuplot > /dev/null || die "gnuplot not found: run scripts/deps.sh (gnuplot-nox)"
 C1=$DIR/case1-connect.csv C2=$DIR/case2-concurrent.csv C3=$DIR/case3-startup.csv
-[[ -f $C1 || -f $C2 || -f $C3 ]] || die "no case1/2/3 CSV in $DIR: run scripts/bench-tools.sh first"
+[[ -f $C1 || -f $C2 || -f $C3 ]] || die "no case1/2/3 CSV in $DIR: run tests/bench/compare.sh first"
 
 TMP=$(mktemp -d /tmp/socksify-bench-chart.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT

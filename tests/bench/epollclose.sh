@@ -16,7 +16,7 @@ BENCH=build/bench-epollclose
 LIB=$(realpath "${SOCKSIFY_LIB:-build/libsocksify.so}")
 
 for f in "$BENCH" "$LIB"; do
-    [[ -e "$f" ]] || { echo "bench-epollclose.sh: $f is missing: run 'make bench'" >&2; exit 1; }
+    [[ -e "$f" ]] || { echo "epollclose.sh: $f is missing: run 'make bench'" >&2; exit 1; }
 done
 
 best() { # best (smallest) of the times on stdin

@@ -15,7 +15,7 @@
 # The key figure is socksify/native: what the library costs over a hand-written SOCKS5 UDP
 # client (1.00 = nothing); the per-round ratios show the noise.
 #
-# Then the hot path: build/bench-pipeloop (1-byte read()/write() on a pipe, as bench-tools.sh's
+# Then the hot path: build/bench-pipeloop (1-byte read()/write() on a pipe, as compare.sh's
 # case 5) alone and with the library preloaded, interleaved; CPU ns per call and the ratio.
 #
 # Every run is checked: danted sends to the target from 127.0.0.2, the direct client from
@@ -35,13 +35,12 @@ PIPE_CALLS=${BENCH_UDP_PIPE_CALLS:-4000000}
 CSV=${BENCH_UDP_CSV:-}
 WARMUP=1000
 
-cd "$(dirname "$0")/.."
 RTT=build/bench-udp-rtt
 PIPELOOP=build/bench-pipeloop
 LIB=build/libsocksify.so
 
-ME=bench-udp.sh
-source scripts/servers.sh
+ME=udp.sh
+source "$(dirname "$0")/lib.sh"
 
 [[ $(id -u) -eq 0 ]] || die "must run as root (danted switches to its privileged user root); try: sudo make bench"
 [[ "$ROUNDS" =~ ^[1-9][0-9]*$ && "$N" =~ ^[1-9][0-9]*$ && "$PIPE_CALLS" =~ ^[1-9][0-9]*$ ]] ||
@@ -49,8 +48,6 @@ source scripts/servers.sh
 for f in "$RTT" "$PIPELOOP" "$LIB"; do
     [[ -e "$f" ]] || die "$f is missing: run 'make all $RTT $PIPELOOP' ('make bench' builds everything)"
 done
-DANTED=$(command -v danted || echo /usr/sbin/danted)
-[[ -x "$DANTED" ]] || die "danted not found: run scripts/deps.sh"
 
 TMP=$(mktemp -d /tmp/socksify-bench-udp.XXXXXX)
 ECHO_PID= DANTED_PID= CHILD_PID=
@@ -66,13 +63,7 @@ trap 'exit 130' INT TERM
 # --- the UDP echo server on 127.0.0.1, port in a file once it is bound.
 "$RTT" serve 127.0.0.1 "$TMP/echo.port" > "$TMP/echo.log" 2>&1 &
 ECHO_PID=$!
-for ((i = 0; i < 200; i++)); do
-    [[ -s "$TMP/echo.port" ]] && break
-    kill -0 "$ECHO_PID" 2> /dev/null || { cat "$TMP/echo.log" >&2; die "the UDP echo server failed to start"; }
-    sleep 0.05
-done
-[[ -s "$TMP/echo.port" ]] || die "the UDP echo server did not start within 10 s"
-ECHO_PORT=$(cat "$TMP/echo.port")
+wait_port_file ECHO_PORT "$TMP/echo.port" "$ECHO_PID" "the UDP echo server" "$TMP/echo.log"
 ss -Hlun "sport = :$ECHO_PORT" | grep -q . || die "nothing is bound to UDP port $ECHO_PORT"
 
 # udp_counts: the echoed datagrams by source address, "A B" for 127.0.0.1 and 127.0.0.2.
@@ -100,9 +91,7 @@ PYCOUNT
 # start and end (the end line carries its packet counts).
 PROXY_PORT=$(free_port)
 danted_conf "$TMP/danted.conf" "$PROXY_PORT" 127.0.0.2 "$TMP/danted.log" "connect disconnect error"
-setsid "$DANTED" -f "$TMP/danted.conf" -p "$TMP/danted.pid" > "$TMP/danted.out" 2>&1 &
-DANTED_PID=$!
-wait_listen "$PROXY_PORT" "$DANTED_PID" danted "$TMP/danted.out"
+start_danted DANTED_PID "$TMP/danted.conf" "$PROXY_PORT"
 
 # --- socksify: everything is on loopback, so loopback must not go direct.
 printf 'proxy socks5://127.0.0.1:%s\ndirect_loopback no\n' "$PROXY_PORT" > "$TMP/socksify.conf"
@@ -243,7 +232,7 @@ done
 ratio_list() { # A_VALUES B_VALUES: the per-round ratios A/B
     awk -v a="$1" -v b="$2" 'BEGIN { k = split(a, x, " "); split(b, y, " "); for (i = 1; i <= k; i++) printf "%s%.2f", (i > 1 ? " " : ""), x[i] / y[i] }'
 }
-rmedian() { # the median of ratios, two decimals (servers.sh's median keeps one for an even count)
+rmedian() { # the median of ratios, two decimals (lib.sh's median keeps one for an even count)
     tr ' ' '\n' <<<"$1" | grep . | sort -g |
         awk '{ v[NR] = $1 } END { printf "%.2f\n", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }

@@ -12,12 +12,11 @@ ROUNDS=${BENCH_ROUNDS:-5}
 N=${BENCH_N:-1000}
 BENCH=build/bench-connloop
 WRAPPER=scripts/socksify
-ME=bench-chain.sh
-source "$(dirname "$0")/servers.sh"
+ME=chain.sh
+source "$(dirname "$0")/lib.sh"
 
 [[ $(id -u) -eq 0 ]] || die "must run as root (danted); try: sudo make bench"
 for f in "$BENCH" build/libsocksify.so; do [[ -e "$f" ]] || die "$f is missing: run 'make bench'"; done
-DANTED=$(command -v danted || echo /usr/sbin/danted)
 MICROSOCKS=$(command -v microsocks) || die "microsocks not found: run scripts/deps.sh"
 
 TMP=$(mktemp -d /tmp/socksify-bench-chain.XXXXXX)
@@ -34,9 +33,7 @@ trap 'exit 130' INT TERM
 start_echo "$TMP"
 DANTE_PORT=$(free_port)
 danted_conf "$TMP/danted.conf" "$DANTE_PORT" 127.0.0.2 "$TMP/danted.log"
-setsid "$DANTED" -f "$TMP/danted.conf" -p "$TMP/danted.pid" > "$TMP/danted.out" 2>&1 &
-DANTED_PID=$!
-wait_listen "$DANTE_PORT" "$DANTED_PID" danted "$TMP/danted.out"
+start_danted DANTED_PID "$TMP/danted.conf" "$DANTE_PORT"
 MS_PORT=$(free_port)
 setsid "$MICROSOCKS" -i 127.0.0.1 -p "$MS_PORT" > "$TMP/ms.out" 2>&1 &
 MS_PID=$!

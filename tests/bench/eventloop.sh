@@ -19,7 +19,7 @@
 #
 # Then the blocking path, so a regression there shows too: build/bench-connloop (sequential
 # blocking connect + request + close) under socksify against a client that speaks SOCKS5 itself,
-# both through danted, as scripts/bench.sh does; the key figure is socksify/native (the median
+# both through danted, as tests/bench/connect.sh does; the key figure is socksify/native (the median
 # of the per-round ratios).
 #
 # Every run is checked: delayproxy counts the CONNECTs it carried and the echo server counts the
@@ -42,15 +42,14 @@ BLOCK_N=${BENCH_EV_BLOCK_N:-1000}
 BLOCK_ROUNDS=${BENCH_EV_BLOCK_ROUNDS:-5}
 BLOCK_WARMUP=200
 
-cd "$(dirname "$0")/.."
 BENCH=build/bench-connloop
 LIB=build/libsocksify.so
 WRAPPER=scripts/socksify
 CONNS=tests/bench/asyncio_conns.py
 DELAYPROXY=tests/bench/delayproxy.py
 
-ME=bench-eventloop.sh
-source scripts/servers.sh
+ME=eventloop.sh
+source "$(dirname "$0")/lib.sh"
 
 [[ $(id -u) -eq 0 ]] || die "must run as root (danted switches to its privileged user root); try: sudo make bench"
 [[ "$ROUNDS" =~ ^[1-9][0-9]*$ && "$BLOCK_N" =~ ^[1-9][0-9]*$ && "$BLOCK_ROUNDS" =~ ^[1-9][0-9]*$ ]] ||
@@ -61,8 +60,6 @@ for n in $NS; do [[ "$n" =~ ^[1-9][0-9]*$ ]] || die "BENCH_EV_NS must list posit
 for f in "$BENCH" "$LIB" "$WRAPPER" "$CONNS" "$DELAYPROXY"; do
     [[ -e "$f" ]] || die "$f is missing: run 'make bench' (it builds everything first)"
 done
-DANTED=$(command -v danted || echo /usr/sbin/danted)
-[[ -x "$DANTED" ]] || die "danted not found: run scripts/deps.sh"
 PROXYCHAINS=$(command -v proxychains4) || die "proxychains4 not found: run scripts/deps.sh"
 
 TMP=$(mktemp -d /tmp/socksify-bench-eventloop.XXXXXX)
@@ -82,20 +79,12 @@ start_echo "$TMP"
 
 setsid "$PY" "$DELAYPROXY" "$TMP/dp.port" --delay "$DELAY" --source 127.0.0.3 > "$TMP/dp.log" 2>&1 &
 DP_PID=$!
-for ((i = 0; i < 200; i++)); do
-    [[ -s "$TMP/dp.port" ]] && break
-    kill -0 "$DP_PID" 2>/dev/null || { cat "$TMP/dp.log" >&2; die "delayproxy failed to start"; }
-    sleep 0.05
-done
-[[ -s "$TMP/dp.port" ]] || die "delayproxy did not start within 10 s"
-DP_PORT=$(cat "$TMP/dp.port")
+wait_port_file DP_PORT "$TMP/dp.port" "$DP_PID" "delayproxy" "$TMP/dp.log"
 wait_listen "$DP_PORT" "$DP_PID" delayproxy "$TMP/dp.log"
 
 DANTE_PORT=$(free_port)
 danted_conf "$TMP/danted.conf" "$DANTE_PORT" 127.0.0.2 "$TMP/danted.log"
-setsid "$DANTED" -f "$TMP/danted.conf" -p "$TMP/danted.pid" > "$TMP/danted.out" 2>&1 &
-DANTED_PID=$!
-wait_listen "$DANTE_PORT" "$DANTED_PID" danted "$TMP/danted.out"
+start_danted DANTED_PID "$TMP/danted.conf" "$DANTE_PORT"
 
 # --- client configurations. Everything is on loopback, so loopback must not bypass the proxy:
 # socksify needs `direct_loopback no`; proxychains gets no localnet line.
@@ -237,4 +226,4 @@ SUMMARY+=("$(awk -v n="$mn" -v s="$msx" -v r="$mr" -v rs="$BR" -v c="$BLOCK_N" '
 echo
 echo "results (medians; every proxied connection was counted by the proxy and seen arriving from it)"
 for l in "${SUMMARY[@]}"; do echo "  $l"; done
-echo "  bench-eventloop took $((SECONDS - start)) s"
+echo "  eventloop.sh took $((SECONDS - start)) s"

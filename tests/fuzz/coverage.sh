@@ -7,15 +7,15 @@
 # merges the profiles with llvm-profdata and prints llvm-cov's per-file line and branch coverage of
 # core/*.c with a TOTAL row. An HTML report goes to build/fuzz-cov/html/index.html.
 #
-#   scripts/fuzz-coverage.sh            the committed corpora only
-#   scripts/fuzz-coverage.sh --scratch  plus build/fuzz/<target>.corpus, what `make fuzz` found
+#   tests/fuzz/coverage.sh            the committed corpora only
+#   tests/fuzz/coverage.sh --scratch  plus build/fuzz/<target>.corpus, what `make fuzz` found
 #
 # Environment: B (build dir, default build), CLANG (default clang), LLVM_PROFDATA, LLVM_COV
 # (default: the tools versioned like clang, e.g. llvm-cov-14 from Debian's llvm-14 package, else
 # the unversioned llvm-profdata/llvm-cov).
 set -euo pipefail
 
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 B=${B:-build}
 CLANG=${CLANG:-clang}
 OUT=$B/fuzz-cov
@@ -38,7 +38,7 @@ find_tool() {
             return 0
         fi
     done
-    echo "fuzz-coverage.sh: $name (or $name-$major) not found; install llvm-$major (make deps)" >&2
+    echo "coverage.sh: $name (or $name-$major) not found; install llvm-$major (make deps)" >&2
     return 1
 }
 PROFDATA=${LLVM_PROFDATA:-$(find_tool llvm-profdata)}
@@ -65,7 +65,7 @@ for t in "${targets[@]}"; do
     [[ -d $CORPUS/$t ]] && dirs+=("$CORPUS/$t")
     [[ $scratch -eq 1 && -d $B/fuzz/$t.corpus ]] && dirs+=("$B/fuzz/$t.corpus")
     if [[ ${#dirs[@]} -eq 0 ]]; then
-        echo "fuzz-coverage.sh: no corpus for $t, skipped" >&2
+        echo "coverage.sh: no corpus for $t, skipped" >&2
         continue
     fi
     inputs=$(find "${dirs[@]}" -maxdepth 1 -type f | wc -l)
@@ -73,13 +73,13 @@ for t in "${targets[@]}"; do
     if ! LLVM_PROFILE_FILE="$OUT/$t.profraw" "$OUT/$t" -runs=0 -artifact_prefix="$OUT/$t-" \
             "${dirs[@]}" > "$OUT/$t.log" 2>&1; then
         tail -30 "$OUT/$t.log"
-        echo "fuzz-coverage.sh: $t failed on its corpus (see $OUT/$t.log)" >&2
+        echo "coverage.sh: $t failed on its corpus (see $OUT/$t.log)" >&2
         exit 1
     fi
     objects+=("$OUT/$t")
 done
 if [[ ${#objects[@]} -eq 0 ]]; then
-    echo "fuzz-coverage.sh: nothing ran" >&2
+    echo "coverage.sh: nothing ran" >&2
     exit 1
 fi
 

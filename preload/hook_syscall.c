@@ -10,13 +10,8 @@
 
 SOCKSIFY_EXPORT long syscall(long number, ...)
 {
-    /* Like libc's own syscall(): six register-sized arguments, whatever the call uses. */
-    va_list ap;
-    va_start(ap, number);
     long a[6];
-    for (int i = 0; i < 6; i++)
-        a[i] = va_arg(ap, long);
-    va_end(ap);
+    LIBC_SYSCALL_ARGS(number, a);
     switch (number) {
     case SYS_connect: return hook_connect((int)a[0], (const struct sockaddr *)a[1], (socklen_t)a[2]);
     case SYS_sendto:

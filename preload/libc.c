@@ -59,12 +59,8 @@ static int fallback_fcntl(int fd, int cmd, ...)
 }
 static long fallback_syscall(long n, ...)
 {
-    va_list ap;
-    va_start(ap, n);
     long a[6];
-    for (int i = 0; i < 6; i++)
-        a[i] = va_arg(ap, long);
-    va_end(ap);
+    LIBC_SYSCALL_ARGS(n, a);
     return RAW(n, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 static int fallback_getaddrinfo(const char *n, const char *s, const struct addrinfo *h, struct addrinfo **r)
@@ -120,15 +116,7 @@ static void resolve_all(void)
     calls.name = dlsym(RTLD_NEXT, #name); \
     if (!calls.name) \
         calls.name = dlsym(RTLD_NEXT, "__" #name);
-#define WRAP(name)
-#define ALIAS(name, of)
-#define FORTIFY(name)
 #include "hooks.def"
-#undef HOOK
-#undef HOOK_MAYBE
-#undef WRAP
-#undef ALIAS
-#undef FORTIFY
 }
 
 const struct libc_calls *libc(void)

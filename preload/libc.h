@@ -5,6 +5,7 @@
 #define SOCKSIFY_LIBC_H
 
 #include <netdb.h>
+#include <stdarg.h>
 #include <resolv.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -12,20 +13,22 @@
 
 struct libc_calls {
 #define HOOK(name, ret, params) ret (*name) params;
-#define HOOK_MAYBE(name, ret, params) ret (*name) params;
-#define WRAP(name)
-#define ALIAS(name, of)
-#define FORTIFY(name)
 #include "hooks.def"
-#undef HOOK
-#undef HOOK_MAYBE
-#undef WRAP
-#undef ALIAS
-#undef FORTIFY
 };
 
 /* Resolves every real function once (thread-safe, idempotent) and returns the table. */
 const struct libc_calls *libc(void);
+
+/* Reads the six register-sized arguments of a syscall()-like variadic call, after `last`, into
+ * long a[6], as libc's own syscall() does, whatever the call uses. */
+#define LIBC_SYSCALL_ARGS(last, a) \
+    do { \
+        va_list ap_; \
+        va_start(ap_, last); \
+        for (int i_ = 0; i_ < 6; i_++) \
+            (a)[i_] = va_arg(ap_, long); \
+        va_end(ap_); \
+    } while (0)
 
 /* Marks a hook as one of the few symbols the library exports. */
 #define SOCKSIFY_EXPORT __attribute__((visibility("default")))

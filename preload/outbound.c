@@ -110,19 +110,6 @@ static enum verdict_action decide_connect(int fd, const union sockaddr_any *dst)
     return v.action;
 }
 
-enum verdict_action outbound_decide(int fd, const struct sockaddr *addr, socklen_t len, union sockaddr_any *dst)
-{
-    int saved = errno;
-    enum verdict_action v = VERDICT_PASS;
-    switch (read_destination(fd, addr, len, true, dst)) {
-    case ADDR_FORM_INET: v = decide_connect(fd, dst); break;
-    case ADDR_FORM_UNKNOWN: v = undecided(); break;
-    default: break;   /* no destination (a disconnect), or one the kernel refuses itself */
-    }
-    errno = saved;
-    return v;
-}
-
 /* The verdict for a datagram of fd to dst. The route is judged first, as for UDP: a datagram
  * that goes direct anyway needs no syscall to learn fd's kind. */
 static enum verdict_action decide_datagram(int fd, const union sockaddr_any *dst)
@@ -141,17 +128,29 @@ static enum verdict_action decide_datagram(int fd, const union sockaddr_any *dst
     return v.action;
 }
 
-enum verdict_action outbound_decide_send(int fd, const struct sockaddr *addr, socklen_t len, union sockaddr_any *dst)
+/* The verdict for a connect (or a send, !is_connect) of fd to addr, with *dst where it goes. */
+static enum verdict_action decide(int fd, const struct sockaddr *addr, socklen_t len, bool is_connect,
+                                  union sockaddr_any *dst)
 {
     int saved = errno;
     enum verdict_action v = VERDICT_PASS;
-    switch (read_destination(fd, addr, len, false, dst)) {
-    case ADDR_FORM_INET: v = decide_datagram(fd, dst); break;
+    switch (read_destination(fd, addr, len, is_connect, dst)) {
+    case ADDR_FORM_INET: v = is_connect ? decide_connect(fd, dst) : decide_datagram(fd, dst); break;
     case ADDR_FORM_UNKNOWN: v = undecided(); break;
-    default: break;
+    default: break;   /* no destination (a disconnect), or one the kernel refuses itself */
     }
     errno = saved;
     return v;
+}
+
+enum verdict_action outbound_decide(int fd, const struct sockaddr *addr, socklen_t len, union sockaddr_any *dst)
+{
+    return decide(fd, addr, len, true, dst);
+}
+
+enum verdict_action outbound_decide_send(int fd, const struct sockaddr *addr, socklen_t len, union sockaddr_any *dst)
+{
+    return decide(fd, addr, len, false, dst);
 }
 
 /* "name:port (fake address)" or "address:port", for logs. */

@@ -1,6 +1,14 @@
 # socksify — build, test, demo, install.
 # `make` builds build/libsocksify.so (the preloaded library), build/libsocksify-core.a
 # (the core the tests link) and build/socksify-check (the wrapper's config validator).
+#
+# One library per class of program, where the dynamic loader's $LIB token finds it: with gcc's
+# multilib toolchain present, `make` also builds the library for i386 programs (-m32), and
+#     LD_PRELOAD='/abs/build/$LIB/libsocksify.so'        (a literal $LIB)
+# gives each program the library of its own class: build/lib/x86_64-linux-gnu/libsocksify.so for
+# x86-64 programs, build/lib32/libsocksify.so for i386 ones (Debian; scripts/loader-lib.sh says
+# what $LIB becomes here). build/libsocksify.so is a link to the native one. `make install` lays
+# out $(PREFIX)/lib/socksify the same way.
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
@@ -26,7 +34,18 @@ UNIT_OBJ    := $(UNIT_SRC:%.c=$(B)/%.o)
 # rebuilds what includes it and nothing else. preload/hooks.def is caught too: real.h includes it.
 DEPFLAGS    := -MMD -MP
 
+# What $LIB becomes for native programs and for -m32 ones (empty: no working -m32 toolchain, or
+# -m32 is the native class already).
+LIB_DIR     := $(shell scripts/loader-lib.sh $(CC))
+LIB_DIR_M32 := $(filter-out $(LIB_DIR),$(shell scripts/loader-lib.sh $(CC) -m32))
+
 LIB    := $(B)/libsocksify.so
+LIB_NATIVE := $(B)/$(LIB_DIR)/libsocksify.so
+LIB_M32 := $(if $(LIB_DIR_M32),$(B)/$(LIB_DIR_M32)/libsocksify.so)
+# The i386 objects, from the same sources with the same flags plus -m32.
+B32 := $(B)/m32
+CORE_OBJ_M32    := $(CORE_SRC:%.c=$(B32)/%.o)
+PRELOAD_OBJ_M32 := $(PRELOAD_SRC:%.c=$(B32)/%.o)
 CORE_A := $(B)/libsocksify-core.a
 CHECK  := $(B)/socksify-check
 UNIT   := $(B)/unit-tests
@@ -37,8 +56,13 @@ BENCH_EPOLLCLOSE := $(B)/bench-epollclose
 # tests/bench/compare.sh: the target servers, a bulk-transfer client, a read/write loop on a pipe
 BENCH_TOOLS_BIN := $(B)/bench-tserver $(B)/bench-bulk $(B)/bench-pipeloop
 
-.PHONY: all deps check unit integration demo bench install uninstall clean
-all: $(LIB) $(CORE_A) $(CHECK) $(B)/hooks.list
+.PHONY: all libs deps check unit integration demo bench install uninstall clean
+all: libs $(CORE_A) $(CHECK) $(B)/hooks.list
+# The preloaded library of every class this toolchain builds.
+libs: $(LIB) $(LIB_M32)
+ifeq ($(LIB_DIR_M32),)
+	@echo "note: no 32-bit library: '$(CC) -m32' cannot link a program (scripts/deps.sh installs gcc-multilib)"
+endif
 
 deps:
 	scripts/deps.sh
@@ -47,8 +71,13 @@ $(B)/%.o: %.c Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
+$(B32)/%.o: %.c Makefile
+	@mkdir -p $(dir $@)
+	$(CC) -m32 $(BASE_CFLAGS) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
+
 # The headers each object and program read, as the compiler listed them (none before a first build).
--include $(wildcard $(B)/*.d $(B)/core/*.d $(B)/preload/*.d $(B)/scripts/*.d $(B)/tests/unit/*.d)
+-include $(wildcard $(B)/*.d $(B)/core/*.d $(B)/preload/*.d $(B)/scripts/*.d $(B)/tests/unit/*.d \
+                    $(B32)/core/*.d $(B32)/preload/*.d)
 
 $(CORE_A): $(CORE_OBJ)
 	rm -f $@ && ar rcs $@ $^
@@ -63,9 +92,19 @@ $(B)/exports.map: $(B)/hooks.list
 	{ echo '/* Generated from preload/hooks.def: the hooks are all the library exports. */'; \
 	  echo '{ global:'; sed 's/.*/    &;/' $<; echo '  local: *; };'; } > $@
 
-$(LIB): $(PRELOAD_OBJ) $(CORE_A) $(B)/exports.map
-	$(CC) $(CFLAGS) -shared -o $@ $(PRELOAD_OBJ) $(CORE_A) -Wl,--version-script=$(B)/exports.map \
-	    -Wl,-z,now -Wl,-z,relro -Wl,--no-undefined -ldl -lpthread
+LINK_LIB_FLAGS := -Wl,--version-script=$(B)/exports.map -Wl,-z,now -Wl,-z,relro -Wl,--no-undefined -ldl -lpthread
+
+$(LIB_NATIVE): $(PRELOAD_OBJ) $(CORE_A) $(B)/exports.map
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -shared -o $@ $(PRELOAD_OBJ) $(CORE_A) $(LINK_LIB_FLAGS)
+
+# The path every test and script knew before there were two classes.
+$(LIB): $(LIB_NATIVE)
+	ln -sfn $(LIB_DIR)/libsocksify.so $@
+
+$(B)/$(LIB_DIR_M32)/libsocksify.so: $(PRELOAD_OBJ_M32) $(CORE_OBJ_M32) $(B)/exports.map
+	@mkdir -p $(dir $@)
+	$(CC) -m32 $(CFLAGS) -shared -o $@ $(PRELOAD_OBJ_M32) $(CORE_OBJ_M32) $(LINK_LIB_FLAGS)
 
 $(CHECK): $(B)/scripts/socksify-check.o $(CORE_A)
 	$(CC) $(CFLAGS) -o $@ $^
@@ -108,12 +147,21 @@ check: deps
 	$(MAKE) all $(UNIT)
 	tests/check-exports.sh $(LIB) $(B)/hooks.list
 	tests/check-internal-calls.sh $(B)/hooks.list $(PRELOAD_OBJ) $(CORE_OBJ)
+	$(MAKE) check-m32
 	tests/install-test.sh
 	$(MAKE) unit
 	$(MAKE) fuzz FUZZ_SECONDS=5
 	$(MAKE) integration
 	$(MAKE) check-asan
 	$(MAKE) check-tsan
+
+# The i386 library passes the same export and internal-call checks, against the i386 libc.
+# Where the toolchain cannot build it, this fails: deps.sh installs gcc-multilib for make check.
+.PHONY: check-m32
+check-m32: libs
+	@test -n "$(LIB_DIR_M32)" || { echo "check-m32: '$(CC) -m32' cannot link a program: run scripts/deps.sh"; exit 1; }
+	tests/check-exports.sh $(LIB_M32) $(B)/hooks.list "$$($(CC) -m32 -print-file-name=libc.so.6)"
+	tests/check-internal-calls.sh $(B)/hooks.list $(PRELOAD_OBJ_M32) $(CORE_OBJ_M32)
 
 demo: deps
 	$(MAKE) all
@@ -132,17 +180,24 @@ bench:
 	$(BENCH_ROUTE) 1000
 	timeout -k 30 900 tests/bench/compare.sh
 
+# $(LIBDIR) as build/ is: one library per class under its $LIB directory, LIBDIR/libsocksify.so a
+# link to the native one (for LD_PRELOAD set by hand, one class); the wrapper preloads
+# '$(LIBDIR)/$LIB/libsocksify.so' (SOCKSIFY_INSTALLED_LIBDIR is that LIBDIR).
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(LIBEXECDIR)
-	install -m 0755 $(LIB) $(DESTDIR)$(LIBDIR)/libsocksify.so
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/$(LIB_DIR) $(DESTDIR)$(LIBEXECDIR)
+	install -m 0755 $(LIB_NATIVE) $(DESTDIR)$(LIBDIR)/$(LIB_DIR)/libsocksify.so
+	ln -sfn $(LIB_DIR)/libsocksify.so $(DESTDIR)$(LIBDIR)/libsocksify.so
+	$(if $(LIB_M32),install -d $(DESTDIR)$(LIBDIR)/$(LIB_DIR_M32))
+	$(if $(LIB_M32),install -m 0755 $(LIB_M32) $(DESTDIR)$(LIBDIR)/$(LIB_DIR_M32)/libsocksify.so)
 	install -m 0755 $(CHECK) $(DESTDIR)$(LIBEXECDIR)/socksify-check
-	sed -e 's|^SOCKSIFY_INSTALLED_LIB=.*|SOCKSIFY_INSTALLED_LIB="$(LIBDIR)/libsocksify.so"|' \
+	sed -e 's|^SOCKSIFY_INSTALLED_LIBDIR=.*|SOCKSIFY_INSTALLED_LIBDIR="$(LIBDIR)"|' \
 	    -e 's|^SOCKSIFY_INSTALLED_CHECK=.*|SOCKSIFY_INSTALLED_CHECK="$(LIBEXECDIR)/socksify-check"|' \
 	    scripts/socksify > $(DESTDIR)$(BINDIR)/socksify
 	chmod 0755 $(DESTDIR)$(BINDIR)/socksify
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/socksify $(DESTDIR)$(LIBDIR)/libsocksify.so $(DESTDIR)$(LIBEXECDIR)/socksify-check
+	rm -f $(DESTDIR)$(BINDIR)/socksify $(DESTDIR)$(LIBDIR)/libsocksify.so $(DESTDIR)$(LIBEXECDIR)/socksify-check \
+	    $(DESTDIR)$(LIBDIR)/$(LIB_DIR)/libsocksify.so $(if $(LIB_M32),$(DESTDIR)$(LIBDIR)/$(LIB_DIR_M32)/libsocksify.so)
 
 clean:
 	rm -rf $(B)
@@ -173,8 +228,8 @@ UBSAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=undefined -fno-sanitize
 check-asan: deps
 	$(MAKE) B=build-asan CFLAGS="$(ASAN_FLAGS)" build-asan/unit-tests
 	ASAN_OPTIONS=detect_leaks=1 tests/run-unit.sh build-asan/unit-tests
-	$(MAKE) B=build-ubsan CFLAGS="$(UBSAN_FLAGS)" build-ubsan/libsocksify.so build-ubsan/socksify-check
-	SOCKSIFY_LIB=$(CURDIR)/build-ubsan/libsocksify.so SOCKSIFY_CHECK=$(CURDIR)/build-ubsan/socksify-check \
+	$(MAKE) B=build-ubsan CFLAGS="$(UBSAN_FLAGS)" libs build-ubsan/socksify-check
+	SOCKSIFY_LIB='$(CURDIR)/build-ubsan/$$LIB/libsocksify.so' SOCKSIFY_CHECK=$(CURDIR)/build-ubsan/socksify-check \
 	SOCKSIFY_IT_ENV="UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1" tests/integration/run.sh
 
 # ThreadSanitizer (tests/tsan/): build-tsan/tsan-stress links the preload and core objects, built

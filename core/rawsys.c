@@ -5,6 +5,34 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#if defined(__i386__)
+/* i386: `int $0x80`, the kernel's entry that needs nothing from the process: a 64-bit kernel
+ * running 32-bit programs and qemu-user both have it. The faster sysenter through the vDSO's
+ * __kernel_vsyscall would need its address (the auxiliary vector, or glibc's private TCB
+ * slot %gs:16) and a call through memory with every register taken; the calls made here
+ * (the log, the config file, fallbacks for missing libc functions) are not hot enough to pay
+ * for that. The arguments go in ebx, ecx, edx, esi, edi, ebp, but ebx may be the PIC register
+ * and ebp the frame pointer, so neither can be an asm operand: both are saved on the stack,
+ * and the first, fifth and sixth arguments are loaded from the array edi points to, edi last. */
+static long rawsys_call_i386(long nr, const long args[6])
+{
+    long ret;
+    const long *p = args;
+    __asm__ volatile("push %%ebp\n\t"
+                     "push %%ebx\n\t"
+                     "mov 20(%%edi), %%ebp\n\t"
+                     "mov 0(%%edi), %%ebx\n\t"
+                     "mov 16(%%edi), %%edi\n\t"
+                     "int $0x80\n\t"
+                     "pop %%ebx\n\t"
+                     "pop %%ebp"
+                     : "=a"(ret), "+D"(p)
+                     : "a"(nr), "c"(args[1]), "d"(args[2]), "S"(args[3])
+                     : "memory");
+    return ret;
+}
+#endif
+
 long rawsys_call(long nr, long a, long b, long c, long d, long e, long f)
 {
 #if defined(__x86_64__)
@@ -27,6 +55,8 @@ long rawsys_call(long nr, long a, long b, long c, long d, long e, long f)
     register long x5 __asm__("x5") = f;
     __asm__ volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4), "r"(x5) : "memory");
     return x0;
+#elif defined(__i386__)
+    return rawsys_call_i386(nr, (const long[6]){a, b, c, d, e, f});
 #else
     /* Elsewhere libc's syscall() stands in; socksify's own syscall() hook passes every number
      * this file uses straight through, so it cannot recurse. */

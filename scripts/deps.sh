@@ -32,6 +32,10 @@ set -euo pipefail
 #   torsocks          Tor's preload library, compared against in tests/bench/compare.sh (benchmark only)
 #   tsocks            the classic SOCKS preload library, compared against in tests/bench/compare.sh (benchmark only)
 #   dante-client      Dante's socksify wrapper/libdsocks, compared against in tests/bench/compare.sh (benchmark only)
+#   gcc-multilib      cc -m32 and the i386 libc (libc6-dev-i386): make builds the library for 32-bit programs too
+#   qemu-user-static  qemu-i386-static runs the 32-bit test programs (tests/integration/test_lib32.py) where the
+#                     kernel cannot execute i386 code itself (no IA32 emulation, e.g. under a PVM hypervisor);
+#                     static, so an LD_PRELOAD in its environment reaches only the emulated program's loader
 #   gnuplot-nox       tests/bench/chart.sh draws tests/bench/results/bench.png with it (benchmark only)
 PACKAGES=(
     build-essential
@@ -57,6 +61,8 @@ PACKAGES=(
     openssh-server
     openssh-client
     nodejs
+    gcc-multilib
+    qemu-user-static
 )
 # Only for `make bench` (scripts/deps.sh --bench): the tools socksify is compared against.
 BENCH_PACKAGES=(

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# tests/check-exports.sh LIB HOOKS_LIST: the preloaded library must export exactly the hooks of
+# tests/check-exports.sh LIB HOOKS_LIST [LIBC]: the preloaded library must export exactly the hooks of
 # preload/hooks.def (HOOKS_LIST is the list the build generated from it, one name a line), and
 # every name under which libc offers a hooked call (__connect, __read_chk, ...) must be among
-# them: a program calling an alias socksify does not export goes past it.
+# them: a program calling an alias socksify does not export goes past it. LIBC is the libc of LIB's
+# class (default: the one ldd finds, which needs a loader that can run here; the i386 library
+# gets it from `cc -m32 -print-file-name=libc.so.6`).
 set -euo pipefail
 
 # Linker-generated names that are not the library's own code or data.
@@ -11,11 +13,11 @@ NOISE=(_init _fini _edata _end __bss_start)
 # left out below: programs cannot link against them.
 NOT_HOOKED=()
 
-if [[ $# -ne 2 ]]; then
-    echo "usage: $0 LIB HOOKS_LIST" >&2
+if [[ $# -ne 2 && $# -ne 3 ]]; then
+    echo "usage: $0 LIB HOOKS_LIST [LIBC]" >&2
     exit 2
 fi
-LIB=$1 LIST=$2
+LIB=$1 LIST=$2 LIBC=${3:-}
 for f in "$LIB" "$LIST"; do [[ -f "$f" ]] || { echo "check-exports: $f: no such file" >&2; exit 1; }; done
 mapfile -t allowed < "$LIST"
 [[ ${#allowed[@]} -gt 0 ]] || { echo "check-exports: $LIST is empty" >&2; exit 1; }
@@ -45,7 +47,7 @@ for n in "${allowed[@]}"; do
 done
 
 # Every public libc name of a hooked call: NAME, __NAME, NAME_chk, __NAME_chk, NAME64.
-LIBC=$(ldd "$LIB" | awk '$1 ~ /^libc\.so/ { print $3 }')
+[[ -n "$LIBC" ]] || LIBC=$(ldd "$LIB" | awk '$1 ~ /^libc\.so/ { print $3 }')
 [[ -n "$LIBC" && -f "$LIBC" ]] || { echo "check-exports: cannot find the libc $LIB links" >&2; exit 1; }
 libc_public=$(nm -D --defined-only "$LIBC" | awk '$3 !~ /GLIBC_PRIVATE/ { sub(/@.*/, "", $3); print $3 }' | sort -u)
 bases=$(sed -n 's/^\(HOOK\|HOOK_MAYBE\|WRAP\)(\([A-Za-z0-9_]*\).*/\2/p' preload/hooks.def 2>/dev/null || true)

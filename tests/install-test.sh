@@ -10,7 +10,7 @@ ok() { echo "PASS $1"; pass=$((pass + 1)); }
 bad() { echo "FAIL $1: $2"; fail=$((fail + 1)); }
 
 make -s install PREFIX="$tmp/prefix" >/dev/null || bad install "make install failed"
-lib="$tmp/prefix/lib/socksify/libsocksify.so"
+lib="$tmp/prefix/lib/socksify/\$LIB/libsocksify.so"   # a literal $LIB: each loader takes its own class
 out=$(cd / && env -u SOCKSIFY_CONF HOME="$tmp" "$tmp/prefix/bin/socksify" -x socks5://127.0.0.1:1 sh -c 'echo "$LD_PRELOAD"' 2>&1)
 [ "$out" = "$lib" ] && ok "installed wrapper preloads the installed library" \
     || bad "installed wrapper preloads the installed library" "LD_PRELOAD was '$out', expected '$lib'"
@@ -18,11 +18,28 @@ out=$(cd / && "$tmp/prefix/bin/socksify" --version 2>&1)
 case $out in "socksify "[0-9]*) ok "installed wrapper --version" ;; *) bad "installed wrapper --version" "got '$out'" ;; esac
 
 make -s install PREFIX=/usr/local DESTDIR="$tmp/stage" >/dev/null || bad "install with DESTDIR" "make install failed"
-for f in usr/local/bin/socksify usr/local/lib/socksify/libsocksify.so usr/local/libexec/socksify/socksify-check; do
+# One library per class, under what the loader's $LIB becomes for it (scripts/loader-lib.sh).
+native=$(scripts/loader-lib.sh "${CC:-cc}")
+m32=$(scripts/loader-lib.sh "${CC:-cc}" -m32) || m32=""
+for f in usr/local/bin/socksify usr/local/lib/socksify/libsocksify.so "usr/local/lib/socksify/$native/libsocksify.so" \
+         usr/local/libexec/socksify/socksify-check; do
     [ -x "$tmp/stage/$f" ] && ok "DESTDIR stages $f" || bad "DESTDIR stages $f" "missing"
 done
-grep -q '^SOCKSIFY_INSTALLED_LIB="/usr/local/lib/socksify/libsocksify.so"$' "$tmp/stage/usr/local/bin/socksify" \
-    && ok "staged wrapper points at the final library path" || bad "staged wrapper points at the final library path" "wrong path"
+[ "$(readlink "$tmp/stage/usr/local/lib/socksify/libsocksify.so")" = "$native/libsocksify.so" ] \
+    && ok "lib/socksify/libsocksify.so links the native library" || bad "lib/socksify/libsocksify.so links the native library" "it does not"
+# Where cc -m32 links (deps.sh installs gcc-multilib), the i386 library is installed too, and is one.
+if [ -n "$m32" ] && [ "$m32" != "$native" ]; then
+    f=usr/local/lib/socksify/$m32/libsocksify.so
+    # ELF class (byte 4) 1 = 32-bit, machine (byte 18) 3 = i386.
+    case "$(od -An -tx1 -j4 -N1 "$tmp/stage/$f" 2>/dev/null) $(od -An -tx1 -j18 -N1 "$tmp/stage/$f" 2>/dev/null)" in
+        " 01  03") ok "DESTDIR stages the i386 library $f" ;;
+        *) bad "DESTDIR stages the i386 library $f" "missing or not an i386 ELF" ;;
+    esac
+else
+    echo "note: no i386 library to check: '${CC:-cc} -m32' cannot link (scripts/deps.sh installs gcc-multilib)"
+fi
+grep -q '^SOCKSIFY_INSTALLED_LIBDIR="/usr/local/lib/socksify"$' "$tmp/stage/usr/local/bin/socksify" \
+    && ok "staged wrapper points at the final library directory" || bad "staged wrapper points at the final library directory" "wrong path"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

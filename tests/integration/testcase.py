@@ -109,13 +109,14 @@ class T:
     def compiled(self, src, *flags):
         """The C program at src, compiled with cc (and flags: -pthread, -lresolv...) into this run's
         temp dir, once per run; its path."""
-        key = (self.h.tmp, src)
+        key = (self.h.tmp, src, flags)
         path = _compiled.get(key)
         if path and os.path.exists(path):
             return path
         cc = shutil.which("cc") or shutil.which("gcc")
         self.check(cc, "no C compiler (cc) to build %s" % os.path.basename(src))
-        path = os.path.join(self.h.tmp, os.path.splitext(os.path.basename(src))[0])
+        # The same source built for another class (-m32) gets its own binary.
+        path = os.path.join(self.h.tmp, os.path.splitext(os.path.basename(src))[0] + ("-m32" if "-m32" in flags else ""))
         r = self.run([cc, "-O1", "-g", "-Wall", "-Wextra", "-o", path, src] + list(flags), ns=None, timeout=60)
         self.expect_ok(r, "cc %s" % os.path.basename(src))
         _compiled[key] = path

@@ -1,12 +1,11 @@
 # socksify — build, test, demo, install.
 # `make` builds build/libsocksify.so (the preloaded library), build/libsocksify-core.a
-# (the core the tests link) and build/socksify-check (the wrapper's config validator).
+# (the core the tests link) and build/socksify (the command, which preloads build/libsocksify.so).
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
 BINDIR  := $(PREFIX)/bin
 LIBDIR  := $(PREFIX)/lib/socksify
-LIBEXECDIR := $(PREFIX)/libexec/socksify
 VERSION := 0.1.0
 
 CC      ?= cc
@@ -28,7 +27,12 @@ DEPFLAGS    := -MMD -MP
 
 LIB    := $(B)/libsocksify.so
 CORE_A := $(B)/libsocksify-core.a
-CHECK  := $(B)/socksify-check
+# The command: scripts/*.c. libpath.c holds the library's path, compiled in: the build directory's
+# here, the installed one for the copy `make install` builds (no script rewritten with sed).
+CMD    := $(B)/socksify
+CMD_SRC := $(filter-out scripts/libpath.c,$(sort $(wildcard scripts/*.c)))
+CMD_OBJ := $(CMD_SRC:%.c=$(B)/%.o)
+LIBPATH_DEFINES = -DSOCKSIFY_LIB_PATH='"$(1)/libsocksify.so"'
 UNIT   := $(B)/unit-tests
 BENCH  := $(B)/bench-connloop
 BENCH_FAKEDNS := $(B)/bench-fakedns
@@ -38,7 +42,7 @@ BENCH_EPOLLCLOSE := $(B)/bench-epollclose
 BENCH_TOOLS_BIN := $(B)/bench-tserver $(B)/bench-bulk $(B)/bench-pipeloop
 
 .PHONY: all deps check unit integration demo bench install uninstall clean
-all: $(LIB) $(CORE_A) $(CHECK) $(B)/hooks.list
+all: $(LIB) $(CORE_A) $(CMD) $(B)/hooks.list
 
 deps:
 	scripts/deps.sh
@@ -67,8 +71,20 @@ $(LIB): $(PRELOAD_OBJ) $(CORE_A) $(B)/exports.map
 	$(CC) $(CFLAGS) -shared -o $@ $(PRELOAD_OBJ) $(CORE_A) -Wl,--version-script=$(B)/exports.map \
 	    -Wl,-z,now -Wl,-z,relro -Wl,--no-undefined -ldl -lpthread
 
-$(CHECK): $(B)/scripts/socksify-check.o $(CORE_A)
+$(B)/scripts/libpath.o: scripts/libpath.c Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(DEPFLAGS) $(call LIBPATH_DEFINES,$(abspath $(B))) -c $< -o $@
+
+$(CMD): $(CMD_OBJ) $(B)/scripts/libpath.o $(CORE_A)
 	$(CC) $(CFLAGS) -o $@ $^
+
+# The installed command: the same objects, libpath.c compiled again with the installed paths
+# (every time: PREFIX may differ from the last install).
+.PHONY: $(B)/install/socksify
+$(B)/install/socksify: $(CMD_OBJ) $(CORE_A)
+	@mkdir -p $(B)/install
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(call LIBPATH_DEFINES,$(LIBDIR)) -c scripts/libpath.c -o $(B)/install/libpath.o
+	$(CC) $(CFLAGS) -o $@ $(CMD_OBJ) $(B)/install/libpath.o $(CORE_A)
 
 $(UNIT): $(UNIT_OBJ) $(CORE_A)
 	$(CC) $(CFLAGS) -o $@ $^ -lcriterion -lpthread
@@ -132,17 +148,13 @@ bench:
 	$(BENCH_ROUTE) 1000
 	timeout -k 30 900 tests/bench/compare.sh
 
-install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(LIBEXECDIR)
+install: all $(B)/install/socksify
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)
 	install -m 0755 $(LIB) $(DESTDIR)$(LIBDIR)/libsocksify.so
-	install -m 0755 $(CHECK) $(DESTDIR)$(LIBEXECDIR)/socksify-check
-	sed -e 's|^SOCKSIFY_INSTALLED_LIB=.*|SOCKSIFY_INSTALLED_LIB="$(LIBDIR)/libsocksify.so"|' \
-	    -e 's|^SOCKSIFY_INSTALLED_CHECK=.*|SOCKSIFY_INSTALLED_CHECK="$(LIBEXECDIR)/socksify-check"|' \
-	    scripts/socksify > $(DESTDIR)$(BINDIR)/socksify
-	chmod 0755 $(DESTDIR)$(BINDIR)/socksify
+	install -m 0755 $(B)/install/socksify $(DESTDIR)$(BINDIR)/socksify
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/socksify $(DESTDIR)$(LIBDIR)/libsocksify.so $(DESTDIR)$(LIBEXECDIR)/socksify-check
+	rm -f $(DESTDIR)$(BINDIR)/socksify $(DESTDIR)$(LIBDIR)/libsocksify.so
 
 clean:
 	rm -rf $(B)
@@ -173,8 +185,8 @@ UBSAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=undefined -fno-sanitize
 check-asan: deps
 	$(MAKE) B=build-asan CFLAGS="$(ASAN_FLAGS)" build-asan/unit-tests
 	ASAN_OPTIONS=detect_leaks=1 tests/run-unit.sh build-asan/unit-tests
-	$(MAKE) B=build-ubsan CFLAGS="$(UBSAN_FLAGS)" build-ubsan/libsocksify.so build-ubsan/socksify-check
-	SOCKSIFY_LIB=$(CURDIR)/build-ubsan/libsocksify.so SOCKSIFY_CHECK=$(CURDIR)/build-ubsan/socksify-check \
+	$(MAKE) B=build-ubsan CFLAGS="$(UBSAN_FLAGS)" build-ubsan/libsocksify.so build-ubsan/socksify
+	SOCKSIFY_LIB=$(CURDIR)/build-ubsan/libsocksify.so SOCKSIFY_CMD=$(CURDIR)/build-ubsan/socksify \
 	SOCKSIFY_IT_ENV="UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1" tests/integration/run.sh
 
 # ThreadSanitizer (tests/tsan/): build-tsan/tsan-stress links the preload and core objects, built

@@ -4,7 +4,7 @@
  *
  * - The child stays in the command's process group. The terminal's signals (Ctrl-C, Ctrl-\, Ctrl-Z,
  *   a window resize) go to the whole foreground group, so they reach the program directly; the
- *   command only passes on what was sent to it alone (kill PID from another process group).
+ *   command passes on what other processes sent (kill PID), not what the program's own tree sent.
  * - Job control: when the program stops, the command stops itself with the same signal, so that
  *   the shell sees its job stopped; when the shell continues the job (fg, bg), the group gets
  *   SIGCONT, and the command continues the program again in case only the command was continued.
@@ -41,18 +41,42 @@ static void session_signals(sigset_t *set)
     sigaddset(set, SIGCHLD);
 }
 
-/* True for a signal the program has not had already: one a process outside our process group sent
- * to the command (kill, sigqueue, tgkill). The terminal's signals (SI_KERNEL) went to the whole
- * group; a process of the group (the program, or what it started) that signals the group reached
- * the program too; and the command's own SIGPIPE comes from the command itself. */
+/* The parent of process pid (from /proc/PID/stat: the fourth field, after the command name in
+ * parentheses, which may itself hold ')'), or -1 if it is gone. */
+static pid_t parent_of(pid_t pid)
+{
+    char path[64], stat[512];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "re");
+    size_t n = f ? fread(stat, 1, sizeof(stat) - 1, f) : 0;
+    if (f)
+        fclose(f);
+    stat[n] = '\0';
+    const char *end = strrchr(stat, ')');
+    int ppid;
+    return end && sscanf(end + 1, " %*c %d", &ppid) == 1 ? ppid : -1;
+}
+
+/* True if pid is the program or runs under it (ancestry at most 64 deep). */
+static bool in_program_tree(pid_t pid, pid_t child)
+{
+    for (int depth = 0; depth < 64 && pid > 1; depth++, pid = parent_of(pid))
+        if (pid == child)
+            return true;
+    return false;
+}
+
+/* True for a signal the program has not had already: one a process sent (kill, sigqueue, tgkill)
+ * that is neither the command (its own SIGPIPE) nor the program or its descendants, which signal
+ * the program directly or the whole process group (kill(0, ...), as curses programs do for
+ * Ctrl-Z). The terminal's signals (SI_KERNEL) went to the whole foreground group, program
+ * included. A sender outside the program's tree counts even within our process group: a shell
+ * script without job control runs `socksify PROG &` in its own group, then `kill $!`. */
 static bool needs_passing_on(const siginfo_t *si, pid_t child)
 {
     if (si->si_code != SI_USER && si->si_code != SI_QUEUE && si->si_code != SI_TKILL)
         return false;
-    if (si->si_pid == child)
-        return false;
-    pid_t group = getpgid(si->si_pid);
-    return group < 0 || group != getpgrp();
+    return si->si_pid != getpid() && !in_program_tree(si->si_pid, child);
 }
 
 /* The program stopped with signal sig: the command stops the same way (its disposition for sig is

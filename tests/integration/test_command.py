@@ -98,6 +98,24 @@ def test_command_passes_signals_on_once(t):
 
 
 @test
+def test_command_signals_within_its_process_group(t):
+    """A script without job control runs `socksify PROG &` in its own process group, then
+    `kill -USR1 $!`: passed on. The program's tree signalling the whole group (kill 0): the program
+    has it already, so it gets it once."""
+    log = os.path.join(t.dir, "script.log")
+    script = ('%s -x %s -- %s %s %s exit & sx=$!; while ! grep -q ready %s 2>/dev/null; do sleep 0.05; done; '
+              'kill -USR1 $sx; wait $sx; echo "rc=$?"' % (WRAPPER, DANTE, PY, SIGPROG, log, log))
+    r = t.run(["sh", "-c", script], ns=None)
+    t.check("rc=%d\n" % (100 + signal.SIGUSR1) in r.out, "kill $! from the same group: %r" % r.out)
+    log = os.path.join(t.dir, "group.log")
+    program = ('trap "" USR1; %s %s %s count & while ! grep -q ready %s 2>/dev/null; do sleep 0.05; done; '
+               'kill -USR1 0; sleep 0.5; kill -TERM $!; wait' % (PY, SIGPROG, log, log))
+    r = t.sx_x(DANTE, ["sh", "-c", program])
+    got = read(log).count("got %d\n" % signal.SIGUSR1)
+    t.check(got == 1, "kill -USR1 0 inside the program reached it %d times" % got)
+
+
+@test
 def test_command_signal_deaths_and_cleanup(t):
     """A program killed by signal N gives 128+N; the -x file and its directory are gone afterwards,
     also when the command itself got the signal; no process is left."""

@@ -1,6 +1,6 @@
 # socksify — build, test, demo, install.
 # `make` builds build/libsocksify.so (the preloaded library), build/libsocksify-core.a
-# (the core the tests link) and build/socksify-check (the wrapper's config validator).
+# (the core the tests link) and build/socksify (the command, which preloads the library).
 #
 # One library per class of program, where the dynamic loader's $LIB token finds it: with gcc's
 # multilib toolchain present, `make` also builds the library for i386 programs (-m32), and
@@ -8,13 +8,12 @@
 # gives each program the library of its own class: build/lib/x86_64-linux-gnu/libsocksify.so for
 # x86-64 programs, build/lib32/libsocksify.so for i386 ones (Debian; scripts/loader-lib.sh says
 # what $LIB becomes here). build/libsocksify.so is a link to the native one. `make install` lays
-# out $(PREFIX)/lib/socksify the same way.
+# out $(PREFIX)/lib/socksify the same way; the command preloads that string.
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
 BINDIR  := $(PREFIX)/bin
 LIBDIR  := $(PREFIX)/lib/socksify
-LIBEXECDIR := $(PREFIX)/libexec/socksify
 VERSION := 0.1.0
 
 CC      ?= cc
@@ -47,7 +46,13 @@ B32 := $(B)/m32
 CORE_OBJ_M32    := $(CORE_SRC:%.c=$(B32)/%.o)
 PRELOAD_OBJ_M32 := $(PRELOAD_SRC:%.c=$(B32)/%.o)
 CORE_A := $(B)/libsocksify-core.a
-CHECK  := $(B)/socksify-check
+# The command: scripts/*.c. libpath.c holds the library's path, compiled in: the build directory's
+# here, the installed one for the copy `make install` builds (no script rewritten with sed).
+CMD    := $(B)/socksify
+CMD_SRC := $(filter-out scripts/libpath.c,$(sort $(wildcard scripts/*.c)))
+CMD_OBJ := $(CMD_SRC:%.c=$(B)/%.o)
+LIBPATH_DEFINES = -DSOCKSIFY_LIB_ROOT='"$(1)"' -DSOCKSIFY_LIB_DIR='"$(LIB_DIR)"' \
+    $(if $(LIB_DIR_M32),-DSOCKSIFY_LIB_DIR32='"$(LIB_DIR_M32)"')
 UNIT   := $(B)/unit-tests
 BENCH  := $(B)/bench-connloop
 BENCH_FAKEDNS := $(B)/bench-fakedns
@@ -57,7 +62,7 @@ BENCH_EPOLLCLOSE := $(B)/bench-epollclose
 BENCH_TOOLS_BIN := $(B)/bench-tserver $(B)/bench-bulk $(B)/bench-pipeloop
 
 .PHONY: all libs deps check unit integration demo bench install uninstall clean
-all: libs $(CORE_A) $(CHECK) $(B)/hooks.list
+all: libs $(CORE_A) $(CMD) $(B)/hooks.list
 # The preloaded library of every class this toolchain builds.
 libs: $(LIB) $(LIB_M32)
 ifeq ($(LIB_DIR_M32),)
@@ -106,8 +111,20 @@ $(B)/$(LIB_DIR_M32)/libsocksify.so: $(PRELOAD_OBJ_M32) $(CORE_OBJ_M32) $(B)/expo
 	@mkdir -p $(dir $@)
 	$(CC) -m32 $(CFLAGS) -shared -o $@ $(PRELOAD_OBJ_M32) $(CORE_OBJ_M32) $(LINK_LIB_FLAGS)
 
-$(CHECK): $(B)/scripts/socksify-check.o $(CORE_A)
+$(B)/scripts/libpath.o: scripts/libpath.c Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(DEPFLAGS) $(call LIBPATH_DEFINES,$(abspath $(B))) -c $< -o $@
+
+$(CMD): $(CMD_OBJ) $(B)/scripts/libpath.o $(CORE_A)
 	$(CC) $(CFLAGS) -o $@ $^
+
+# The installed command: the same objects, libpath.c compiled again with the installed paths
+# (every time: PREFIX may differ from the last install).
+.PHONY: $(B)/install/socksify
+$(B)/install/socksify: $(CMD_OBJ) $(CORE_A)
+	@mkdir -p $(B)/install
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(call LIBPATH_DEFINES,$(LIBDIR)) -c scripts/libpath.c -o $(B)/install/libpath.o
+	$(CC) $(CFLAGS) -o $@ $(CMD_OBJ) $(B)/install/libpath.o $(CORE_A)
 
 $(UNIT): $(UNIT_OBJ) $(CORE_A)
 	$(CC) $(CFLAGS) -o $@ $^ -lcriterion -lpthread
@@ -181,22 +198,18 @@ bench:
 	timeout -k 30 900 tests/bench/compare.sh
 
 # $(LIBDIR) as build/ is: one library per class under its $LIB directory, LIBDIR/libsocksify.so a
-# link to the native one (for LD_PRELOAD set by hand, one class); the wrapper preloads
-# '$(LIBDIR)/$LIB/libsocksify.so' (SOCKSIFY_INSTALLED_LIBDIR is that LIBDIR).
-install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/$(LIB_DIR) $(DESTDIR)$(LIBEXECDIR)
+# link to the native one (for LD_PRELOAD set by hand, one class); the installed command (its
+# libpath.c compiled with LIBDIR) preloads '$(LIBDIR)/$LIB/libsocksify.so'.
+install: all $(B)/install/socksify
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/$(LIB_DIR)
 	install -m 0755 $(LIB_NATIVE) $(DESTDIR)$(LIBDIR)/$(LIB_DIR)/libsocksify.so
 	ln -sfn $(LIB_DIR)/libsocksify.so $(DESTDIR)$(LIBDIR)/libsocksify.so
 	$(if $(LIB_M32),install -d $(DESTDIR)$(LIBDIR)/$(LIB_DIR_M32))
 	$(if $(LIB_M32),install -m 0755 $(LIB_M32) $(DESTDIR)$(LIBDIR)/$(LIB_DIR_M32)/libsocksify.so)
-	install -m 0755 $(CHECK) $(DESTDIR)$(LIBEXECDIR)/socksify-check
-	sed -e 's|^SOCKSIFY_INSTALLED_LIBDIR=.*|SOCKSIFY_INSTALLED_LIBDIR="$(LIBDIR)"|' \
-	    -e 's|^SOCKSIFY_INSTALLED_CHECK=.*|SOCKSIFY_INSTALLED_CHECK="$(LIBEXECDIR)/socksify-check"|' \
-	    scripts/socksify > $(DESTDIR)$(BINDIR)/socksify
-	chmod 0755 $(DESTDIR)$(BINDIR)/socksify
+	install -m 0755 $(B)/install/socksify $(DESTDIR)$(BINDIR)/socksify
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/socksify $(DESTDIR)$(LIBDIR)/libsocksify.so $(DESTDIR)$(LIBEXECDIR)/socksify-check \
+	rm -f $(DESTDIR)$(BINDIR)/socksify $(DESTDIR)$(LIBDIR)/libsocksify.so \
 	    $(DESTDIR)$(LIBDIR)/$(LIB_DIR)/libsocksify.so $(if $(LIB_M32),$(DESTDIR)$(LIBDIR)/$(LIB_DIR_M32)/libsocksify.so)
 
 clean:
@@ -228,8 +241,8 @@ UBSAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=undefined -fno-sanitize
 check-asan: deps
 	$(MAKE) B=build-asan CFLAGS="$(ASAN_FLAGS)" build-asan/unit-tests
 	ASAN_OPTIONS=detect_leaks=1 tests/run-unit.sh build-asan/unit-tests
-	$(MAKE) B=build-ubsan CFLAGS="$(UBSAN_FLAGS)" libs build-ubsan/socksify-check
-	SOCKSIFY_LIB='$(CURDIR)/build-ubsan/$$LIB/libsocksify.so' SOCKSIFY_CHECK=$(CURDIR)/build-ubsan/socksify-check \
+	$(MAKE) B=build-ubsan CFLAGS="$(UBSAN_FLAGS)" libs build-ubsan/socksify
+	SOCKSIFY_LIB='$(CURDIR)/build-ubsan/$$LIB/libsocksify.so' SOCKSIFY_CMD=$(CURDIR)/build-ubsan/socksify \
 	SOCKSIFY_IT_ENV="UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1" tests/integration/run.sh
 
 # ThreadSanitizer (tests/tsan/): build-tsan/tsan-stress links the preload and core objects, built

@@ -13,7 +13,7 @@
 set -euo pipefail
 
 LIB=build/libsocksify.so
-WRAPPER=scripts/socksify
+WRAPPER=build/socksify
 
 ME=demo.sh
 source "$(dirname "$0")/servers.sh"

@@ -26,6 +26,8 @@ set -euo pipefail
 #   tinyproxy         HTTP CONNECT proxy (with and without Basic auth) for integration tests
 #   openssh-server    a private sshd in the proxy namespace, for the ssh -D SOCKS4/4a/5 proxy
 #   openssh-client    ssh -D (SOCKS4/4a/5 proxy) and ssh-keygen for integration tests
+#   golang-go         go, to build the Go clients socksify must refuse (test_command.py: static and cgo)
+#   busybox-static    a statically linked busybox, another program socksify must refuse (test_command.py)
 #   nodejs            node, a libuv (epoll) client for the non-blocking connect tests (test_eventloops.py);
 #                     a machine with NodeSource's nodejs package already has it
 #   proxychains4      the reference preload library that tests/bench/eventloop.sh and compare.sh compare against (benchmark only)
@@ -63,6 +65,8 @@ PACKAGES=(
     nodejs
     gcc-multilib
     qemu-user-static
+    golang-go
+    busybox-static
 )
 # Only for `make bench` (scripts/deps.sh --bench): the tools socksify is compared against.
 BENCH_PACKAGES=(

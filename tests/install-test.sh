@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `make install` puts the library, the checker and the wrapper where the installed wrapper finds
-# them, and DESTDIR stages the same tree. Prints "N passed, N failed".
+# `make install` puts the library and the command (a binary that has the installed library's path
+# compiled in) where they belong, and DESTDIR stages the same tree. Prints "N passed, N failed".
 set -u
 cd "$(dirname "$0")/.."
 tmp=$(mktemp -d)
@@ -10,19 +10,21 @@ ok() { echo "PASS $1"; pass=$((pass + 1)); }
 bad() { echo "FAIL $1: $2"; fail=$((fail + 1)); }
 
 make -s install PREFIX="$tmp/prefix" >/dev/null || bad install "make install failed"
-lib="$tmp/prefix/lib/socksify/\$LIB/libsocksify.so"   # a literal $LIB: each loader takes its own class
-out=$(cd / && env -u SOCKSIFY_CONF HOME="$tmp" "$tmp/prefix/bin/socksify" -x socks5://127.0.0.1:1 sh -c 'echo "$LD_PRELOAD"' 2>&1)
-[ "$out" = "$lib" ] && ok "installed wrapper preloads the installed library" \
-    || bad "installed wrapper preloads the installed library" "LD_PRELOAD was '$out', expected '$lib'"
-out=$(cd / && "$tmp/prefix/bin/socksify" --version 2>&1)
-case $out in "socksify "[0-9]*) ok "installed wrapper --version" ;; *) bad "installed wrapper --version" "got '$out'" ;; esac
-
-make -s install PREFIX=/usr/local DESTDIR="$tmp/stage" >/dev/null || bad "install with DESTDIR" "make install failed"
 # One library per class, under what the loader's $LIB becomes for it (scripts/loader-lib.sh).
 native=$(scripts/loader-lib.sh "${CC:-cc}")
 m32=$(scripts/loader-lib.sh "${CC:-cc}" -m32) || m32=""
-for f in usr/local/bin/socksify usr/local/lib/socksify/libsocksify.so "usr/local/lib/socksify/$native/libsocksify.so" \
-         usr/local/libexec/socksify/socksify-check; do
+lib="$tmp/prefix/lib/socksify/\$LIB/libsocksify.so"   # a literal $LIB: each loader takes its own class
+out=$(cd / && env -u SOCKSIFY_CONF -u SOCKSIFY_LIB HOME="$tmp" "$tmp/prefix/bin/socksify" -x socks5://127.0.0.1:1 sh -c 'echo "$LD_PRELOAD"' 2>&1)
+[ "$out" = "$lib" ] && ok "installed command preloads the installed libraries" \
+    || bad "installed command preloads the installed libraries" "LD_PRELOAD was '$out', expected '$lib'"
+out=$(cd / && env -u SOCKSIFY_LIB "$tmp/prefix/bin/socksify" --version 2>&1)
+case $out in "socksify "[0-9]*"library: $tmp/prefix/lib/socksify/$native/libsocksify.so") ok "installed command --version" ;;
+    *) bad "installed command --version" "got '$out'" ;; esac
+[ "$(head -c 4 "$tmp/prefix/bin/socksify" | tail -c 3)" = ELF ] && ok "the installed command is a binary" \
+    || bad "the installed command is a binary" "no ELF header"
+
+make -s install PREFIX=/usr/local DESTDIR="$tmp/stage" >/dev/null || bad "install with DESTDIR" "make install failed"
+for f in usr/local/bin/socksify usr/local/lib/socksify/libsocksify.so "usr/local/lib/socksify/$native/libsocksify.so"; do
     [ -x "$tmp/stage/$f" ] && ok "DESTDIR stages $f" || bad "DESTDIR stages $f" "missing"
 done
 [ "$(readlink "$tmp/stage/usr/local/lib/socksify/libsocksify.so")" = "$native/libsocksify.so" ] \
@@ -38,8 +40,9 @@ if [ -n "$m32" ] && [ "$m32" != "$native" ]; then
 else
     echo "note: no i386 library to check: '${CC:-cc} -m32' cannot link (scripts/deps.sh installs gcc-multilib)"
 fi
-grep -q '^SOCKSIFY_INSTALLED_LIBDIR="/usr/local/lib/socksify"$' "$tmp/stage/usr/local/bin/socksify" \
-    && ok "staged wrapper points at the final library directory" || bad "staged wrapper points at the final library directory" "wrong path"
+out=$(env -u SOCKSIFY_LIB "$tmp/stage/usr/local/bin/socksify" --version 2>&1)
+case $out in *"library: /usr/local/lib/socksify/$native/libsocksify.so") ok "staged command points at the final library path" ;;
+    *) bad "staged command points at the final library path" "got '$out'" ;; esac
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -11,7 +11,7 @@ set -euo pipefail
 ROUNDS=${BENCH_ROUNDS:-5}
 N=${BENCH_N:-1000}
 BENCH=build/bench-connloop
-WRAPPER=scripts/socksify
+WRAPPER=build/socksify
 ME=chain.sh
 source "$(dirname "$0")/lib.sh"
 

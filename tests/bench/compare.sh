@@ -2,7 +2,7 @@
 # Benchmark: socksify against the tools people use today, in one run, on the same proxy.
 #
 # Tools (each one is how a user runs a program through a SOCKS5 proxy):
-#   socksify      scripts/socksify -f CONF PROGRAM            (this project)
+#   socksify      build/socksify -f CONF PROGRAM            (this project)
 #   proxychains4  proxychains4 -q -f CONF PROGRAM             (strict_chain, one socks5 line)
 #   torsocks      TORSOCKS_CONF_FILE=CONF torsocks PROGRAM    (TorAddress/TorPort = the proxy)
 #   tsocks        TSOCKS_CONF_FILE=CONF tsocks PROGRAM        (server, server_type 5, local)
@@ -82,13 +82,13 @@ TSERVER=build/bench-tserver
 BULK=build/bench-bulk
 PIPELOOP=build/bench-pipeloop
 LIB=build/libsocksify.so
-WRAPPER=scripts/socksify
+WRAPPER=build/socksify
 ASYNC=tests/bench/asyncio_conns.py
 DELAYPROXY=tests/bench/delayproxy.py
 
 [[ $(id -u) -eq 0 ]] || die "must run as root (network namespaces, danted); try: sudo make bench"
 [[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || die "BENCH_ROUNDS must be a positive integer"
-for f in "$CONNLOOP" "$TSERVER" "$BULK" "$PIPELOOP" "$LIB" build/socksify-check "$WRAPPER" "$ASYNC" "$DELAYPROXY"; do
+for f in "$CONNLOOP" "$TSERVER" "$BULK" "$PIPELOOP" "$LIB" "$WRAPPER" "$ASYNC" "$DELAYPROXY"; do
     [[ -e "$f" ]] || die "$f is missing: run 'make bench' (it builds everything first)"
 done
 command -v ip > /dev/null || die "ip not found: run scripts/deps.sh"
@@ -518,7 +518,7 @@ case_3() {
         local notes=""
         case $tool in
             none) notes="bare /bin/true" ;;
-            socksify) notes="the wrapper (bash; checks the configuration with socksify-check), then the program" ;;
+            socksify) notes="the command (C: checks the configuration and the program, stays its parent), then the program" ;;
             socksify-preload) notes="LD_PRELOAD=libsocksify.so SOCKSIFY_CONF=... set by hand: the library alone, no wrapper" ;;
             proxychains4) notes="a C launcher" ;;
             torsocks | tsocks | dante) notes="a shell-script launcher" ;;

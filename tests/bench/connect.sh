@@ -5,7 +5,7 @@
 # echo server and the same danted, in alternating order over a few rounds:
 #   direct    build/bench-connloop plain   -> echo server            (no proxy)
 #   native    build/bench-connloop socks5  -> danted -> echo server  (client speaks SOCKS5)
-#   socksify  scripts/socksify ... bench-connloop plain -> danted -> echo server
+#   socksify  build/socksify ... bench-connloop plain -> danted -> echo server
 # The key figure is socksify/native: what the preloaded library costs compared with a
 # client that speaks SOCKS5 itself (1.00 = nothing).
 #
@@ -19,7 +19,7 @@ WARMUP=200
 
 BENCH=build/bench-connloop
 LIB=build/libsocksify.so
-WRAPPER=scripts/socksify
+WRAPPER=build/socksify
 
 ME=connect.sh
 source "$(dirname "$0")/lib.sh"

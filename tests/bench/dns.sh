@@ -51,7 +51,7 @@ fi
 
 rate() { # HOST: conns/s of one run
     local out
-    out=$(timeout 300 scripts/socksify -f "$TMP/socksify.conf" -- "$BENCH" lookup "$1" "$ECHO_PORT" "$N") ||
+    out=$(timeout 300 build/socksify -f "$TMP/socksify.conf" -- "$BENCH" lookup "$1" "$ECHO_PORT" "$N") ||
         die "client for $1 failed: $out; danted: $(tail -n 3 "$TMP/danted.log" 2>/dev/null)"
     awk '$1 == "lookup" { print $2 }' <<<"$out"
 }

@@ -8,7 +8,7 @@
 #   concurrent handshakes (the handshake runs in the background) take about one DELAY.
 # For N in 40 and 400, over a few rounds in rotating order:
 #   direct       asyncio_conns.py -> echo server                            (no proxy: baseline)
-#   socksify     scripts/socksify -f CONF -- asyncio_conns.py -> delayproxy -> echo server
+#   socksify     build/socksify -f CONF -- asyncio_conns.py -> delayproxy -> echo server
 #   proxychains  proxychains4 -q -f CONF asyncio_conns.py     -> delayproxy -> echo server
 #   ideal        DELAY + the direct time
 # and the ratios proxychains/socksify (above 1: socksify is faster) and socksify/ideal (1.00:
@@ -44,7 +44,7 @@ BLOCK_WARMUP=200
 
 BENCH=build/bench-connloop
 LIB=build/libsocksify.so
-WRAPPER=scripts/socksify
+WRAPPER=build/socksify
 CONNS=tests/bench/asyncio_conns.py
 DELAYPROXY=tests/bench/delayproxy.py
 

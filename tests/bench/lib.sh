@@ -1,7 +1,7 @@
 # Shell helpers shared by the benchmarks of tests/bench/: scripts/servers.sh (start, wait for and
 # stop local servers, danted among them, as the demo does) plus what only benchmarks need.
 # Source it after setting ME (the script's name, for messages). It moves to the repository's root,
-# where the benchmarks find build/, scripts/socksify and tests/bench/, from wherever they are run.
+# where the benchmarks find build/, build/socksify and tests/bench/, from wherever they are run.
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 source scripts/servers.sh
 

@@ -81,7 +81,7 @@ run_case() { # LABEL PROXYURL PIPELINING
     chmod 600 "$TMP/case.conf"
     local before after out rate
     before=$(wc -l < "$TMP/dump.txt")
-    out=$(timeout 120 scripts/socksify -f "$TMP/case.conf" -- "$BENCH" plain 127.0.0.1 "$ECHO_PORT" "$N") ||
+    out=$(timeout 120 build/socksify -f "$TMP/case.conf" -- "$BENCH" plain 127.0.0.1 "$ECHO_PORT" "$N") ||
         die "$1: client failed"
     sleep 0.3   # tcpdump's line buffer: let the last packets of the run reach the file
     after=$(wc -l < "$TMP/dump.txt")

@@ -58,9 +58,8 @@ class Harness:
     def base_env(self, home):
         env = {"PATH": CLEAN_PATH, "HOME": home, "LANG": "C", "LC_ALL": "C", "TERM": "dumb"}
         # make check-asan: the sanitizer build of the library, with its runtime preloaded first.
-        for var in ("SOCKSIFY_LIB", "SOCKSIFY_CHECK"):
-            if os.environ.get(var):
-                env[var] = os.environ[var]
+        if os.environ.get("SOCKSIFY_LIB"):
+            env["SOCKSIFY_LIB"] = os.environ["SOCKSIFY_LIB"]
         if os.environ.get("SOCKSIFY_IT_PRELOAD"):
             env["LD_PRELOAD"] = os.environ["SOCKSIFY_IT_PRELOAD"]
         for assignment in os.environ.get("SOCKSIFY_IT_ENV", "").split():

@@ -4,7 +4,7 @@ import os
 import shutil
 
 from testcase import test
-from topology import CHECK, CLEAN_PATH, ECHO_PORT, LIB, REQUIRED_TOOLS, T4, T6, WRAPPER, token_url
+from topology import CLEAN_PATH, ECHO_PORT, LIB, REQUIRED_TOOLS, T4, T6, WRAPPER, token_url
 
 
 @test
@@ -17,7 +17,7 @@ def test_tools_present(t):
 
 @test
 def test_library_built(t):
-    for path in (LIB, CHECK, WRAPPER):
+    for path in (LIB, WRAPPER):
         t.check(os.path.exists(path), "%s does not exist (run make all)" % path)
     t.check(os.access(WRAPPER, os.X_OK), "%s is not executable" % WRAPPER)
 

@@ -112,8 +112,11 @@ def test_session_malformed_url_never_shows_password(t):
         t.check(r.rc == 2 and PASSWORD not in r.out + r.err, "the wrapper's config error shows the password")
         r = t.run(t.pyclient(T4, ECHO_PORT), env=t.env(LD_PRELOAD=PRELOAD, SOCKSIFY_CONF=conf))
         t.check("bad.conf:1" in r.err and PASSWORD not in r.out + r.err, "the library's config error shows the password")
-    r = t.sx(["-xsocks5://%s:%s@%s:%d" % (USER, PASSWORD, P4C, MS_AUTH_PORT), "true"])
-    t.check(r.rc == 2 and PASSWORD not in r.out + r.err, "the wrapper's unknown-option message shows the password")
+    for word in ("--proxy=socks5://%s:%s@%s:%d" % (USER, PASSWORD, P4C, MS_AUTH_PORT),
+                 "-Xsocks5://%s:%s@%s:%d" % (USER, PASSWORD, P4C, MS_AUTH_PORT)):
+        r = t.sx([word, "true"])
+        t.check(r.rc == 2 and "unknown option" in r.err, "the command accepted %s" % word.replace(PASSWORD, "***"))
+        t.check(PASSWORD not in r.out + r.err, "the command's unknown-option message shows the password")
 
 
 @test

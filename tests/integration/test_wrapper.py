@@ -1,4 +1,4 @@
-"""The scripts/socksify wrapper: it refuses to run the program on a bad, missing or absent
+"""The socksify command (build/socksify): it refuses to run the program on a bad, missing or absent
 config or proxy URL, and otherwise runs it transparently (arguments, exit status, output,
 an existing LD_PRELOAD)."""
 import glob
@@ -9,7 +9,7 @@ from topology import DANTE
 
 
 def sx_refused(t, args, ran_msg):
-    """scripts/socksify ARGS -- touch marker; fails with ran_msg if touch ran."""
+    """socksify ARGS -- touch marker; fails with ran_msg if touch ran."""
     r = t.sx(list(args) + ["--", "touch", "marker"])
     t.check(not os.path.exists(os.path.join(t.cwd, "marker")), ran_msg)
     return r

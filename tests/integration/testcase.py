@@ -123,15 +123,15 @@ class T:
         return path
 
     def sx(self, args, env=None, **kw):
-        """scripts/socksify ARGS, in C."""
+        """the socksify command: socksify ARGS, in C."""
         return self.run([WRAPPER] + list(args), env=env, **kw)
 
     def sx_x(self, url, program, env=None, opts=(), **kw):
-        """scripts/socksify [OPTS] -x URL -- PROGRAM, in C."""
+        """socksify [OPTS] -x URL -- PROGRAM, in C."""
         return self.sx(list(opts) + ["-x", url, "--"] + list(program), env=env, **kw)
 
     def sx_f(self, conf, program, env=None, **kw):
-        """scripts/socksify -f CONF -- PROGRAM, in C."""
+        """socksify -f CONF -- PROGRAM, in C."""
         return self.sx(["-f", conf, "--"] + list(program), env=env, **kw)
 
     def curl(self, url):

@@ -10,15 +10,15 @@ import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
-WRAPPER = os.path.join(REPO, "scripts", "socksify")
+# The socksify command (make check-asan runs its UBSan build).
+WRAPPER = os.environ.get("SOCKSIFY_CMD") or os.path.join(REPO, "build", "socksify")
 # The LD_PRELOAD entry for programs of every class, ROOT/$LIB/libsocksify.so with a literal $LIB
-# (SOCKSIFY_LIB: another build's, as the wrapper takes it), and the native library, ROOT/libsocksify.so.
+# (SOCKSIFY_LIB: another build's, as the command takes it), and the native library, ROOT/libsocksify.so.
 PRELOAD_ANY_CLASS = os.environ.get("SOCKSIFY_LIB") or os.path.join(REPO, "build", "$LIB", "libsocksify.so")
 LIB = (PRELOAD_ANY_CLASS.split("/$LIB/")[0] + "/libsocksify.so") if "/$LIB/" in PRELOAD_ANY_CLASS else PRELOAD_ANY_CLASS
 # What LD_PRELOAD holds when a test preloads the library itself (make check-asan puts the
 # sanitizer runtime first).
 PRELOAD = " ".join(p for p in (os.environ.get("SOCKSIFY_IT_PRELOAD"), LIB) if p)
-CHECK = os.environ.get("SOCKSIFY_CHECK") or os.path.join(REPO, "build", "socksify-check")
 PY = "/usr/bin/python3"
 PYCLIENT = os.path.join(HERE, "pyclient.py")
 FAKEPROXY = os.path.join(HERE, "fakeproxy.py")

@@ -1,0 +1,183 @@
+/* The session's parent. The command starts the program as its child and waits for it, so that it
+ * can remove the -x file at the end (and, later, hold what the whole session shares). To the
+ * program and to its caller it should look as if the command were the program:
+ *
+ * - The child stays in the command's process group. The terminal's signals (Ctrl-C, Ctrl-\, Ctrl-Z,
+ *   a window resize) go to the whole foreground group, so they reach the program directly; the
+ *   command passes on what other processes sent (kill PID), not what the program's own tree sent.
+ * - Job control: when the program stops, the command stops itself with the same signal, so that
+ *   the shell sees its job stopped; when the shell continues the job (fg, bg), the group gets
+ *   SIGCONT, and the command continues the program again in case only the command was continued.
+ * - The exit status is the program's, 128+N if signal N ended it (as a shell reports it).
+ * - Signals are taken synchronously (blocked, then sigwaitinfo): no handlers, no races with fork.
+ *   The command's dispositions stay as its caller set them, and the program inherits them.
+ * - If the command itself is killed (SIGKILL, which it cannot pass on), the program gets SIGTERM
+ *   (PR_SET_PDEATHSIG), so it is not left running alone. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "socksify.h"
+
+/* What the command passes on. Not the signals of its own faults (SEGV, BUS...) nor KILL and STOP,
+ * which it cannot catch. */
+static const int passed_on[] = {
+    SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH, SIGALRM, SIGVTALRM, SIGPROF,
+    SIGPIPE, SIGURG, SIGCONT, SIGTSTP, SIGTTIN, SIGTTOU, SIGXCPU, SIGXFSZ, SIGPWR,
+};
+
+static void session_signals(sigset_t *set)
+{
+    sigemptyset(set);
+    for (size_t i = 0; i < sizeof(passed_on) / sizeof(passed_on[0]); i++)
+        sigaddset(set, passed_on[i]);
+    for (int sig = SIGRTMIN; sig <= SIGRTMAX; sig++)
+        sigaddset(set, sig);
+    sigaddset(set, SIGCHLD);
+}
+
+/* The parent of process pid (from /proc/PID/stat: the fourth field, after the command name in
+ * parentheses, which may itself hold ')'), or -1 if it is gone. */
+static pid_t parent_of(pid_t pid)
+{
+    char path[64], stat[512];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "re");
+    size_t n = f ? fread(stat, 1, sizeof(stat) - 1, f) : 0;
+    if (f)
+        fclose(f);
+    stat[n] = '\0';
+    const char *end = strrchr(stat, ')');
+    int ppid;
+    return end && sscanf(end + 1, " %*c %d", &ppid) == 1 ? ppid : -1;
+}
+
+/* True if pid is the program or runs under it (ancestry at most 64 deep). */
+static bool in_program_tree(pid_t pid, pid_t child)
+{
+    for (int depth = 0; depth < 64 && pid > 1; depth++, pid = parent_of(pid))
+        if (pid == child)
+            return true;
+    return false;
+}
+
+/* True for a signal the program has not had already: one a process sent (kill, sigqueue, tgkill)
+ * that is neither the command (its own SIGPIPE) nor the program or its descendants, which signal
+ * the program directly or the whole process group (kill(0, ...), as curses programs do for
+ * Ctrl-Z). The terminal's signals (SI_KERNEL) went to the whole foreground group, program
+ * included. A sender outside the program's tree counts even within our process group: a shell
+ * script without job control runs `socksify PROG &` in its own group, then `kill $!`. */
+static bool needs_passing_on(const siginfo_t *si, pid_t child)
+{
+    if (si->si_code != SI_USER && si->si_code != SI_QUEUE && si->si_code != SI_TKILL)
+        return false;
+    return si->si_pid != getpid() && !in_program_tree(si->si_pid, child);
+}
+
+/* The program stopped with signal sig: the command stops the same way (its disposition for sig is
+ * the caller's: the default stops, as it would have stopped the program), and once continued it
+ * continues the program. */
+static void stop_like_the_program(pid_t child, int sig)
+{
+    sigset_t one;
+    sigemptyset(&one);
+    sigaddset(&one, sig);
+    kill(getpid(), sig);                      /* pending while blocked... */
+    sigprocmask(SIG_UNBLOCK, &one, NULL);     /* ...delivered here: the command stops */
+    sigprocmask(SIG_BLOCK, &one, NULL);
+    kill(child, SIGCONT);
+}
+
+/* Collects the program's state changes: 1 with its wait status in *status once it has ended, 0
+ * while it runs (after following it into a stop and back). */
+static int collect(pid_t child, int *status)
+{
+    pid_t r;
+    while ((r = waitpid(child, status, WNOHANG | WUNTRACED)) > 0) {
+        if (WIFSTOPPED(*status))
+            stop_like_the_program(child, WSTOPSIG(*status));
+        else
+            return 1;
+    }
+    /* ECHILD: someone else reaped it (cannot happen: SIGCHLD is not ignored); stop waiting. */
+    if (r < 0 && errno == ECHILD) {
+        *status = 127 << 8;
+        return 1;
+    }
+    return 0;
+}
+
+static int session_wait(pid_t child, const sigset_t *set)
+{
+    for (;;) {
+        siginfo_t si;
+        int status, sig = sigwaitinfo(set, &si);
+        if (sig == SIGCHLD && collect(child, &status))
+            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        if (sig > 0 && sig != SIGCHLD && needs_passing_on(&si, child))
+            kill(child, sig);
+    }
+}
+
+/* execvp's fallback for a file the kernel cannot run (no ELF, no "#!"): /bin/sh FILE ARGS... */
+static void exec_with_sh(const struct session *s)
+{
+    size_t argc = 0;
+    while (s->argv[argc])
+        argc++;
+    char **argv = calloc(argc + 2, sizeof(*argv));
+    if (!argv)
+        return;
+    argv[0] = "/bin/sh";
+    argv[1] = (char *)s->path;
+    for (size_t i = 1; i <= argc; i++)
+        argv[i + 1] = s->argv[i];
+    execv("/bin/sh", argv);
+}
+
+/* In the child: the caller's signal mask and SIGCHLD disposition back, then the program. */
+static _Noreturn void child_exec(const struct session *s, const sigset_t *mask, const struct sigaction *chld,
+                                 pid_t parent)
+{
+    sigaction(SIGCHLD, chld, NULL);
+    /* The command killed: the program must not run on alone. The check after it closes the race
+     * with a parent that died before the prctl. */
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != parent)
+        _exit(128 + SIGTERM);
+    sigprocmask(SIG_SETMASK, mask, NULL);
+    if (!s->run_with_sh)
+        execv(s->path, s->argv);
+    if (s->run_with_sh || errno == ENOEXEC)
+        exec_with_sh(s);
+    int e = errno;
+    fprintf(stderr, "socksify: cannot run %s: %s\n", s->path, strerror(e));
+    _exit(e == ENOENT ? 127 : 126);
+}
+
+int session_run(const struct session *s)
+{
+    sigset_t set, caller_mask;
+    struct sigaction chld_default = { .sa_handler = SIG_DFL }, caller_chld;
+    session_signals(&set);
+    /* Ignored (or SA_NOCLDWAIT), SIGCHLD would reap the program for us and lose its status. */
+    sigaction(SIGCHLD, &chld_default, &caller_chld);
+    sigprocmask(SIG_BLOCK, &set, &caller_mask);
+    pid_t parent = getpid(), child = fork();
+    if (child == 0)
+        child_exec(s, &caller_mask, &caller_chld, parent);
+    if (child < 0) {
+        int e = errno;
+        sigprocmask(SIG_SETMASK, &caller_mask, NULL);
+        secret_remove(s->secret_dir);
+        return -e;
+    }
+    int status = session_wait(child, &set);
+    secret_remove(s->secret_dir);
+    return status;
+}

@@ -1,0 +1,72 @@
+/* The socksify command: the contracts between its parts. socksify.c reads the options and the
+ * configuration, progcheck.c decides whether the preloaded library can enter the program,
+ * secret.c hands the -x URL over in a private file, session.c runs the program and stays its
+ * parent, libpath.c knows where the libraries are (fixed when the command is built).
+ * Unlike core/, this is a command: its parts may print to stderr, and they return -errno. */
+#ifndef SOCKSIFY_COMMAND_H
+#define SOCKSIFY_COMMAND_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* ---- libpath.c ---- */
+
+/* The library preloaded into programs of the command's own architecture: from $SOCKSIFY_LIB if set
+ * (the sanitizer runs use it), else from the paths the Makefile compiled in; NULL if it cannot be
+ * named. */
+const char *libpath_library(void);
+/* The library for programs of ELF class elf_class (ELFCLASS32/64) and machine (EM_*): its path, or
+ * NULL if this installation has none for them (then the loader would skip it, and the program
+ * would run without socksify). A library that the build knows of but that is missing is NULL too. */
+const char *libpath_for(int elf_class, int machine);
+/* What the command appends to LD_PRELOAD: the library's path with the loader's $LIB token in it,
+ * so that each program (and each program it runs) gets the library of its own class. */
+const char *libpath_preload_entry(void);
+
+/* ---- progcheck.c ---- */
+
+/* What program_check found out; why is one line for "socksify: ..." when it refuses. */
+struct program_check {
+    char path[PATH_MAX];     /* the file to execute, found as execvp(3) finds it */
+    bool run_with_sh;        /* neither ELF nor "#!": execvp would run it with /bin/sh, so do we */
+    char subject[2 * PATH_MAX + 32];   /* internal: how why names the file being read */
+    char why[2 * PATH_MAX + 1024];
+};
+
+/* Finds name as execvp(3) would (PATH when it holds no '/') and reads what will run: the ELF
+ * header, or a "#!" script's interpreter (and the program `#!/usr/bin/env NAME` names). Returns 0
+ * if the library can enter it; -ENOENT if there is no such program, -EACCES if it cannot be run
+ * (both like a shell: the caller exits 127/126); -EPERM if the library cannot enter it (statically
+ * linked, Go, an ELF class or architecture with no library, set-user-ID or set-group-ID or file
+ * capabilities that make the loader drop LD_PRELOAD), with the reason and the remedy in out->why. */
+int program_check(const char *name, struct program_check *out);
+
+/* ---- secret.c ---- */
+
+/* Writes url and a newline to a new file "proxy" (mode 0600) in a new directory (0700) under
+ * $XDG_RUNTIME_DIR, else /tmp. dir and file (PATH_MAX each) get their paths. Returns 0 or -errno
+ * (nothing is left behind then). */
+int secret_create(const char *url, char *dir, char *file);
+/* Removes the file and the directory secret_create made (dir may be empty: nothing to do). */
+void secret_remove(const char *dir);
+
+/* ---- session.c ---- */
+
+/* What the session runs: the program's file, its argv (argv[0] as given), and the directory to
+ * remove when it ends (empty if none). */
+struct session {
+    const char *path;
+    char *const *argv;
+    bool run_with_sh;
+    const char *secret_dir;
+};
+
+/* Starts the program as our child, in our process group, and stays its parent until it ends:
+ * signals sent to the command are passed on, the command stops when the program stops (job
+ * control) and continues it when continued, and the secret directory is removed when it ends.
+ * Returns the exit status for the command: the program's, or 128+N if signal N ended it; or
+ * -errno if it could not be started (nothing ran, the directory is removed). */
+int session_run(const struct session *s);
+
+#endif

@@ -7,7 +7,8 @@ the loader's "wrong ELF class ... ignored". core/rawsys.c's i386 system calls (r
 Where the kernel cannot execute i386 code (no IA32 emulation: these tests' machines run under a
 PVM hypervisor), the 32-bit programs run under qemu-i386-static, a static binary that ignores
 LD_PRELOAD itself and passes the environment to the emulated program, whose own i386 loader then
-reads LD_PRELOAD exactly as it would natively. Without cc -m32 or a way to run i386 code the
+reads LD_PRELOAD exactly as it would natively (started through sh, since the socksify command
+refuses to run a static program itself). Without cc -m32 or a way to run i386 code the
 tests fail: scripts/deps.sh installs gcc-multilib and qemu-user-static."""
 import errno
 import os
@@ -38,7 +39,10 @@ def i386_runner(t, binary):
             qemu = shutil.which("qemu-i386-static", path=CLEAN_PATH)
             t.check(qemu, "this kernel cannot execute i386 programs and qemu-i386-static is missing "
                           "(scripts/deps.sh installs qemu-user-static)")
-            _runner["prefix"] = [qemu]
+            # Through sh: the socksify command refuses a static program (qemu-i386-static is one),
+            # while sh, dynamically linked, is entered and execs qemu, which leaves LD_PRELOAD to
+            # the emulated program's loader.
+            _runner["prefix"] = ["/bin/sh", "-c", 'exec "$@"', "sh", qemu]
     return list(_runner["prefix"])
 
 

@@ -137,3 +137,20 @@ def test_session_shared_dead_proxy_skipped_by_other_processes(t):
     tries = t.fake_records("close-greeting")
     t.check(len(tries) == 1, "the broken proxy was tried %d times by 3 processes, expected once" % len(tries))
     t.check("not shared" not in r.err, "the marks were not shared:\n%s" % r.err[-400:])
+
+
+@test
+def test_session_shared_lookup_hit_makes_no_system_call(t):
+    """After the first lookup has mapped the session's file, a lookup of a name in the map makes
+    no system call: strace -c counts as many calls for 10 hits as for 10 000."""
+    prog = t.compiled(os.path.join(HERE, "..", "bench", "session_lookup.c"))
+    totals = []
+    for n in (10, 10000):
+        out = os.path.join(t.dir, "strace.%d" % n)
+        r = t.sx(["--", "strace", "-f", "-c", "-o", out, prog, "hit", str(n)], env=t.env(SOCKSIFY_PROXY=DANTE_H))
+        t.expect_ok(r, "bench-session-lookup hit %d" % n)
+        with open(out) as f:
+            total = [l.split() for l in f.read().splitlines() if l.strip().endswith("total")]
+        t.check(total, "no strace summary")
+        totals.append(int(total[-1][3]))   # % time, seconds, usecs/call, calls[, errors], total
+    t.check(totals[0] == totals[1], "system calls: %d with 10 hits, %d with 10 000: hits make system calls" % tuple(totals))

@@ -58,6 +58,7 @@ BENCH  := $(B)/bench-connloop
 BENCH_FAKEDNS := $(B)/bench-fakedns
 BENCH_ROUTE := $(B)/bench-route
 BENCH_EPOLLCLOSE := $(B)/bench-epollclose
+BENCH_SESSION_LOOKUP := $(B)/bench-session-lookup
 # tests/bench/compare.sh: the target servers, a bulk-transfer client, a read/write loop on a pipe
 BENCH_TOOLS_BIN := $(B)/bench-tserver $(B)/bench-bulk $(B)/bench-pipeloop
 
@@ -141,6 +142,9 @@ $(BENCH_FAKEDNS): tests/bench/fakedns_memory.c $(CORE_A)
 $(BENCH_EPOLLCLOSE): tests/bench/epoll_close.c
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(DEPFLAGS) -o $@ $<
 
+$(BENCH_SESSION_LOOKUP): tests/bench/session_lookup.c
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(DEPFLAGS) -o $@ $<
+
 $(B)/bench-tserver: tests/bench/tserver.c
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(DEPFLAGS) -o $@ $<
 
@@ -186,7 +190,7 @@ demo: deps
 
 bench:
 	scripts/deps.sh --bench
-	$(MAKE) all $(BENCH) $(BENCH_FAKEDNS) $(BENCH_ROUTE) $(BENCH_EPOLLCLOSE) $(BENCH_TOOLS_BIN) $(B)/bench-udp-rtt
+	$(MAKE) all $(BENCH) $(BENCH_FAKEDNS) $(BENCH_ROUTE) $(BENCH_EPOLLCLOSE) $(BENCH_SESSION_LOOKUP) $(BENCH_TOOLS_BIN) $(B)/bench-udp-rtt
 	tests/bench/connect.sh
 	tests/bench/epollclose.sh
 	tests/bench/dns.sh

@@ -10,16 +10,35 @@ int chain_health_init(struct chain_health *h, const struct config *c)
     h->chain_count = c->chain_count;
     h->down_until = calloc(c->proxy_count ? c->proxy_count : 1, sizeof(*h->down_until));
     h->next = calloc(c->chain_count ? c->chain_count : 1, sizeof(*h->next));
+    h->owned = true;
     if (h->down_until && h->next)
         return 0;
     chain_health_free(h);
     return -ENOMEM;
 }
 
+size_t chain_health_area_size(size_t proxy_count, size_t chain_count)
+{
+    size_t next_bytes = chain_count * sizeof(_Atomic unsigned);
+    return proxy_count * sizeof(_Atomic long long) + (next_bytes + 7) / 8 * 8;
+}
+
+void chain_health_attach(struct chain_health *h, void *area, size_t proxy_count, size_t chain_count)
+{
+    /* The 8-byte marks first, so both arrays are aligned whatever the counts. */
+    h->down_until = area;
+    h->next = (_Atomic unsigned *)(void *)((char *)area + proxy_count * sizeof(_Atomic long long));
+    h->proxy_count = proxy_count;
+    h->chain_count = chain_count;
+    h->owned = false;
+}
+
 void chain_health_free(struct chain_health *h)
 {
-    free(h->down_until);
-    free(h->next);
+    if (h->owned) {
+        free(h->down_until);
+        free(h->next);
+    }
     h->down_until = NULL;
     h->next = NULL;
 }

@@ -1,5 +1,6 @@
 /* Which proxies a connection through a chain takes: the modes, and the memory of which proxies
- * failed lately (shared by all threads of a process, lock-free). */
+ * failed lately (shared by all threads of a process, lock-free; by all processes of a session
+ * when it lives in their shared region, see chain_health_attach). */
 #ifndef SOCKSIFY_CHAIN_H
 #define SOCKSIFY_CHAIN_H
 
@@ -9,14 +10,23 @@
 #include "config.h"
 
 struct chain_health {
-    _Atomic long long *down_until;   /* per proxy: skipped until this time (ms); 0 when up */
+    _Atomic long long *down_until;   /* per proxy: skipped until this time (ms, CLOCK_MONOTONIC,
+                                        which every process of the machine shares); 0 when up */
     _Atomic unsigned *next;          /* per chain: where round-robin starts next */
     size_t proxy_count, chain_count;
+    bool owned;                      /* allocated by chain_health_init, not in a caller's area */
 };
 
 /* Sizes h for c's proxies and chains, all up. 0 or -ENOMEM. */
 int chain_health_init(struct chain_health *h, const struct config *c);
-/* Releases what h owns. */
+/* Bytes of area chain_health_attach needs for proxy_count proxies and chain_count chains (a
+ * multiple of 8). */
+size_t chain_health_area_size(size_t proxy_count, size_t chain_count);
+/* Sizes h for proxy_count proxies and chain_count chains kept in area (chain_health_area_size
+ * bytes, 8-aligned, zero-filled means all up), e.g. memory shared by several processes: the marks
+ * are atomics, lock-free in every process. h owns nothing then. */
+void chain_health_attach(struct chain_health *h, void *area, size_t proxy_count, size_t chain_count);
+/* Releases what h owns (nothing for an attached area). */
 void chain_health_free(struct chain_health *h);
 /* Remembers that proxy (an index into config.proxies) failed: non-strict chains skip it until until_ms. */
 void chain_mark_down(struct chain_health *h, size_t proxy, long long until_ms);

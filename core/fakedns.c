@@ -318,6 +318,16 @@ bool fakedns_is_fake(const struct fakedns *map, const union sockaddr_any *addr)
     return cidr_match(&map->range4, addr) || (addr->sa.sa_family == AF_INET6 && cidr_match(&map->range6, addr));
 }
 
+static bool same_range(const struct cidr *a, const struct cidr *b)
+{
+    return a->family == b->family && a->prefix == b->prefix && memcmp(a->addr, b->addr, sizeof(a->addr)) == 0;
+}
+
+bool fakedns_has_ranges(const struct fakedns *map, const struct cidr *range4, const struct cidr *range6)
+{
+    return same_range(&map->range4, range4) && same_range(&map->range6, range6);
+}
+
 /* The entry number behind a fake address, or UINT32_MAX if it is outside what the map hands out. */
 static uint32_t entry_number(const struct fakedns *m, const union sockaddr_any *addr)
 {

@@ -43,6 +43,9 @@ bool fakedns_is_fake(const struct fakedns *map, const union sockaddr_any *addr);
 /* Copies the name behind a fake address into name (FAKEDNS_NAME_MAX + 1 bytes) and marks it
  * recently used. Returns 0, or -ENOENT if the address is not (or no longer) mapped. */
 int fakedns_name_for(struct fakedns *map, const union sockaddr_any *addr, char *name);
+/* True if map hands out addresses from exactly range4 and range6: a process whose configuration
+ * names other ranges must not use a map another process formatted. Reads no shared state that changes. */
+bool fakedns_has_ranges(const struct fakedns *map, const struct cidr *range4, const struct cidr *range6);
 /* Number of names currently mapped. */
 uint32_t fakedns_count(struct fakedns *map);
 /* The capacity actually in use (after clamping to the ranges). */

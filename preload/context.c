@@ -15,6 +15,7 @@
 
 #include "file.h"
 #include "libc.h"
+#include "shared.h"
 
 static struct config config;
 static struct chain_health health;
@@ -220,7 +221,10 @@ bool context_loading(void)
 
 struct chain_health *context_health(void)
 {
-    return context_config() ? &health : NULL;
+    if (!context_config())
+        return NULL;
+    struct chain_health *session = shared_health();   /* the session's marks, when it shares them */
+    return session ? session : &health;
 }
 
 const struct config *context_config(void)

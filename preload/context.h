@@ -8,7 +8,8 @@
 /* The configuration, loaded lazily and thread-safely from the environment and config files;
  * NULL if it could not be loaded (the reason was logged), in which case callers fail closed. */
 const struct config *context_config(void);
-/* Which proxies failed lately, shared by all threads; NULL when context_config() is. */
+/* Which proxies failed lately, shared by all threads, and by all processes of a session (shared.h);
+ * NULL when context_config() is. */
 struct chain_health *context_health(void);
 /* The contents of /etc/hosts as read when the configuration was loaded ("" if unreadable). */
 const char *context_hosts(void);

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "context.h"
-#include "fakemap.h"
+#include "shared.h"
 #include "names.h"
 
 /* The effective DNS mode; without a configuration it is unknown who may see a name: nobody does. */
@@ -23,7 +23,7 @@ enum lookup_verdict lookup_decide(const char *name)
     case NAMES_LIBC: return LOOKUP_REAL;
     case NAMES_LOCAL: return LOOKUP_LOCAL;
     case NAMES_REMOTE:
-        if (fakemap())
+        if (shared_names())
             return LOOKUP_FAKE;
         break;
     case NAMES_REFUSED: break;
@@ -60,7 +60,7 @@ int lookup_hosts_reverse(const union sockaddr_any *addr, char *name, size_t size
 
 int lookup_fake_address(const char *name, int family, union sockaddr_any *out)
 {
-    struct fakedns *map = fakemap();
+    struct fakedns *map = shared_names();
     if (!map)
         return -ENOENT;
     int r = fakedns_address_for(map, name, family, out);
@@ -73,7 +73,7 @@ int lookup_fake_address(const char *name, int family, union sockaddr_any *out)
 
 int lookup_reverse(const union sockaddr_any *addr, char *name)
 {
-    struct fakedns *map = fakemap();
+    struct fakedns *map = shared_names();
     if (!map || !fakedns_is_fake(map, addr))
         return 0;
     return fakedns_name_for(map, addr, name) == 0 ? 1 : -ENOENT;

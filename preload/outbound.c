@@ -10,7 +10,7 @@
 #include <time.h>
 
 #include "context.h"
-#include "fakemap.h"
+#include "shared.h"
 #include "engine.h"
 #include "libc.h"
 #include "tunnels.h"
@@ -94,7 +94,7 @@ static int socket_kind(int fd)
 /* Whether dst is a fake address: a name only the proxy can resolve. */
 static bool is_fake(const struct config *c, const union sockaddr_any *dst)
 {
-    struct fakedns *map = c ? fakemap() : NULL;
+    struct fakedns *map = c ? shared_names() : NULL;
     return map && fakedns_is_fake(map, dst);
 }
 
@@ -171,7 +171,7 @@ static int make_target(const union sockaddr_any *dst, struct socks_target *targe
     memset(target, 0, sizeof(*target));
     target->addr = *dst;
     target->port = addr_port(dst);
-    struct fakedns *map = fakemap();
+    struct fakedns *map = shared_names();
     if (!map || !fakedns_is_fake(map, dst))
         return 0;
     if (fakedns_name_for(map, dst, target->name) < 0)

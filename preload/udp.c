@@ -8,7 +8,7 @@
 #include <time.h>
 
 #include "context.h"
-#include "fakemap.h"
+#include "shared.h"
 #include "outbound.h"
 #include "libc.h"
 
@@ -197,7 +197,7 @@ static size_t scatter(const struct msghdr *msg, const uint8_t *data, size_t len)
  * a name the program never asked for: the relay's labels must not fill the map. */
 static bool peer_of(struct udp_assoc *a, const struct socks_target *from, union sockaddr_any *src)
 {
-    struct fakedns *map = fakemap();
+    struct fakedns *map = shared_names();
     memset(src, 0, sizeof(*src));
     if (from->is_name) {
         if (!map || fakedns_find_address(map, from->name, a->family, src) < 0)

@@ -174,10 +174,10 @@ int session_run(const struct session *s)
     if (child < 0) {
         int e = errno;
         sigprocmask(SIG_SETMASK, &caller_mask, NULL);
-        secret_remove(s->secret_dir);
+        session_dir_remove(s->session_dir);
         return -e;
     }
     int status = session_wait(child, &set);
-    secret_remove(s->secret_dir);
+    session_dir_remove(s->session_dir);
     return status;
 }

@@ -300,23 +300,29 @@ static int add_preload(void)
     return r;
 }
 
-/* -x: the URL goes to a private file whose path the library finds in SOCKSIFY_PROXY_FILE. */
-static int hand_over_url(struct options *o, char *dir)
+/* The session's directory, exported as SOCKSIFY_SESSION_DIR: every process of the session maps
+ * the names and dead-proxy marks kept there. With -x the URL goes there too, its path exported as
+ * SOCKSIFY_PROXY_FILE (never the URL itself: /proc/PID/environ shows the environment). */
+static int make_session_dir(struct options *o, char *dir)
 {
     char file[PATH_MAX];
-    dir[0] = '\0';
-    if (!o->has_url)
-        return 0;
-    int r = secret_create(o->url, dir, file);
+    int r = session_dir_create(dir);
+    if (r == 0 && o->has_url && (r = session_dir_put_url(dir, o->url, file)) < 0)
+        session_dir_remove(dir);
     explicit_bzero(o->url, sizeof(o->url));
-    if (r < 0)
-        return fail("cannot write the -x URL to a private file: %s", strerror(-r));
-    setenv("SOCKSIFY_PROXY_FILE", file, 1);
-    unsetenv("SOCKSIFY_PROXY");
+    if (r < 0) {
+        dir[0] = '\0';
+        return fail("cannot create the session's private directory: %s", strerror(-r));
+    }
+    setenv("SOCKSIFY_SESSION_DIR", dir, 1);
+    if (o->has_url) {
+        setenv("SOCKSIFY_PROXY_FILE", file, 1);
+        unsetenv("SOCKSIFY_PROXY");
+    }
     return 0;
 }
 
-/* Checks the program, hands the URL over and runs the session: the program's exit status, 2 if
+/* Checks the program, makes the session's directory and runs the session: the program's exit status, 2 if
  * it was refused, 127/126 if it cannot be found or run (as a shell says). */
 static int run_program(struct options *o)
 {
@@ -327,13 +333,13 @@ static int run_program(struct options *o)
         fail("%s", prog.why);
         return r == -ENOENT ? 127 : r == -EACCES ? 126 : 2;
     }
-    if (hand_over_url(o, dir) != 0)
+    if (make_session_dir(o, dir) != 0)
         return 2;
     if (add_preload() < 0) {
-        secret_remove(dir);
+        session_dir_remove(dir);
         return fail("%s", strerror(ENOMEM));
     }
-    struct session s = { .path = prog.path, .argv = o->program, .run_with_sh = prog.run_with_sh, .secret_dir = dir };
+    struct session s = { .path = prog.path, .argv = o->program, .run_with_sh = prog.run_with_sh, .session_dir = dir };
     r = session_run(&s);
     if (r < 0)
         return fail("cannot start the program: %s", strerror(-r));

@@ -1,6 +1,6 @@
 /* The socksify command: the contracts between its parts. socksify.c reads the options and the
  * configuration, progcheck.c decides whether the preloaded library can enter the program,
- * secret.c hands the -x URL over in a private file, session.c runs the program and stays its
+ * session_dir.c makes the session's private directory (the shared map, the -x URL), session.c runs the program and stays its
  * parent, libpath.c knows where the libraries are (fixed when the command is built).
  * Unlike core/, this is a command: its parts may print to stderr, and they return -errno. */
 #ifndef SOCKSIFY_COMMAND_H
@@ -42,14 +42,16 @@ struct program_check {
  * capabilities that make the loader drop LD_PRELOAD), with the reason and the remedy in out->why. */
 int program_check(const char *name, struct program_check *out);
 
-/* ---- secret.c ---- */
+/* ---- session_dir.c ---- */
 
-/* Writes url and a newline to a new file "proxy" (mode 0600) in a new directory (0700) under
- * $XDG_RUNTIME_DIR, else /tmp. dir and file (PATH_MAX each) get their paths. Returns 0 or -errno
- * (nothing is left behind then). */
-int secret_create(const char *url, char *dir, char *file);
-/* Removes the file and the directory secret_create made (dir may be empty: nothing to do). */
-void secret_remove(const char *dir);
+/* Makes the session's directory (mode 0700) under $XDG_RUNTIME_DIR, else /tmp; its path in dir
+ * (PATH_MAX). 0 or -errno. */
+int session_dir_create(char *dir);
+/* Writes url and a newline to a new file "proxy" (mode 0600) in dir; its path in file (PATH_MAX).
+ * 0 or -errno (no file is left then). */
+int session_dir_put_url(const char *dir, const char *url, char *file);
+/* Removes dir and every file in it (dir may be empty: nothing to do). */
+void session_dir_remove(const char *dir);
 
 /* ---- session.c ---- */
 
@@ -59,12 +61,12 @@ struct session {
     const char *path;
     char *const *argv;
     bool run_with_sh;
-    const char *secret_dir;
+    const char *session_dir;
 };
 
 /* Starts the program as our child, in our process group, and stays its parent until it ends:
  * signals sent to the command are passed on, the command stops when the program stops (job
- * control) and continues it when continued, and the secret directory is removed when it ends.
+ * control) and continues it when continued, and the session directory is removed when it ends.
  * Returns the exit status for the command: the program's, or 128+N if signal N ended it; or
  * -errno if it could not be started (nothing ran, the directory is removed). */
 int session_run(const struct session *s);

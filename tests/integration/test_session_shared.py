@@ -99,8 +99,7 @@ def test_session_shared_other_user_cannot_open_map(t):
               'setpriv --reuid=%d --regid=%d --clear-groups cat "$SOCKSIFY_SESSION_DIR/names" > /dev/null 2>&1; echo "CAT $?"; '
               'setpriv --reuid=%d --regid=%d --clear-groups getent hosts other.sx.test; echo "NOBODY $?"'
               % (NAME, NOBODY, NOBODY, NOBODY, NOBODY))
-    r = t.run([os.path.join(HERE, "..", "..", "scripts", "socksify"), "--", "bash", "-c", script],
-              env=t.env(SOCKSIFY_PROXY=DANTE_H))
+    r = t.sx(["--", "bash", "-c", script], env=t.env(SOCKSIFY_PROXY=DANTE_H))
     modes = [l.split()[1] for l in r.out.splitlines() if l.startswith("MODE ")]
     t.check(modes == ["700", "600"], "session directory and file modes are %s, expected 700 and 600" % modes)
     t.check(r.line("CAT") == "1", "another user could read the map (%r)" % r.line("CAT"))

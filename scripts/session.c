@@ -14,6 +14,7 @@
  * - If the command itself is killed (SIGKILL, which it cannot pass on), the program gets SIGTERM
  *   (PR_SET_PDEATHSIG), so it is not left running alone. */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -130,9 +131,7 @@ static void exec_with_sh(const struct session *s)
     size_t argc = 0;
     while (s->argv[argc])
         argc++;
-    char **argv = calloc(argc + 2, sizeof(*argv));
-    if (!argv)
-        return;
+    char *argv[argc + 2];   /* no malloc: this runs in a vfork child, in the parent's memory */
     argv[0] = "/bin/sh";
     argv[1] = (char *)s->path;
     for (size_t i = 1; i <= argc; i++)
@@ -156,7 +155,11 @@ static _Noreturn void child_exec(const struct session *s, const sigset_t *mask, 
     if (s->run_with_sh || errno == ENOEXEC)
         exec_with_sh(s);
     int e = errno;
-    fprintf(stderr, "socksify: cannot run %s: %s\n", s->path, strerror(e));
+    /* One write, no stdio: this runs in a vfork child, which shares the parent's memory. */
+    char line[PATH_MAX + 128];
+    int n = snprintf(line, sizeof(line), "socksify: cannot run %s: %s\n", s->path, strerror(e));
+    if (n > 0)
+        write(2, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
     _exit(e == ENOENT ? 127 : 126);
 }
 
@@ -168,7 +171,10 @@ int session_run(const struct session *s)
     /* Ignored (or SA_NOCLDWAIT), SIGCHLD would reap the program for us and lose its status. */
     sigaction(SIGCHLD, &chld_default, &caller_chld);
     sigprocmask(SIG_BLOCK, &set, &caller_mask);
-    pid_t parent = getpid(), child = fork();
+    /* vfork: the child shares our memory until it execs, so starting the program costs no copy of
+     * the command's page tables (a fork costs milliseconds on some virtual machines); the child
+     * only sets its mask and dispositions and execs. */
+    pid_t parent = getpid(), child = vfork();
     if (child == 0)
         child_exec(s, &caller_mask, &caller_chld, parent);
     if (child < 0) {

@@ -1,6 +1,7 @@
-/* fcntl() (and fcntl64, glibc's __fcntl): while a non-blocking connect's handshake runs, the
+/* fcntl() and fcntl64() (and glibc's __fcntl): while a non-blocking connect's handshake runs, the
  * status flags (O_NONBLOCK, ...) are the real socket's, which the placeholder stands in for;
- * descriptor flags (FD_CLOEXEC) stay with the number. */
+ * descriptor flags (FD_CLOEXEC) stay with the number. Every other command goes to the same real
+ * call the program made: on i386 fcntl64 is not fcntl (its lock commands take struct flock64). */
 #include <fcntl.h>
 #include <stdarg.h>
 
@@ -18,18 +19,37 @@ static int real_fcntl(int real, void *ctx)
     return libc()->fcntl(real, c->cmd, c->arg);
 }
 
-SOCKSIFY_EXPORT int fcntl(int fd, int cmd, ...)
+/* The call on fd, by real (libc's fcntl or fcntl64) unless it is about a pending socket's flags. */
+static int fcntl_on(int (*real)(int, int, ...), int fd, int cmd, void *arg)
 {
-    va_list ap;
-    va_start(ap, cmd);
-    void *arg = va_arg(ap, void *);   /* as libc reads it: one pointer-sized argument, or none */
-    va_end(ap);
     int r;
     struct fcntl_call c = { .cmd = cmd, .arg = arg };
     if ((cmd == F_GETFL || cmd == F_SETFL) && engine_maybe(fd) && engine_on_real(fd, real_fcntl, &c, &r))
         return r;
-    return libc()->fcntl(fd, cmd, arg);
+    return real(fd, cmd, arg);
 }
 
-SOCKSIFY_ALIAS(fcntl, fcntl64);
+/* As libc reads it: one pointer-sized argument, or none. */
+#define FCNTL_ARG(cmd, arg) \
+    do { \
+        va_list ap_; \
+        va_start(ap_, cmd); \
+        (arg) = va_arg(ap_, void *); \
+        va_end(ap_); \
+    } while (0)
+
+SOCKSIFY_EXPORT int fcntl(int fd, int cmd, ...)
+{
+    void *arg;
+    FCNTL_ARG(cmd, arg);
+    return fcntl_on(libc()->fcntl, fd, cmd, arg);
+}
+
+SOCKSIFY_EXPORT int fcntl64(int fd, int cmd, ...)
+{
+    void *arg;
+    FCNTL_ARG(cmd, arg);
+    return fcntl_on(libc()->fcntl64, fd, cmd, arg);
+}
+
 SOCKSIFY_ALIAS(fcntl, __fcntl);

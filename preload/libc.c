@@ -57,6 +57,19 @@ static int fallback_fcntl(int fd, int cmd, ...)
     va_end(ap);
     return (int)RAW(SYS_fcntl, fd, cmd, arg, 0, 0, 0);
 }
+/* On i386 fcntl64 is its own call: struct flock64 for the lock commands. */
+static int fallback_fcntl64(int fd, int cmd, ...)
+{
+    va_list ap;
+    va_start(ap, cmd);
+    void *arg = va_arg(ap, void *);
+    va_end(ap);
+#ifdef SYS_fcntl64
+    return (int)RAW(SYS_fcntl64, fd, cmd, arg, 0, 0, 0);
+#else
+    return (int)RAW(SYS_fcntl, fd, cmd, arg, 0, 0, 0);
+#endif
+}
 static long fallback_syscall(long n, ...)
 {
     long a[6];

@@ -131,3 +131,17 @@ def test_lib32_rawsys(t):
     r = t.run(i386_runner(t, binary) + [binary, os.path.join(t.dir, "scratch")], ns=None)
     t.expect_ok(r, "rawsys_cases -m32")
     t.check(r.out.strip() == "OK", "rawsys_cases: %r" % r.out)
+
+
+LOCK32 = os.path.join(HERE, "lock32.c")
+
+
+@test
+def test_lib32_large_file_locks(t):
+    """A 32-bit program built with large-file support locks a file through fcntl (libc's fcntl64
+    on i386, struct flock64): under socksify the lock is the one it asked for, as without."""
+    binary = t.compiled(LOCK32, "-m32", "-D_FILE_OFFSET_BITS=64")
+    argv = i386_runner(t, binary) + [binary, os.path.join(t.dir, "locked")]
+    r = t.sx_x(DANTE, argv)
+    t.expect_ok(r, "lock32 under socksify")
+    t.check(r.line("BITS") == "32 LOCK write 5 10", "the lock seen from another open file: %r" % r.out)

@@ -145,3 +145,18 @@ def test_lib32_large_file_locks(t):
     r = t.sx_x(DANTE, argv)
     t.expect_ok(r, "lock32 under socksify")
     t.check(r.line("BITS") == "32 LOCK write 5 10", "the lock seen from another open file: %r" % r.out)
+
+
+SOCKETCALL32 = os.path.join(HERE, "socketcall32.c")
+
+
+@test
+def test_lib32_socketcall_is_proxied(t):
+    """A 32-bit program connecting through syscall(SYS_socketcall, SYS_CONNECT, args) goes through
+    the proxy like one calling connect() (C has no route to T: a direct connect cannot succeed)."""
+    t.need("danted", "echo")
+    binary = t.compiled(SOCKETCALL32, "-m32")
+    r = t.sx_x(DANTE, i386_runner(t, binary) + [binary, T4, str(ECHO_PORT)])
+    t.expect_ok(r, "socketcall32 under socksify")
+    t.check(r.line("ECHO") == "x", "socketcall connect: %r" % r.out)
+    t.check(t.dante_saw("danted", dante_addr(T4, ECHO_PORT)), "danted did not carry the connection")

@@ -71,3 +71,9 @@ ssize_t file_read_all(const char *path, size_t max, char **text, struct stat *st
     rawsys_close(fd);
     return r;
 }
+
+char *file_read_hosts(void)
+{
+    char *text;
+    return file_read_all("/etc/hosts", FILE_HOSTS_MAX, &text, NULL) < 0 ? NULL : text;
+}

@@ -16,4 +16,7 @@
  * it holds more than max bytes, -ENOMEM, or open's, fstat's or read's error. NUL bytes are kept. */
 ssize_t file_read_all(const char *path, size_t max, char **text, struct stat *st);
 
+/* The contents of /etc/hosts (malloc'd; the caller frees it), or NULL if it cannot be read. */
+char *file_read_hosts(void);
+
 #endif

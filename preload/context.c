@@ -46,13 +46,6 @@ static void resolve_proxy_host(struct proxy *p)
     freeaddrinfo(res);
 }
 
-/* Names listed here stay with the local resolver; read once, like the configuration. */
-static char *read_hosts(void)
-{
-    char *text;
-    return file_read_all("/etc/hosts", FILE_HOSTS_MAX, &text, NULL) < 0 ? NULL : text;
-}
-
 /* The URL of SOCKSIFY_PROXY_FILE, read when the library is loaded (the wrapper deletes the file
  * when its program ends), until load() has used it; or why it could not be read. */
 static char proxy_file_url[4096];
@@ -138,7 +131,7 @@ static void load(void)
         load_failed("out of memory", saved);
         return;
     }
-    hosts_text = read_hosts();
+    hosts_text = file_read_hosts();
     config_ok = true;
     loading = false;
     errno = saved;

@@ -3,7 +3,6 @@
  * descriptor flags (FD_CLOEXEC) stay with the number. Every other command goes to the same real
  * call the program made: on i386 fcntl64 is not fcntl (its lock commands take struct flock64). */
 #include <fcntl.h>
-#include <stdarg.h>
 
 #include "engine.h"
 #include "libc.h"
@@ -29,26 +28,17 @@ static int fcntl_on(int (*real)(int, int, ...), int fd, int cmd, void *arg)
     return real(fd, cmd, arg);
 }
 
-/* As libc reads it: one pointer-sized argument, or none. */
-#define FCNTL_ARG(cmd, arg) \
-    do { \
-        va_list ap_; \
-        va_start(ap_, cmd); \
-        (arg) = va_arg(ap_, void *); \
-        va_end(ap_); \
-    } while (0)
-
 SOCKSIFY_EXPORT int fcntl(int fd, int cmd, ...)
 {
     void *arg;
-    FCNTL_ARG(cmd, arg);
+    LIBC_FCNTL_ARG(cmd, arg);
     return fcntl_on(libc()->fcntl, fd, cmd, arg);
 }
 
 SOCKSIFY_EXPORT int fcntl64(int fd, int cmd, ...)
 {
     void *arg;
-    FCNTL_ARG(cmd, arg);
+    LIBC_FCNTL_ARG(cmd, arg);
     return fcntl_on(libc()->fcntl64, fd, cmd, arg);
 }
 

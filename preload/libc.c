@@ -49,26 +49,21 @@ static int fallback_setsockopt(int fd, int l, int o, const void *v, socklen_t n)
 }
 static int fallback_getsockname(int fd, struct sockaddr *a, socklen_t *l) { return (int)RAW(SYS_getsockname, fd, a, l, 0, 0, 0); }
 static int fallback_shutdown(int fd, int how) { return (int)RAW(SYS_shutdown, fd, how, 0, 0, 0, 0); }
+/* On i386 fcntl64 is its own call: struct flock64 for the lock commands. */
+#ifndef SYS_fcntl64
+#define SYS_fcntl64 SYS_fcntl
+#endif
 static int fallback_fcntl(int fd, int cmd, ...)
 {
-    va_list ap;
-    va_start(ap, cmd);
-    void *arg = va_arg(ap, void *);
-    va_end(ap);
+    void *arg;
+    LIBC_FCNTL_ARG(cmd, arg);
     return (int)RAW(SYS_fcntl, fd, cmd, arg, 0, 0, 0);
 }
-/* On i386 fcntl64 is its own call: struct flock64 for the lock commands. */
 static int fallback_fcntl64(int fd, int cmd, ...)
 {
-    va_list ap;
-    va_start(ap, cmd);
-    void *arg = va_arg(ap, void *);
-    va_end(ap);
-#ifdef SYS_fcntl64
+    void *arg;
+    LIBC_FCNTL_ARG(cmd, arg);
     return (int)RAW(SYS_fcntl64, fd, cmd, arg, 0, 0, 0);
-#else
-    return (int)RAW(SYS_fcntl, fd, cmd, arg, 0, 0, 0);
-#endif
 }
 static long fallback_syscall(long n, ...)
 {

@@ -30,6 +30,16 @@ const struct libc_calls *libc(void);
         va_end(ap_); \
     } while (0)
 
+/* Reads the one optional argument of an fcntl()-like variadic call, after `last`, into void *arg,
+ * as libc reads it: one pointer-sized argument, or none. */
+#define LIBC_FCNTL_ARG(last, arg) \
+    do { \
+        va_list ap_; \
+        va_start(ap_, last); \
+        (arg) = va_arg(ap_, void *); \
+        va_end(ap_); \
+    } while (0)
+
 /* Marks a hook as one of the few symbols the library exports. */
 #define SOCKSIFY_EXPORT __attribute__((visibility("default")))
 /* Exports name as another name of hook `of` (glibc's __connect, __read, ...); in of's file. */

@@ -260,18 +260,10 @@ static void print_config(const struct config *c)
     printf("dns:             %s%s\n", dns[config_dns_mode(c)], c->direct_dns ? " (direct DNS allowed)" : "");
 }
 
-/* /etc/hosts, read as the library reads it: names there stay local. NULL (no names) if it cannot
- * be read; the process ends soon after, so the text is never freed. */
-static char *read_hosts(void)
-{
-    char *text;
-    return file_read_all("/etc/hosts", FILE_HOSTS_MAX, &text, NULL) < 0 ? NULL : text;
-}
-
 static int print_explanation(const struct config *c, const char *dest)
 {
     static char out[8192];
-    int r = explain(c, dest, read_hosts(), out, sizeof(out));
+    int r = explain(c, dest, file_read_hosts(), out, sizeof(out));
     fputs(out, r < 0 ? stderr : stdout);
     if (r < 0)
         fputc('\n', stderr);

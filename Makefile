@@ -116,16 +116,21 @@ $(B)/scripts/libpath.o: scripts/libpath.c Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(DEPFLAGS) $(call LIBPATH_DEFINES,$(abspath $(B))) -c $< -o $@
 
-$(CMD): $(CMD_OBJ) $(B)/scripts/libpath.o $(CORE_A)
-	$(CC) $(CFLAGS) -o $@ $^
+# The seccomp supervisor (scripts/sv_*.c) drives proxy handshakes with the library's own
+# non-blocking tunnel driver: the same objects, not a second implementation (they call libc
+# through preload/libc.c's table, which in the command is simply libc's).
+CMD_PRELOAD_OBJ := $(B)/preload/tunnel.o $(B)/preload/libc.o $(B)/preload/descriptor.o
+
+$(CMD): $(CMD_OBJ) $(B)/scripts/libpath.o $(CMD_PRELOAD_OBJ) $(CORE_A)
+	$(CC) $(CFLAGS) -o $@ $^ -ldl -lpthread
 
 # The installed command: the same objects, libpath.c compiled again with the installed paths
 # (every time: PREFIX may differ from the last install).
 .PHONY: $(B)/install/socksify
-$(B)/install/socksify: $(CMD_OBJ) $(CORE_A)
+$(B)/install/socksify: $(CMD_OBJ) $(CMD_PRELOAD_OBJ) $(CORE_A)
 	@mkdir -p $(B)/install
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(call LIBPATH_DEFINES,$(LIBDIR)) -c scripts/libpath.c -o $(B)/install/libpath.o
-	$(CC) $(CFLAGS) -o $@ $(CMD_OBJ) $(B)/install/libpath.o $(CORE_A)
+	$(CC) $(CFLAGS) -o $@ $(CMD_OBJ) $(B)/install/libpath.o $(CMD_PRELOAD_OBJ) $(CORE_A) -ldl -lpthread
 
 $(UNIT): $(UNIT_OBJ) $(CORE_A)
 	$(CC) $(CFLAGS) -o $@ $^ -lcriterion -lpthread

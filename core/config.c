@@ -189,6 +189,27 @@ static int key_socks5_pipelining(struct config *c, const struct line *l, char *e
     return key_bool(&c->socks5_pipelining, l, err, errsize);
 }
 
+int config_seccomp_parse(const char *text, enum config_seccomp *out)
+{
+    bool yes;
+    if (strcasecmp(text, "auto") == 0)
+        *out = CONFIG_SECCOMP_AUTO;
+    else if (parse_bool(text, &yes) == 0)
+        *out = yes ? CONFIG_SECCOMP_YES : CONFIG_SECCOMP_NO;
+    else
+        return -EINVAL;
+    return 0;
+}
+
+static int key_seccomp(struct config *c, const struct line *l, char *err, size_t errsize)
+{
+    if (expect_args(l, 1, "auto, yes or no", err, errsize) < 0)
+        return -EINVAL;
+    if (config_seccomp_parse(l->argv[1], &c->seccomp) < 0)
+        return line_error(l, err, errsize, "bad value '%s' for seccomp: expected auto, yes or no", l->argv[1]);
+    return 0;
+}
+
 static int key_dns(struct config *c, const struct line *l, char *err, size_t errsize)
 {
     static const char *const modes[] = { [DNS_REMOTE] = "remote", [DNS_LOCAL] = "local", [DNS_OFF] = "off" };
@@ -247,6 +268,7 @@ static const struct {
     { "fake_range6", key_fake_range6 },
     { "direct_dns", key_direct_dns },
     { "socks5_pipelining", key_socks5_pipelining },
+    { "seccomp", key_seccomp },
 };
 
 int split_words(char *s, struct line *l, char *err, size_t errsize)
@@ -299,7 +321,7 @@ static int parse_line(void *ctx, char *text, struct line *l, char *err, size_t e
         if (strcmp(l->argv[0], keys[i].name) == 0)
             return keys[i].parse(c, l, err, errsize);
     return line_error(l, err, errsize, "unknown key '%s': expected proxy, chain, route, proxy_retry, connect_timeout, handshake_timeout, "
-                      "log_level, log_file, direct, direct_loopback, dns, fake_range, fake_range6, direct_dns or socks5_pipelining",
+                      "log_level, log_file, direct, direct_loopback, dns, fake_range, fake_range6, direct_dns, socks5_pipelining or seccomp",
                       l->argv[0]);
 }
 

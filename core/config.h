@@ -24,6 +24,12 @@ enum dns_mode {
     DNS_LOCAL,     /* the local resolver, as without socksify */
     DNS_OFF,       /* nobody: lookups of names that are not local fail */
 };
+/* Whether the command serves seccomp notifications for its program (see scripts/supervisor.c). */
+enum config_seccomp {
+    CONFIG_SECCOMP_AUTO,   /* where the kernel offers user notification (the default) */
+    CONFIG_SECCOMP_YES,    /* always: a kernel without it is an error */
+    CONFIG_SECCOMP_NO,     /* never: the library alone, static programs refused */
+};
 #define CONFIG_DEFAULT_HANDSHAKE_TIMEOUT_MS 10000
 
 /* How a chain uses its proxies (the semantics proxychains-ng users know). */
@@ -93,6 +99,7 @@ struct config {
     struct cidr fake_range6;     /* and their IPv6 counterparts */
     bool direct_dns;             /* allow port-53 traffic that bypasses the proxy while names are remote */
     bool socks5_pipelining;      /* SOCKS5 proxies get greeting, auth and request in one write */
+    enum config_seccomp seccomp; /* the command's supervisor: auto, yes or no (the library ignores it) */
     char source[PATH_MAX];       /* the file that was read, empty if none */
     char warnings[CONFIG_WARNINGS_MAX]; /* things the user should fix, one per line; empty if none */
 };
@@ -151,6 +158,8 @@ int config_add_rule(struct config *c, const struct rule *r);
 void config_warn(struct config *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The effective DNS mode: the configured one, or remote for socks5h proxies and local otherwise. */
 enum dns_mode config_dns_mode(const struct config *c);
+/* Parses "auto", "yes" or "no" (the words key_bool takes for yes and no too) into *out: 0, or -EINVAL. */
+int config_seccomp_parse(const char *text, enum config_seccomp *out);
 /* Parses a duration: "10s", "500ms", or a bare number of seconds; returns milliseconds, or -EINVAL. */
 int config_duration_parse(const char *text);
 

@@ -244,7 +244,7 @@ static int check_elf(struct elf_file *f, const struct stat *st, const char *path
                       "its connections would bypass the proxy (a 64-bit build of it works; for i386, "
                       "install gcc-multilib and build socksify again)", path, class_name(f->elf_class),
                       machine_name(f->machine));
-    if (loader_drops_preload(f->fd, st))
+    if (loader_drops_preload(f->fd, st) && (out->privileged = true))
         return REFUSE(out, "%s is %s: the system's loader ignores LD_PRELOAD for it, so its connections "
                       "would bypass the proxy (run a copy without that, or run it as its owner)", path,
                       privilege_name(st));

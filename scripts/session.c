@@ -19,11 +19,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "socksify.h"
+#include "supervisor.h"
 
 /* What the command passes on. Not the signals of its own faults (SEGV, BUS...) nor KILL and STOP,
  * which it cannot catch. */
@@ -113,15 +115,25 @@ static int collect(pid_t child, int *status)
     return 0;
 }
 
+int session_on_signal(pid_t child, int sig, const siginfo_t *si, int *status)
+{
+    int wstatus;
+    if (sig == SIGCHLD && collect(child, &wstatus)) {
+        *status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
+        return 1;
+    }
+    if (sig > 0 && sig != SIGCHLD && needs_passing_on(si, child))
+        kill(child, sig);
+    return 0;
+}
+
 static int session_wait(pid_t child, const sigset_t *set)
 {
     for (;;) {
         siginfo_t si;
         int status, sig = sigwaitinfo(set, &si);
-        if (sig == SIGCHLD && collect(child, &status))
-            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        if (sig > 0 && sig != SIGCHLD && needs_passing_on(&si, child))
-            kill(child, sig);
+        if (session_on_signal(child, sig, &si, &status))
+            return status;
     }
 }
 
@@ -150,6 +162,9 @@ static _Noreturn void child_exec(const struct session *s, const sigset_t *mask, 
     if (getppid() != parent)
         _exit(128 + SIGTERM);
     sigprocmask(SIG_SETMASK, mask, NULL);
+    /* Last, so that none of the calls above is filtered. */
+    if (s->supervisor && supervisor_install(s->supervisor) < 0)
+        _exit(126);
     if (!s->run_with_sh)
         execv(s->path, s->argv);
     if (s->run_with_sh || errno == ENOEXEC)
@@ -163,6 +178,30 @@ static _Noreturn void child_exec(const struct session *s, const sigset_t *mask, 
     _exit(e == ENOENT ? 127 : 126);
 }
 
+struct child_start {
+    const struct session *s;
+    const sigset_t *mask;
+    const struct sigaction *chld;
+    pid_t parent;
+};
+
+static int supervised_child(void *arg)
+{
+    const struct child_start *c = arg;
+    child_exec(c->s, c->mask, c->chld, c->parent);
+}
+
+/* vfork's twin for a supervised program: clone with CLONE_VM | CLONE_VFORK as vfork, plus
+ * CLONE_FILES, so that the listener the child creates when it installs the filter lands in the
+ * command's descriptor table too (exec gives the child a table of its own and closes the
+ * listener there: it is close-on-exec). The child's own stack, since CLONE_VM shares ours. */
+static pid_t start_supervised(const struct session *s, const sigset_t *mask, const struct sigaction *chld, pid_t parent)
+{
+    static char stack[256 * 1024] __attribute__((aligned(16)));
+    struct child_start c = { s, mask, chld, parent };
+    return clone(supervised_child, stack + sizeof(stack), CLONE_VM | CLONE_VFORK | CLONE_FILES | SIGCHLD, &c);
+}
+
 int session_run(const struct session *s)
 {
     sigset_t set, caller_mask;
@@ -174,16 +213,24 @@ int session_run(const struct session *s)
     /* vfork: the child shares our memory until it execs, so starting the program costs no copy of
      * the command's page tables (a fork costs milliseconds on some virtual machines); the child
      * only sets its mask and dispositions and execs. */
-    pid_t parent = getpid(), child = vfork();
+    pid_t parent = getpid(), child = s->supervisor ? start_supervised(s, &caller_mask, &caller_chld, parent) : vfork();
     if (child == 0)
         child_exec(s, &caller_mask, &caller_chld, parent);
+    if (child > 0 && s->supervisor && s->supervisor->listener < 0) {
+        /* The child could not install the filter: it did not run the program (exit 126). */
+        fprintf(stderr, "socksify: cannot install the seccomp filter: %s\n", strerror(-s->supervisor->install_error));
+        sigprocmask(SIG_SETMASK, &caller_mask, NULL);
+        waitpid(child, NULL, 0);
+        session_dir_remove(s->session_dir);
+        return -EPERM;
+    }
     if (child < 0) {
         int e = errno;
         sigprocmask(SIG_SETMASK, &caller_mask, NULL);
         session_dir_remove(s->session_dir);
         return -e;
     }
-    int status = session_wait(child, &set);
+    int status = s->supervisor ? supervisor_run(s->supervisor, child, &set) : session_wait(child, &set);
     session_dir_remove(s->session_dir);
     return status;
 }

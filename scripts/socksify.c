@@ -15,6 +15,7 @@
 #include "explain.h"
 #include "file.h"
 #include "socksify.h"
+#include "supervisor.h"
 
 #define URL_MAX 4096
 
@@ -34,13 +35,18 @@ static const char usage_text[] =
     "  --explain HOST[:PORT]\n"
     "             print which route a connection to HOST takes and what would happen; connects nowhere\n"
     "  --print-config  print the configuration as socksify reads it\n"
+    "  --seccomp=auto|yes|no\n"
+    "             carry static, Go and raw-syscall programs with the seccomp supervisor: auto (the\n"
+    "             default: where the kernel offers it), yes (an error where it does not), no (the\n"
+    "             library alone); overrides the config's seccomp line\n"
     "  -q         quiet: log nothing, not even errors\n"
     "  -v         verbose: one log line per connection (destination, route, result, time)\n"
     "  -h, --help     this text\n"
     "  --version      print the version and the library's path\n"
     "\n"
-    "socksify checks the configuration before PROGRAM starts, and refuses (exit 2) a PROGRAM the\n"
-    "library cannot enter: statically linked, Go, of an architecture it has no library for, or\n"
+    "socksify checks the configuration before PROGRAM starts. With the seccomp supervisor (a Linux\n"
+    "5.0+ kernel) it carries every program; without it, it refuses (exit 2) a PROGRAM the library\n"
+    "cannot enter: statically linked, Go, of an architecture it has no library for, or\n"
     "set-user-ID/set-group-ID (the loader drops LD_PRELOAD); their connections would go direct.\n"
     "It stays PROGRAM's parent while it runs: signals sent to it are passed on, Ctrl-Z and fg work,\n"
     "and its exit status is PROGRAM's (128+N if signal N ended it; 127/126 if PROGRAM cannot be\n"
@@ -59,16 +65,18 @@ struct options {
     const char *log_level;   /* -q, -v: the last one wins */
     const char *explain;     /* --explain HOST[:PORT] */
     bool print_config, help, version;
+    const char *seccomp;     /* --seccomp=auto|yes|no, NULL: the config's */
     char **program;          /* PROGRAM [ARGS...]: the words after the options, verbatim */
 };
 
-enum { OPT_VERSION = 256, OPT_EXPLAIN, OPT_PRINT_CONFIG };
+enum { OPT_VERSION = 256, OPT_EXPLAIN, OPT_PRINT_CONFIG, OPT_SECCOMP };
 
 static const struct option long_options[] = {
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, OPT_VERSION },
     { "explain", required_argument, NULL, OPT_EXPLAIN },
     { "print-config", no_argument, NULL, OPT_PRINT_CONFIG },
+    { "seccomp", required_argument, NULL, OPT_SECCOMP },
     { NULL, 0, NULL, 0 },
 };
 
@@ -142,6 +150,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         case OPT_VERSION: o->version = true; break;
         case OPT_EXPLAIN: o->explain = optarg; break;
         case OPT_PRINT_CONFIG: o->print_config = true; break;
+        case OPT_SECCOMP: o->seccomp = optarg; break;
         default: return option_error(argv, opt);
         }
     }
@@ -314,24 +323,67 @@ static int make_session_dir(struct options *o, char *dir)
     return 0;
 }
 
+/* Whether the session is supervised (*out): --seccomp, else the config's seccomp line; auto asks
+ * the kernel, and where it cannot, says so once and goes on with the library alone. 0, or 2
+ * after a message. */
+static int want_supervisor(const struct options *o, const struct config *c, bool *out)
+{
+    enum config_seccomp mode = c->seccomp;
+    *out = false;
+    if (o->seccomp && config_seccomp_parse(o->seccomp, &mode) < 0)
+        return fail("--seccomp=%s: expected auto, yes or no", o->seccomp);
+    if (mode == CONFIG_SECCOMP_NO)
+        return 0;
+    int r = seccomp_filter_probe();
+    *out = r == 0;
+    if (r == 0)
+        return 0;
+    if (mode == CONFIG_SECCOMP_YES)
+        return fail("seccomp yes, but seccomp user notification is unavailable here: %s", strerror(-r));
+    fprintf(stderr, "socksify: seccomp user notification is unavailable here (%s): the library alone carries "
+                    "the program, and static and Go programs are refused\n", strerror(-r));
+    return 0;
+}
+
+/* The verdict of program_check under the supervisor: a program the library cannot enter is
+ * carried by the supervisor instead (a set-user-ID one runs without its privileges for anyone
+ * but root: no_new_privs). */
+static int supervised_check(int r, const struct program_check *prog)
+{
+    if (r != -EPERM)
+        return r;
+    if (prog->privileged && geteuid() != 0)
+        fprintf(stderr, "socksify: warning: %s runs without its privileges under the seccomp supervisor "
+                        "(no_new_privs); use --seccomp=no to have it refused instead\n", prog->path);
+    return 0;
+}
+
 /* Checks the program, makes the session's directory and runs the session: the program's exit status, 2 if
  * it was refused, 127/126 if it cannot be found or run (as a shell says). */
-static int run_program(struct options *o)
+static int run_program(struct options *o, const struct config *c)
 {
     static struct program_check prog;
+    static struct supervisor sv;
     char dir[PATH_MAX];
-    int r = program_check(o->program[0], &prog);
+    bool supervise;
+    int r = want_supervisor(o, c, &supervise);
+    if (r != 0)
+        return r;
+    r = program_check(o->program[0], &prog);
+    if (supervise)
+        r = supervised_check(r, &prog);
     if (r < 0) {
         fail("%s", prog.why);
         return r == -ENOENT ? 127 : r == -EACCES ? 126 : 2;
     }
     if (make_session_dir(o, dir) != 0)
         return 2;
-    if (add_preload() < 0) {
+    if (add_preload() < 0 || (supervise && supervisor_prepare(&sv, c, dir, o->program[0]) < 0)) {
         session_dir_remove(dir);
-        return fail("%s", strerror(ENOMEM));
+        return supervise ? 2 : fail("%s", strerror(ENOMEM));
     }
-    struct session s = { .path = prog.path, .argv = o->program, .run_with_sh = prog.run_with_sh, .session_dir = dir };
+    struct session s = { .path = prog.path, .argv = o->program, .run_with_sh = prog.run_with_sh, .session_dir = dir,
+                         .supervisor = supervise ? &sv : NULL };
     r = session_run(&s);
     if (r < 0)
         return fail("cannot start the program: %s", strerror(-r));
@@ -354,8 +406,8 @@ int main(int argc, char **argv)
         r = print_explanation(&c, o.explain);
     else if (o.print_config)
         print_config(&c);
+    else
+        r = run_program(&o, &c);   /* the supervisor uses the configuration while the program runs */
     config_free(&c);
-    if (o.explain || o.print_config)
-        return r;
-    return run_program(&o);
+    return r;
 }

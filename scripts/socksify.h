@@ -7,6 +7,7 @@
 #define SOCKSIFY_COMMAND_H
 
 #include <limits.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -30,6 +31,7 @@ const char *libpath_preload_entry(void);
 struct program_check {
     char path[PATH_MAX];     /* the file to execute, found as execvp(3) finds it */
     bool run_with_sh;        /* neither ELF nor "#!": execvp would run it with /bin/sh, so do we */
+    bool privileged;         /* refused as set-user-ID, set-group-ID or with file capabilities */
     char subject[2 * PATH_MAX + 32];   /* internal: how why names the file being read */
     char why[2 * PATH_MAX + 1024];
 };
@@ -57,11 +59,13 @@ void session_dir_remove(const char *dir);
 
 /* What the session runs: the program's file, its argv (argv[0] as given), and the directory to
  * remove when it ends (empty if none). */
+struct supervisor;
 struct session {
     const char *path;
     char *const *argv;
     bool run_with_sh;
     const char *session_dir;
+    struct supervisor *supervisor;   /* the seccomp supervisor (supervisor.h), NULL for the library alone */
 };
 
 /* Starts the program as our child, in our process group, and stays its parent until it ends:
@@ -70,5 +74,10 @@ struct session {
  * Returns the exit status for the command: the program's, or 128+N if signal N ended it; or
  * -errno if it could not be started (nothing ran, the directory is removed). */
 int session_run(const struct session *s);
+
+/* Handles one signal sig (si: who sent it) that the session's parent took while the program runs:
+ * follows the program's stops, passes on what others sent. 1 with the command's exit status in
+ * *status once the program has ended, else 0. */
+int session_on_signal(pid_t child, int sig, const siginfo_t *si, int *status);
 
 #endif

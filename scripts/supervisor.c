@@ -1,0 +1,163 @@
+/* The command's event loop while a supervised program runs: one epoll set holding the seccomp
+ * listener, a signalfd for the signals session.c handles (the program's end, job control, signals
+ * to pass on), the DNS responder's sockets and the socket of every call being served. Nothing in
+ * it blocks: one slow proxy never delays another thread's connect (tests/integration/
+ * test_seccomp.py: 100 concurrent dials through a proxy that waits 0.1 s each finish in ~0.1 s). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../preload/tunnel.h"
+#include "file.h"
+#include "log.h"
+#include "socksify.h"
+#include "supervisor.h"
+
+/* epoll keys that are not jobs (jobs are heap pointers, never this small). */
+enum { KEY_LISTENER = 1, KEY_SIGNALS, KEY_DNS4, KEY_DNS6 };
+
+/* preload/tunnel.c asks for the dead-proxy marks through the library's context; in the command
+ * there is one supervisor, whose marks are the session's. */
+static struct supervisor *current;
+
+struct chain_health *context_health(void)
+{
+    return current ? &current->health : NULL;
+}
+
+static int watch_key(struct supervisor *sv, int fd, unsigned events, uint64_t key)
+{
+    struct epoll_event ev = { .events = events, .data.u64 = key };
+    return epoll_ctl(sv->epoll, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+int supervisor_watch(struct supervisor *sv, int fd, unsigned events, struct sv_job *job)
+{
+    return watch_key(sv, fd, events | EPOLLONESHOT, (uint64_t)(uintptr_t)job);
+}
+
+void supervisor_unwatch(struct supervisor *sv, int fd)
+{
+    epoll_ctl(sv->epoll, EPOLL_CTL_DEL, fd, NULL);
+}
+
+int supervisor_prepare(struct supervisor *sv, const struct config *c, const char *session_dir, const char *program)
+{
+    memset(sv, 0, sizeof(*sv));
+    sv->config = c;
+    sv->listener = sv->dns4 = sv->dns6 = -1;
+    sv->hosts = file_read_hosts();
+    current = sv;
+    char name[64];
+    const char *base = strrchr(program, '/');
+    snprintf(name, sizeof(name), "%s via supervisor", base ? base + 1 : program);
+    const char *level = getenv("SOCKSIFY_LOG_LEVEL");
+    enum log_level l = c->log_level;
+    if (level)
+        log_level_parse(level, &l);
+    log_setup(l, 2, name);
+    log_set_file(getenv("SOCKSIFY_LOG_FILE") ? getenv("SOCKSIFY_LOG_FILE") : c->log_file[0] ? c->log_file : NULL);
+    int r = sv_session_map(sv, session_dir);
+    if (r == 0)
+        r = sv_dns_open(sv);
+    if (r == 0 && (sv->epoll = epoll_create1(EPOLL_CLOEXEC)) < 0)
+        r = -errno;
+    if (r < 0)
+        fprintf(stderr, "socksify: cannot prepare the seccomp supervisor: %s\n", strerror(-r));
+    return r;
+}
+
+int supervisor_install(struct supervisor *sv)
+{
+    int fd = seccomp_filter_install();
+    if (fd < 0)
+        sv->install_error = fd;
+    else
+        sv->listener = fd;
+    return fd < 0 ? fd : 0;
+}
+
+/* One notification: what the filter sent us is always one of these four calls. */
+static void serve_notification(struct supervisor *sv)
+{
+    struct seccomp_notif req;
+    memset(&req, 0, sizeof(req));
+    if (ioctl(sv->listener, SECCOMP_IOCTL_NOTIF_RECV, &req) < 0)
+        return;   /* ENOENT: the caller went away (a fatal signal) before we took it */
+    switch (req.data.nr) {
+    case SYS_connect: sv_connect(sv, &req); break;
+    case SYS_sendto: sv_sendto(sv, &req); break;
+    case SYS_sendmsg: sv_sendmsg(sv, &req); break;
+    case SYS_sendmmsg: sv_sendmmsg(sv, &req); break;
+    default: sv_answer(sv, req.id, -ENOSYS); break;
+    }
+}
+
+/* Every signal waiting on the signalfd, to session.c: 1 with *status once the program has ended. */
+static int serve_signals(int sfd, pid_t child, int *status)
+{
+    struct signalfd_siginfo ssi;
+    while (read(sfd, &ssi, sizeof(ssi)) == (ssize_t)sizeof(ssi)) {
+        siginfo_t si;
+        memset(&si, 0, sizeof(si));
+        si.si_signo = (int)ssi.ssi_signo;
+        si.si_code = ssi.ssi_code;
+        si.si_pid = (pid_t)ssi.ssi_pid;
+        if (session_on_signal(child, (int)ssi.ssi_signo, &si, status))
+            return 1;
+    }
+    return 0;
+}
+
+/* How long epoll may wait: until the earliest job deadline (ms), or for ever (-1). */
+static int wait_ms(const struct supervisor *sv)
+{
+    long long d = sv_jobs_deadline(sv);
+    if (d < 0)
+        return -1;
+    long long left = d - tunnel_now_ms();
+    return left <= 0 ? 0 : left > 60000 ? 60000 : (int)left;
+}
+
+int supervisor_run(struct supervisor *sv, pid_t child, const sigset_t *set)
+{
+    int status = 0, sfd = signalfd(-1, set, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (sfd < 0 || watch_key(sv, sfd, EPOLLIN, KEY_SIGNALS) < 0 || watch_key(sv, sv->listener, EPOLLIN, KEY_LISTENER) < 0 ||
+        (sv->dns4 >= 0 && watch_key(sv, sv->dns4, EPOLLIN, KEY_DNS4) < 0) ||
+        (sv->dns6 >= 0 && watch_key(sv, sv->dns6, EPOLLIN, KEY_DNS6) < 0)) {
+        fprintf(stderr, "socksify: the supervisor cannot wait: %s\n", strerror(errno));
+        kill(child, SIGKILL);
+    }
+    /* Signals that arrived before the signalfd existed are pending on it: none is lost. */
+    for (;;) {
+        struct epoll_event ev[64];
+        int n = epoll_wait(sv->epoll, ev, 64, wait_ms(sv));
+        for (int i = 0; i < n; i++) {
+            uint64_t key = ev[i].data.u64;
+            if (key == KEY_LISTENER && (ev[i].events & EPOLLIN))
+                serve_notification(sv);
+            else if (key == KEY_LISTENER)
+                supervisor_unwatch(sv, sv->listener);   /* HUP: nobody left under the filter; RECV would block */
+            else if (key == KEY_SIGNALS && serve_signals(sfd, child, &status))
+                goto done;
+            else if (key == KEY_DNS4 || key == KEY_DNS6)
+                sv_dns_serve(sv, key == KEY_DNS4 ? sv->dns4 : sv->dns6);
+            else if (key > KEY_DNS6)
+                sv_job_event(sv, (struct sv_job *)(uintptr_t)key, false);
+        }
+        sv_jobs_expire(sv, tunnel_now_ms());
+    }
+done:
+    close(sfd);
+    /* Processes the program left running find no listener: their calls fail with ENOSYS. */
+    close(sv->listener);
+    return status;
+}

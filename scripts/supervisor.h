@@ -1,0 +1,131 @@
+/* The seccomp supervisor of the socksify command: the contracts between its parts.
+ *
+ * seccomp_filter.c builds and installs the filter (in the program, just before exec);
+ * supervisor.c     is the command's event loop while the program runs: the listener, the signals
+ *                  session.c handles, the DNS responder and every in-flight call, all non-blocking;
+ * sv_target.c      reaches into the program: reads its memory, duplicates its socket, answers;
+ * sv_connect.c     serves connect(): judged by core's route_verdict, done on the duplicate (direct),
+ *                  or through the chain with preload/tunnel.c's driver (proxied);
+ * sv_send.c        serves sendto/sendmsg/sendmmsg that carry an address;
+ * sv_dns.c         a DNS responder on loopback that answers the program's own resolver (Go,
+ *                  busybox, static glibc) with fake addresses from the session's name map;
+ * sv_session.c     the session's shared region (names, dead-proxy marks), made by the command.
+ *
+ * Why the program's call is done here, on a duplicate of its socket (pidfd_getfd), and never let
+ * through with SECCOMP_USER_NOTIF_FLAG_CONTINUE when it has a destination: the kernel would read
+ * the address again from the program's memory, which another thread may have changed since it
+ * was judged. What is done here uses the copy that was judged. CONTINUE is used only where no
+ * destination can come out of the call (no address; a socket that is not inet, where the kernel
+ * refuses an inet address whatever the memory says). */
+#ifndef SOCKSIFY_SUPERVISOR_H
+#define SOCKSIFY_SUPERVISOR_H
+
+#include <linux/seccomp.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "addr.h"
+#include "chain.h"
+#include "config.h"
+#include "fakedns.h"
+#include "handshake.h"
+
+/* ---- seccomp_filter.c ---- */
+
+/* Installs the filter in the calling process (no_new_privs first unless it may go without:
+ * root). Returns the listener descriptor (close-on-exec), or -errno. */
+int seccomp_filter_install(void);
+/* 0 if this kernel offers what the supervisor needs (user notification), else -errno (ENOSYS,
+ * EINVAL, or EPERM/EACCES from a filter around us that forbids seccomp). Two cheap system calls. */
+int seccomp_filter_probe(void);
+
+/* ---- supervisor.c ---- */
+
+struct sv_job;
+
+struct supervisor {
+    const struct config *config;
+    const char *hosts;              /* /etc/hosts text, for the DNS responder's local names */
+    struct fakedns *names;          /* the session's map; NULL unless names are remote */
+    struct chain_health health;     /* the session's dead-proxy marks (or our own) */
+    int listener;                   /* set by the child that installed the filter; -1 before */
+    int install_error;              /* -errno from the child if it could not install it */
+    int epoll;
+    int dns4, dns6;                 /* the DNS responder's sockets (-1 if none) */
+    union sockaddr_any dns4_addr, dns6_addr;
+    struct sv_job *jobs;            /* calls waiting for a socket */
+};
+
+/* Prepares sv for the program (config and session directory; the config outlives the session;
+ * program names it in log lines, "PROGRAM via supervisor"):
+ * the shared region, the DNS responder, the epoll set. 0 or -errno (said on stderr). */
+int supervisor_prepare(struct supervisor *sv, const struct config *c, const char *session_dir, const char *program);
+/* In the child, before exec: installs the filter and leaves the listener in sv (the child shares
+ * the command's memory and descriptor table until exec). 0 or -errno. */
+int supervisor_install(struct supervisor *sv);
+/* The session's loop: serves notifications until the program has ended, handing every signal of
+ * set to session_on_signal. Returns the command's exit status. */
+int supervisor_run(struct supervisor *sv, pid_t child, const sigset_t *set);
+/* Adds fd to the loop for events, for job (EPOLLONESHOT). 0 or -errno. */
+int supervisor_watch(struct supervisor *sv, int fd, unsigned events, struct sv_job *job);
+/* Removes fd from the loop (if it was there). */
+void supervisor_unwatch(struct supervisor *sv, int fd);
+
+/* ---- sv_target.c ---- */
+
+/* Copies len bytes at addr in process pid into buf: 0, or -EFAULT. */
+int sv_read(pid_t pid, uint64_t addr, void *buf, size_t len);
+/* Copies len bytes of buf to addr in process pid: 0, or -EFAULT. */
+int sv_write(pid_t pid, uint64_t addr, const void *buf, size_t len);
+/* A duplicate of the caller's descriptor fd, taken while the notification is still valid: our
+ * descriptor, or -errno (-EBADF: no such descriptor; -ENOENT: the call is gone). */
+int sv_take_fd(const struct supervisor *sv, const struct seccomp_notif *req, int fd);
+/* Answers notification id: result >= 0 is the call's return value, < 0 its -errno. */
+void sv_answer(const struct supervisor *sv, uint64_t id, long result);
+/* Lets the call run as the program made it (only for calls without a destination, see above). */
+void sv_continue(const struct supervisor *sv, uint64_t id);
+/* Puts our socket fd under number target_fd in the caller's table (a socket the tunnel driver
+ * replaced). 0 or -errno. */
+int sv_install_fd(const struct supervisor *sv, uint64_t id, int fd, int target_fd);
+
+/* ---- sv_connect.c ---- */
+
+/* Serves connect(fd, addr, len) (args of req). */
+void sv_connect(struct supervisor *sv, const struct seccomp_notif *req);
+/* A job's socket is ready (or its deadline passed: timed_out): goes on, answering when done. */
+void sv_job_event(struct supervisor *sv, struct sv_job *job, bool timed_out);
+/* The earliest deadline of the jobs (CLOCK_MONOTONIC ms), or -1 for none. */
+long long sv_jobs_deadline(const struct supervisor *sv);
+/* Expires the jobs whose deadline is before now_ms. */
+void sv_jobs_expire(struct supervisor *sv, long long now_ms);
+/* Where a datagram or connection to the DNS server dst goes instead, if it is DNS the responder
+ * takes (port 53 while names are remote): true with *to (fitted to a socket of family and v6only). */
+bool sv_dns_redirect(const struct supervisor *sv, const union sockaddr_any *dst, int family, bool v6only,
+                     union sockaddr_any *to);
+
+/* ---- sv_send.c ---- */
+
+/* Serves sendto(fd, buf, len, flags, addr, alen) with an address. */
+void sv_sendto(struct supervisor *sv, const struct seccomp_notif *req);
+/* Serves sendmsg(fd, msg, flags). */
+void sv_sendmsg(struct supervisor *sv, const struct seccomp_notif *req);
+/* Serves sendmmsg(fd, msgs, vlen, flags). */
+void sv_sendmmsg(struct supervisor *sv, const struct seccomp_notif *req);
+
+/* ---- sv_dns.c ---- */
+
+/* Opens the responder's sockets on 127.0.0.1 and ::1 (ephemeral ports) into sv. 0 or -errno. */
+int sv_dns_open(struct supervisor *sv);
+/* Answers every query waiting on sock. */
+void sv_dns_serve(struct supervisor *sv, int sock);
+
+/* ---- sv_session.c ---- */
+
+/* Creates the session's shared region DIR/names for c (the library's processes map the same
+ * file) and attaches sv's names and marks to it. 0 or -errno. */
+int sv_session_map(struct supervisor *sv, const char *dir);
+
+#endif

@@ -1,0 +1,314 @@
+/* connect() of a supervised program. The address is read once from its memory and judged by
+ * core's route_verdict, as the library's hook judges it (preload/outbound.c); then the call is
+ * done here, on a duplicate of the program's socket, with that very address:
+ *   direct   connect the duplicate; a non-blocking socket gets the kernel's EINPROGRESS, a
+ *            blocking one waits (the notification stays pending) for the kernel's result;
+ *   proxied  preload/tunnel.c's driver connects the duplicate to the first proxy and runs the
+ *            chain's handshake, non-blocking, in the command's event loop among all the others;
+ *            the program's call returns 0 once the tunnel is up (for a non-blocking socket too:
+ *            a connect that completes at once is legal), or the errno the library would give;
+ *   DNS      a UDP socket for port 53 is connected to the supervisor's responder (sv_dns.c);
+ *   refused  the verdict's errno.
+ * The description is made non-blocking while it is worked on, and its flags restored before the
+ * answer (the program is inside connect() meanwhile). */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../preload/descriptor.h"
+#include "../preload/tunnel.h"
+#include "log.h"
+#include "route.h"
+#include "supervisor.h"
+#include "verdict.h"
+
+struct sv_job {
+    struct sv_job *next;
+    uint64_t id;
+    int fd;                     /* our duplicate (the tunnel's socket when tunnel) */
+    int target_fd;              /* the program's number for it */
+    int flags;                  /* the description's status flags before we touched them */
+    bool is_tunnel;
+    struct file_id file;        /* the program's socket, to tell whether the driver replaced it */
+    long long deadline_ms;      /* -1: none (a direct connect waits as long as the kernel does) */
+    struct tunnel t;
+    const struct chain *chain;
+    struct timespec start;
+    char what[FAKEDNS_NAME_MAX + ADDR_TEXT_MAX + 16];
+};
+
+/* The target to ask the proxy for: the address, or the name behind a fake address (as the
+ * library's outbound_route does). 0, or -EHOSTUNREACH for a fake address with no name. */
+static int make_target(const struct supervisor *sv, const union sockaddr_any *dst, struct socks_target *t)
+{
+    memset(t, 0, sizeof(*t));
+    t->addr = *dst;
+    t->port = addr_port(dst);
+    if (!sv->names || !fakedns_is_fake(sv->names, dst))
+        return 0;
+    if (fakedns_name_for(sv->names, dst, t->name) < 0)
+        return -EHOSTUNREACH;
+    t->is_name = true;
+    return 0;
+}
+
+static void describe(const struct socks_target *t, const union sockaddr_any *dst, char *buf, size_t size)
+{
+    char addr[ADDR_TEXT_MAX];
+    addr_format(dst, addr, sizeof(addr));
+    if (t->is_name)
+        snprintf(buf, size, "%s:%u (%s)", t->name, t->port, addr);
+    else
+        snprintf(buf, size, "%s", addr);
+}
+
+static void job_unlink(struct supervisor *sv, struct sv_job *job)
+{
+    for (struct sv_job **p = &sv->jobs; *p; p = &(*p)->next) {
+        if (*p == job) {
+            *p = job->next;
+            return;
+        }
+    }
+}
+
+/* Answers the job's call with result (0 or -errno) and forgets it. */
+static void finish(struct supervisor *sv, struct sv_job *job, int result)
+{
+    supervisor_unwatch(sv, job->fd);
+    if (job->is_tunnel) {
+        tunnel_log_result(sv->config, job->what, job->chain, &job->t, -result, &job->start);
+        /* Connected to the proxy but no tunnel: no byte of the program's may reach the proxy as
+         * if it were the target. */
+        if (result < 0)
+            shutdown(job->fd, SHUT_RDWR);
+    }
+    fcntl(job->fd, F_SETFL, job->flags);
+    if (result == 0 && job->is_tunnel && !file_id_is(job->fd, &job->file))
+        result = sv_install_fd(sv, job->id, job->fd, job->target_fd);
+    sv_answer(sv, job->id, result);
+    close(job->fd);
+    job_unlink(sv, job);
+    free(job);
+}
+
+/* The tunnel driver said r (see tunnel_advance): wait for the events it wants, or finish. */
+static void tunnel_step(struct supervisor *sv, struct sv_job *job, int r)
+{
+    job->fd = job->t.fd;
+    if (r <= 0) {
+        finish(sv, job, r);
+        return;
+    }
+    job->deadline_ms = job->t.deadline_ms;
+    int w = supervisor_watch(sv, job->fd, r & POLLIN ? EPOLLIN : EPOLLOUT, job);
+    if (w < 0)
+        finish(sv, job, w);
+}
+
+/* The socket-level result of a non-blocking connect that has finished: 0 or -errno. */
+static int connect_result(int fd)
+{
+    int soerr = socket_int(fd, SOL_SOCKET, SO_ERROR, -1);
+    return soerr < 0 ? -errno : -soerr;
+}
+
+void sv_job_event(struct supervisor *sv, struct sv_job *job, bool timed_out)
+{
+    if (!job->is_tunnel) {
+        finish(sv, job, timed_out ? -ETIMEDOUT : connect_result(job->fd));
+        return;
+    }
+    /* The driver may put a fresh socket under our number (a retry): the registration must go
+     * while it still names the file it was made for. */
+    supervisor_unwatch(sv, job->fd);
+    tunnel_step(sv, job, timed_out ? tunnel_expire(&job->t) : tunnel_advance(&job->t));
+}
+
+long long sv_jobs_deadline(const struct supervisor *sv)
+{
+    long long earliest = -1;
+    for (const struct sv_job *j = sv->jobs; j; j = j->next)
+        if (j->deadline_ms >= 0 && (earliest < 0 || j->deadline_ms < earliest))
+            earliest = j->deadline_ms;
+    return earliest;
+}
+
+void sv_jobs_expire(struct supervisor *sv, long long now_ms)
+{
+    for (struct sv_job *j = sv->jobs, *next; j; j = next) {
+        next = j->next;
+        if (j->deadline_ms >= 0 && j->deadline_ms <= now_ms)
+            sv_job_event(sv, j, true);
+    }
+}
+
+/* A job for the call req on our duplicate fd, made non-blocking; NULL (fd closed, call answered)
+ * if there is no memory. */
+static struct sv_job *job_new(struct supervisor *sv, const struct seccomp_notif *req, int fd)
+{
+    struct sv_job *job = calloc(1, sizeof(*job));
+    if (!job) {
+        close(fd);
+        sv_answer(sv, req->id, -ENOMEM);
+        return NULL;
+    }
+    job->id = req->id;
+    job->fd = fd;
+    job->target_fd = (int)req->data.args[0];
+    job->deadline_ms = -1;
+    job->flags = fcntl(fd, F_GETFL);
+    file_id_of(fd, &job->file);
+    clock_gettime(CLOCK_MONOTONIC, &job->start);
+    if (!(job->flags & O_NONBLOCK))
+        fcntl(fd, F_SETFL, job->flags | O_NONBLOCK);
+    job->next = sv->jobs;
+    sv->jobs = job;
+    return job;
+}
+
+/* A direct connect of fd to dst: the kernel's answer, at once for a non-blocking socket. */
+static void connect_direct(struct supervisor *sv, const struct seccomp_notif *req, int fd, const union sockaddr_any *dst)
+{
+    struct sv_job *job = job_new(sv, req, fd);
+    if (!job)
+        return;
+    int r = connect(fd, &dst->sa, addr_len(dst)) < 0 ? -errno : 0;
+    if (r != -EINPROGRESS || (job->flags & O_NONBLOCK)) {
+        finish(sv, job, r);
+        return;
+    }
+    int w = supervisor_watch(sv, fd, EPOLLOUT, job);
+    if (w < 0)
+        finish(sv, job, w);
+}
+
+/* A connect of fd to dst through route's chain (target: what the proxy is asked for). */
+static void connect_proxied(struct supervisor *sv, const struct seccomp_notif *req, int fd, const union sockaddr_any *dst,
+                            const struct socks_target *target, const struct chain *chain)
+{
+    struct sv_job *job = job_new(sv, req, fd);
+    if (!job)
+        return;
+    job->is_tunnel = true;
+    job->chain = chain;
+    describe(target, dst, job->what, sizeof(job->what));
+    tunnel_step(sv, job, tunnel_begin(&job->t, fd, sv->config, chain, target));
+}
+
+static void log_refusal(const struct config *c, const char *text, const struct verdict *v, int kind)
+{
+    if (v->action == VERDICT_REJECT)
+        log_msg(LOG_ERROR, "connect %s: rejected (route at %s:%d)", text, c->source[0] ? c->source : "config",
+                v->route.rule ? v->route.rule->line : 0);
+    else if (v->reason == VERDICT_DNS_LEAK)
+        log_msg(LOG_ERROR, "connect %s refused: DNS past the proxy would leak names (set direct_dns yes to allow)", text);
+    else if (v->action == VERDICT_UDP || kind == VERDICT_UDP_SOCKET)
+        log_msg(LOG_ERROR, "UDP connect %s refused: datagrams of programs without the library are not carried "
+                           "through the proxy (EOPNOTSUPP)", text);
+    else
+        log_msg(LOG_ERROR, "connect %s refused (%s)", text, v->reason == VERDICT_UNCARRIED ? "a socket SOCKS cannot carry"
+                                                                                            : "no usable configuration");
+}
+
+/* Judges and does a connect of fd (of kind) to the inet destination dst. */
+static void judge(struct supervisor *sv, const struct seccomp_notif *req, int fd, int kind, const union sockaddr_any *dst)
+{
+    const struct config *c = sv->config;
+    char text[ADDR_TEXT_MAX + FAKEDNS_NAME_MAX + 16];
+    addr_format(dst, text, sizeof(text));
+    bool fake = sv->names && fakedns_is_fake(sv->names, dst);
+    union sockaddr_any to;
+    if (!fake && kind == VERDICT_UDP_SOCKET &&
+        sv_dns_redirect(sv, dst, dst->sa.sa_family, socket_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, 0) == 1, &to)) {
+        log_msg(LOG_INFO, "UDP connect %s: DNS, answered by socksify", text);
+        connect_direct(sv, req, fd, &to);
+        return;
+    }
+    struct verdict v = route_verdict(c, dst, fake, (enum verdict_protocol)kind);
+    if (v.action == VERDICT_PASS) {
+        log_msg(LOG_INFO, "connect %s: direct (%s)", text, v.route.reason ? v.route.reason : "route");
+        connect_direct(sv, req, fd, dst);
+        return;
+    }
+    if (v.action != VERDICT_PROXY) {
+        log_refusal(c, text, &v, kind);
+        close(fd);
+        sv_answer(sv, req->id, v.action == VERDICT_UDP ? -EOPNOTSUPP : -verdict_errno(v.action));
+        return;
+    }
+    struct socks_target target;
+    int r = make_target(sv, dst, &target);
+    struct route route = route_decide(c, dst, target.is_name ? target.name : NULL);
+    if (r == 0 && route.action == ROUTE_VIA) {
+        connect_proxied(sv, req, fd, dst, &target, route.chain);
+        return;
+    }
+    /* A fake address nobody handed out, or a name that routes direct or is rejected: the library
+     * resolves a direct name locally; the supervisor does not (no lookup in its loop): fail closed. */
+    log_msg(LOG_ERROR, "connect %s: %s", text, r < 0 ? "a fake address with no name behind it"
+                                                 : route.action == ROUTE_REJECT ? "rejected" : "a name routed direct: not resolved here");
+    close(fd);
+    sv_answer(sv, req->id, r < 0 ? r : route.action == ROUTE_REJECT ? -ECONNREFUSED : -EHOSTUNREACH);
+}
+
+/* The kind of socket fd is, for the verdict; -1 if not an inet socket. */
+static int socket_kind(int fd)
+{
+    int domain = socket_int(fd, SOL_SOCKET, SO_DOMAIN, -1);
+    if (domain != AF_INET && domain != AF_INET6)
+        return -1;
+    switch (socket_int(fd, SOL_SOCKET, SO_PROTOCOL, -1)) {
+    case IPPROTO_TCP:
+    case IPPROTO_MPTCP: return VERDICT_TCP_SOCKET;
+    case IPPROTO_UDP: return VERDICT_UDP_SOCKET;
+    default: return VERDICT_OTHER_SOCKET;
+    }
+}
+
+void sv_connect(struct supervisor *sv, const struct seccomp_notif *req)
+{
+    union sockaddr_any raw, dst;
+    memset(&raw, 0, sizeof(raw));
+    socklen_t len = (socklen_t)req->data.args[2];
+    if (len > sizeof(raw)) {
+        sv_answer(sv, req->id, -EINVAL);   /* as the kernel: longer than any address */
+        return;
+    }
+    size_t n = len;
+    if (n && sv_read((pid_t)req->pid, req->data.args[1], &raw, n) < 0) {
+        sv_answer(sv, req->id, -EFAULT);
+        return;
+    }
+    int fd = sv_take_fd(sv, req, (int)req->data.args[0]);
+    if (fd < 0) {
+        sv_answer(sv, req->id, fd == -ENOENT ? -EINTR : fd);
+        return;
+    }
+    int kind = socket_kind(fd);
+    if (kind < 0) {
+        /* Not an inet socket (unix, netlink...): the kernel refuses an inet address there, and a
+         * unix path must be resolved in the program's own root and directory. */
+        close(fd);
+        sv_continue(sv, req->id);
+        return;
+    }
+    int family = socket_int(fd, SOL_SOCKET, SO_DOMAIN, AF_INET);
+    if (addr_read_as_kernel(&dst, &raw.sa, (socklen_t)n, family, true) == ADDR_FORM_INET) {
+        judge(sv, req, fd, kind, &dst);
+        return;
+    }
+    /* No destination (AF_UNSPEC: a disconnect) or one the kernel refuses: its own answer, on the
+     * copy that was read. */
+    int r = connect(fd, &raw.sa, len) < 0 ? -errno : 0;
+    close(fd);
+    sv_answer(sv, req->id, r);
+}

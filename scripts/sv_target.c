@@ -1,0 +1,80 @@
+/* Reaching into the supervised program: its memory, its descriptors, and the answer to its call.
+ * Every look at the program is followed by SECCOMP_IOCTL_NOTIF_ID_VALID before it is trusted: the
+ * thread may have died and its id been reused by another process between the notification and
+ * the look. */
+#include <errno.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "supervisor.h"
+
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD 0x80   /* O_EXCL: a pidfd for a thread that is not the leader (Linux 6.9) */
+#endif
+
+int sv_read(pid_t pid, uint64_t addr, void *buf, size_t len)
+{
+    struct iovec local = { buf, len }, remote = { (void *)(uintptr_t)addr, len };
+    return process_vm_readv(pid, &local, 1, &remote, 1, 0) == (ssize_t)len ? 0 : -EFAULT;
+}
+
+int sv_write(pid_t pid, uint64_t addr, const void *buf, size_t len)
+{
+    struct iovec local = { (void *)buf, len }, remote = { (void *)(uintptr_t)addr, len };
+    return process_vm_writev(pid, &local, 1, &remote, 1, 0) == (ssize_t)len ? 0 : -EFAULT;
+}
+
+static bool still_valid(const struct supervisor *sv, uint64_t id)
+{
+    return ioctl(sv->listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
+}
+
+/* A pidfd for the thread that made the call: the thread itself where the kernel allows it (its
+ * descriptor table is the one the call uses), else its process. */
+static int pidfd_of(pid_t tid)
+{
+    int fd = (int)syscall(SYS_pidfd_open, tid, PIDFD_THREAD);
+    if (fd < 0 && errno == EINVAL)
+        fd = (int)syscall(SYS_pidfd_open, tid, 0);
+    return fd < 0 ? -errno : fd;
+}
+
+int sv_take_fd(const struct supervisor *sv, const struct seccomp_notif *req, int fd)
+{
+    int pidfd = pidfd_of((pid_t)req->pid);
+    if (pidfd < 0)
+        return -ENOENT;
+    int r = -ENOENT;
+    if (still_valid(sv, req->id)) {
+        r = (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+        r = r < 0 ? -errno : r;
+    }
+    close(pidfd);
+    return r;
+}
+
+void sv_answer(const struct supervisor *sv, uint64_t id, long result)
+{
+    struct seccomp_notif_resp resp = { .id = id };
+    if (result < 0)
+        resp.error = (int)result;
+    else
+        resp.val = result;
+    ioctl(sv->listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);   /* ENOENT: the caller is gone */
+}
+
+void sv_continue(const struct supervisor *sv, uint64_t id)
+{
+    struct seccomp_notif_resp resp = { .id = id, .flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE };
+    ioctl(sv->listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+}
+
+int sv_install_fd(const struct supervisor *sv, uint64_t id, int fd, int target_fd)
+{
+    struct seccomp_notif_addfd add = {
+        .id = id, .flags = SECCOMP_ADDFD_FLAG_SETFD, .srcfd = (unsigned)fd, .newfd = (unsigned)target_fd,
+    };
+    return ioctl(sv->listener, SECCOMP_IOCTL_NOTIF_ADDFD, &add) < 0 ? -errno : 0;
+}

@@ -3,6 +3,11 @@
  *   http  connects (HOST numeric, or a name through getaddrinfo), sends GET /token.txt, prints the body
  *   raw   the same, but connect() is an inline `syscall` instruction (HOST numeric)
  *   udp   sends one datagram to HOST:PORT with sendto, then waits 1 s for an answer
+ *   closeall  closes every descriptor but 0-2 (as daemons do), then as http
+ *   thread    as http, from a second thread
+ * and without HOST PORT:
+ *   uring     io_uring_setup(): prints "URING OK" or ERRNO
+ *   vfork PROGRAM ARGS...   runs PROGRAM with vfork+execv and exits with its status
  * Prints "ERRNO NAME" and exits 3 when a call fails. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -14,6 +19,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
+#include <pthread.h>
 #include <unistd.h>
 
 static int fail(const char *what)
@@ -88,11 +95,56 @@ static int udp(const char *host, const char *port)
     return 0;
 }
 
+static int uring(void)
+{
+    char params[120] = { 0 };   /* struct io_uring_params */
+    long fd = syscall(425 /* io_uring_setup */, 4, params);
+    if (fd < 0)
+        return fail("io_uring_setup");
+    printf("URING OK\n");
+    return 0;
+}
+
+static int run_vfork(char **argv)
+{
+    pid_t pid = vfork();
+    if (pid == 0) {
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    int status;
+    if (pid < 0 || waitpid(pid, &status, 0) < 0)
+        return fail("vfork");
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static char **thread_argv;
+
+static void *thread_main(void *arg)
+{
+    (void)arg;
+    return (void *)(long)http(thread_argv[2], thread_argv[3], 0);
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
+    if (argc >= 2 && strcmp(argv[1], "uring") == 0)
+        return uring();
+    if (argc >= 3 && strcmp(argv[1], "vfork") == 0)
+        return run_vfork(argv + 2);
     if (argc != 4)
         return 2;
+    if (strcmp(argv[1], "closeall") == 0)
+        close_range(3, ~0U, 0);
+    if (strcmp(argv[1], "thread") == 0) {
+        pthread_t th;
+        void *r;
+        thread_argv = argv;
+        pthread_create(&th, NULL, thread_main, NULL);
+        pthread_join(th, &r);
+        return (int)(long)r;
+    }
     if (strcmp(argv[1], "udp") == 0)
         return udp(argv[2], argv[3]);
     return http(argv[2], argv[3], strcmp(argv[1], "raw") == 0);

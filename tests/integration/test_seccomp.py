@@ -251,3 +251,58 @@ def test_seccomp_dynamic_programs_still_use_the_library(t):
             "the supervisor did not log the library's connect to the proxy: %r" % r.err[-600:])
     t.check(any("curl: info: connect %s:%d via" % (T4, HTTP_PORT) in l for l in r.err.splitlines()),
             "the library did not log its tunnel: %r" % r.err[-600:])
+
+
+@test
+def test_seccomp_32bit_static_program(t):
+    """A gcc -m32 -static client. This machine cannot execute i386 code itself, so it runs under
+    qemu-i386-static, which turns the program's i386 calls into x86-64 ones: the filter then sees
+    x86-64 connects, and the supervisor carries them (what this proves: a 32-bit static program
+    under qemu-user goes through the proxy, never direct). Run natively, a 32-bit program's
+    connect/sendto-with-address/sendmsg/sendmmsg (direct or through socketcall) fail with
+    EOPNOTSUPP by the filter's i386 branch: refused, never direct; that branch cannot run here."""
+    t.need("danted", "http")
+    qemu = shutil.which("qemu-i386-static", path="/usr/bin:/bin")
+    t.check(qemu, "qemu-i386-static is missing (scripts/deps.sh installs qemu-user-static)")
+    client32 = t.compiled(os.path.join(SRC, "client.c"), "-m32", "-static")
+    r = t.sx_x(DANTE, [qemu, client32, "http", T4, str(HTTP_PORT)], timeout=30)
+    expect_via_dante(t, r, "32-bit static client under qemu-i386")
+    r = t.sx_x(DANTE, [qemu, client32, "udp", T4, str(UDP_ECHO_PORT)], timeout=30)
+    t.check(r.rc == 3 and r.line("ERRNO") == "EOPNOTSUPP", "32-bit UDP: exit %s, %r" % (r.rc, r.out))
+
+
+# ---------- without the supervisor ----------
+
+@test
+def test_seccomp_unavailable_falls_back(t):
+    """Under a filter that makes seccomp() fail (a container that forbids it, an old kernel), the
+    command says so once and falls back to the library alone: a static program is refused as
+    before, a dynamic one is proxied by the library; --seccomp=yes is an error there."""
+    t.need("danted", "http")
+    noseccomp = t.compiled(os.path.join(SRC, "noseccomp.c"))
+    client = static_client(t)
+    r = t.run([noseccomp, WRAPPER, "-x", DANTE, "--", client, "http", T4, str(HTTP_PORT)])
+    t.check(r.rc == 2 and "statically linked" in r.err, "static program: exit %s, %r" % (r.rc, r.err))
+    t.check(r.err.count("seccomp user notification is unavailable") == 1, "not said once: %r" % r.err)
+    r = t.run([noseccomp, WRAPPER, "-x", DANTE, "--"] + t.curl(url(T4)))
+    t.expect_token(r)
+    t.check(r.err.count("unavailable") == 1, "not said once: %r" % r.err)
+    r = t.run([noseccomp, WRAPPER, "--seccomp=yes", "-x", DANTE, "--"] + t.curl(url(T4)))
+    t.check(r.rc == 2 and "seccomp yes" in r.err and not r.out, "--seccomp=yes: exit %s, %r" % (r.rc, r.err))
+
+
+@test
+def test_seccomp_fails_without_supervisor(t):
+    """What main's command does with these programs: refuses them (--seccomp=no, the library
+    alone), and preloading the library by hand does not help (the connect goes direct: ENETUNREACH
+    from C, where only the proxy is reachable). The tests above fail there."""
+    t.need("danted", "http")
+    client = static_client(t)
+    r = t.sx_x(DANTE, [client, "http", T4, str(HTTP_PORT)], opts=["--seccomp=no"])
+    t.check(r.rc == 2 and "statically linked" in r.err, "--seccomp=no: exit %s, %r" % (r.rc, r.err))
+    from topology import LIB
+    r = t.run([client, "http", T4, str(HTTP_PORT)], env=t.env(LD_PRELOAD=LIB, SOCKSIFY_PROXY=DANTE))
+    t.check(r.rc == 3 and r.line("ERRNO") == "ENETUNREACH", "LD_PRELOAD alone: exit %s, %r" % (r.rc, r.out))
+    go = go_client(t, "0")
+    r = t.run([go, "get", url(T4)], env=t.env(LD_PRELOAD=LIB, SOCKSIFY_PROXY=DANTE), timeout=30)
+    t.check(r.rc == 3 and "network is unreachable" in r.out, "Go with LD_PRELOAD alone: exit %s, %r" % (r.rc, r.out))

@@ -32,6 +32,9 @@ static int fail(const char *what)
 
 static long raw_connect(int fd, const struct sockaddr *a, socklen_t len)
 {
+#ifndef __x86_64__
+    return connect(fd, a, len);   /* -m32: i386 has no `syscall` instruction; the plain call */
+#else
     long r;
     __asm__ volatile("syscall" : "=a"(r) : "0"((long)SYS_connect), "D"((long)fd), "S"(a), "d"((long)len)
                      : "rcx", "r11", "memory");
@@ -40,6 +43,7 @@ static long raw_connect(int fd, const struct sockaddr *a, socklen_t len)
         return -1;
     }
     return r;
+#endif
 }
 
 static int address(const char *host, const char *port, int type, struct sockaddr_storage *out, socklen_t *len)
@@ -98,7 +102,7 @@ static int udp(const char *host, const char *port)
 static int uring(void)
 {
     char params[120] = { 0 };   /* struct io_uring_params */
-    long fd = syscall(425 /* io_uring_setup */, 4, params);
+    long fd = syscall(SYS_io_uring_setup, 4, params);
     if (fd < 0)
         return fail("io_uring_setup");
     printf("URING OK\n");

@@ -26,8 +26,11 @@ set -euo pipefail
 #   tinyproxy         HTTP CONNECT proxy (with and without Basic auth) for integration tests
 #   openssh-server    a private sshd in the proxy namespace, for the ssh -D SOCKS4/4a/5 proxy
 #   openssh-client    ssh -D (SOCKS4/4a/5 proxy) and ssh-keygen for integration tests
-#   golang-go         go, to build the Go clients socksify must refuse (test_command.py: static and cgo)
-#   busybox-static    a statically linked busybox, another program socksify must refuse (test_command.py)
+#   golang-go         go, to build the Go clients (test_command.py refuses them without the seccomp
+#                     supervisor; test_seccomp.py carries them, static and cgo)
+#   busybox-static    a statically linked busybox (refused without the supervisor, carried with it)
+#   golang-golang-x-net-dev  golang.org/x/net/proxy, the built-in SOCKS5 dialer tests/bench/seccomp.sh
+#                     compares the supervisor with (used offline, from /usr/share/gocode) (benchmark only)
 #   nodejs            node, a libuv (epoll) client for the non-blocking connect tests (test_eventloops.py);
 #                     a machine with NodeSource's nodejs package already has it
 #   proxychains4      the reference preload library that tests/bench/eventloop.sh and compare.sh compare against (benchmark only)
@@ -75,6 +78,7 @@ BENCH_PACKAGES=(
     tsocks
     dante-client
     gnuplot-nox
+    golang-golang-x-net-dev
 )
 if [[ ${1:-} == --bench ]]; then
     PACKAGES+=("${BENCH_PACKAGES[@]}")

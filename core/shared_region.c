@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <time.h>
 
 #define SHARED_MAGIC 0x534b5352u   /* "SKSR" */
 #define SHARED_VERSION 1u
@@ -60,6 +61,18 @@ void shared_region_format(void *region, const struct config *c, bool with_marks)
     head->chain_count = c->chain_count;
     /* A zero-filled area is every proxy up: nothing to write for the marks. */
     atomic_store(&head->state, REGION_READY);   /* publishes everything above */
+}
+
+bool shared_region_prepare(void *region, const struct config *c, bool with_marks)
+{
+    if (shared_region_claim(region))
+        shared_region_format(region, c, with_marks);
+    for (int i = 0; i < 2000; i++) {
+        if (shared_region_ready(region))
+            return true;
+        nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+    }
+    return false;
 }
 
 bool shared_region_ready(const void *region)

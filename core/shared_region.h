@@ -31,6 +31,9 @@ bool shared_region_claim(void *region);
  * proxies up, no names) and marks it ready, even when c's fake ranges are unusable (then it holds
  * no map: shared_region_names says -EINVAL). */
 void shared_region_format(void *region, const struct config *c, bool with_marks);
+/* Formats the region if this caller claims it (c, with_marks as shared_region_format), else
+ * waits at most 2 s (sleeping 1 ms at a time) for the process that claimed it: true once ready. */
+bool shared_region_prepare(void *region, const struct config *c, bool with_marks);
 /* True once the region is formatted. */
 bool shared_region_ready(const void *region);
 /* The map of a ready region of size bytes into *out: 0; -EAGAIN not ready yet; -EPROTO not a

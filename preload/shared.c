@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sys/mman.h>
-#include <time.h>
 
 #include "context.h"
 #include "session.h"
@@ -34,13 +33,8 @@ __attribute__((constructor)) static void map_family_region(void)
 /* Formats the region, or waits (at most 2 s) for another process to finish formatting it. */
 static bool ready(const struct config *c, bool with_marks)
 {
-    if (shared_region_claim(region))
-        shared_region_format(region, c, with_marks);
-    for (int i = 0; i < 2000; i++) {
-        if (shared_region_ready(region))
-            return true;
-        nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
-    }
+    if (shared_region_prepare(region, c, with_marks))
+        return true;
     log_msg(LOG_ERROR, "the shared region was never formatted");
     return false;
 }

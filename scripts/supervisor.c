@@ -65,9 +65,8 @@ int supervisor_prepare(struct supervisor *sv, const struct config *c, const char
         log_level_parse(level, &l);
     log_setup(l, 2, name);
     log_set_file(getenv("SOCKSIFY_LOG_FILE") ? getenv("SOCKSIFY_LOG_FILE") : c->log_file[0] ? c->log_file : NULL);
-    int r = sv_session_map(sv, session_dir);
-    if (r == 0)
-        r = sv_dns_open(sv);
+    sv->session_dir = session_dir;
+    int r = sv_dns_open(sv);
     if (r == 0 && (sv->epoll = epoll_create1(EPOLL_CLOEXEC)) < 0)
         r = -errno;
     if (r < 0)
@@ -92,6 +91,7 @@ static void serve_notification(struct supervisor *sv)
     memset(&req, 0, sizeof(req));
     if (ioctl(sv->listener, SECCOMP_IOCTL_NOTIF_RECV, &req) < 0)
         return;   /* ENOENT: the caller went away (a fatal signal) before we took it */
+    sv_session_attach(sv);
     switch (req.data.nr) {
     case SYS_connect: sv_connect(sv, &req); break;
     case SYS_sendto: sv_sendto(sv, &req); break;

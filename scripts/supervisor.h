@@ -9,7 +9,7 @@
  * sv_send.c        serves sendto/sendmsg/sendmmsg that carry an address;
  * sv_dns.c         a DNS responder on loopback that answers the program's own resolver (Go,
  *                  busybox, static glibc) with fake addresses from the session's name map;
- * sv_session.c     the session's shared region (names, dead-proxy marks), made by the command.
+ * sv_session.c     the session's shared region (names, dead-proxy marks), mapped at first use.
  *
  * Why the program's call is done here, on a duplicate of its socket (pidfd_getfd), and never let
  * through with SECCOMP_USER_NOTIF_FLAG_CONTINUE when it has a destination: the kernel would read
@@ -48,6 +48,8 @@ struct sv_job;
 
 struct supervisor {
     const struct config *config;
+    const char *session_dir;
+    bool attached;                  /* sv_session_attach has run */
     const char *hosts;              /* /etc/hosts text, for the DNS responder's local names */
     struct fakedns *names;          /* the session's map; NULL unless names are remote */
     struct chain_health health;     /* the session's dead-proxy marks (or our own) */
@@ -124,8 +126,9 @@ void sv_dns_serve(struct supervisor *sv, int sock);
 
 /* ---- sv_session.c ---- */
 
-/* Creates the session's shared region DIR/names for c (the library's processes map the same
- * file) and attaches sv's names and marks to it. 0 or -errno. */
-int sv_session_map(struct supervisor *sv, const char *dir);
+/* Attaches sv's names and dead-proxy marks to the session's shared region (DIR/names, made if no
+ * process has made it yet), once; later calls return at once. Failures are logged: names meant
+ * for the proxy then fail, and the marks are sv's own. */
+void sv_session_attach(struct supervisor *sv);
 
 #endif

@@ -153,6 +153,7 @@ static size_t respond(struct supervisor *sv, const uint8_t *q, size_t n, uint8_t
 
 void sv_dns_serve(struct supervisor *sv, int sock)
 {
+    sv_session_attach(sv);
     for (;;) {
         uint8_t q[DNS_MSG_MAX], msg[DNS_MSG_MAX + 8 * 28];
         union sockaddr_any from;

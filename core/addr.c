@@ -65,6 +65,14 @@ uint16_t addr_port(const union sockaddr_any *a)
     return ntohs(a->sa.sa_family == AF_INET6 ? a->in6.sin6_port : a->in4.sin_port);
 }
 
+void addr_set_port(union sockaddr_any *a, uint16_t port)
+{
+    if (a->sa.sa_family == AF_INET)
+        a->in4.sin_port = htons(port);
+    else if (a->sa.sa_family == AF_INET6)
+        a->in6.sin6_port = htons(port);
+}
+
 char *addr_format(const union sockaddr_any *a, char *buf, size_t size)
 {
     char host[INET6_ADDRSTRLEN] = "?";

@@ -42,6 +42,8 @@ enum addr_form addr_read_as_kernel(union sockaddr_any *out, const struct sockadd
 socklen_t addr_len(const union sockaddr_any *a);
 /* Port in host byte order. */
 uint16_t addr_port(const union sockaddr_any *a);
+/* Sets the port (host byte order) of an AF_INET or AF_INET6 address; others stay. */
+void addr_set_port(union sockaddr_any *a, uint16_t port);
 /* Writes "1.2.3.4:80" or "[::1]:80" into buf (at least ADDR_TEXT_MAX bytes); returns buf. */
 char *addr_format(const union sockaddr_any *a, char *buf, size_t size);
 /* True for 127.0.0.0/8, ::1 and ::ffff:127.0.0.0/104. */

@@ -269,13 +269,31 @@ static void print_config(const struct config *c)
     printf("dns:             %s%s\n", dns[config_dns_mode(c)], c->direct_dns ? " (direct DNS allowed)" : "");
 }
 
-static int print_explanation(const struct config *c, const char *dest)
+/* Which way in would take the connection: the library, and the supervisor (the session's
+ * seccomp mode, as run_program would decide it, said without the fallback's message). */
+static void print_way_in(const struct options *o, const struct config *c)
+{
+    enum config_seccomp mode = c->seccomp;
+    if (o->seccomp)
+        config_seccomp_parse(o->seccomp, &mode);
+    int probe = mode == CONFIG_SECCOMP_NO ? 0 : seccomp_filter_probe();
+    if (mode != CONFIG_SECCOMP_NO && probe == 0)
+        printf("way in:      the library in dynamically linked programs (\"via\" lines under -v); the seccomp supervisor "
+               "in static, Go and raw-syscall programs (\"PROGRAM via supervisor\" lines under -v)\n");
+    else
+        printf("way in:      the library alone (seccomp %s%s%s): static and Go programs are refused\n",
+               mode == CONFIG_SECCOMP_NO ? "no" : "unavailable: ", mode == CONFIG_SECCOMP_NO ? "" : strerror(-probe), "");
+}
+
+static int print_explanation(const struct options *o, const struct config *c, const char *dest)
 {
     static char out[8192];
     int r = explain(c, dest, file_read_hosts(), out, sizeof(out));
     fputs(out, r < 0 ? stderr : stdout);
     if (r < 0)
         fputc('\n', stderr);
+    else
+        print_way_in(o, c);
     return r < 0 ? 2 : 0;
 }
 
@@ -360,7 +378,7 @@ static int supervised_check(int r, const struct program_check *prog)
 
 /* Checks the program, makes the session's directory and runs the session: the program's exit status, 2 if
  * it was refused, 127/126 if it cannot be found or run (as a shell says). */
-static int run_program(struct options *o, const struct config *c)
+static int run_program(struct options *o, struct config *c)
 {
     static struct program_check prog;
     static struct supervisor sv;
@@ -403,7 +421,7 @@ int main(int argc, char **argv)
     if ((r = check_request(&o)) != 0 || (r = pin_session()) != 0 || (r = load_config(&o, &c)) != 0)
         return r;
     if (o.explain)
-        r = print_explanation(&c, o.explain);
+        r = print_explanation(&o, &c, o.explain);
     else if (o.print_config)
         print_config(&c);
     else

@@ -49,7 +49,7 @@ void supervisor_unwatch(struct supervisor *sv, int fd)
     epoll_ctl(sv->epoll, EPOLL_CTL_DEL, fd, NULL);
 }
 
-int supervisor_prepare(struct supervisor *sv, const struct config *c, const char *session_dir, const char *program)
+int supervisor_prepare(struct supervisor *sv, struct config *c, const char *session_dir, const char *program)
 {
     memset(sv, 0, sizeof(*sv));
     sv->config = c;

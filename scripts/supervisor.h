@@ -47,7 +47,7 @@ int seccomp_filter_probe(void);
 struct sv_job;
 
 struct supervisor {
-    const struct config *config;
+    struct config *config;          /* proxies' host names are resolved in it at first use */
     const char *session_dir;
     bool attached;                  /* sv_session_attach has run */
     const char *hosts;              /* /etc/hosts text, for the DNS responder's local names */
@@ -64,7 +64,7 @@ struct supervisor {
 /* Prepares sv for the program (config and session directory; the config outlives the session;
  * program names it in log lines, "PROGRAM via supervisor"):
  * the shared region, the DNS responder, the epoll set. 0 or -errno (said on stderr). */
-int supervisor_prepare(struct supervisor *sv, const struct config *c, const char *session_dir, const char *program);
+int supervisor_prepare(struct supervisor *sv, struct config *c, const char *session_dir, const char *program);
 /* In the child, before exec: installs the filter and leaves the listener in sv (the child shares
  * the command's memory and descriptor table until exec). 0 or -errno. */
 int supervisor_install(struct supervisor *sv);

@@ -234,6 +234,9 @@ static void judge(struct supervisor *sv, const struct seccomp_notif *req, int fd
         return;
     }
     struct verdict v = route_verdict(c, dst, fake, (enum verdict_protocol)kind);
+    /* The library's association connects its UDP socket to the proxy's relay: the proxy's host. */
+    if (v.action == VERDICT_UDP && route_is_proxy_host(c, dst))
+        v = (struct verdict){ .action = VERDICT_PASS, .route.reason = "the proxy's UDP relay" };
     if (v.action == VERDICT_PASS) {
         log_msg(LOG_INFO, "connect %s: direct (%s)", text, v.route.reason ? v.route.reason : "route");
         connect_direct(sv, req, fd, dst);

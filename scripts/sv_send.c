@@ -20,6 +20,7 @@
 
 #include "../preload/descriptor.h"
 #include "log.h"
+#include "route.h"
 #include "supervisor.h"
 #include "verdict.h"
 
@@ -88,6 +89,8 @@ static int judge(const struct supervisor *sv, int fd, const union sockaddr_any *
     }
     int kind = socket_int(fd, SOL_SOCKET, SO_PROTOCOL, -1) == IPPROTO_UDP ? VERDICT_UDP_SOCKET : VERDICT_OTHER_SOCKET;
     struct verdict v = route_verdict(sv->config, &dst, fake, (enum verdict_protocol)kind);
+    if (v.action == VERDICT_UDP && route_is_proxy_host(sv->config, &dst))
+        v = (struct verdict){ .action = VERDICT_PASS, .route.reason = "the proxy's UDP relay" };
     switch (v.action) {
     case VERDICT_PASS:
         log_msg(LOG_DEBUG, "UDP to %s: direct (%s)", text, v.route.reason ? v.route.reason : "route");

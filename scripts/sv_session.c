@@ -5,18 +5,38 @@
  * serves, not when the command starts: on a disk file system the first write to the mapping costs
  * milliseconds (measured on ext4: 3-10 ms), which `socksify true` must not pay. */
 #include <errno.h>
+#include <netdb.h>
+#include <sys/socket.h>
 
 #include "log.h"
 #include "session_file.h"
 #include "shared_region.h"
 #include "supervisor.h"
 
+/* A proxy given by host name is resolved once, locally, as the library resolves it
+ * (preload/context.c): the library's connects to it must be recognised as connects to the proxy. */
+static void resolve_proxy_hosts(struct config *c)
+{
+    for (size_t i = 0; i < c->proxy_count; i++) {
+        struct proxy *p = &c->proxies[i];
+        struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *res = NULL;
+        if (p->has_addr || getaddrinfo(p->host, NULL, &hints, &res) != 0 || !res)
+            continue;
+        if (addr_from_sockaddr(&p->addr, res->ai_addr, res->ai_addrlen)) {
+            addr_set_port(&p->addr, p->port);
+            p->has_addr = true;
+        }
+        freeaddrinfo(res);
+    }
+}
+
 void sv_session_attach(struct supervisor *sv)
 {
     if (sv->attached)
         return;
     sv->attached = true;
-    const struct config *c = sv->config;
+    struct config *c = sv->config;
+    resolve_proxy_hosts(c);
     void *region = NULL;
     size_t size = 0;
     int r = session_file_map(sv->session_dir, "names", shared_region_size(c, true), shared_region_min_size(), &region,

@@ -749,6 +749,30 @@ Test(config_parse, dns_keys)
     config_free(&c);
 }
 
+Test(config_parse, seccomp_key)
+{
+    struct config c;
+    parse_ok(&c, "proxy socks5://h\n");
+    cr_assert_eq(c.seccomp, CONFIG_SECCOMP_AUTO, "auto by default");
+    config_free(&c);
+    const char *words[] = { "auto", "yes", "on", "no", "off" };
+    enum config_seccomp want[] = { CONFIG_SECCOMP_AUTO, CONFIG_SECCOMP_YES, CONFIG_SECCOMP_YES, CONFIG_SECCOMP_NO,
+                                   CONFIG_SECCOMP_NO };
+    for (size_t i = 0; i < 5; i++) {
+        char text[64];
+        snprintf(text, sizeof(text), "proxy socks5://h\nseccomp %s\n", words[i]);
+        parse_ok(&c, text);
+        cr_assert_eq(c.seccomp, want[i], "seccomp %s", words[i]);
+        config_free(&c);
+    }
+}
+
+Test(config_parse_errors, seccomp_key)
+{
+    parse_bad("\nseccomp maybe\n", 2, "auto, yes or no");
+    parse_bad("seccomp\n", 1, "seccomp");
+}
+
 Test(config_parse, dns_defaults_follow_the_scheme)
 {
     struct config c;

@@ -1,6 +1,7 @@
 #include "socks5.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 /* Length of the ATYP+address+port part for a target, or -EINVAL. */
@@ -39,6 +40,17 @@ static void target_write(uint8_t *p, const struct socks_target *t)
     }
     p[0] = (uint8_t)(t->port >> 8);
     p[1] = (uint8_t)t->port;
+}
+
+char *socks_target_describe(const struct socks_target *t, const union sockaddr_any *dst, char *buf, size_t size)
+{
+    char addr[ADDR_TEXT_MAX];
+    addr_format(dst, addr, sizeof(addr));
+    if (t->is_name)
+        snprintf(buf, size, "%s:%u (%s)", t->name, t->port, addr);
+    else
+        snprintf(buf, size, "%s", addr);
+    return buf;
 }
 
 int socks5_methods_encode(uint8_t *buf, size_t size, bool offer_userpass)

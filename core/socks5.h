@@ -47,6 +47,10 @@ struct socks_target {
     uint16_t port;
 };
 
+/* "name:port (fake address)" for a name (dst: the fake address it came from), else "address:port",
+ * into buf, for logs; returns buf. */
+char *socks_target_describe(const struct socks_target *t, const union sockaddr_any *dst, char *buf, size_t size);
+
 /* Decoded server reply to a request: its code and the bound address (name left empty unless ATYP was a domain). */
 struct socks5_reply {
     uint8_t code;

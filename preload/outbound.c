@@ -156,13 +156,7 @@ enum verdict_action outbound_decide_send(int fd, const struct sockaddr *addr, so
 /* "name:port (fake address)" or "address:port", for logs. */
 char *outbound_describe(const struct socks_target *t, const union sockaddr_any *dst, char *buf, size_t size)
 {
-    char addr[ADDR_TEXT_MAX];
-    addr_format(dst, addr, sizeof(addr));
-    if (t->is_name)
-        snprintf(buf, size, "%s:%u (%s)", t->name, t->port, addr);
-    else
-        snprintf(buf, size, "%s", addr);
-    return buf;
+    return socks_target_describe(t, dst, buf, size);
 }
 
 /* The target to ask the proxy for: the address, or the name behind a fake address. */

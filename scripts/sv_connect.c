@@ -60,16 +60,6 @@ static int make_target(const struct supervisor *sv, const union sockaddr_any *ds
     return 0;
 }
 
-static void describe(const struct socks_target *t, const union sockaddr_any *dst, char *buf, size_t size)
-{
-    char addr[ADDR_TEXT_MAX];
-    addr_format(dst, addr, sizeof(addr));
-    if (t->is_name)
-        snprintf(buf, size, "%s:%u (%s)", t->name, t->port, addr);
-    else
-        snprintf(buf, size, "%s", addr);
-}
-
 static void job_unlink(struct supervisor *sv, struct sv_job *job)
 {
     for (struct sv_job **p = &sv->jobs; *p; p = &(*p)->next) {
@@ -200,7 +190,7 @@ static void connect_proxied(struct supervisor *sv, const struct seccomp_notif *r
         return;
     job->is_tunnel = true;
     job->chain = chain;
-    describe(target, dst, job->what, sizeof(job->what));
+    socks_target_describe(target, dst, job->what, sizeof(job->what));
     tunnel_step(sv, job, tunnel_begin(&job->t, fd, sv->config, chain, target));
 }
 

@@ -59,21 +59,6 @@ bool rule_match(const struct rule *r, const union sockaddr_any *dst, const char 
     return match(r, dst, addr_port(dst), name, name ? strlen(name) : 0);
 }
 
-bool route_is_proxy_host(const struct config *c, const union sockaddr_any *dst)
-{
-    union sockaddr_any a = *dst;
-    addr_from_v4mapped(&a);
-    for (size_t i = 0; i < c->proxy_count; i++) {
-        union sockaddr_any p = c->proxies[i].addr;
-        if (!c->proxies[i].has_addr || p.sa.sa_family != a.sa.sa_family)
-            continue;
-        if (p.sa.sa_family == AF_INET ? p.in4.sin_addr.s_addr == a.in4.sin_addr.s_addr
-                                      : memcmp(&p.in6.sin6_addr, &a.in6.sin6_addr, sizeof(a.in6.sin6_addr)) == 0)
-            return true;
-    }
-    return false;
-}
-
 struct route route_decide(const struct config *c, const union sockaddr_any *dst, const char *name)
 {
     if (!name && is_a_proxy(c, dst))

@@ -18,9 +18,6 @@ struct route {
  * come first (the proxies themselves and, unless turned off, loopback go direct), then the
  * rules in order, then the default chain; with no default, the connection is rejected. */
 struct route route_decide(const struct config *c, const union sockaddr_any *dst, const char *name);
-/* True if dst's address, whatever its port, is a configured proxy's: where a SOCKS5 proxy's UDP
- * relay usually is (the seccomp supervisor lets the library's association datagrams go there). */
-bool route_is_proxy_host(const struct config *c, const union sockaddr_any *dst);
 /* True if rule r matches a connection to dst (or to name, when not NULL) at dst's port. */
 bool rule_match(const struct rule *r, const union sockaddr_any *dst, const char *name);
 

@@ -94,3 +94,39 @@ int session_file_map(const char *dir, const char *name, size_t new_size, size_t 
         log_msg(LOG_ERROR, "session file %s: %s", path, strerror(-r));
     return r;
 }
+
+int session_file_append(const char *dir, const char *name, const char *line)
+{
+    char path[PATH_MAX], text[512];
+    int n = snprintf(text, sizeof(text), "%s\n", line);
+    if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path) || n <= 0 || n >= (int)sizeof(text))
+        return -ENAMETOOLONG;
+    int fd = rawsys_open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return fd;
+    ssize_t w = rawsys_write(fd, text, (size_t)n);
+    rawsys_close(fd);
+    return w == n ? 0 : w < 0 ? (int)w : -EIO;
+}
+
+bool session_file_has_line(const char *dir, const char *name, const char *line)
+{
+    static char buf[256 * 1024 + 1];
+    char path[PATH_MAX];
+    struct stat st;
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    int fd = rawsys_open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0);
+    if (fd < 0)
+        return false;
+    ssize_t n = fstat(fd, &st) == 0 && filetrust_secret(&st, geteuid()) == FILETRUST_OK ? rawsys_read(fd, buf, sizeof(buf) - 1)
+                                                                                       : -1;
+    rawsys_close(fd);
+    if (n <= 0)
+        return false;
+    buf[n] = '\0';
+    size_t len = strlen(line);
+    for (const char *p = buf; (p = strstr(p, line)) != NULL; p += len)
+        if ((p == buf || p[-1] == '\n') && p[len] == '\n')
+            return true;
+    return false;
+}

@@ -40,3 +40,9 @@ int session_map(const char *name, size_t new_size, size_t min_size, void **regio
     }
     return session_file_map(dir, name, new_size, min_size, region, size);
 }
+
+void session_note_relay(const char *relay_text)
+{
+    if (dir[0] && !dir_too_long)
+        session_file_append(dir, "relays", relay_text);
+}

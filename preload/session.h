@@ -22,4 +22,8 @@ const char *session_dir(void);
  * fails. 0, or -errno (-EPERM for a refused directory or file). */
 int session_map(const char *name, size_t new_size, size_t min_size, void **region, size_t *size);
 
+/* Tells the session that relay is a proxy's UDP relay this process sends datagrams to (the
+ * command's seccomp supervisor lets them through: they go to the proxy). Nothing outside a session. */
+void session_note_relay(const char *relay_text);
+
 #endif

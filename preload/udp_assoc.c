@@ -14,6 +14,7 @@
 #include "fakedns.h"
 #include "fdmap.h"
 #include "libc.h"
+#include "session.h"
 #include "threads.h"
 #include "udp_control.h"
 #include "udp_wakeup.h"
@@ -105,6 +106,8 @@ static void publish(struct udp_assoc *a, const struct udp_control *m)
  * connection is then closed). */
 static int attach(struct udp_assoc *a, int fd, struct udp_control *m)
 {
+    char relay[ADDR_TEXT_MAX];
+    session_note_relay(addr_format(&m->relay, relay, sizeof(relay)));
     if (libc()->connect(fd, &m->relay.sa, addr_len(&m->relay)) < 0) {
         int err = errno;
         libc()->close(m->ctl);

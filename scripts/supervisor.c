@@ -21,7 +21,8 @@
 #include "socksify.h"
 #include "supervisor.h"
 
-/* epoll keys that are not jobs (jobs are heap pointers, never this small). */
+/* epoll keys that are not jobs (jobs are heap pointers, never this small, and even: a forwarded
+ * DNS query's key is its pointer with the lowest bit set). */
 enum { KEY_LISTENER = 1, KEY_SIGNALS, KEY_DNS4, KEY_DNS6 };
 
 /* preload/tunnel.c asks for the dead-proxy marks through the library's context; in the command
@@ -120,7 +121,9 @@ static int serve_signals(int sfd, pid_t child, int *status)
 /* How long epoll may wait: until the earliest job deadline (ms), or for ever (-1). */
 static int wait_ms(const struct supervisor *sv)
 {
-    long long d = sv_jobs_deadline(sv);
+    long long d = sv_jobs_deadline(sv), f = sv_dns_deadline(sv);
+    if (f >= 0 && (d < 0 || f < d))
+        d = f;
     if (d < 0)
         return -1;
     long long left = d - tunnel_now_ms();
@@ -150,10 +153,14 @@ int supervisor_run(struct supervisor *sv, pid_t child, const sigset_t *set)
                 goto done;
             else if (key == KEY_DNS4 || key == KEY_DNS6)
                 sv_dns_serve(sv, key == KEY_DNS4 ? sv->dns4 : sv->dns6);
+            else if (key > KEY_DNS6 && (key & 1))   /* a forwarded DNS query (tagged pointer) */
+                sv_dns_forward_event(sv, (void *)(uintptr_t)(key & ~(uint64_t)1));
             else if (key > KEY_DNS6)
                 sv_job_event(sv, (struct sv_job *)(uintptr_t)key, false);
         }
-        sv_jobs_expire(sv, tunnel_now_ms());
+        long long now = tunnel_now_ms();
+        sv_jobs_expire(sv, now);
+        sv_dns_expire(sv, now);
     }
 done:
     close(sfd);

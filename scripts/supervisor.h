@@ -45,6 +45,7 @@ int seccomp_filter_probe(void);
 /* ---- supervisor.c ---- */
 
 struct sv_job;
+struct dns_forward;
 
 struct supervisor {
     struct config *config;          /* proxies' host names are resolved in it at first use */
@@ -59,6 +60,7 @@ struct supervisor {
     int dns4, dns6;                 /* the DNS responder's sockets (-1 if none) */
     union sockaddr_any dns4_addr, dns6_addr;
     struct sv_job *jobs;            /* calls waiting for a socket */
+    struct dns_forward *forwards;   /* queries forwarded to a nameserver (sv_dns.c) */
 };
 
 /* Prepares sv for the program (config and session directory; the config outlives the session;
@@ -93,6 +95,11 @@ void sv_continue(const struct supervisor *sv, uint64_t id);
  * replaced). 0 or -errno. */
 int sv_install_fd(const struct supervisor *sv, uint64_t id, int fd, int target_fd);
 
+/* Whether the process of thread tid has the library loaded (then the library logged the
+ * connection already; the supervisor's own line for it would be a second one). Reads
+ * /proc/TID/maps once per thread: call it only when the line is to be written. */
+bool sv_has_library(pid_t tid);
+
 /* ---- sv_connect.c ---- */
 
 /* Serves connect(fd, addr, len) (args of req). */
@@ -121,8 +128,17 @@ void sv_sendmmsg(struct supervisor *sv, const struct seccomp_notif *req);
 
 /* Opens the responder's sockets on 127.0.0.1 and ::1 (ephemeral ports) into sv. 0 or -errno. */
 int sv_dns_open(struct supervisor *sv);
-/* Answers every query waiting on sock. */
+/* Answers every query waiting on sock (or forwards it: a name routed direct). */
 void sv_dns_serve(struct supervisor *sv, int sock);
+/* Remembers that the program socket fd (our duplicate), redirected to the responder, asked for
+ * the nameserver server: a query to forward goes there. */
+void sv_dns_note(int fd, const union sockaddr_any *server);
+/* A forwarded query's answer is ready (forward: the tagged key's pointer). */
+void sv_dns_forward_event(struct supervisor *sv, void *forward);
+/* The earliest deadline of the forwarded queries (CLOCK_MONOTONIC ms), or -1. */
+long long sv_dns_deadline(const struct supervisor *sv);
+/* Answers SERVFAIL for the forwarded queries whose deadline passed. */
+void sv_dns_expire(struct supervisor *sv, long long now_ms);
 
 /* ---- sv_session.c ---- */
 
@@ -130,5 +146,8 @@ void sv_dns_serve(struct supervisor *sv, int sock);
  * process has made it yet), once; later calls return at once. Failures are logged: names meant
  * for the proxy then fail, and the marks are sv's own. */
 void sv_session_attach(struct supervisor *sv);
+/* True if dst is a UDP relay the library's processes of the session noted (DIR/relays): their
+ * association datagrams go there, to the proxy. */
+bool sv_is_relay(const struct supervisor *sv, const union sockaddr_any *dst);
 
 #endif

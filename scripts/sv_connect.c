@@ -13,6 +13,7 @@
  * answer (the program is inside connect() meanwhile). */
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
@@ -209,6 +210,29 @@ static void log_refusal(const struct config *c, const char *text, const struct v
                                                                                             : "no usable configuration");
 }
 
+/* A name routed direct is resolved here, as the library resolves it (outbound_resolve_direct),
+ * for fd's family: 0 with *out, or -EHOSTUNREACH. The lookup waits in the loop: rare, and local
+ * by the config's own choice. */
+static int resolve_direct(int fd, const struct socks_target *target, union sockaddr_any *out)
+{
+    int family = socket_int(fd, SOL_SOCKET, SO_DOMAIN, AF_INET);
+    struct addrinfo hints = { .ai_family = family, .ai_socktype = socket_int(fd, SOL_SOCKET, SO_TYPE, SOCK_STREAM),
+                              .ai_flags = AI_V4MAPPED },
+                    *res = NULL;
+    char port[8];
+    snprintf(port, sizeof(port), "%u", target->port);
+    int r = getaddrinfo(target->name, port, &hints, &res) == 0 && res && addr_from_sockaddr(out, res->ai_addr, res->ai_addrlen)
+                ? 0
+                : -EHOSTUNREACH;
+    if (res)
+        freeaddrinfo(res);
+    if (r == 0 && log_enabled(LOG_INFO)) {
+        char text[ADDR_TEXT_MAX];
+        log_msg(LOG_INFO, "connect %s:%u: direct (route) to %s", target->name, target->port, addr_format(out, text, sizeof(text)));
+    }
+    return r;
+}
+
 /* Judges and does a connect of fd (of kind) to the inet destination dst. */
 static void judge(struct supervisor *sv, const struct seccomp_notif *req, int fd, int kind, const union sockaddr_any *dst)
 {
@@ -220,15 +244,24 @@ static void judge(struct supervisor *sv, const struct seccomp_notif *req, int fd
     if (!fake && kind == VERDICT_UDP_SOCKET &&
         sv_dns_redirect(sv, dst, dst->sa.sa_family, socket_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, 0) == 1, &to)) {
         log_msg(LOG_INFO, "UDP connect %s: DNS, answered by socksify", text);
-        connect_direct(sv, req, fd, &to);
+        int r = connect(fd, &to.sa, addr_len(&to)) < 0 ? -errno : 0;   /* UDP: never waits */
+        if (r == 0)
+            sv_dns_note(fd, dst);
+        close(fd);
+        sv_answer(sv, req->id, r);
         return;
     }
     struct verdict v = route_verdict(c, dst, fake, (enum verdict_protocol)kind);
-    /* The library's association connects its UDP socket to the proxy's relay: the proxy's host. */
-    if (v.action == VERDICT_UDP && route_is_proxy_host(c, dst))
+    /* The library's association connects its UDP socket to the proxy's relay (it noted it). */
+    if (v.action == VERDICT_UDP && sv_is_relay(sv, dst))
         v = (struct verdict){ .action = VERDICT_PASS, .route.reason = "the proxy's UDP relay" };
     if (v.action == VERDICT_PASS) {
-        log_msg(LOG_INFO, "connect %s: direct (%s)", text, v.route.reason ? v.route.reason : "route");
+        /* The library's own connects to its proxy, and what the library decided and logged
+         * already, are told at debug level only: one line per connection under -v. */
+        const char *why = v.route.reason ? v.route.reason : "route";
+        bool library = v.route.rule == NULL && strncmp(why, "the proxy", 9) == 0;   /* built-in reasons */
+        if (log_enabled(LOG_INFO))
+            log_msg(library || sv_has_library((pid_t)req->pid) ? LOG_DEBUG : LOG_INFO, "connect %s: direct (%s)", text, why);
         connect_direct(sv, req, fd, dst);
         return;
     }
@@ -245,12 +278,19 @@ static void judge(struct supervisor *sv, const struct seccomp_notif *req, int fd
         connect_proxied(sv, req, fd, dst, &target, route.chain);
         return;
     }
-    /* A fake address nobody handed out, or a name that routes direct or is rejected: the library
-     * resolves a direct name locally; the supervisor does not (no lookup in its loop): fail closed. */
-    log_msg(LOG_ERROR, "connect %s: %s", text, r < 0 ? "a fake address with no name behind it"
-                                                 : route.action == ROUTE_REJECT ? "rejected" : "a name routed direct: not resolved here");
+    union sockaddr_any local;
+    if (r == 0 && route.action == ROUTE_DIRECT && (r = resolve_direct(fd, &target, &local)) == 0) {
+        connect_direct(sv, req, fd, &local);
+        return;
+    }
+    if (r == 0)
+        log_msg(LOG_ERROR, "connect %s: rejected", text);
+    else if (r == -EHOSTUNREACH && route.action == ROUTE_DIRECT && target.is_name)
+        log_msg(LOG_ERROR, "connect %s:%u: direct, but it does not resolve here", target.name, target.port);
+    else
+        log_msg(LOG_ERROR, "connect %s: a fake address with no name behind it", text);
     close(fd);
-    sv_answer(sv, req->id, r < 0 ? r : route.action == ROUTE_REJECT ? -ECONNREFUSED : -EHOSTUNREACH);
+    sv_answer(sv, req->id, r < 0 ? r : -ECONNREFUSED);
 }
 
 /* The kind of socket fd is, for the verdict; -1 if not an inet socket. */

@@ -20,7 +20,6 @@
 
 #include "../preload/descriptor.h"
 #include "log.h"
-#include "route.h"
 #include "supervisor.h"
 #include "verdict.h"
 
@@ -66,10 +65,12 @@ static enum send_plan plan_for(int fd, int flags, int *err)
 }
 
 /* Where a datagram of fd (family) to the address raw (len bytes) goes: 0 with *to set (len 0:
- * no address, the socket's peer), or -errno for one refused. */
+ * no address, the socket's peer), or -errno for one refused. *dns_server: the nameserver asked
+ * for when the datagram goes to the DNS responder instead (family 0 otherwise). */
 static int judge(const struct supervisor *sv, int fd, const union sockaddr_any *raw, socklen_t len,
-                 union sockaddr_any *to, socklen_t *to_len)
+                 union sockaddr_any *to, socklen_t *to_len, union sockaddr_any *dns_server)
 {
+    dns_server->sa.sa_family = 0;
     int family = socket_int(fd, SOL_SOCKET, SO_DOMAIN, AF_INET);
     union sockaddr_any dst;
     enum addr_form form = addr_read_as_kernel(&dst, &raw->sa, len, family, false);
@@ -85,11 +86,12 @@ static int judge(const struct supervisor *sv, int fd, const union sockaddr_any *
     if (!fake && sv_dns_redirect(sv, &dst, family, socket_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, 0) == 1, to)) {
         log_msg(LOG_DEBUG, "UDP to %s: DNS, answered by socksify", text);
         *to_len = addr_len(to);
+        *dns_server = dst;
         return 0;
     }
     int kind = socket_int(fd, SOL_SOCKET, SO_PROTOCOL, -1) == IPPROTO_UDP ? VERDICT_UDP_SOCKET : VERDICT_OTHER_SOCKET;
     struct verdict v = route_verdict(sv->config, &dst, fake, (enum verdict_protocol)kind);
-    if (v.action == VERDICT_UDP && route_is_proxy_host(sv->config, &dst))
+    if (v.action == VERDICT_UDP && sv_is_relay(sv, &dst))
         v = (struct verdict){ .action = VERDICT_PASS, .route.reason = "the proxy's UDP relay" };
     switch (v.action) {
     case VERDICT_PASS:
@@ -135,7 +137,7 @@ static long gather(pid_t pid, const struct remote_msg *m, uint8_t **data, uint8_
 /* Sends the message m of process pid on fd (a datagram socket), judged: a count or -errno. */
 static long send_one(const struct supervisor *sv, pid_t pid, int fd, const struct remote_msg *m, int flags)
 {
-    union sockaddr_any raw, to;
+    union sockaddr_any raw, to, dns_server = { .sa.sa_family = 0 };
     socklen_t to_len = 0;
     memset(&raw, 0, sizeof(raw));
     if (m->name && m->namelen) {
@@ -143,7 +145,7 @@ static long send_one(const struct supervisor *sv, pid_t pid, int fd, const struc
             return -EINVAL;
         if (sv_read(pid, m->name, &raw, m->namelen) < 0)
             return -EFAULT;
-        int r = judge(sv, fd, &raw, m->namelen, &to, &to_len);
+        int r = judge(sv, fd, &raw, m->namelen, &to, &to_len, &dns_server);
         if (r < 0)
             return r;
     }
@@ -156,6 +158,8 @@ static long send_one(const struct supervisor *sv, pid_t pid, int fd, const struc
         n = sendmsg(fd, &msg, flags | MSG_NOSIGNAL);
         n = n < 0 ? -errno : n;
     }
+    if (n >= 0 && dns_server.sa.sa_family)
+        sv_dns_note(fd, &dns_server);   /* bound now: the responder knows where the query was meant to go */
     free(data);
     return n;
 }
@@ -196,31 +200,30 @@ void sv_sendto(struct supervisor *sv, const struct seccomp_notif *req)
     int fd, flags = (int)req->data.args[3];
     if (take(sv, req, flags, &fd) != PLAN_DO)
         return;
-    struct iovec iov = { (void *)(uintptr_t)req->data.args[1], (size_t)req->data.args[2] };
-    /* The one buffer as a one-entry iovec array in our memory: gather reads iov from the program,
-     * so hand it the data directly instead. */
-    struct remote_msg m = { .name = req->data.args[4], .namelen = (uint32_t)req->data.args[5] };
-    union sockaddr_any raw, to;
-    socklen_t to_len = 0;
+    /* One buffer, no iovec array in the program's memory: read here rather than by gather(). */
+    pid_t pid = (pid_t)req->pid;
+    size_t len = (size_t)req->data.args[2];
+    union sockaddr_any raw, to, dns_server = { .sa.sa_family = 0 };
+    socklen_t to_len = 0, namelen = (socklen_t)req->data.args[5];
+    uint8_t *data = NULL;
     long r = 0;
     memset(&raw, 0, sizeof(raw));
-    if (m.namelen > sizeof(raw))
+    if (namelen > sizeof(raw))
         r = -EINVAL;
-    else if (sv_read((pid_t)req->pid, m.name, &raw, m.namelen) < 0)
+    else if (sv_read(pid, req->data.args[4], &raw, namelen) < 0)
         r = -EFAULT;
     else
-        r = judge(sv, fd, &raw, m.namelen, &to, &to_len);
-    uint8_t *data = NULL;
-    if (r == 0 && iov.iov_len > SEND_DATA_MAX)
+        r = judge(sv, fd, &raw, namelen, &to, &to_len, &dns_server);
+    if (r == 0 && len > SEND_DATA_MAX)
         r = -EMSGSIZE;
-    if (r == 0 && !(data = malloc(iov.iov_len ? iov.iov_len : 1)))
+    if (r == 0 && !(data = malloc(len ? len : 1)))
         r = -ENOMEM;
-    if (r == 0 && iov.iov_len && sv_read((pid_t)req->pid, (uintptr_t)iov.iov_base, data, iov.iov_len) < 0)
+    if (r == 0 && len && sv_read(pid, req->data.args[1], data, len) < 0)
         r = -EFAULT;
     if (r == 0)
-        r = sendto(fd, data, iov.iov_len, flags | MSG_NOSIGNAL, to_len ? &to.sa : NULL, to_len) < 0 ? -errno : 0;
-    if (r == 0)
-        r = (long)iov.iov_len;
+        r = sendto(fd, data, len, flags | MSG_NOSIGNAL, to_len ? &to.sa : NULL, to_len) < 0 ? -errno : (long)len;
+    if (r >= 0 && dns_server.sa.sa_family)
+        sv_dns_note(fd, &dns_server);
     free(data);
     close(fd);
     sv_answer(sv, req->id, r);

@@ -52,3 +52,9 @@ void sv_session_attach(struct supervisor *sv)
         log_msg(LOG_ERROR, "no fake-address map: names meant for the proxy will fail");
     }
 }
+
+bool sv_is_relay(const struct supervisor *sv, const union sockaddr_any *dst)
+{
+    char text[ADDR_TEXT_MAX];
+    return session_file_has_line(sv->session_dir, "relays", addr_format(dst, text, sizeof(text)));
+}

@@ -78,19 +78,6 @@ Test(route, proxy_itself_v6)
     ASSERT_PROXY("2001:db8::11", 9050);
 }
 
-/* The seccomp supervisor lets UDP to a proxy's host (its relay, any port) through. */
-Test(route, proxy_host_any_port)
-{
-    route_config("proxy socks5://192.0.2.10:1080\nproxy six socks5://[2001:db8::10]:9050\n");
-    union sockaddr_any a = test_addr("192.0.2.10", 40000), m = test_addr("::ffff:192.0.2.10", 1),
-                       b = test_addr("192.0.2.11", 1080), c = test_addr("2001:db8::10", 5), d = test_addr("2001:db8::11", 9050);
-    cr_assert(route_is_proxy_host(&conf, &a));
-    cr_assert(route_is_proxy_host(&conf, &m), "v4-mapped");
-    cr_assert_not(route_is_proxy_host(&conf, &b));
-    cr_assert(route_is_proxy_host(&conf, &c));
-    cr_assert_not(route_is_proxy_host(&conf, &d));
-}
-
 Test(route, proxy_itself_with_loopback_proxied)
 {
     route_config("proxy socks5://127.0.0.1:1080\ndirect_loopback no\n");

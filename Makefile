@@ -205,6 +205,7 @@ bench:
 	tests/bench/udp.sh
 	$(BENCH_ROUTE) 1000
 	timeout -k 30 900 tests/bench/compare.sh
+	tests/bench/seccomp.sh
 
 # $(LIBDIR) as build/ is: one library per class under its $LIB directory, LIBDIR/libsocksify.so a
 # link to the native one (for LD_PRELOAD set by hand, one class); the installed command (its

@@ -97,7 +97,7 @@ $(CORE_A): $(CORE_OBJ)
 # both generated from preload/hooks.def, the one list of hooks.
 $(B)/hooks.list: preload/hooks.def
 	@mkdir -p $(B)
-	sed -n 's/^\(HOOK\|HOOK_MAYBE\|WRAP\|ALIAS\|FORTIFY\)(\([A-Za-z0-9_]*\).*/\2/p' $< > $@
+	sed -n 's/^\(HOOK\|HOOK_MAYBE\|HOOK_TIME64\|WRAP\|ALIAS\|FORTIFY\)(\([A-Za-z0-9_]*\).*/\2/p' $< > $@
 
 $(B)/exports.map: $(B)/hooks.list
 	{ echo '/* Generated from preload/hooks.def: the hooks are all the library exports. */'; \

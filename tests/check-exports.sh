@@ -51,7 +51,7 @@ done
 [[ -n "$LIBC" ]] || LIBC=$(ldd "$LIB" | awk '$1 ~ /^libc\.so/ { print $3 }')
 [[ -n "$LIBC" && -f "$LIBC" ]] || { echo "check-exports: cannot find the libc $LIB links" >&2; exit 1; }
 libc_public=$(nm -D --defined-only "$LIBC" | awk '$3 !~ /GLIBC_PRIVATE/ { sub(/@.*/, "", $3); print $3 }' | sort -u)
-bases=$(sed -n 's/^\(HOOK\|HOOK_MAYBE\|WRAP\)(\([A-Za-z0-9_]*\).*/\2/p' preload/hooks.def 2>/dev/null || true)
+bases=$(sed -n 's/^\(HOOK\|HOOK_MAYBE\|HOOK_TIME64\|WRAP\)(\([A-Za-z0-9_]*\).*/\2/p' preload/hooks.def 2>/dev/null || true)
 [[ -n "$bases" ]] || bases=$(printf '%s\n' "${allowed[@]}" | grep -v '^__')
 missed=()
 for b in $bases; do

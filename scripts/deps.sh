@@ -41,6 +41,8 @@ set -euo pipefail
 #   qemu-user-static  qemu-i386-static runs the 32-bit test programs (tests/integration/test_lib32.py) where the
 #                     kernel cannot execute i386 code itself (no IA32 emulation, e.g. under a PVM hypervisor);
 #                     static, so an LD_PRELOAD in its environment reaches only the emulated program's loader
+#   chromium          a browser whose processes resolve a name in one and connect in another
+#                     (test_session_shared.py: the session's shared name map)
 #   gnuplot-nox       tests/bench/chart.sh draws tests/bench/results/bench.png with it (benchmark only)
 PACKAGES=(
     build-essential
@@ -70,6 +72,7 @@ PACKAGES=(
     qemu-user-static
     golang-go
     busybox-static
+    chromium
 )
 # Only for `make bench` (scripts/deps.sh --bench): the tools socksify is compared against.
 BENCH_PACKAGES=(

@@ -7,26 +7,34 @@
 #   dyn-filter     build/bench-connloop (dynamically linked) under socksify --seccomp=yes: the
 #                  library tunnels, its connect to danted is trapped and done by the supervisor
 #   dyn-library    the same under socksify --seccomp=no: the library alone
+#   udp-filter     build/bench-udp-rtt plain (64-byte request/response through the library's UDP
+#                  association with danted) under --seccomp=yes: every datagram the library sends
+#                  is a sendmsg, which the filter hands to the supervisor (no address: it continues)
+#   udp-library    the same under --seccomp=no
 # and the start-up of `socksify /bin/true` with and without the filter (BENCH_STARTS runs each).
 # Key figures: go-supervisor / go-native (issue: >= 0.9), dyn-filter / dyn-library (>= 0.95),
-# start-up difference (<= 0.5 ms).
+# udp-filter / udp-library (>= 0.8), start-up difference (<= 0.5 ms). Bulk TCP transfer is not
+# measured: read/write/send/recv and sendto without an address never reach the supervisor.
 #
-# Run as root after `make all build/bench-connloop` (`make bench` does both). BENCH_ROUNDS,
-# BENCH_N and BENCH_STARTS override rounds, connections per client and start-ups.
+# Run as root after `make all build/bench-connloop build/bench-udp-rtt` (`make bench` does it).
+# BENCH_ROUNDS, BENCH_N, BENCH_UDP_N and BENCH_STARTS override rounds, connections per client,
+# UDP round trips per client and start-ups.
 set -euo pipefail
 
 ROUNDS=${BENCH_ROUNDS:-3}
 N=${BENCH_N:-1000}
 STARTS=${BENCH_STARTS:-200}
+UDP_N=${BENCH_UDP_N:-10000}
 WARMUP=100
 BENCH=build/bench-connloop
+RTT=build/bench-udp-rtt
 WRAPPER=build/socksify
 
 ME=seccomp.sh
 source "$(dirname "$0")/lib.sh"
 
 [[ $(id -u) -eq 0 ]] || die "must run as root (danted); try: sudo make bench"
-for f in "$BENCH" "$WRAPPER"; do
+for f in "$BENCH" "$RTT" "$WRAPPER"; do
     [[ -e "$f" ]] || die "$f is missing: run 'make bench' (it builds everything first)"
 done
 GO=$(command -v go || true)
@@ -36,10 +44,12 @@ GO=$(command -v go || true)
 
 TMP=$(mktemp -d /tmp/socksify-bench.XXXXXX)
 ECHO_PID=
+UDP_ECHO_PID=
 DANTED_PID=
 cleanup() {
     stop_pid "$DANTED_PID"
     stop_pid "$ECHO_PID"
+    stop_pid "$UDP_ECHO_PID"
     rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -53,6 +63,9 @@ cp tests/bench/goconnloop.go "$TMP/go/main.go"
 GOBIN=$TMP/goconnloop
 
 start_echo "$TMP"
+"$RTT" serve 127.0.0.1 "$TMP/udpecho.port" > "$TMP/udpecho.log" 2>&1 &
+UDP_ECHO_PID=$!
+wait_port_file UDP_ECHO_PORT "$TMP/udpecho.port" "$UDP_ECHO_PID" "the UDP echo server" "$TMP/udpecho.log"
 PROXY_PORT=$(free_port)
 danted_conf "$TMP/danted.conf" "$PROXY_PORT" 127.0.0.2 "$TMP/danted.log"
 start_danted DANTED_PID "$TMP/danted.conf" "$PROXY_PORT"
@@ -70,6 +83,8 @@ run_client() {
         go-native)     out=$(timeout 300 "$GOBIN" socks5 "127.0.0.1:$ECHO_PORT" "$count" "127.0.0.1:$PROXY_PORT") ;;
         dyn-filter)    out=$(timeout 300 "${SX[@]}" --seccomp=yes -- "$BENCH" plain 127.0.0.1 "$ECHO_PORT" "$count") ;;
         dyn-library)   out=$(timeout 300 "${SX[@]}" --seccomp=no -- "$BENCH" plain 127.0.0.1 "$ECHO_PORT" "$count") ;;
+        udp-filter)    out=$(timeout 300 "${SX[@]}" --seccomp=yes -- "$RTT" plain 127.0.0.1 "$UDP_ECHO_PORT" "$((count * UDP_N / N))") ;;
+        udp-library)   out=$(timeout 300 "${SX[@]}" --seccomp=no -- "$RTT" plain 127.0.0.1 "$UDP_ECHO_PORT" "$((count * UDP_N / N))") ;;
     esac || die "$mode client failed; danted log: $(tail -n 5 "$TMP/danted.log" 2>/dev/null)"
     awk '{ print $2 }' <<<"$out" | tail -n 1
 }
@@ -91,7 +106,7 @@ start_ms() {
     awk -v a="$on" -v b="$off" -v n="$STARTS" 'BEGIN { printf "%.3f %.3f", a * 1000 / n, b * 1000 / n }'
 }
 
-MODES=(go-supervisor go-native dyn-filter dyn-library)
+MODES=(go-supervisor go-native dyn-filter dyn-library udp-filter udp-library)
 declare -A RESULTS
 for m in "${MODES[@]}"; do
     run_client "$m" "$WARMUP" > /dev/null
@@ -129,11 +144,13 @@ MED_OFF=$(median "$S_OFF")
 echo
 echo "results (median of $ROUNDS rounds; echo server and danted on 127.0.0.1; all $proxied connections came through danted)"
 for m in "${MODES[@]}"; do
-    printf '  %-14s %10.1f conns/s   %s\n' "$m" "${MED[$m]}" "${RESULTS[$m]}"
+    printf '  %-14s %10.1f %s/s   %s\n' "$m" "${MED[$m]}" "$([[ $m == udp-* ]] && echo "round trips" || echo conns)" "${RESULTS[$m]}"
 done
 awk -v gs="${MED[go-supervisor]}" -v gn="${MED[go-native]}" -v df="${MED[dyn-filter]}" -v dl="${MED[dyn-library]}" \
+    -v uf="${MED[udp-filter]}" -v ul="${MED[udp-library]}" \
     -v on="$MED_ON" -v off="$MED_OFF" -v n="$STARTS" 'BEGIN {
     printf "  go-supervisor / go-native  = %.2f   (Go static through the supervisor vs x/net/proxy SOCKS5; issue: >= 0.9)\n", gs / gn
     printf "  dyn-filter / dyn-library   = %.2f   (a dynamic program with the filter on vs the library alone; issue: >= 0.95)\n", df / dl
+    printf "  udp-filter / udp-library   = %.2f   (UDP request/response through the association, filter on vs off; issue: >= 0.8)\n", uf / ul
     printf "  start-up: %.3f ms with the filter, %.3f ms without: %+.3f ms   (socksify /bin/true, %d runs; issue: <= 0.5 ms)\n", on, off, on - off, n
 }'

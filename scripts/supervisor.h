@@ -149,5 +149,11 @@ void sv_session_attach(struct supervisor *sv);
 /* True if dst is a UDP relay the library's processes of the session noted (DIR/relays): their
  * association datagrams go there, to the proxy. */
 bool sv_is_relay(const struct supervisor *sv, const union sockaddr_any *dst);
+struct verdict;
+/* What becomes of a datagram (or UDP connect) to dst that verdict v sends through an association,
+ * which a program without the library does not have: direct for a relay the library noted and
+ * for DNS while names are resolved locally (libc's resolver in a library process sends its
+ * queries itself), else v (refused by the caller with EOPNOTSUPP). */
+struct verdict sv_udp_exception(const struct supervisor *sv, const union sockaddr_any *dst, const struct verdict *v);
 
 #endif

@@ -253,8 +253,8 @@ static void judge(struct supervisor *sv, const struct seccomp_notif *req, int fd
     }
     struct verdict v = route_verdict(c, dst, fake, (enum verdict_protocol)kind);
     /* The library's association connects its UDP socket to the proxy's relay (it noted it). */
-    if (v.action == VERDICT_UDP && sv_is_relay(sv, dst))
-        v = (struct verdict){ .action = VERDICT_PASS, .route.reason = "the proxy's UDP relay" };
+    if (v.action == VERDICT_UDP)
+        v = sv_udp_exception(sv, dst, &v);
     if (v.action == VERDICT_PASS) {
         /* The library's own connects to its proxy, and what the library decided and logged
          * already, are told at debug level only: one line per connection under -v. */

@@ -91,8 +91,8 @@ static int judge(const struct supervisor *sv, int fd, const union sockaddr_any *
     }
     int kind = socket_int(fd, SOL_SOCKET, SO_PROTOCOL, -1) == IPPROTO_UDP ? VERDICT_UDP_SOCKET : VERDICT_OTHER_SOCKET;
     struct verdict v = route_verdict(sv->config, &dst, fake, (enum verdict_protocol)kind);
-    if (v.action == VERDICT_UDP && sv_is_relay(sv, &dst))
-        v = (struct verdict){ .action = VERDICT_PASS, .route.reason = "the proxy's UDP relay" };
+    if (v.action == VERDICT_UDP)
+        v = sv_udp_exception(sv, &dst, &v);
     switch (v.action) {
     case VERDICT_PASS:
         log_msg(LOG_DEBUG, "UDP to %s: direct (%s)", text, v.route.reason ? v.route.reason : "route");

@@ -12,6 +12,7 @@
 #include "session_file.h"
 #include "shared_region.h"
 #include "supervisor.h"
+#include "verdict.h"
 
 /* A proxy given by host name is resolved once, locally, as the library resolves it
  * (preload/context.c): the library's connects to it must be recognised as connects to the proxy. */
@@ -57,4 +58,15 @@ bool sv_is_relay(const struct supervisor *sv, const union sockaddr_any *dst)
 {
     char text[ADDR_TEXT_MAX];
     return session_file_has_line(sv->session_dir, "relays", addr_format(dst, text, sizeof(text)));
+}
+
+struct verdict sv_udp_exception(const struct supervisor *sv, const union sockaddr_any *dst, const struct verdict *v)
+{
+    if (sv_is_relay(sv, dst))
+        return (struct verdict){ .action = VERDICT_PASS, .route.reason = "the proxy's UDP relay" };
+    /* Names resolved locally (dns local, or direct_dns yes): libc's resolver asks its nameserver
+     * itself, past the library's hooks, as without the supervisor. */
+    if (addr_port(dst) == 53 && !verdict_dns_leak(sv->config, dst))
+        return (struct verdict){ .action = VERDICT_PASS, .route.reason = "DNS, names resolved locally" };
+    return *v;
 }

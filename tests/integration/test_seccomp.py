@@ -315,3 +315,30 @@ def test_seccomp_fails_without_supervisor(t):
     go = go_client(t, "0")
     r = t.run([go, "get", url(T4)], env=t.env(LD_PRELOAD=LIB, SOCKSIFY_PROXY=DANTE), timeout=30)
     t.check(r.rc == 3 and "network is unreachable" in r.out, "Go with LD_PRELOAD alone: exit %s, %r" % (r.rc, r.out))
+
+
+@test
+def test_seccomp_dns_local_resolver_works(t):
+    """With names resolved locally (a socks5:// proxy: dns local), libc's resolver asks its
+    nameserver itself — in a static program, and inside the library of a dynamic one (past its
+    hooks) — and the supervisor lets those queries through even where the nameserver's address
+    routes via the proxy (here 127.0.0.1 with direct_loopback no): names keep resolving."""
+    t.need("danted", "http")
+    log = os.path.join(t.dir, "dns_local.out")
+    with open(log, "w") as out:
+        server = subprocess.Popen(["ip", "netns", "exec", t.h.ns["c"], PY, os.path.join(SRC, "dns_local.py"),
+                                   "local-dns.sx.test", T4], stdout=out, stderr=subprocess.STDOUT,
+                                  start_new_session=True)
+    try:
+        from procs import wait_until
+        t.check(wait_until(lambda: "ready" in open(log).read(), 10), "dns_local.py did not start: %s" % open(log).read())
+        conf = t.write("cwd/sx.conf", "proxy socks5://%s:%d\ndirect_loopback no\n" % (P4C, DANTE_PORT))
+        for what, argv in (("busybox wget", [busybox(t), "wget", "-q", "-O-", url("local-dns.sx.test")]),
+                           ("curl", t.curl(url("local-dns.sx.test")))):
+            r = t.sx_f(conf, argv)
+            t.check(r.rc == 0 and r.out.strip() == t.h.token, "%s by a locally resolved name: exit %s, %r %r" % (
+                what, r.rc, r.out[-200:], r.err[-400:]))
+        t.check("query local-dns.sx.test" in open(log).read(), "the local nameserver was not asked")
+    finally:
+        os.killpg(server.pid, 9)
+        server.wait()

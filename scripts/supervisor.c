@@ -16,7 +16,6 @@
 #include <unistd.h>
 
 #include "../preload/tunnel.h"
-#include "file.h"
 #include "log.h"
 #include "socksify.h"
 #include "supervisor.h"
@@ -55,7 +54,6 @@ int supervisor_prepare(struct supervisor *sv, struct config *c, const char *sess
     memset(sv, 0, sizeof(*sv));
     sv->config = c;
     sv->listener = sv->dns4 = sv->dns6 = -1;
-    sv->hosts = file_read_hosts();
     current = sv;
     char name[64];
     const char *base = strrchr(program, '/');
@@ -67,12 +65,18 @@ int supervisor_prepare(struct supervisor *sv, struct config *c, const char *sess
     log_setup(l, 2, name);
     log_set_file(getenv("SOCKSIFY_LOG_FILE") ? getenv("SOCKSIFY_LOG_FILE") : c->log_file[0] ? c->log_file : NULL);
     sv->session_dir = session_dir;
-    int r = sv_dns_open(sv);
-    if (r == 0 && (sv->epoll = epoll_create1(EPOLL_CLOEXEC)) < 0)
-        r = -errno;
+    int r = (sv->epoll = epoll_create1(EPOLL_CLOEXEC)) < 0 ? -errno : 0;
     if (r < 0)
         fprintf(stderr, "socksify: cannot prepare the seccomp supervisor: %s\n", strerror(-r));
     return r;
+}
+
+int supervisor_watch_dns(struct supervisor *sv)
+{
+    if ((sv->dns4 >= 0 && watch_key(sv, sv->dns4, EPOLLIN, KEY_DNS4) < 0) ||
+        (sv->dns6 >= 0 && watch_key(sv, sv->dns6, EPOLLIN, KEY_DNS6) < 0))
+        return -errno;
+    return 0;
 }
 
 int supervisor_install(struct supervisor *sv)
@@ -133,9 +137,7 @@ static int wait_ms(const struct supervisor *sv)
 int supervisor_run(struct supervisor *sv, pid_t child, const sigset_t *set)
 {
     int status = 0, sfd = signalfd(-1, set, SFD_NONBLOCK | SFD_CLOEXEC);
-    if (sfd < 0 || watch_key(sv, sfd, EPOLLIN, KEY_SIGNALS) < 0 || watch_key(sv, sv->listener, EPOLLIN, KEY_LISTENER) < 0 ||
-        (sv->dns4 >= 0 && watch_key(sv, sv->dns4, EPOLLIN, KEY_DNS4) < 0) ||
-        (sv->dns6 >= 0 && watch_key(sv, sv->dns6, EPOLLIN, KEY_DNS6) < 0)) {
+    if (sfd < 0 || watch_key(sv, sfd, EPOLLIN, KEY_SIGNALS) < 0 || watch_key(sv, sv->listener, EPOLLIN, KEY_LISTENER) < 0) {
         fprintf(stderr, "socksify: the supervisor cannot wait: %s\n", strerror(errno));
         kill(child, SIGKILL);
     }

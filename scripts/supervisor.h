@@ -64,8 +64,8 @@ struct supervisor {
 };
 
 /* Prepares sv for the program (config and session directory; the config outlives the session;
- * program names it in log lines, "PROGRAM via supervisor"):
- * the shared region, the DNS responder, the epoll set. 0 or -errno (said on stderr). */
+ * program names it in log lines, "PROGRAM via supervisor"): the logger and the epoll set; the
+ * rest waits for the first call served (sv_session_attach). 0 or -errno (said on stderr). */
 int supervisor_prepare(struct supervisor *sv, struct config *c, const char *session_dir, const char *program);
 /* In the child, before exec: installs the filter and leaves the listener in sv (the child shares
  * the command's memory and descriptor table until exec). 0 or -errno. */
@@ -75,6 +75,8 @@ int supervisor_install(struct supervisor *sv);
 int supervisor_run(struct supervisor *sv, pid_t child, const sigset_t *set);
 /* Adds fd to the loop for events, for job (EPOLLONESHOT). 0 or -errno. */
 int supervisor_watch(struct supervisor *sv, int fd, unsigned events, struct sv_job *job);
+/* Adds the DNS responder's sockets to the loop. 0 or -errno. */
+int supervisor_watch_dns(struct supervisor *sv);
 /* Removes fd from the loop (if it was there). */
 void supervisor_unwatch(struct supervisor *sv, int fd);
 
@@ -126,7 +128,8 @@ void sv_sendmmsg(struct supervisor *sv, const struct seccomp_notif *req);
 
 /* ---- sv_dns.c ---- */
 
-/* Opens the responder's sockets on 127.0.0.1 and ::1 (ephemeral ports) into sv. 0 or -errno. */
+/* Opens the responder's sockets on 127.0.0.1 and ::1 (ephemeral ports) into sv and the loop,
+ * and reads /etc/hosts for it (at the first call served: nothing of it at start-up). 0 or -errno. */
 int sv_dns_open(struct supervisor *sv);
 /* Answers every query waiting on sock (or forwards it: a name routed direct). */
 void sv_dns_serve(struct supervisor *sv, int sock);

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "../preload/tunnel.h"
+#include "file.h"
 #include "log.h"
 #include "names.h"
 #include "route.h"
@@ -77,9 +78,13 @@ static int open_one(int family, union sockaddr_any *addr)
 
 int sv_dns_open(struct supervisor *sv)
 {
+    sv->hosts = file_read_hosts();
     sv->dns4 = open_one(AF_INET, &sv->dns4_addr);
     sv->dns6 = open_one(AF_INET6, &sv->dns6_addr);   /* none where IPv6 is off: fine */
-    return sv->dns4 < 0 ? -EADDRNOTAVAIL : 0;
+    int r = sv->dns4 < 0 ? -EADDRNOTAVAIL : supervisor_watch_dns(sv);
+    if (r < 0)
+        log_msg(LOG_ERROR, "the DNS responder cannot start: %s; programs' own DNS queries fail", strerror(-r));
+    return r;
 }
 
 bool sv_dns_redirect(const struct supervisor *sv, const union sockaddr_any *dst, int family, bool v6only,

@@ -5,6 +5,7 @@
  * serves, not when the command starts: on a disk file system the first write to the mapping costs
  * milliseconds (measured on ext4: 3-10 ms), which `socksify true` must not pay. */
 #include <errno.h>
+#include <string.h>
 #include <netdb.h>
 #include <sys/socket.h>
 
@@ -38,6 +39,7 @@ void sv_session_attach(struct supervisor *sv)
     sv->attached = true;
     struct config *c = sv->config;
     resolve_proxy_hosts(c);
+    sv_dns_open(sv);
     void *region = NULL;
     size_t size = 0;
     int r = session_file_map(sv->session_dir, "names", shared_region_size(c, true), shared_region_min_size(), &region,

@@ -89,21 +89,25 @@ run_client() {
     awk '{ print $2 }' <<<"$out" | tail -n 1
 }
 
-# start_ms: "ON OFF", the milliseconds per `socksify --seccomp=yes /bin/true` and per
-# `--seccomp=no` over STARTS runs each, the two alternating run by run (a busy machine's noise
-# then falls on both alike); each run timed with $EPOCHREALTIME (no process of its own).
+# start_ms: "ON OFF ONCPU OFFCPU", the milliseconds of wall time and of CPU time (user + system, the
+# command and its program) per `socksify --seccomp=yes /bin/true` and per `--seccomp=no`, over
+# STARTS runs each, in blocks of 10 alternating (a busy machine's noise then falls on both alike;
+# the CPU figure is the steadier one on a shared machine).
 start_ms() {
-    local on=0 off=0 t0 t1 t2
-    for ((i = 0; i < STARTS; i++)); do
-        t0=$EPOCHREALTIME
-        "${SX[@]}" --seccomp=yes -- /bin/true
-        t1=$EPOCHREALTIME
-        "${SX[@]}" --seccomp=no -- /bin/true
-        t2=$EPOCHREALTIME
-        on=$(awk -v a="$on" -v x="$t0" -v y="$t1" 'BEGIN { printf "%.6f", a + y - x }')
-        off=$(awk -v a="$off" -v x="$t1" -v y="$t2" 'BEGIN { printf "%.6f", a + y - x }')
+    local on=0 off=0 oncpu=0 offcpu=0 line TIMEFORMAT='%R %U %S'
+    for ((i = 0; i < STARTS; i += 10)); do
+        for mode in yes no; do
+            line=$({ time for ((k = 0; k < 10; k++)); do "${SX[@]}" --seccomp=$mode -- /bin/true; done; } 2>&1)
+            read -r wall user sys <<<"$line"
+            if [[ $mode == yes ]]; then
+                on=$(awk -v a="$on" -v w="$wall" 'BEGIN { print a + w }'); oncpu=$(awk -v a="$oncpu" -v u="$user" -v s="$sys" 'BEGIN { print a + u + s }')
+            else
+                off=$(awk -v a="$off" -v w="$wall" 'BEGIN { print a + w }'); offcpu=$(awk -v a="$offcpu" -v u="$user" -v s="$sys" 'BEGIN { print a + u + s }')
+            fi
+        done
     done
-    awk -v a="$on" -v b="$off" -v n="$STARTS" 'BEGIN { printf "%.3f %.3f", a * 1000 / n, b * 1000 / n }'
+    awk -v a="$on" -v b="$off" -v c="$oncpu" -v d="$offcpu" -v n="$STARTS" \
+        'BEGIN { n = int((n + 9) / 10) * 10; printf "%.3f %.3f %.3f %.3f", a * 1000 / n, b * 1000 / n, c * 1000 / n, d * 1000 / n }'
 }
 
 MODES=(go-supervisor go-native dyn-filter dyn-library udp-filter udp-library)
@@ -130,17 +134,21 @@ done
 read -r direct proxied <<<"$(echo_counts)"
 [[ $direct -eq 0 ]] || die "$direct connections reached the echo server directly: a supervised one bypassed danted"
 
-S_ON="" S_OFF=""
+S_ON="" S_OFF="" C_ON="" C_OFF=""
 for ((r = 0; r < ROUNDS; r++)); do
-    read -r on off <<<"$(start_ms)"
+    read -r on off con coff <<<"$(start_ms)"
     S_ON+="${S_ON:+ }$on"
     S_OFF+="${S_OFF:+ }$off"
+    C_ON+="${C_ON:+ }$con"
+    C_OFF+="${C_OFF:+ }$coff"
 done
 
 declare -A MED
 for m in "${MODES[@]}"; do MED[$m]=$(median "${RESULTS[$m]}"); done
 MED_ON=$(median "$S_ON")
 MED_OFF=$(median "$S_OFF")
+MED_CON=$(median "$C_ON")
+MED_COFF=$(median "$C_OFF")
 echo
 echo "results (median of $ROUNDS rounds; echo server and danted on 127.0.0.1; all $proxied connections came through danted)"
 for m in "${MODES[@]}"; do
@@ -148,9 +156,9 @@ for m in "${MODES[@]}"; do
 done
 awk -v gs="${MED[go-supervisor]}" -v gn="${MED[go-native]}" -v df="${MED[dyn-filter]}" -v dl="${MED[dyn-library]}" \
     -v uf="${MED[udp-filter]}" -v ul="${MED[udp-library]}" \
-    -v on="$MED_ON" -v off="$MED_OFF" -v n="$STARTS" 'BEGIN {
+    -v on="$MED_ON" -v off="$MED_OFF" -v con="$MED_CON" -v coff="$MED_COFF" -v n="$STARTS" 'BEGIN {
     printf "  go-supervisor / go-native  = %.2f   (Go static through the supervisor vs x/net/proxy SOCKS5; issue: >= 0.9)\n", gs / gn
     printf "  dyn-filter / dyn-library   = %.2f   (a dynamic program with the filter on vs the library alone; issue: >= 0.95)\n", df / dl
     printf "  udp-filter / udp-library   = %.2f   (UDP request/response through the association, filter on vs off; issue: >= 0.8)\n", uf / ul
-    printf "  start-up: %.3f ms with the filter, %.3f ms without: %+.3f ms   (socksify /bin/true, %d runs; issue: <= 0.5 ms)\n", on, off, on - off, n
+    printf "  start-up: %.3f ms with the filter, %.3f ms without: %+.3f ms wall; CPU %.3f vs %.3f ms: %+.3f ms   (socksify /bin/true, %d runs each; issue: <= 0.5 ms)\n", on, off, on - off, con, coff, con - coff, n
 }'

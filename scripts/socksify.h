@@ -1,7 +1,8 @@
 /* The socksify command: the contracts between its parts. socksify.c reads the options and the
  * configuration, progcheck.c decides whether the preloaded library can enter the program,
  * session_dir.c makes the session's private directory (the shared map, the -x URL), session.c runs the program and stays its
- * parent, libpath.c knows where the libraries are (fixed when the command is built).
+ * parent, libpath.c knows where the libraries are (fixed when the command is built), and
+ * supervisor.h's files carry through seccomp user notification the programs the library cannot enter.
  * Unlike core/, this is a command: its parts may print to stderr, and they return -errno. */
 #ifndef SOCKSIFY_COMMAND_H
 #define SOCKSIFY_COMMAND_H

@@ -342,3 +342,20 @@ def test_seccomp_dns_local_resolver_works(t):
     finally:
         os.killpg(server.pid, 9)
         server.wait()
+
+
+@test
+def test_seccomp_static_udp_calls(t):
+    """A static program's sendmsg and sendmmsg with addresses (done by the supervisor from copies of
+    the program's bytes, msg_len written back), raw syscall(SYS_sendmmsg), writev on a connected
+    socket, big datagrams: against the loopback echo server (direct); to T (via the proxy) the
+    same calls fail with EOPNOTSUPP and nothing reaches T."""
+    t.need("udpecho")
+    prog = t.compiled(os.path.join(HERE, "udp_mmsg.c"), "-static")
+    cases = ["mmsg", "sysmmsg", "iov", "rwv", "8k", "peek", "trunc", "eagain"]
+    r = t.sx_x(DANTE, [prog, "127.0.0.1", str(UDP_ECHO_PORT)] + cases, timeout=40)
+    t.check(r.rc == 0 and all("OK " + c in r.out for c in cases), "loopback: exit %s, %r %r" % (r.rc, r.out, r.err[-400:]))
+    r = t.sx_x(DANTE, [prog, T4, str(UDP_ECHO_PORT), "mmsg", "iov"], timeout=40)
+    t.check(r.rc != 0 and ("EOPNOTSUPP" in r.out + r.err or "Operation not supported" in r.out + r.err),
+            "to T: exit %s, %r %r" % (r.rc, r.out, r.err[-400:]))
+    t.check("OK " not in r.out, "a datagram to T got an answer: %r" % r.out)

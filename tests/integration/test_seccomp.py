@@ -359,3 +359,24 @@ def test_seccomp_static_udp_calls(t):
     t.check(r.rc != 0 and ("EOPNOTSUPP" in r.out + r.err or "Operation not supported" in r.out + r.err),
             "to T: exit %s, %r %r" % (r.rc, r.out, r.err[-400:]))
     t.check("OK " not in r.out, "a datagram to T got an answer: %r" % r.out)
+
+
+@test
+def test_seccomp_as_another_user(t):
+    """Run by a user without CAP_SYS_ADMIN, the command sets no_new_privs before it installs the
+    filter (the kernel demands it) and carries the static program all the same; a set-user-ID
+    program then runs without its privileges, which the command says."""
+    t.need("danted", "http")
+    client = static_client(t)
+    os.chmod(os.path.dirname(client), 0o755)
+    as_nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"]
+    env = t.env(HOME="/tmp", XDG_RUNTIME_DIR="")
+    r = t.run(as_nobody + [WRAPPER, "-x", DANTE, "--", client, "http", T4, str(HTTP_PORT)], env=env, cwd="/tmp")
+    t.check(r.rc == 0 and r.out.strip() == t.h.token, "as nobody: exit %s, %r %r" % (r.rc, r.out, r.err[-400:]))
+    suid = os.path.join(t.dir, "suid-id")
+    shutil.copy("/usr/bin/id", suid)
+    os.chmod(t.dir, 0o755)
+    os.chmod(suid, 0o4755)
+    r = t.run(as_nobody + [WRAPPER, "-x", DANTE, "--", suid, "-u"], env=env, cwd="/tmp")
+    t.check(r.rc == 0 and r.out.strip() == "65534" and "runs without its privileges" in r.err,
+            "a set-user-ID-root program as nobody: exit %s, %r %r" % (r.rc, r.out, r.err[-400:]))

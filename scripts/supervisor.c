@@ -5,6 +5,7 @@
  * test_seccomp.py: 100 concurrent dials through a proxy that waits 0.1 s each finish in ~0.1 s). */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,6 +135,66 @@ static int wait_ms(const struct supervisor *sv)
     return left <= 0 ? 0 : left > 60000 ? 60000 : (int)left;
 }
 
+/* Serves events: with the signalfd sfd until the program has ended (1, its status in *status);
+ * without (sfd < 0) until nobody is left under the filter and no call or query is pending (0). */
+static int serve(struct supervisor *sv, int sfd, pid_t child, int *status)
+{
+    bool nobody_left = false;
+    for (;;) {
+        struct epoll_event ev[64];
+        int n = epoll_wait(sv->epoll, ev, 64, wait_ms(sv));
+        for (int i = 0; i < n; i++) {
+            uint64_t key = ev[i].data.u64;
+            if (key == KEY_LISTENER && (ev[i].events & EPOLLIN)) {
+                serve_notification(sv);
+            } else if (key == KEY_LISTENER) {
+                supervisor_unwatch(sv, sv->listener);   /* HUP: nobody left under the filter; RECV would block */
+                nobody_left = true;
+            } else if (key == KEY_SIGNALS && sfd >= 0 && serve_signals(sfd, child, status)) {
+                return 1;
+            } else if (key == KEY_DNS4 || key == KEY_DNS6) {
+                sv_dns_serve(sv, key == KEY_DNS4 ? sv->dns4 : sv->dns6);
+            } else if (key > KEY_DNS6 && (key & 1)) {   /* a forwarded DNS query (tagged pointer) */
+                sv_dns_forward_event(sv, (void *)(uintptr_t)(key & ~(uint64_t)1));
+            } else if (key > KEY_DNS6) {
+                sv_job_event(sv, (struct sv_job *)(uintptr_t)key, false);
+            }
+        }
+        long long now = tunnel_now_ms();
+        sv_jobs_expire(sv, now);
+        sv_dns_expire(sv, now);
+        if (sfd < 0 && nobody_left && !sv->jobs && !sv->forwards)
+            return 0;
+    }
+}
+
+/* The program has ended, but processes it started may still run under the filter (a daemon, `ssh
+ * -f`, a `cmd &` of a script): a child of the command serves them until the last is gone, so that
+ * their connects keep going through the proxy (the library's processes too: their connects to the
+ * proxy are filtered). The command itself returns the program's status at once. The server keeps
+ * no terminal or pipe of the caller open (its output goes to /dev/null, or to the log file). The
+ * session directory goes with the command, as before: names handed out in it stay mapped here, but
+ * relays the library notes afterwards are not seen, and their datagrams are refused. */
+static void serve_the_rest(struct supervisor *sv, int sfd)
+{
+    struct pollfd p = { .fd = sv->listener, .events = POLLIN };
+    if (poll(&p, 1, 0) == 1 && (p.revents & POLLHUP) && !(p.revents & POLLIN) && !sv->jobs)
+        return;   /* nobody left under the filter */
+    if (fork() != 0)
+        return;   /* the command (or no fork: the leftovers' calls fail with ENOSYS) */
+    epoll_ctl(sv->epoll, EPOLL_CTL_DEL, sfd, NULL);
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null >= 0) {
+        dup2(null, 0);
+        dup2(null, 1);
+        if (!sv->config->log_file[0] && !getenv("SOCKSIFY_LOG_FILE"))
+            dup2(null, 2);
+    }
+    int status;
+    serve(sv, -1, 0, &status);
+    _exit(0);
+}
+
 int supervisor_run(struct supervisor *sv, pid_t child, const sigset_t *set)
 {
     int status = 0, sfd = signalfd(-1, set, SFD_NONBLOCK | SFD_CLOEXEC);
@@ -142,31 +203,10 @@ int supervisor_run(struct supervisor *sv, pid_t child, const sigset_t *set)
         kill(child, SIGKILL);
     }
     /* Signals that arrived before the signalfd existed are pending on it: none is lost. */
-    for (;;) {
-        struct epoll_event ev[64];
-        int n = epoll_wait(sv->epoll, ev, 64, wait_ms(sv));
-        for (int i = 0; i < n; i++) {
-            uint64_t key = ev[i].data.u64;
-            if (key == KEY_LISTENER && (ev[i].events & EPOLLIN))
-                serve_notification(sv);
-            else if (key == KEY_LISTENER)
-                supervisor_unwatch(sv, sv->listener);   /* HUP: nobody left under the filter; RECV would block */
-            else if (key == KEY_SIGNALS && serve_signals(sfd, child, &status))
-                goto done;
-            else if (key == KEY_DNS4 || key == KEY_DNS6)
-                sv_dns_serve(sv, key == KEY_DNS4 ? sv->dns4 : sv->dns6);
-            else if (key > KEY_DNS6 && (key & 1))   /* a forwarded DNS query (tagged pointer) */
-                sv_dns_forward_event(sv, (void *)(uintptr_t)(key & ~(uint64_t)1));
-            else if (key > KEY_DNS6)
-                sv_job_event(sv, (struct sv_job *)(uintptr_t)key, false);
-        }
-        long long now = tunnel_now_ms();
-        sv_jobs_expire(sv, now);
-        sv_dns_expire(sv, now);
-    }
-done:
+    serve(sv, sfd, child, &status);
+    serve_the_rest(sv, sfd);
     close(sfd);
-    /* Processes the program left running find no listener: their calls fail with ENOSYS. */
+    /* What is left under the filter after the server is gone finds no listener: ENOSYS. */
     close(sv->listener);
     return status;
 }

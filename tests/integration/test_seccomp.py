@@ -380,3 +380,31 @@ def test_seccomp_as_another_user(t):
     r = t.run(as_nobody + [WRAPPER, "-x", DANTE, "--", suid, "-u"], env=env, cwd="/tmp")
     t.check(r.rc == 0 and r.out.strip() == "65534" and "runs without its privileges" in r.err,
             "a set-user-ID-root program as nobody: exit %s, %r %r" % (r.rc, r.out, r.err[-400:]))
+
+
+@test
+def test_seccomp_leftover_processes_still_carried(t):
+    """A program that leaves processes running when it ends (`cmd &`, a daemon, ssh -f): the command
+    returns its status at once, and a child of the command keeps serving them, so their later
+    connects (a static wget, and a dynamic curl whose library's connect to the proxy is filtered
+    too) still go through the proxy; it exits when the last of them is gone."""
+    t.need("danted", "http")
+    out1, out2 = os.path.join(t.dir, "bg-wget.out"), os.path.join(t.dir, "bg-curl.out")
+    script = "(sleep 0.5; %s wget -q -O- %s > %s; %s > %s) > /dev/null 2>&1 &" % (
+        busybox(t), url(T4), out1, " ".join(t.curl(url(T4))), out2)
+    # A config file (-x's URL file goes with the session, and a later library process would find none).
+    conf = t.write("cwd/sx.conf", "proxy %s\n" % DANTE)
+    start = time.time()
+    r = t.sx_f(conf, ["/bin/sh", "-c", script])
+    t.check(r.rc == 0 and time.time() - start < 5, "the command did not return at once: exit %s after %.1f s" % (
+        r.rc, time.time() - start))
+    from procs import wait_until
+    def read(p):
+        try:
+            with open(p) as f:
+                return f.read().strip()
+        except OSError:
+            return ""
+    t.check(wait_until(lambda: read(out2) == t.h.token, 15),
+            "the background clients did not get the token: wget %r, curl %r" % (read(out1), read(out2)))
+    t.check(read(out1) == t.h.token, "the background static wget got %r" % read(out1))

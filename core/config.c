@@ -249,6 +249,11 @@ static const struct {
     { "socks5_pipelining", key_socks5_pipelining },
 };
 
+const char *config_key_name(size_t i)
+{
+    return i < sizeof(keys) / sizeof(keys[0]) ? keys[i].name : NULL;
+}
+
 int split_words(char *s, struct line *l, char *err, size_t errsize)
 {
     l->argc = 0;

@@ -153,5 +153,10 @@ void config_warn(struct config *c, const char *fmt, ...) __attribute__((format(p
 enum dns_mode config_dns_mode(const struct config *c);
 /* Parses a duration: "10s", "500ms", or a bare number of seconds; returns milliseconds, or -EINVAL. */
 int config_duration_parse(const char *text);
+/* The i-th key socksify.conf knows (its parser's own table), or NULL past the last: for listings
+ * that must stay true (the man page check, completion). */
+const char *config_key_name(size_t i);
+/* The i-th option key a proxychains.conf may hold that socksify reads, or NULL past the last. */
+const char *pcconf_key_name(size_t i);
 
 #endif

@@ -21,6 +21,7 @@
 static const char usage_text[] =
     "usage: socksify [-f FILE] [-x URL] [-q] [-v] [--] PROGRAM [ARGS...]\n"
     "       socksify [-f FILE] [-x URL] --explain HOST[:PORT]\n"
+    "       eval \"$(socksify on [-f FILE] [-x URL] [-q] [-v])\"    eval \"$(socksify off)\"    socksify status\n"
     "\n"
     "Runs PROGRAM with libsocksify.so preloaded, so that its TCP connections and UDP datagrams go\n"
     "through the configured proxies (SOCKS5, SOCKS4/4a, HTTP CONNECT; chains; routes).\n"
@@ -38,6 +39,9 @@ static const char usage_text[] =
     "  -v         verbose: one log line per connection (destination, route, result, time)\n"
     "  -h, --help     this text\n"
     "  --version      print the version and the library's path\n"
+    "  on, off, status  (as the first word only) print the shell code that makes every later command of\n"
+    "             the shell go through the proxy (on: -f, -x without a password, -q, -v), the code that\n"
+    "             undoes it (off), or what is on (status); a PROGRAM named so runs as socksify -- on\n"
     "\n"
     "socksify checks the configuration before PROGRAM starts, and refuses (exit 2) a PROGRAM the\n"
     "library cannot enter: statically linked, Go, of an architecture it has no library for, or\n"
@@ -58,17 +62,18 @@ struct options {
     bool has_url;
     const char *log_level;   /* -q, -v: the last one wins */
     const char *explain;     /* --explain HOST[:PORT] */
-    bool print_config, help, version;
+    bool print_config, help, version, list_keys;
     char **program;          /* PROGRAM [ARGS...]: the words after the options, verbatim */
 };
 
-enum { OPT_VERSION = 256, OPT_EXPLAIN, OPT_PRINT_CONFIG };
+enum { OPT_VERSION = 256, OPT_EXPLAIN, OPT_PRINT_CONFIG, OPT_LIST_KEYS };
 
 static const struct option long_options[] = {
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, OPT_VERSION },
     { "explain", required_argument, NULL, OPT_EXPLAIN },
     { "print-config", no_argument, NULL, OPT_PRINT_CONFIG },
+    { "list-keys", no_argument, NULL, OPT_LIST_KEYS },   /* hidden: for tests/check-man.py */
     { NULL, 0, NULL, 0 },
 };
 
@@ -102,14 +107,13 @@ static int option_error(char **argv, int opt)
                                                                              : "--explain needs a HOST[:PORT]";
         return fail("%s", needs);
     }
-    fputs(usage_text, stderr);
     if (optopt > 0 && optopt < 256) {
         char word[3] = { '-', (char)optopt, '\0' };
-        return fail("unknown option '%s'", word);
+        return fail("unknown option '%s' (socksify --help lists them)", word);
     }
     fputs("socksify: unknown option '", stderr);
     print_redacted(stderr, argv[optind - 1]);
-    fputs("'\n", stderr);
+    fputs("' (socksify --help lists them)\n", stderr);
     return 2;
 }
 
@@ -142,6 +146,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         case OPT_VERSION: o->version = true; break;
         case OPT_EXPLAIN: o->explain = optarg; break;
         case OPT_PRINT_CONFIG: o->print_config = true; break;
+        case OPT_LIST_KEYS: o->list_keys = true; break;
         default: return option_error(argv, opt);
         }
     }
@@ -160,8 +165,8 @@ static int check_request(const struct options *o)
     if (query && o->program[0])
         return fail("%s", o->explain ? "--explain takes no PROGRAM" : "--print-config takes no PROGRAM");
     if (!query && !o->program[0]) {
-        fputs(usage_text, stderr);
-        return fail("%s", "no PROGRAM given");
+        fprintf(stderr, "%.*s", (int)(strstr(usage_text, "\n\n") + 1 - usage_text), usage_text);
+        return fail("%s", "no PROGRAM given (socksify --help says more)");
     }
     const char *lib = libpath_library();
     if (!query && (!lib || access(lib, R_OK) != 0))
@@ -213,7 +218,7 @@ static int proxy_override(struct options *o, struct config_env *env)
     return 0;
 }
 
-static void print_warnings(const struct config *c)
+void command_print_warnings(const struct config *c)
 {
     /* One "socksify: warning:" prefix per line. */
     for (const char *w = c->warnings, *nl; *w; w = nl ? nl + 1 : w + strlen(w)) {
@@ -241,7 +246,7 @@ static int load_config(struct options *o, struct config *c)
         explicit_bzero(o->url, sizeof(o->url));   /* SOCKSIFY_PROXY_FILE's: not needed any more */
     if (r < 0)
         return fail("%s", err);
-    print_warnings(c);
+    command_print_warnings(c);
     return 0;
 }
 
@@ -338,14 +343,25 @@ static int run_program(struct options *o)
     return r;
 }
 
+/* Every key the config parsers know, one "FORMAT KEY" a line (tests/check-man.py). */
+static void list_keys(void)
+{
+    for (size_t i = 0; config_key_name(i); i++)
+        printf("socksify.conf %s\n", config_key_name(i));
+    for (size_t i = 0; pcconf_key_name(i); i++)
+        printf("proxychains.conf %s\n", pcconf_key_name(i));
+}
+
 int main(int argc, char **argv)
 {
     static struct options o;
     static struct config c;
+    if (argc > 1 && shell_is_subcommand(argv[1]))
+        return shell_main(argc - 1, argv + 1);
     int r = parse_options(argc, argv, &o);
-    if (r != 0 || o.help || o.version) {
+    if (r != 0 || o.help || o.version || o.list_keys) {
         if (r == 0)
-            o.help ? fputs(usage_text, stdout) : print_version();
+            o.help ? fputs(usage_text, stdout) : o.version ? print_version() : list_keys();
         return r;
     }
     if ((r = check_request(&o)) != 0 || (r = pin_session()) != 0 || (r = load_config(&o, &c)) != 0)

@@ -269,10 +269,10 @@ static int print_explanation(const struct config *c, const char *dest)
 {
     static char out[8192];
     int r = explain(c, dest, file_read_hosts(), out, sizeof(out));
-    fputs(out, r < 0 ? stderr : stdout);
     if (r < 0)
-        fputc('\n', stderr);
-    return r < 0 ? 2 : 0;
+        return fail("%s", out);
+    fputs(out, stdout);
+    return 0;
 }
 
 /* ---------- running the program ---------- */

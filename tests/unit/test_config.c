@@ -924,3 +924,39 @@ Test(config_load, proxy_file_read_and_checked)
                                         sizeof(proxy_err)), -ENOENT);
     assert_mentions(proxy_err, "nope");
 }
+
+/* ---- config_key_name, pcconf_key_name: the listings the man page check reads ---- */
+
+/* Every key listed is one the parser takes: "KEY" alone is a usage error of that key, never
+ * "unknown key"; the list ends with NULL. */
+Test(config, key_names_are_the_parsers_keys)
+{
+    size_t n = 0;
+    for (; config_key_name(n); n++) {
+        struct config c;
+        char err[ERR_SIZE] = "", text[64];
+        config_init(&c);
+        snprintf(text, sizeof(text), "%s\n", config_key_name(n));
+        config_parse(&c, text, "test.conf", err, sizeof(err));
+        cr_assert_null(strstr(err, "unknown key"), "%s: %s", config_key_name(n), err);
+        config_free(&c);
+    }
+    cr_assert_geq(n, 15, "only %zu keys listed", n);
+    cr_assert_null(config_key_name(n + 1));
+}
+
+/* Every proxychains.conf option listed is read, not warned about as unsupported. */
+Test(config, pcconf_key_names_are_read)
+{
+    size_t n = 0;
+    for (; pcconf_key_name(n); n++) {
+        struct config c;
+        char err[ERR_SIZE] = "", text[128];
+        config_init(&c);
+        snprintf(text, sizeof(text), "%s\n[ProxyList]\nsocks5 127.0.0.1 1080\n", pcconf_key_name(n));
+        config_parse(&c, text, "pc.conf", err, sizeof(err));
+        cr_assert_null(strstr(c.warnings, "not supported"), "%s: %s", pcconf_key_name(n), c.warnings);
+        config_free(&c);
+    }
+    cr_assert_geq(n, 13, "only %zu options listed", n);
+}

@@ -42,6 +42,7 @@ set -euo pipefail
 #   lintian           tests/deb-test.sh: the .deb that make deb builds has no lintian error
 #   bash-completion   _init_completion and _command_offset, which scripts/socksify.bash-completion
 #                     uses (tests/integration/test_shell.py)
+#   zsh               socksify on/off in zsh (tests/integration/test_shell.py)
 #   gnuplot-nox       tests/bench/chart.sh draws tests/bench/results/bench.png with it (benchmark only)
 PACKAGES=(
     build-essential
@@ -74,6 +75,7 @@ PACKAGES=(
     mandoc
     lintian
     bash-completion
+    zsh
 )
 # Only for `make bench` (scripts/deps.sh --bench): the tools socksify is compared against.
 BENCH_PACKAGES=(

@@ -68,6 +68,18 @@ def test_shell_on_sourced_and_restored(t):
 
 
 @test
+def test_shell_on_off_in_zsh(t):
+    """The code on and off print works in zsh too: curl through danted, then nothing left."""
+    t.need("danted", "http")
+    script = ('eval "$(%s on -x %s)" || exit 9; curl -q -sS --noproxy "" --max-time 5 %s; echo; '
+              'eval "$(%s off)" || exit 9; echo "left[${LD_PRELOAD-unset}$(env | grep -c ^SOCKSIFY_)]"'
+              % (WRAPPER, DANTE, TARGET, WRAPPER))
+    r = t.run(["zsh", "-f", "-c", script])
+    t.check(r.rc == 0 and r.out == "%s\nleft[unset0]\n" % t.h.token, "zsh: status %s, output %r" % (r.rc, r.out))
+    t.check(t.dante_saw("danted", dante_addr(T4, HTTP_PORT)), "danted did not carry the connection")
+
+
+@test
 def test_shell_on_refuses_a_password_in_the_environment(t):
     url = "socks5://%s:%s@%s:%d" % (USER, PASSWORD, P4C, DANTE_AUTH_PORT)
     r = t.sx(["on", "-x", url])

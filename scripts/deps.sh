@@ -38,6 +38,8 @@ set -euo pipefail
 #   qemu-user-static  qemu-i386-static runs the 32-bit test programs (tests/integration/test_lib32.py) where the
 #                     kernel cannot execute i386 code itself (no IA32 emulation, e.g. under a PVM hypervisor);
 #                     static, so an LD_PRELOAD in its environment reaches only the emulated program's loader
+#   chromium          a browser whose processes resolve a name in one and connect in another
+#                     (test_session_shared.py: the session's shared name map)
 #   mandoc            make check-man: mandoc -T lint finds no warning in the man pages
 #   lintian           tests/deb-test.sh: the .deb that make deb builds has no lintian error
 #   bash-completion   _init_completion and _command_offset, which scripts/socksify.bash-completion
@@ -72,6 +74,7 @@ PACKAGES=(
     qemu-user-static
     golang-go
     busybox-static
+    chromium
     mandoc
     lintian
     bash-completion

@@ -7,8 +7,9 @@ socksify(1)'s OPTIONS list holds every option and subcommand `SOCKSIFY --help` l
 else; its ENVIRONMENT list every SOCKSIFY_* variable the sources name (scripts/, core/, preload/)
 and --help mentions, and nothing they do not; socksify.conf(5)'s KEYS and PROXYCHAINS.CONF lists
 hold every key the two config parsers know (`SOCKSIFY --list-keys`, their own tables), and nothing
-else; the shipped socksify.conf documents every socksify.conf key; and `mandoc -T lint -W warning`
-finds nothing in either page. Prints PASS/FAIL lines and "N passed, N failed"; exit 1 on a failure.
+else; the shipped socksify.conf documents every socksify.conf key; and neither `mandoc -T lint
+-W warning` nor `groff -ww` (what man and lintian use) finds anything in either page.
+Prints PASS/FAIL lines and "N passed, N failed"; exit 1 on a failure.
 """
 import glob
 import os
@@ -153,6 +154,11 @@ def main(argv):
         r = subprocess.run(["mandoc", "-T", "lint", "-W", "warning", os.path.join(mandir, name)],
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=30)
         check("mandoc -T lint %s" % name, [r.stdout.strip() or "exit status %d" % r.returncode] if r.returncode else [])
+        # What man(1) renders with, and lintian checks: its warnings go to stderr, its status stays 0.
+        r = subprocess.run(["groff", "-mandoc", "-ww", "-z", "-Tutf8", os.path.join(mandir, name)],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=30)
+        check("groff -ww %s" % name, [r.stdout.strip() or "exit status %d" % r.returncode]
+              if r.returncode or r.stdout.strip() else [])
     print("%d passed, %d failed" % (results.count(True), results.count(False)))
     return 0 if all(results) else 1
 

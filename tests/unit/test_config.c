@@ -927,36 +927,41 @@ Test(config_load, proxy_file_read_and_checked)
 
 /* ---- config_key_name, pcconf_key_name: the listings the man page check reads ---- */
 
-/* Every key listed is one the parser takes: "KEY" alone is a usage error of that key, never
- * "unknown key"; the list ends with NULL. */
-Test(config, key_names_are_the_parsers_keys)
+/* Parses text as file into a fresh config: the error into err, the warnings into warnings. */
+static void parse_listed(const char *text, const char *file, char *err, char *warnings)
 {
-    size_t n = 0;
-    for (; config_key_name(n); n++) {
-        struct config c;
-        char err[ERR_SIZE] = "", text[64];
-        config_init(&c);
-        snprintf(text, sizeof(text), "%s\n", config_key_name(n));
-        config_parse(&c, text, "test.conf", err, sizeof(err));
-        cr_assert_null(strstr(err, "unknown key"), "%s: %s", config_key_name(n), err);
-        config_free(&c);
-    }
-    cr_assert_geq(n, 15, "only %zu keys listed", n);
-    cr_assert_null(config_key_name(n + 1));
+    struct config c;
+    config_init(&c);
+    err[0] = '\0';
+    config_parse(&c, text, file, err, ERR_SIZE);
+    snprintf(warnings, CONFIG_WARNINGS_MAX, "%s", c.warnings);
+    config_free(&c);
 }
 
-/* Every proxychains.conf option listed is read, not warned about as unsupported. */
-Test(config, pcconf_key_names_are_read)
+/* Every name listed is one its parser takes: a socksify.conf "KEY" alone is a usage error of that
+ * key, never "unknown key"; a proxychains.conf option is read, not warned about as unsupported.
+ * Each list ends with NULL. */
+Test(config, key_names_are_the_parsers_keys)
 {
-    size_t n = 0;
-    for (; pcconf_key_name(n); n++) {
-        struct config c;
-        char err[ERR_SIZE] = "", text[128];
-        config_init(&c);
-        snprintf(text, sizeof(text), "%s\n[ProxyList]\nsocks5 127.0.0.1 1080\n", pcconf_key_name(n));
-        config_parse(&c, text, "pc.conf", err, sizeof(err));
-        cr_assert_null(strstr(c.warnings, "not supported"), "%s: %s", pcconf_key_name(n), c.warnings);
-        config_free(&c);
+    static const struct {
+        const char *(*name)(size_t);
+        const char *format, *file, *never;
+        bool in_warnings;
+        size_t at_least;
+    } lists[] = {
+        { config_key_name, "%s\n", "test.conf", "unknown key", false, 15 },
+        { pcconf_key_name, "%s\n[ProxyList]\nsocks5 127.0.0.1 1080\n", "pc.conf", "not supported", true, 13 },
+    };
+    static char err[ERR_SIZE], warnings[CONFIG_WARNINGS_MAX], text[128];
+    for (size_t l = 0; l < sizeof(lists) / sizeof(lists[0]); l++) {
+        size_t n = 0;
+        for (; lists[l].name(n); n++) {
+            snprintf(text, sizeof(text), lists[l].format, lists[l].name(n));
+            parse_listed(text, lists[l].file, err, warnings);
+            const char *said = lists[l].in_warnings ? warnings : err;
+            cr_assert_null(strstr(said, lists[l].never), "%s: %s", lists[l].name(n), said);
+        }
+        cr_assert_geq(n, lists[l].at_least, "only %zu names in %s's list", n, lists[l].file);
+        cr_assert_null(lists[l].name(n + 1));
     }
-    cr_assert_geq(n, 13, "only %zu options listed", n);
 }

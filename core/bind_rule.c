@@ -1,0 +1,42 @@
+#include "bind_rule.h"
+
+#include <stddef.h>
+
+bool bind_rule_chain_binds(const struct config *c, const struct chain *ch)
+{
+    if (!ch || ch->hop_count == 0)
+        return false;
+    /* A strict chain ends with its last proxy; the others may end with any of theirs. */
+    size_t first = ch->mode == CHAIN_STRICT ? ch->hop_count - 1 : 0;
+    for (size_t i = first; i < ch->hop_count; i++)
+        if (c->proxies[ch->hops[i]].kind != PROXY_SOCKS5)
+            return false;
+    return true;
+}
+
+static struct bind_verdict local(const char *why)
+{
+    return (struct bind_verdict){ .via_proxy = false, .reason = why };
+}
+
+struct bind_verdict bind_rule_decide(const struct config *c, bool tcp, const union sockaddr_any *addr,
+                                     const struct route *tunnel_route)
+{
+    if (!c || !c->bind_auto)
+        return local("bind no");
+    if (!tcp)
+        return local("not a TCP socket");
+    if (addr->sa.sa_family != AF_INET && addr->sa.sa_family != AF_INET6)
+        return local("not an inet address");
+    if (addr_port(addr) != 0)
+        return local("a fixed port: a server of the program's own");
+    if (addr_is_loopback(addr))
+        return local("loopback");
+    if (!tunnel_route)
+        return local("no proxied connection open");
+    if (tunnel_route->action != ROUTE_VIA)
+        return local("the proxied connection's route is not via a proxy");
+    if (!bind_rule_chain_binds(c, tunnel_route->chain))
+        return local("the chain's last proxy cannot BIND (SOCKS5 only)");
+    return (struct bind_verdict){ .via_proxy = true, .reason = "proxied connection open" };
+}

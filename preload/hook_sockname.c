@@ -1,7 +1,9 @@
 /* getpeername(), getsockname(). A proxied socket's peer is the target the program asked for, not
  * the proxy; a UDP socket with an association has the default destination the program connected
  * it to; a socket whose handshake runs has none yet, and its own name is the real socket's (the
- * placeholder stands under its number meanwhile). */
+ * placeholder stands under its number meanwhile); a listener through the proxy (binds.h) is where
+ * the proxy listens for it. */
+#include "binds.h"
 #include "engine.h"
 #include "hooks.h"
 #include "libc.h"
@@ -40,6 +42,9 @@ SOCKSIFY_EXPORT int getsockname(int fd, struct sockaddr *addr, socklen_t *len)
 {
     int r;
     struct sockname_call c = { .addr = addr, .len = len };
+    /* A listener through the proxy: where the proxy listens, which the program announces. */
+    if (binds_maybe(fd) && binds_sockname(fd, addr, len))
+        return 0;
     if (engine_maybe(fd) && engine_on_real(fd, real_getsockname, &c, &r))
         return r;
     return libc()->getsockname(fd, addr, len);

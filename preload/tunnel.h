@@ -45,6 +45,9 @@ int tunnel_open(int fd, const struct config *c, const struct chain *ch, const st
 /* tunnel_open asking the last proxy for cmd (UDP ASSOCIATE for an association's control connection). */
 int tunnel_open_command(int fd, const struct config *c, const struct chain *ch, const struct socks_target *target,
                         enum socks5_command cmd, struct tunnel *t);
+/* One step of I/O for handshake h on fd (non-blocking, or known ready): sends or reads what the
+ * machine asks for. 0 to go on, the poll events to wait for (POLLIN/POLLOUT), or -errno. */
+int tunnel_step(int fd, struct handshake *h);
 /* Where the last attempt ended (or is), for logs: "proxy connect", "hop 2 (http://p:3128) request", ... */
 const char *tunnel_phase(const struct config *c, const struct tunnel *t, char *buf, size_t size);
 /* "socks5://a:1080 -> http://b:3128" for the proxies of the last attempt, into buf. */

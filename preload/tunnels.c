@@ -10,9 +10,12 @@ struct entry {
     atomic_bool used;
     struct file_id id;   /* of the open socket, to notice a descriptor reused behind our back */
     union sockaddr_any target;
+    unsigned long seq;   /* when it was added: the latest open tunnel is the one with the highest */
 };
 
 static struct fdmap entries;
+static _Atomic unsigned long added;   /* tunnels ever added: the source of seq */
+static atomic_int highest = -1;       /* the highest descriptor ever added: where scans stop */
 
 static struct entry *entry_for(int fd, bool create)
 {
@@ -29,6 +32,11 @@ bool tunnels_add(int fd, const union sockaddr_any *target)
     atomic_exchange_explicit(&e->used, false, memory_order_acq_rel);
     e->id = id;
     e->target = *target;
+    e->seq = atomic_fetch_add_explicit(&added, 1, memory_order_relaxed) + 1;
+    int top = atomic_load_explicit(&highest, memory_order_relaxed);
+    while (fd > top && !atomic_compare_exchange_weak_explicit(&highest, &top, fd, memory_order_relaxed,
+                                                              memory_order_relaxed))
+        ;
     atomic_store_explicit(&e->used, true, memory_order_release);
     return true;
 }
@@ -55,4 +63,20 @@ bool tunnels_has(int fd)
 {
     struct entry *e = entry_for(fd, false);
     return e && atomic_load_explicit(&e->used, memory_order_relaxed);
+}
+
+bool tunnels_latest(int *fd, union sockaddr_any *target)
+{
+    unsigned long best = 0;
+    int top = atomic_load_explicit(&highest, memory_order_relaxed);
+    for (int i = 0; i <= top; i++) {
+        struct entry *e = entry_for(i, false);
+        union sockaddr_any t;
+        if (!e || !tunnels_has(i) || e->seq <= best || !tunnels_target(i, &t))
+            continue;
+        best = e->seq;
+        *fd = i;
+        *target = t;
+    }
+    return best != 0;
 }

@@ -12,6 +12,9 @@ bool tunnels_add(int fd, const union sockaddr_any *target);
 /* Copies the target of a managed fd into *target; false if fd is not managed (or was replaced
  * behind our back, e.g. by dup2 or close_range). */
 bool tunnels_target(int fd, union sockaddr_any *target);
+/* The target of the tunnel the program opened last of those still open (into *target, its
+ * descriptor into *fd); false if none is open. Scans the table: for rare calls (bind()). */
+bool tunnels_latest(int *fd, union sockaddr_any *target);
 /* Whether fd may be managed: no syscall, no lock. */
 bool tunnels_has(int fd);
 /* Forgets fd (on close). Cheap no-op for unmanaged descriptors. */

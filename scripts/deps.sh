@@ -38,6 +38,7 @@ set -euo pipefail
 #   qemu-user-static  qemu-i386-static runs the 32-bit test programs (tests/integration/test_lib32.py) where the
 #                     kernel cannot execute i386 code itself (no IA32 emulation, e.g. under a PVM hypervisor);
 #                     static, so an LD_PRELOAD in its environment reaches only the emulated program's loader
+#   python3-pyftpdlib an FTP server in the target namespace: active FTP (curl -P -) through BIND (test_bind.py)
 #   gnuplot-nox       tests/bench/chart.sh draws tests/bench/results/bench.png with it (benchmark only)
 PACKAGES=(
     build-essential
@@ -67,6 +68,7 @@ PACKAGES=(
     qemu-user-static
     golang-go
     busybox-static
+    python3-pyftpdlib
 )
 # Only for `make bench` (scripts/deps.sh --bench): the tools socksify is compared against.
 BENCH_PACKAGES=(

@@ -1,0 +1,379 @@
+#include "binds.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bind_rule.h"
+#include "context.h"
+#include "descriptor.h"
+#include "fakedns.h"
+#include "fdmap.h"
+#include "libc.h"
+#include "log.h"
+#include "outbound.h"
+#include "threads.h"
+#include "tunnel.h"
+#include "tunnels.h"
+
+enum listener_state {
+    LISTENER_ARMED,     /* the first reply is in; waiting for listen() */
+    LISTENER_WAITING,   /* our thread waits for the second reply: it alone touches the proxy connection */
+    LISTENER_READY,     /* the second reply (or a failure) is in, and the listener was made readable */
+    LISTENER_SPENT,     /* accept() took the connection (or the failure): nothing more to accept */
+};
+
+struct listener {
+    pthread_mutex_t lock;          /* state, closed, and the descriptors below once waiting ends */
+    enum listener_state state;
+    bool closed;                   /* the program closed its socket: whoever ends the waiting frees */
+    struct file_id id;             /* the program's socket, to notice it replaced behind our back */
+    int family;                    /* of the program's socket */
+    int proxy;                     /* our connection to the first proxy, asked for BIND */
+    struct tunnel tunnel;          /* its handshake, which goes on with the second reply */
+    long long deadline_ms;         /* for the second reply */
+    union sockaddr_any bound;      /* where the proxy listens: what getsockname() reports */
+    union sockaddr_any loop;       /* where the program's socket really listens (loopback) */
+    int poke;                      /* our end of the connection that makes the listener readable */
+    union sockaddr_any poke_local; /* its address: how accept() knows that connection is ours */
+    union sockaddr_any peer;       /* from the second reply */
+    int error;                     /* positive errno of the second reply */
+    char what[FAKEDNS_NAME_MAX + ADDR_TEXT_MAX + 16]; /* the expected peer, for logs */
+};
+
+static struct fdmap slots;          /* per descriptor: _Atomic(struct listener *) */
+static atomic_bool any;             /* a listener was ever made: binds_maybe's fast answer */
+
+static _Atomic(struct listener *) *slot_of(int fd, bool create)
+{
+    return fdmap_slot(&slots, fd, sizeof(_Atomic(struct listener *)), create);
+}
+
+bool binds_maybe(int fd)
+{
+    if (!atomic_load_explicit(&any, memory_order_relaxed))
+        return false;
+    _Atomic(struct listener *) *s = slot_of(fd, false);
+    return s && atomic_load_explicit(s, memory_order_relaxed);
+}
+
+/* fd's listener, if fd still holds the socket it was made for. */
+static struct listener *listener_of(int fd)
+{
+    _Atomic(struct listener *) *s = slot_of(fd, false);
+    struct listener *l = s ? atomic_load_explicit(s, memory_order_acquire) : NULL;
+    return l && file_id_is(fd, &l->id) ? l : NULL;
+}
+
+static void close_if_open(int *fd)
+{
+    if (*fd >= 0)
+        libc()->close(*fd);
+    *fd = -1;
+}
+
+static void listener_free(struct listener *l)
+{
+    close_if_open(&l->proxy);
+    close_if_open(&l->poke);
+    pthread_mutex_destroy(&l->lock);
+    free(l);
+}
+
+/* Asks the chain's last proxy for BIND over a fresh connection, up to the first reply: where the
+ * proxy listens (its own address when it answers the unspecified one). 0 or -errno, logged. */
+static int ask_proxy(struct listener *l, const struct config *c, const struct chain *ch, const struct socks_target *expect)
+{
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    l->proxy = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (l->proxy < 0)
+        return -errno;
+    struct tunnel *t = &l->tunnel;
+    int r = tunnel_open_command(l->proxy, c, ch, expect, SOCKS5_CMD_BIND, t);
+    tunnel_log_result(c, l->what, ch, t, -r, &start);
+    if (r < 0)
+        return r;
+    const struct proxy *last = t->handshake.hops[t->hop_count - 1];
+    r = socks5_udp_relay(&t->handshake.reply.bound, last->has_addr ? &last->addr : NULL, &l->bound);
+    if (r == 0)
+        r = addr_fit_family(&l->bound, l->family);
+    if (r < 0)
+        log_msg(LOG_ERROR, "BIND for a peer at %s: the proxy listens where this socket cannot say: %s", l->what,
+                strerror(-r));
+    return r;
+}
+
+/* Binds the program's socket fd to loopback, port 0, where only we connect; l->loop says where. */
+static int bind_loopback(int fd, struct listener *l)
+{
+    union sockaddr_any lo;
+    memset(&lo, 0, sizeof(lo));
+    if (l->family == AF_INET6) {
+        lo.in6.sin6_family = AF_INET6;
+        lo.in6.sin6_addr = in6addr_loopback;
+    } else {
+        lo.in4.sin_family = AF_INET;
+        lo.in4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    }
+    socklen_t n = sizeof(l->loop);
+    if (libc()->bind(fd, &lo.sa, addr_len(&lo)) < 0 || libc()->getsockname(fd, &l->loop.sa, &n) < 0)
+        return -errno;
+    return 0;
+}
+
+/* Makes fd a listener through ch's last proxy, expecting a peer at expect. 0 or -errno. */
+static int listener_open(int fd, int family, const struct config *c, const struct chain *ch,
+                         const struct socks_target *expect, const union sockaddr_any *expect_dst)
+{
+    struct listener *l = calloc(1, sizeof(*l));
+    if (!l)
+        return -ENOMEM;
+    pthread_mutex_init(&l->lock, NULL);
+    l->proxy = l->poke = -1;
+    l->family = family;
+    outbound_describe(expect, expect_dst, l->what, sizeof(l->what));
+    _Atomic(struct listener *) *s = slot_of(fd, true);
+    int r = s ? ask_proxy(l, c, ch, expect) : -ENOMEM;
+    if (r == 0)
+        r = bind_loopback(fd, l);
+    if (r == 0 && !file_id_of(fd, &l->id))
+        r = -EBADF;
+    if (r < 0) {
+        listener_free(l);
+        return r;
+    }
+    atomic_store_explicit(&any, true, memory_order_relaxed);
+    struct listener *old = atomic_exchange_explicit(s, l, memory_order_acq_rel);
+    if (old)
+        listener_free(old);   /* of a socket closed behind our back under the same number */
+    if (log_enabled(LOG_INFO)) {
+        char bound[ADDR_TEXT_MAX];
+        log_msg(LOG_INFO, "BIND for a peer at %s: the proxy listens on %s", l->what,
+                addr_format(&l->bound, bound, sizeof(bound)));
+    }
+    return 0;
+}
+
+int binds_bind(int fd, const struct sockaddr *addr, socklen_t len)
+{
+    union sockaddr_any local;
+    /* The common cases cost no syscall: not inet, a fixed port, loopback. */
+    if (context_loading() || !addr || !addr_from_sockaddr(&local, addr, len) || addr_port(&local) != 0 ||
+        addr_is_loopback(&local))
+        return 1;
+    const struct config *c = context_config();
+    if (!c || !c->bind_auto)
+        return 1;
+    int saved = errno;
+    int proto = socket_int(fd, SOL_SOCKET, SO_PROTOCOL, -1);
+    bool tcp = proto == IPPROTO_TCP || proto == IPPROTO_MPTCP;
+    int tunnel_fd;
+    union sockaddr_any dst;
+    struct socks_target expect;
+    struct route route;
+    const struct route *via = NULL;
+    if (tcp && tunnels_latest(&tunnel_fd, &dst) && outbound_route(c, &dst, "BIND for", &expect, &route) == 0)
+        via = &route;
+    struct bind_verdict v = bind_rule_decide(c, tcp, &local, via);
+    errno = saved;
+    if (!v.via_proxy) {
+        if (tcp && log_enabled(LOG_DEBUG)) {
+            char text[ADDR_TEXT_MAX];
+            log_msg(LOG_DEBUG, "bind %s: local (%s)", addr_format(&local, text, sizeof(text)), v.reason);
+        }
+        return 1;
+    }
+    /* The peer connects from the host the tunnel reaches, from a port nobody knows yet. */
+    expect.port = 0;
+    if (!expect.is_name)
+        expect.addr.in4.sin_port = 0;   /* same place in sockaddr_in6 */
+    return listener_open(fd, local.sa.sa_family, c, route.chain, &expect, &dst);
+}
+
+/* Reads the second reply within the deadline: 0 with l->peer, or a positive errno. */
+static int read_second_reply(struct listener *l)
+{
+    struct handshake *h = &l->tunnel.handshake;
+    if (handshake_bind_second(h) < 0)
+        return EINVAL;
+    int flags = libc()->fcntl(l->proxy, F_GETFL);
+    libc()->fcntl(l->proxy, F_SETFL, flags | O_NONBLOCK);
+    while (handshake_status(h) == HANDSHAKE_READ) {
+        long long left = l->deadline_ms - tunnel_now_ms();
+        if (left <= 0) {
+            handshake_abort(h, ETIMEDOUT);
+            break;
+        }
+        struct pollfd p = { .fd = l->proxy, .events = POLLIN };
+        int r = poll(&p, 1, left > 60000 ? 60000 : (int)left);
+        if (r < 0 && errno != EINTR)
+            handshake_abort(h, errno);
+        if (r <= 0)
+            continue;
+        r = tunnel_step(l->proxy, h);
+        if (r < 0)
+            handshake_abort(h, -r);
+    }
+    int err = handshake_error(h);
+    if (err)
+        return err;
+    l->peer = h->reply.bound.addr;
+    if (h->reply.bound.is_name || addr_fit_family(&l->peer, l->family) < 0)
+        return EPROTO;   /* a peer this socket cannot name */
+    return 0;
+}
+
+/* Makes the program's socket readable: a connection to it from loopback, which accept() knows
+ * by its address. */
+static void poke(struct listener *l)
+{
+    l->poke = socket(l->loop.sa.sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    socklen_t n = sizeof(l->poke_local);
+    if (l->poke < 0 || libc()->connect(l->poke, &l->loop.sa, addr_len(&l->loop)) < 0 ||
+        libc()->getsockname(l->poke, &l->poke_local.sa, &n) < 0) {
+        log_msg(LOG_ERROR, "BIND for a peer at %s: cannot wake the listener: %s", l->what, strerror(errno));
+        close_if_open(&l->poke);
+    }
+}
+
+static void log_second_reply(const struct listener *l, int err)
+{
+    if (err) {
+        const char *detail = l->tunnel.handshake.detail;
+        log_msg(LOG_ERROR, "BIND for a peer at %s: no connection: %s%s%s%s", l->what, strerror(err),
+                detail[0] ? " (proxy said: " : "", detail, detail[0] ? ")" : "");
+    } else if (log_enabled(LOG_INFO)) {
+        char peer[ADDR_TEXT_MAX];
+        log_msg(LOG_INFO, "BIND for a peer at %s: %s connected", l->what, addr_format(&l->peer, peer, sizeof(peer)));
+    }
+}
+
+/* The thread that waits for the second reply of one listener. */
+static void *wait_second_reply(void *arg)
+{
+    struct listener *l = arg;
+    int err = read_second_reply(l);
+    log_second_reply(l, err);
+    pthread_mutex_lock(&l->lock);
+    l->error = err;
+    bool closed = l->closed;
+    if (!closed)
+        poke(l);
+    l->state = LISTENER_READY;
+    pthread_mutex_unlock(&l->lock);
+    if (closed)
+        listener_free(l);
+    return NULL;
+}
+
+int binds_listen(int fd, int backlog)
+{
+    struct listener *l = listener_of(fd);
+    if (!l)
+        return 1;
+    if (libc()->listen(fd, backlog) < 0)
+        return -errno;
+    int r = 0;
+    pthread_mutex_lock(&l->lock);
+    if (l->state == LISTENER_ARMED) {
+        l->state = LISTENER_WAITING;
+        l->deadline_ms = tunnel_now_ms() + context_config()->bind_timeout_ms;
+        if (!threads_spawn(wait_second_reply, l)) {
+            l->state = LISTENER_ARMED;
+            r = -EAGAIN;
+        }
+    }
+    pthread_mutex_unlock(&l->lock);
+    return r;
+}
+
+/* accept() took our own connection, accepted as descriptor conn: it gives way to the proxy
+ * connection (the tunnel to the peer), or to the failure. The new descriptor, or -errno. */
+static int hand_over(struct listener *l, int conn, struct sockaddr *addr, socklen_t *len, int flags)
+{
+    close_if_open(&l->poke);
+    l->state = LISTENER_SPENT;
+    int err = l->error;
+    if (!err && dup3(l->proxy, conn, flags & SOCK_CLOEXEC ? O_CLOEXEC : 0) < 0)
+        err = errno;
+    if (err) {
+        libc()->close(conn);
+        l->error = err;
+        return -err;
+    }
+    close_if_open(&l->proxy);
+    int fl = libc()->fcntl(conn, F_GETFL);
+    libc()->fcntl(conn, F_SETFL, flags & SOCK_NONBLOCK ? fl | O_NONBLOCK : fl & ~O_NONBLOCK);
+    tunnels_add(conn, &l->peer);
+    l->error = EINVAL;   /* one BIND, one connection */
+    if (addr && len)
+        *len = addr_copy_out(&l->peer, addr, *len);
+    return conn;
+}
+
+int binds_accept(int fd, struct sockaddr *addr, socklen_t *len, int flags, bool *mine)
+{
+    struct listener *l = listener_of(fd);
+    *mine = l != NULL;
+    if (!l)
+        return 0;
+    for (;;) {
+        pthread_mutex_lock(&l->lock);
+        int spent = l->state == LISTENER_SPENT ? l->error : 0;
+        pthread_mutex_unlock(&l->lock);
+        if (spent)
+            return -spent;
+        union sockaddr_any from;
+        socklen_t n = sizeof(from);
+        memset(&from, 0, sizeof(from));
+        int conn = libc()->accept4(fd, &from.sa, &n, flags);
+        if (conn < 0)
+            return -errno;
+        pthread_mutex_lock(&l->lock);
+        bool ours = l->state == LISTENER_READY && l->poke >= 0 && addr_equal(&from, &l->poke_local);
+        int r = ours ? hand_over(l, conn, addr, len, flags) : 0;
+        pthread_mutex_unlock(&l->lock);
+        if (ours)
+            return r;
+        /* Someone else on this host found the loopback port: not the peer. */
+        libc()->close(conn);
+        int fl = libc()->fcntl(fd, F_GETFL);
+        if (fl >= 0 && (fl & O_NONBLOCK))
+            return -EAGAIN;
+    }
+}
+
+bool binds_sockname(int fd, struct sockaddr *addr, socklen_t *len)
+{
+    struct listener *l = listener_of(fd);
+    if (!l || !addr || !len)
+        return false;
+    *len = addr_copy_out(&l->bound, addr, *len);
+    return true;
+}
+
+void binds_close(int fd)
+{
+    _Atomic(struct listener *) *s = slot_of(fd, false);
+    struct listener *l = s ? atomic_exchange_explicit(s, NULL, memory_order_acq_rel) : NULL;
+    if (!l)
+        return;
+    pthread_mutex_lock(&l->lock);
+    bool waiting = l->state == LISTENER_WAITING;
+    l->closed = true;
+    /* Wakes our thread: the proxy connection reads end of file, and the thread frees. */
+    if (waiting)
+        libc()->shutdown(l->proxy, SHUT_RDWR);
+    pthread_mutex_unlock(&l->lock);
+    if (!waiting)
+        listener_free(l);
+}

@@ -194,8 +194,7 @@ int binds_bind(int fd, const struct sockaddr *addr, socklen_t len)
     }
     /* The peer connects from the host the tunnel reaches, from a port nobody knows yet. */
     expect.port = 0;
-    if (!expect.is_name)
-        expect.addr.in4.sin_port = 0;   /* same place in sockaddr_in6 */
+    expect.addr.in4.sin_port = dst.in4.sin_port = 0;   /* the same place in sockaddr_in6 */
     return listener_open(fd, local.sa.sa_family, c, route.chain, &expect, &dst);
 }
 
@@ -262,12 +261,13 @@ static void *wait_second_reply(void *arg)
 {
     struct listener *l = arg;
     int err = read_second_reply(l);
-    log_second_reply(l, err);
     pthread_mutex_lock(&l->lock);
     l->error = err;
     bool closed = l->closed;
-    if (!closed)
+    if (!closed) {
+        log_second_reply(l, err);
         poke(l);
+    }
     l->state = LISTENER_READY;
     pthread_mutex_unlock(&l->lock);
     if (closed)
@@ -313,7 +313,7 @@ static int hand_over(struct listener *l, int conn, struct sockaddr *addr, sockle
     close_if_open(&l->proxy);
     int fl = libc()->fcntl(conn, F_GETFL);
     libc()->fcntl(conn, F_SETFL, flags & SOCK_NONBLOCK ? fl | O_NONBLOCK : fl & ~O_NONBLOCK);
-    tunnels_add(conn, &l->peer);
+    tunnels_add(conn, &l->peer, &l->bound);
     l->error = EINVAL;   /* one BIND, one connection */
     if (addr && len)
         *len = addr_copy_out(&l->peer, addr, *len);

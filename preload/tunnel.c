@@ -15,6 +15,7 @@
 #include "log.h"
 #include "libc.h"
 #include "descriptor.h"
+#include "tunnels.h"
 
 long long tunnel_now_ms(void)
 {
@@ -86,6 +87,15 @@ static int proxy_connect_result(int fd)
     if (libc()->getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
         return -errno;
     return -soerr;
+}
+
+void tunnel_register(int fd, const union sockaddr_any *dst, const struct tunnel *t)
+{
+    const struct handshake *h = &t->handshake;
+    const struct socks_target *b = &h->reply.bound;
+    bool known = t->done && t->command == SOCKS5_CMD_CONNECT && h->hops[t->hop_count - 1]->kind == PROXY_SOCKS5 &&
+                 !b->is_name && !addr_is_this_host(&b->addr) && addr_port(&b->addr) != 0;
+    tunnels_add(fd, dst, known ? &b->addr : NULL);
 }
 
 int tunnel_step(int fd, struct handshake *h)

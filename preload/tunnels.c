@@ -5,11 +5,13 @@
 
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 
 struct entry {
     atomic_bool used;
     struct file_id id;   /* of the open socket, to notice a descriptor reused behind our back */
     union sockaddr_any target;
+    union sockaddr_any outward;   /* AF_UNSPEC if unknown */
     unsigned long seq;   /* when it was added: the latest open tunnel is the one with the highest */
 };
 
@@ -22,7 +24,7 @@ static struct entry *entry_for(int fd, bool create)
     return fdmap_slot(&entries, fd, sizeof(struct entry), create);
 }
 
-bool tunnels_add(int fd, const union sockaddr_any *target)
+bool tunnels_add(int fd, const union sockaddr_any *target, const union sockaddr_any *outward)
 {
     struct file_id id;
     struct entry *e = entry_for(fd, true);
@@ -32,6 +34,9 @@ bool tunnels_add(int fd, const union sockaddr_any *target)
     atomic_exchange_explicit(&e->used, false, memory_order_acq_rel);
     e->id = id;
     e->target = *target;
+    memset(&e->outward, 0, sizeof(e->outward));
+    if (outward)
+        e->outward = *outward;
     e->seq = atomic_fetch_add_explicit(&added, 1, memory_order_relaxed) + 1;
     int top = atomic_load_explicit(&highest, memory_order_relaxed);
     while (fd > top && !atomic_compare_exchange_weak_explicit(&highest, &top, fd, memory_order_relaxed,
@@ -79,4 +84,15 @@ bool tunnels_latest(int *fd, union sockaddr_any *target)
         *target = t;
     }
     return best != 0;
+}
+
+bool tunnels_outward(int fd, union sockaddr_any *outward)
+{
+    struct entry *e = entry_for(fd, false);
+    if (!e || !atomic_load_explicit(&e->used, memory_order_acquire) || e->outward.sa.sa_family == AF_UNSPEC)
+        return false;
+    if (!file_id_is(fd, &e->id))
+        return false;
+    *outward = e->outward;
+    return true;
 }

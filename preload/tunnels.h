@@ -7,8 +7,11 @@
 
 #include "addr.h"
 
-/* Records that fd now carries a tunnel to target. Returns false if fd is beyond the table. */
-bool tunnels_add(int fd, const union sockaddr_any *target);
+/* Records that fd now carries a tunnel to target; outward (NULL: unknown) is the proxy's side of
+ * it, the address the target sees. Returns false if fd is beyond the table. */
+bool tunnels_add(int fd, const union sockaddr_any *target, const union sockaddr_any *outward);
+/* The proxy's side of fd's tunnel (into *outward), if it is known; false otherwise. */
+bool tunnels_outward(int fd, union sockaddr_any *outward);
 /* Copies the target of a managed fd into *target; false if fd is not managed (or was replaced
  * behind our back, e.g. by dup2 or close_range). */
 bool tunnels_target(int fd, union sockaddr_any *target);

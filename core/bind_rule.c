@@ -2,16 +2,11 @@
 
 #include <stddef.h>
 
+#include "chain.h"
+
 bool bind_rule_chain_binds(const struct config *c, const struct chain *ch)
 {
-    if (!ch || ch->hop_count == 0)
-        return false;
-    /* A strict chain ends with its last proxy; the others may end with any of theirs. */
-    size_t first = ch->mode == CHAIN_STRICT ? ch->hop_count - 1 : 0;
-    for (size_t i = first; i < ch->hop_count; i++)
-        if (c->proxies[ch->hops[i]].kind != PROXY_SOCKS5)
-            return false;
-    return true;
+    return ch && ch->hop_count && chain_socks5_end(c, ch) == CHAIN_SOCKS5_END_ALWAYS;
 }
 
 static struct bind_verdict local(const char *why)

@@ -26,7 +26,8 @@ struct bind_verdict {
  * proxied connection takes tunnel_route (NULL: it has none open). */
 struct bind_verdict bind_rule_decide(const struct config *c, bool tcp, const union sockaddr_any *local,
                                      const struct route *tunnel_route);
-/* Whether every proxy that chain ch may put last is a SOCKS5 one (the only kind that can BIND here). */
+/* Whether every proxy that chain ch may put last is a SOCKS5 one (the only kind that can BIND here;
+ * chain_socks5_end). */
 bool bind_rule_chain_binds(const struct config *c, const struct chain *ch);
 
 #endif

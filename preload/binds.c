@@ -25,6 +25,7 @@
 #include "tunnels.h"
 
 enum listener_state {
+    LISTENER_CANDIDATE, /* bind() was meant for the proxy; nothing done yet: a connect() may still make it a client */
     LISTENER_ARMED,     /* the first reply is in; waiting for listen() */
     LISTENER_WAITING,   /* our thread waits for the second reply: it alone touches the proxy connection */
     LISTENER_READY,     /* the second reply (or a failure) is in, and the listener was made readable */
@@ -37,6 +38,11 @@ struct listener {
     bool closed;                   /* the program closed its socket: whoever ends the waiting frees */
     struct file_id id;             /* the program's socket, to notice it replaced behind our back */
     int family;                    /* of the program's socket */
+    union sockaddr_any asked;      /* what the program bind()s to: done for real if it connect()s instead */
+    const struct config *config;
+    const struct chain *chain;     /* of the proxied connection: BIND goes the same way */
+    struct socks_target expect;    /* that connection's target, port 0: the peer the proxy may take */
+    int arm_error;                 /* positive errno if asking the proxy failed */
     int proxy;                     /* our connection to the first proxy, asked for BIND */
     struct tunnel tunnel;          /* its handshake, which goes on with the second reply */
     long long deadline_ms;         /* for the second reply */
@@ -90,15 +96,17 @@ static void listener_free(struct listener *l)
 
 /* Asks the chain's last proxy for BIND over a fresh connection, up to the first reply: where the
  * proxy listens (its own address when it answers the unspecified one). 0 or -errno, logged. */
-static int ask_proxy(struct listener *l, const struct config *c, const struct chain *ch, const struct socks_target *expect)
+static int ask_proxy(struct listener *l)
 {
+    const struct config *c = l->config;
+    const struct chain *ch = l->chain;
     struct timespec start;
     clock_gettime(CLOCK_MONOTONIC, &start);
     l->proxy = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (l->proxy < 0)
         return -errno;
     struct tunnel *t = &l->tunnel;
-    int r = tunnel_open_command(l->proxy, c, ch, expect, SOCKS5_CMD_BIND, t);
+    int r = tunnel_open_command(l->proxy, c, ch, &l->expect, SOCKS5_CMD_BIND, t);
     tunnel_log_result(c, l->what, ch, t, -r, &start);
     if (r < 0)
         return r;
@@ -130,31 +138,51 @@ static int bind_loopback(int fd, struct listener *l)
     return 0;
 }
 
-/* Makes fd a listener through ch's last proxy, expecting a peer at expect. 0 or -errno. */
-static int listener_open(int fd, int family, const struct config *c, const struct chain *ch,
-                         const struct socks_target *expect, const union sockaddr_any *expect_dst)
+/* Remembers that fd's bind() to asked was meant for the proxy: through ch's last proxy,
+ * expecting a peer at expect. Nothing goes out yet (see arm). 0 or -errno. */
+static int listener_new(int fd, const union sockaddr_any *asked, const struct config *c, const struct chain *ch,
+                        const struct socks_target *expect, const union sockaddr_any *expect_dst)
 {
-    struct listener *l = calloc(1, sizeof(*l));
+    _Atomic(struct listener *) *s = slot_of(fd, true);
+    struct listener *l = s ? calloc(1, sizeof(*l)) : NULL;
     if (!l)
         return -ENOMEM;
     pthread_mutex_init(&l->lock, NULL);
     l->proxy = l->poke = -1;
-    l->family = family;
+    l->family = asked->sa.sa_family;
+    l->asked = *asked;
+    l->config = c;
+    l->chain = ch;
+    l->expect = *expect;
     outbound_describe(expect, expect_dst, l->what, sizeof(l->what));
-    _Atomic(struct listener *) *s = slot_of(fd, true);
-    int r = s ? ask_proxy(l, c, ch, expect) : -ENOMEM;
-    if (r == 0)
-        r = bind_loopback(fd, l);
-    if (r == 0 && !file_id_of(fd, &l->id))
-        r = -EBADF;
-    if (r < 0) {
+    if (!file_id_of(fd, &l->id)) {
         listener_free(l);
-        return r;
+        return -EBADF;
     }
     atomic_store_explicit(&any, true, memory_order_relaxed);
     struct listener *old = atomic_exchange_explicit(s, l, memory_order_acq_rel);
     if (old)
         listener_free(old);   /* of a socket closed behind our back under the same number */
+    return 0;
+}
+
+/* The first use of a candidate as a listener (getsockname, listen): asks the proxy for BIND, up to
+ * the first reply, and binds the program's socket to loopback. 0, or -errno (then for good).
+ * With l->lock held. */
+static int arm(int fd, struct listener *l)
+{
+    if (l->state != LISTENER_CANDIDATE)
+        return -l->arm_error;
+    int r = ask_proxy(l);
+    if (r == 0)
+        r = bind_loopback(fd, l);
+    if (r < 0) {
+        close_if_open(&l->proxy);
+        l->state = LISTENER_SPENT;
+        l->error = l->arm_error = -r;
+        return r;
+    }
+    l->state = LISTENER_ARMED;
     if (log_enabled(LOG_INFO)) {
         char bound[ADDR_TEXT_MAX];
         log_msg(LOG_INFO, "BIND for a peer at %s: the proxy listens on %s", l->what,
@@ -165,6 +193,8 @@ static int listener_open(int fd, int family, const struct config *c, const struc
 
 int binds_bind(int fd, const struct sockaddr *addr, socklen_t len)
 {
+    if (binds_maybe(fd) && listener_of(fd))
+        return -EINVAL;   /* bound already, as the kernel would say */
     union sockaddr_any local;
     /* The common cases cost no syscall: not inet, a fixed port, loopback. */
     if (context_loading() || !addr || !addr_from_sockaddr(&local, addr, len) || addr_port(&local) != 0 ||
@@ -195,7 +225,7 @@ int binds_bind(int fd, const struct sockaddr *addr, socklen_t len)
     /* The peer connects from the host the tunnel reaches, from a port nobody knows yet. */
     expect.port = 0;
     expect.addr.in4.sin_port = dst.in4.sin_port = 0;   /* the same place in sockaddr_in6 */
-    return listener_open(fd, local.sa.sa_family, c, route.chain, &expect, &dst);
+    return listener_new(fd, &local, c, route.chain, &expect, &dst);
 }
 
 /* Reads the second reply within the deadline: 0 with l->peer, or a positive errno. */
@@ -280,11 +310,11 @@ int binds_listen(int fd, int backlog)
     struct listener *l = listener_of(fd);
     if (!l)
         return 1;
-    if (libc()->listen(fd, backlog) < 0)
-        return -errno;
-    int r = 0;
     pthread_mutex_lock(&l->lock);
-    if (l->state == LISTENER_ARMED) {
+    int r = arm(fd, l);
+    if (r == 0 && libc()->listen(fd, backlog) < 0)
+        r = -errno;
+    if (r == 0 && l->state == LISTENER_ARMED) {
         l->state = LISTENER_WAITING;
         l->deadline_ms = tunnel_now_ms() + context_config()->bind_timeout_ms;
         if (!threads_spawn(wait_second_reply, l)) {
@@ -352,13 +382,33 @@ int binds_accept(int fd, struct sockaddr *addr, socklen_t *len, int flags, bool 
     }
 }
 
-bool binds_sockname(int fd, struct sockaddr *addr, socklen_t *len)
+int binds_sockname(int fd, struct sockaddr *addr, socklen_t *len)
 {
     struct listener *l = listener_of(fd);
     if (!l || !addr || !len)
-        return false;
-    *len = addr_copy_out(&l->bound, addr, *len);
-    return true;
+        return 1;
+    pthread_mutex_lock(&l->lock);
+    int r = arm(fd, l);
+    if (r == 0)
+        *len = addr_copy_out(&l->bound, addr, *len);
+    pthread_mutex_unlock(&l->lock);
+    return r;
+}
+
+int binds_connecting(int fd)
+{
+    struct listener *l = listener_of(fd);
+    if (!l)
+        return 0;
+    pthread_mutex_lock(&l->lock);
+    bool candidate = l->state == LISTENER_CANDIDATE;
+    union sockaddr_any asked = l->asked;
+    pthread_mutex_unlock(&l->lock);
+    binds_close(fd);
+    /* A client after all (it bound before connecting): its bind() happens now, as asked. */
+    if (candidate && libc()->bind(fd, &asked.sa, addr_len(&asked)) < 0)
+        return -errno;
+    return 0;
 }
 
 void binds_close(int fd)

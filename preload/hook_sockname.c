@@ -59,8 +59,8 @@ SOCKSIFY_EXPORT int getsockname(int fd, struct sockaddr *addr, socklen_t *len)
     int r;
     struct sockname_call c = { .addr = addr, .len = len };
     /* A listener through the proxy: where the proxy listens, which the program announces. */
-    if (binds_maybe(fd) && binds_sockname(fd, addr, len))
-        return 0;
+    if (binds_maybe(fd) && (r = binds_sockname(fd, addr, len)) <= 0)
+        return (int)hook_result(r);
     if (engine_maybe(fd) && engine_on_real(fd, real_getsockname, &c, &r))
         return r;
     socklen_t room = len ? *len : 0;

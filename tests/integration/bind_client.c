@@ -9,6 +9,7 @@
  *   poll      a non-blocking listener, poll() for POLLIN (15 s at most), accept4(SOCK_NONBLOCK|SOCK_CLOEXEC)
  *   epoll     a non-blocking listener in an epoll set (edge-triggered), epoll_wait (15 s), accept()
  *   self      connects to the bound address itself (a purely local listener), then accept()
+ *   client    no listener after all: the bound socket connects to HOST:PORT (bind before connect)
  * and prints "PEER ADDR PORT" (from accept), "GETPEERNAME ADDR PORT", reads one line from the
  * connection and prints "DATA LINE", answers "ACK\n". A failed accept prints "ERRNO NAME". Then a
  * second accept on the spent listener (non-blocking) prints "AGAIN ERRNO NAME" or "AGAIN OK". */
@@ -134,6 +135,22 @@ static int serve_one(int l, const char *wait)
     return 0;
 }
 
+/* WAIT "client": the bound socket connects to host:port (an echo server) instead, as programs
+ * that bind before they connect do; prints "CLIENT-ECHO LINE". */
+static int bound_client(int s, const char *host, unsigned port)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = make_addr(host, port, &ss);
+    if (!len || connect(s, (struct sockaddr *)&ss, len) < 0)
+        return fail("CLIENT-CONNECT");
+    if (write(s, "ping\n", 5) != 5)
+        return fail("ERRNO");
+    char line[64];
+    read_line(s, line, sizeof(line));
+    printf("CLIENT-ECHO %s\n", line);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 5) {
@@ -153,6 +170,8 @@ int main(int argc, char **argv)
     int l = socket(ss.ss_family, SOCK_STREAM, 0);
     if (!len || l < 0 || bind(l, (struct sockaddr *)&ss, len) < 0)
         return fail("BIND");
+    if (strcmp(argv[4], "client") == 0)
+        return bound_client(l, argv[1], (unsigned)atoi(argv[2]));
     struct sockaddr_storage bound;
     socklen_t blen = sizeof(bound);
     if (getsockname(l, (struct sockaddr *)&bound, &blen) < 0)

@@ -316,3 +316,18 @@ def test_bind_local_listeners_stay_local(t):
     conf = t.write("cwd/sx.conf", "proxy %s\nbind no\n" % DANTE)
     local_listener(t, ["-f", conf], T4, "0.0.0.0")
     t.check("tcp/bind" not in t.server_log_since("danted"), "danted saw a BIND:\n%s" % t.server_log_since("danted")[-2000:])
+
+
+@test
+def test_bind_then_connect_is_a_client(t):
+    """A socket bound to 0.0.0.0:0 while a proxied connection is open, that then connects instead of
+    listening, is a client: its connection goes through the proxy and danted sees no BIND."""
+    t.need("danted", "echo")
+    bg = bind_client(t, ["-x", DANTE], T4, ECHO_PORT, "0.0.0.0", "client")
+    try:
+        rc, lines = bg.finish(15)
+    finally:
+        bg.kill()
+    t.check(rc == 0, "bind_client exited %s: %r\n%s" % (rc, lines, bg.stderr()))
+    expect_lines(t, lines, "CLIENT-ECHO ping")
+    t.check("tcp/bind" not in t.server_log_since("danted"), "danted saw a BIND:\n%s" % t.server_log_since("danted")[-2000:])

@@ -200,10 +200,12 @@ int binds_bind(int fd, const struct sockaddr *addr, socklen_t len)
     if (context_loading() || !addr || !addr_from_sockaddr(&local, addr, len) || addr_port(&local) != 0 ||
         addr_is_loopback(&local))
         return 1;
-    const struct config *c = context_config();
-    if (!c || !c->bind_auto)
-        return 1;
     int saved = errno;
+    const struct config *c = context_config();
+    if (!c || !c->bind_auto) {
+        errno = saved;
+        return 1;
+    }
     int proto = socket_int(fd, SOL_SOCKET, SO_PROTOCOL, -1);
     bool tcp = proto == IPPROTO_TCP || proto == IPPROTO_MPTCP;
     int tunnel_fd;

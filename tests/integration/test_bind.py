@@ -12,7 +12,7 @@ import time
 from capture import Capture, packets
 from procs import killpg, wait_until
 from testcase import test
-from topology import C4, DANTE_PORT, ECHO_PORT, FAKE_PORTS, HERE, P4C, P4T, PY, T4, WRAPPER
+from topology import C4, DANTE_PORT, ECHO_PORT, FAKE_PORTS, HERE, P4C, P4T, P6T, PY, T4, T6, WRAPPER
 
 DANTE = "socks5://%s:%d" % (P4C, DANTE_PORT)
 FTP_PORT = 2121
@@ -197,13 +197,14 @@ def test_bind_curl_active_ftp_sequential(t):
 
 # ---------- the raw sequence against danted ----------
 
-def raw_danted(t, wait):
+def raw_danted(t, wait, target=T4, local="0.0.0.0", external=P4T):
     t.need("danted", "echo")
-    bg = bind_client(t, ["-x", DANTE], T4, ECHO_PORT, "0.0.0.0", wait)
+    bg = bind_client(t, ["-x", DANTE], target, ECHO_PORT, local, wait)
     try:
         bound = bg.line_starting("BOUND", 15)
         t.check(bound, "bind_client printed no BOUND line: %r\n%s" % (bg.lines, bg.stderr()))
-        t.check(field(bound, 1) == P4T, "getsockname is not danted's external address %s: %s\n%s" % (P4T, bound, bg.stderr()))
+        t.check(field(bound, 1) == external, "getsockname is not danted's external address %s: %s\n%s" % (
+            external, bound, bg.stderr()))
         text = "hello-from-T-" + secrets.token_hex(4)
         r = peer_connects(t, field(bound, 1), int(field(bound, 2)), text)
         rc, lines = bg.finish(20)
@@ -213,7 +214,7 @@ def raw_danted(t, wait):
     t.check(r.out.strip() == "ACK", "the peer got %r, not ACK" % r.out)
     t.check(rc == 0, "bind_client exited %s: %r\n%s" % (rc, lines, bg.stderr()))
     peer = [l for l in lines if l.startswith("PEER ")]
-    t.check(peer and field(peer[0], 1) == T4, "accept's peer is not %s: %r" % (T4, lines))
+    t.check(peer and field(peer[0], 1) == target, "accept's peer is not %s: %r" % (target, lines))
     getpeer = [l for l in lines if l.startswith("GETPEERNAME ")]
     t.check(getpeer and getpeer[0].replace("GETPEERNAME", "PEER") == peer[0],
             "getpeername differs from accept's address: %r" % lines)
@@ -233,6 +234,12 @@ def test_bind_raw_danted_poll_accept4(t):
 @test
 def test_bind_raw_danted_epoll(t):
     raw_danted(t, "epoll")
+
+
+@test
+def test_bind_raw_danted_ipv6(t):
+    """An IPv6 listener (::) while an IPv6 target is proxied: danted listens on its IPv6 side."""
+    raw_danted(t, "block", T6, "::", P6T)
 
 
 # ---------- scripted faults (fakeproxy) ----------

@@ -34,8 +34,9 @@ enum listener_state {
 
 struct listener {
     pthread_mutex_t lock;          /* state, closed, and the descriptors below once waiting ends */
+    int refs;                      /* its slot, our thread, each call using it (under registry) */
     enum listener_state state;
-    bool closed;                   /* the program closed its socket: whoever ends the waiting frees */
+    bool closed;                   /* the program closed its socket: nothing more to log or wake */
     struct file_id id;             /* the program's socket, to notice it replaced behind our back */
     int family;                    /* of the program's socket */
     union sockaddr_any asked;      /* what the program bind()s to: done for real if it connect()s instead */
@@ -57,6 +58,9 @@ struct listener {
 
 static struct fdmap slots;          /* per descriptor: _Atomic(struct listener *) */
 static atomic_bool any;             /* a listener was ever made: binds_maybe's fast answer */
+/* Taking a listener from its slot and counting its users, so that none is freed while a call (a
+ * blocking accept in another thread, say) or our thread still uses it. Only listeners' calls take it. */
+static pthread_mutex_t registry = PTHREAD_MUTEX_INITIALIZER;
 
 static _Atomic(struct listener *) *slot_of(int fd, bool create)
 {
@@ -71,12 +75,42 @@ bool binds_maybe(int fd)
     return s && atomic_load_explicit(s, memory_order_relaxed);
 }
 
-/* fd's listener, if fd still holds the socket it was made for. */
-static struct listener *listener_of(int fd)
+static void close_if_open(int *fd);
+static void listener_free(struct listener *l);
+
+/* fd's listener, if fd still holds the socket it was made for, with a reference for the caller
+ * (listener_put). */
+static struct listener *listener_get(int fd)
 {
     _Atomic(struct listener *) *s = slot_of(fd, false);
+    pthread_mutex_lock(&registry);
     struct listener *l = s ? atomic_load_explicit(s, memory_order_acquire) : NULL;
-    return l && file_id_is(fd, &l->id) ? l : NULL;
+    if (l && file_id_is(fd, &l->id))
+        l->refs++;
+    else
+        l = NULL;
+    pthread_mutex_unlock(&registry);
+    return l;
+}
+
+/* Drops a reference; the last one frees. */
+static void listener_put(struct listener *l)
+{
+    pthread_mutex_lock(&registry);
+    bool last = --l->refs == 0;
+    pthread_mutex_unlock(&registry);
+    if (last)
+        listener_free(l);
+}
+
+/* Takes fd's listener out of its slot, with the slot's reference, or NULL. */
+static struct listener *listener_take(int fd)
+{
+    _Atomic(struct listener *) *s = slot_of(fd, false);
+    pthread_mutex_lock(&registry);
+    struct listener *l = s ? atomic_exchange_explicit(s, NULL, memory_order_acq_rel) : NULL;
+    pthread_mutex_unlock(&registry);
+    return l;
 }
 
 static void close_if_open(int *fd)
@@ -149,6 +183,7 @@ static int listener_new(int fd, const union sockaddr_any *asked, const struct co
         return -ENOMEM;
     pthread_mutex_init(&l->lock, NULL);
     l->proxy = l->poke = -1;
+    l->refs = 1;   /* the slot's */
     l->family = asked->sa.sa_family;
     l->asked = *asked;
     l->config = c;
@@ -160,9 +195,11 @@ static int listener_new(int fd, const union sockaddr_any *asked, const struct co
         return -EBADF;
     }
     atomic_store_explicit(&any, true, memory_order_relaxed);
+    pthread_mutex_lock(&registry);
     struct listener *old = atomic_exchange_explicit(s, l, memory_order_acq_rel);
+    pthread_mutex_unlock(&registry);
     if (old)
-        listener_free(old);   /* of a socket closed behind our back under the same number */
+        listener_put(old);   /* of a socket closed behind our back under the same number */
     return 0;
 }
 
@@ -193,8 +230,11 @@ static int arm(int fd, struct listener *l)
 
 int binds_bind(int fd, const struct sockaddr *addr, socklen_t len)
 {
-    if (binds_maybe(fd) && listener_of(fd))
+    struct listener *bound = binds_maybe(fd) ? listener_get(fd) : NULL;
+    if (bound) {
+        listener_put(bound);
         return -EINVAL;   /* bound already, as the kernel would say */
+    }
     union sockaddr_any local;
     /* The common cases cost no syscall: not inet, a fixed port, loopback. */
     if (context_loading() || !addr || !addr_from_sockaddr(&local, addr, len) || addr_port(&local) != 0 ||
@@ -302,14 +342,13 @@ static void *wait_second_reply(void *arg)
     }
     l->state = LISTENER_READY;
     pthread_mutex_unlock(&l->lock);
-    if (closed)
-        listener_free(l);
+    listener_put(l);
     return NULL;
 }
 
 int binds_listen(int fd, int backlog)
 {
-    struct listener *l = listener_of(fd);
+    struct listener *l = listener_get(fd);
     if (!l)
         return 1;
     pthread_mutex_lock(&l->lock);
@@ -319,12 +358,19 @@ int binds_listen(int fd, int backlog)
     if (r == 0 && l->state == LISTENER_ARMED) {
         l->state = LISTENER_WAITING;
         l->deadline_ms = tunnel_now_ms() + context_config()->bind_timeout_ms;
+        pthread_mutex_lock(&registry);
+        l->refs++;   /* our thread's */
+        pthread_mutex_unlock(&registry);
         if (!threads_spawn(wait_second_reply, l)) {
             l->state = LISTENER_ARMED;
             r = -EAGAIN;
+            pthread_mutex_lock(&registry);
+            l->refs--;   /* never the last: the caller holds one */
+            pthread_mutex_unlock(&registry);
         }
     }
     pthread_mutex_unlock(&l->lock);
+    listener_put(l);
     return r;
 }
 
@@ -352,15 +398,12 @@ static int hand_over(struct listener *l, int conn, struct sockaddr *addr, sockle
     return conn;
 }
 
-int binds_accept(int fd, struct sockaddr *addr, socklen_t *len, int flags, bool *mine)
+/* accept() on l's socket until our own connection comes (or, non-blocking, nothing is there). */
+static int accept_loop(int fd, struct listener *l, struct sockaddr *addr, socklen_t *len, int flags)
 {
-    struct listener *l = listener_of(fd);
-    *mine = l != NULL;
-    if (!l)
-        return 0;
     for (;;) {
         pthread_mutex_lock(&l->lock);
-        int spent = l->state == LISTENER_SPENT ? l->error : 0;
+        int spent = l->state == LISTENER_SPENT || l->closed ? (l->error ? l->error : EBADF) : 0;
         pthread_mutex_unlock(&l->lock);
         if (spent)
             return -spent;
@@ -384,28 +427,43 @@ int binds_accept(int fd, struct sockaddr *addr, socklen_t *len, int flags, bool 
     }
 }
 
+int binds_accept(int fd, struct sockaddr *addr, socklen_t *len, int flags, bool *mine)
+{
+    struct listener *l = listener_get(fd);
+    *mine = l != NULL;
+    if (!l)
+        return 0;
+    int r = accept_loop(fd, l, addr, len, flags);
+    listener_put(l);
+    return r;
+}
+
 int binds_sockname(int fd, struct sockaddr *addr, socklen_t *len)
 {
-    struct listener *l = listener_of(fd);
-    if (!l || !addr || !len)
+    if (!addr || !len)
+        return 1;
+    struct listener *l = listener_get(fd);
+    if (!l)
         return 1;
     pthread_mutex_lock(&l->lock);
     int r = arm(fd, l);
     if (r == 0)
         *len = addr_copy_out(&l->bound, addr, *len);
     pthread_mutex_unlock(&l->lock);
+    listener_put(l);
     return r;
 }
 
 int binds_connecting(int fd)
 {
-    struct listener *l = listener_of(fd);
+    struct listener *l = listener_get(fd);
     if (!l)
         return 0;
     pthread_mutex_lock(&l->lock);
     bool candidate = l->state == LISTENER_CANDIDATE;
     union sockaddr_any asked = l->asked;
     pthread_mutex_unlock(&l->lock);
+    listener_put(l);
     binds_close(fd);
     /* A client after all (it bound before connecting): its bind() happens now, as asked. */
     if (candidate && libc()->bind(fd, &asked.sa, addr_len(&asked)) < 0)
@@ -415,17 +473,14 @@ int binds_connecting(int fd)
 
 void binds_close(int fd)
 {
-    _Atomic(struct listener *) *s = slot_of(fd, false);
-    struct listener *l = s ? atomic_exchange_explicit(s, NULL, memory_order_acq_rel) : NULL;
+    struct listener *l = listener_take(fd);
     if (!l)
         return;
     pthread_mutex_lock(&l->lock);
-    bool waiting = l->state == LISTENER_WAITING;
     l->closed = true;
-    /* Wakes our thread: the proxy connection reads end of file, and the thread frees. */
-    if (waiting)
+    /* Wakes our thread: the proxy connection reads end of file. */
+    if (l->state == LISTENER_WAITING)
         libc()->shutdown(l->proxy, SHUT_RDWR);
     pthread_mutex_unlock(&l->lock);
-    if (!waiting)
-        listener_free(l);
+    listener_put(l);
 }

@@ -3,58 +3,21 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "bind_listener.h"
 #include "bind_rule.h"
 #include "context.h"
-#include "descriptor.h"
-#include "fakedns.h"
 #include "fdmap.h"
 #include "libc.h"
 #include "log.h"
 #include "outbound.h"
 #include "threads.h"
-#include "tunnel.h"
 #include "tunnels.h"
-
-enum listener_state {
-    LISTENER_CANDIDATE, /* bind() was meant for the proxy; nothing done yet: a connect() may still make it a client */
-    LISTENER_ARMED,     /* the first reply is in; waiting for listen() */
-    LISTENER_WAITING,   /* our thread waits for the second reply: it alone touches the proxy connection */
-    LISTENER_READY,     /* the second reply (or a failure) is in, and the listener was made readable */
-    LISTENER_SPENT,     /* accept() took the connection (or the failure): nothing more to accept */
-};
-
-struct listener {
-    pthread_mutex_t lock;          /* state, closed, and the descriptors below once waiting ends */
-    int refs;                      /* its slot, our thread, each call using it (under registry) */
-    enum listener_state state;
-    bool closed;                   /* the program closed its socket: nothing more to log or wake */
-    struct file_id id;             /* the program's socket, to notice it replaced behind our back */
-    int family;                    /* of the program's socket */
-    union sockaddr_any asked;      /* what the program bind()s to: done for real if it connect()s instead */
-    const struct config *config;
-    const struct chain *chain;     /* of the proxied connection: BIND goes the same way */
-    struct socks_target expect;    /* that connection's target, port 0: the peer the proxy may take */
-    int arm_error;                 /* positive errno if asking the proxy failed */
-    int proxy;                     /* our connection to the first proxy, asked for BIND */
-    struct tunnel tunnel;          /* its handshake, which goes on with the second reply */
-    long long deadline_ms;         /* for the second reply */
-    union sockaddr_any bound;      /* where the proxy listens: what getsockname() reports */
-    union sockaddr_any loop;       /* where the program's socket really listens (loopback) */
-    int poke;                      /* our end of the connection that makes the listener readable */
-    union sockaddr_any poke_local; /* its address: how accept() knows that connection is ours */
-    union sockaddr_any peer;       /* from the second reply */
-    int error;                     /* positive errno of the second reply */
-    char what[FAKEDNS_NAME_MAX + ADDR_TEXT_MAX + 16]; /* the expected peer, for logs */
-};
 
 static struct fdmap slots;          /* per descriptor: _Atomic(struct listener *) */
 static atomic_bool any;             /* a listener was ever made: binds_maybe's fast answer */
@@ -74,9 +37,6 @@ bool binds_maybe(int fd)
     _Atomic(struct listener *) *s = slot_of(fd, false);
     return s && atomic_load_explicit(s, memory_order_relaxed);
 }
-
-static void close_if_open(int *fd);
-static void listener_free(struct listener *l);
 
 /* fd's listener, if fd still holds the socket it was made for, with a reference for the caller
  * (listener_put). */
@@ -100,7 +60,7 @@ static void listener_put(struct listener *l)
     bool last = --l->refs == 0;
     pthread_mutex_unlock(&registry);
     if (last)
-        listener_free(l);
+        bind_listener_free(l);
 }
 
 /* Takes fd's listener out of its slot, with the slot's reference, or NULL. */
@@ -111,65 +71,6 @@ static struct listener *listener_take(int fd)
     struct listener *l = s ? atomic_exchange_explicit(s, NULL, memory_order_acq_rel) : NULL;
     pthread_mutex_unlock(&registry);
     return l;
-}
-
-static void close_if_open(int *fd)
-{
-    if (*fd >= 0)
-        libc()->close(*fd);
-    *fd = -1;
-}
-
-static void listener_free(struct listener *l)
-{
-    close_if_open(&l->proxy);
-    close_if_open(&l->poke);
-    pthread_mutex_destroy(&l->lock);
-    free(l);
-}
-
-/* Asks the chain's last proxy for BIND over a fresh connection, up to the first reply: where the
- * proxy listens (its own address when it answers the unspecified one). 0 or -errno, logged. */
-static int ask_proxy(struct listener *l)
-{
-    const struct config *c = l->config;
-    const struct chain *ch = l->chain;
-    struct timespec start;
-    clock_gettime(CLOCK_MONOTONIC, &start);
-    l->proxy = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (l->proxy < 0)
-        return -errno;
-    struct tunnel *t = &l->tunnel;
-    int r = tunnel_open_command(l->proxy, c, ch, &l->expect, SOCKS5_CMD_BIND, t);
-    tunnel_log_result(c, l->what, ch, t, -r, &start);
-    if (r < 0)
-        return r;
-    const struct proxy *last = t->handshake.hops[t->hop_count - 1];
-    r = socks5_udp_relay(&t->handshake.reply.bound, last->has_addr ? &last->addr : NULL, &l->bound);
-    if (r == 0)
-        r = addr_fit_family(&l->bound, l->family);
-    if (r < 0)
-        log_msg(LOG_ERROR, "BIND for a peer at %s: the proxy listens where this socket cannot say: %s", l->what,
-                strerror(-r));
-    return r;
-}
-
-/* Binds the program's socket fd to loopback, port 0, where only we connect; l->loop says where. */
-static int bind_loopback(int fd, struct listener *l)
-{
-    union sockaddr_any lo;
-    memset(&lo, 0, sizeof(lo));
-    if (l->family == AF_INET6) {
-        lo.in6.sin6_family = AF_INET6;
-        lo.in6.sin6_addr = in6addr_loopback;
-    } else {
-        lo.in4.sin_family = AF_INET;
-        lo.in4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    }
-    socklen_t n = sizeof(l->loop);
-    if (libc()->bind(fd, &lo.sa, addr_len(&lo)) < 0 || libc()->getsockname(fd, &l->loop.sa, &n) < 0)
-        return -errno;
-    return 0;
 }
 
 /* Remembers that fd's bind() to asked was meant for the proxy: through ch's last proxy,
@@ -191,7 +92,7 @@ static int listener_new(int fd, const union sockaddr_any *asked, const struct co
     l->expect = *expect;
     outbound_describe(expect, expect_dst, l->what, sizeof(l->what));
     if (!file_id_of(fd, &l->id)) {
-        listener_free(l);
+        bind_listener_free(l);
         return -EBADF;
     }
     atomic_store_explicit(&any, true, memory_order_relaxed);
@@ -200,31 +101,6 @@ static int listener_new(int fd, const union sockaddr_any *asked, const struct co
     pthread_mutex_unlock(&registry);
     if (old)
         listener_put(old);   /* of a socket closed behind our back under the same number */
-    return 0;
-}
-
-/* The first use of a candidate as a listener (getsockname, listen): asks the proxy for BIND, up to
- * the first reply, and binds the program's socket to loopback. 0, or -errno (then for good).
- * With l->lock held. */
-static int arm(int fd, struct listener *l)
-{
-    if (l->state != LISTENER_CANDIDATE)
-        return -l->arm_error;
-    int r = ask_proxy(l);
-    if (r == 0)
-        r = bind_loopback(fd, l);
-    if (r < 0) {
-        close_if_open(&l->proxy);
-        l->state = LISTENER_SPENT;
-        l->error = l->arm_error = -r;
-        return r;
-    }
-    l->state = LISTENER_ARMED;
-    if (log_enabled(LOG_INFO)) {
-        char bound[ADDR_TEXT_MAX];
-        log_msg(LOG_INFO, "BIND for a peer at %s: the proxy listens on %s", l->what,
-                addr_format(&l->bound, bound, sizeof(bound)));
-    }
     return 0;
 }
 
@@ -270,78 +146,11 @@ int binds_bind(int fd, const struct sockaddr *addr, socklen_t len)
     return listener_new(fd, &local, c, route.chain, &expect, &dst);
 }
 
-/* Reads the second reply within the deadline: 0 with l->peer, or a positive errno. */
-static int read_second_reply(struct listener *l)
-{
-    struct handshake *h = &l->tunnel.handshake;
-    if (handshake_bind_second(h) < 0)
-        return EINVAL;
-    int flags = libc()->fcntl(l->proxy, F_GETFL);
-    libc()->fcntl(l->proxy, F_SETFL, flags | O_NONBLOCK);
-    while (handshake_status(h) == HANDSHAKE_READ) {
-        long long left = l->deadline_ms - tunnel_now_ms();
-        if (left <= 0) {
-            handshake_abort(h, ETIMEDOUT);
-            break;
-        }
-        struct pollfd p = { .fd = l->proxy, .events = POLLIN };
-        int r = poll(&p, 1, left > 60000 ? 60000 : (int)left);
-        if (r < 0 && errno != EINTR)
-            handshake_abort(h, errno);
-        if (r <= 0)
-            continue;
-        r = tunnel_step(l->proxy, h);
-        if (r < 0)
-            handshake_abort(h, -r);
-    }
-    int err = handshake_error(h);
-    if (err)
-        return err;
-    l->peer = h->reply.bound.addr;
-    if (h->reply.bound.is_name || addr_fit_family(&l->peer, l->family) < 0)
-        return EPROTO;   /* a peer this socket cannot name */
-    return 0;
-}
-
-/* Makes the program's socket readable: a connection to it from loopback, which accept() knows
- * by its address. */
-static void poke(struct listener *l)
-{
-    l->poke = socket(l->loop.sa.sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    socklen_t n = sizeof(l->poke_local);
-    if (l->poke < 0 || libc()->connect(l->poke, &l->loop.sa, addr_len(&l->loop)) < 0 ||
-        libc()->getsockname(l->poke, &l->poke_local.sa, &n) < 0) {
-        log_msg(LOG_ERROR, "BIND for a peer at %s: cannot wake the listener: %s", l->what, strerror(errno));
-        close_if_open(&l->poke);
-    }
-}
-
-static void log_second_reply(const struct listener *l, int err)
-{
-    if (err) {
-        const char *detail = l->tunnel.handshake.detail;
-        log_msg(LOG_ERROR, "BIND for a peer at %s: no connection: %s%s%s%s", l->what, strerror(err),
-                detail[0] ? " (proxy said: " : "", detail, detail[0] ? ")" : "");
-    } else if (log_enabled(LOG_INFO)) {
-        char peer[ADDR_TEXT_MAX];
-        log_msg(LOG_INFO, "BIND for a peer at %s: %s connected", l->what, addr_format(&l->peer, peer, sizeof(peer)));
-    }
-}
-
-/* The thread that waits for the second reply of one listener. */
+/* The thread that waits for the second reply of one listener, holding a reference. */
 static void *wait_second_reply(void *arg)
 {
     struct listener *l = arg;
-    int err = read_second_reply(l);
-    pthread_mutex_lock(&l->lock);
-    l->error = err;
-    bool closed = l->closed;
-    if (!closed) {
-        log_second_reply(l, err);
-        poke(l);
-    }
-    l->state = LISTENER_READY;
-    pthread_mutex_unlock(&l->lock);
+    bind_listener_wait(l);
     listener_put(l);
     return NULL;
 }
@@ -352,7 +161,7 @@ int binds_listen(int fd, int backlog)
     if (!l)
         return 1;
     pthread_mutex_lock(&l->lock);
-    int r = arm(fd, l);
+    int r = bind_listener_arm(fd, l);
     if (r == 0 && libc()->listen(fd, backlog) < 0)
         r = -errno;
     if (r == 0 && l->state == LISTENER_ARMED) {
@@ -378,7 +187,7 @@ int binds_listen(int fd, int backlog)
  * connection (the tunnel to the peer), or to the failure. The new descriptor, or -errno. */
 static int hand_over(struct listener *l, int conn, struct sockaddr *addr, socklen_t *len, int flags)
 {
-    close_if_open(&l->poke);
+    bind_listener_close_fd(&l->poke);
     l->state = LISTENER_SPENT;
     int err = l->error;
     if (!err && dup3(l->proxy, conn, flags & SOCK_CLOEXEC ? O_CLOEXEC : 0) < 0)
@@ -388,7 +197,7 @@ static int hand_over(struct listener *l, int conn, struct sockaddr *addr, sockle
         l->error = err;
         return -err;
     }
-    close_if_open(&l->proxy);
+    bind_listener_close_fd(&l->proxy);
     int fl = libc()->fcntl(conn, F_GETFL);
     libc()->fcntl(conn, F_SETFL, flags & SOCK_NONBLOCK ? fl | O_NONBLOCK : fl & ~O_NONBLOCK);
     tunnels_add(conn, &l->peer, &l->bound);
@@ -446,7 +255,7 @@ int binds_sockname(int fd, struct sockaddr *addr, socklen_t *len)
     if (!l)
         return 1;
     pthread_mutex_lock(&l->lock);
-    int r = arm(fd, l);
+    int r = bind_listener_arm(fd, l);
     if (r == 0)
         *len = addr_copy_out(&l->bound, addr, *len);
     pthread_mutex_unlock(&l->lock);

@@ -51,6 +51,11 @@ CORE_A := $(B)/libsocksify-core.a
 CMD    := $(B)/socksify
 CMD_SRC := $(filter-out scripts/libpath.c,$(sort $(wildcard scripts/*.c)))
 CMD_OBJ := $(CMD_SRC:%.c=$(B)/%.o)
+# The command is linked statically (position-independent): it is started once per program run, and
+# without the dynamic loader's work it starts in about 1.5 ms less CPU here (tests/bench/startup.sh).
+# It needs nothing of libc that a static link lacks (no NSS, no dlopen). Sanitizer builds link
+# dynamically: their runtimes need the loader.
+CMD_LDFLAGS ?= -static-pie
 LIBPATH_DEFINES = -DSOCKSIFY_LIB_ROOT='"$(1)"' -DSOCKSIFY_LIB_DIR='"$(LIB_DIR)"' \
     $(if $(LIB_DIR_M32),-DSOCKSIFY_LIB_DIR32='"$(LIB_DIR_M32)"')
 UNIT   := $(B)/unit-tests
@@ -92,7 +97,7 @@ $(CORE_A): $(CORE_OBJ)
 # both generated from preload/hooks.def, the one list of hooks.
 $(B)/hooks.list: preload/hooks.def
 	@mkdir -p $(B)
-	sed -n 's/^\(HOOK\|HOOK_MAYBE\|WRAP\|ALIAS\|FORTIFY\)(\([A-Za-z0-9_]*\).*/\2/p' $< > $@
+	sed -n 's/^\(HOOK\|HOOK_MAYBE\|HOOK_TIME64\|WRAP\|ALIAS\|FORTIFY\)(\([A-Za-z0-9_]*\).*/\2/p' $< > $@
 
 $(B)/exports.map: $(B)/hooks.list
 	{ echo '/* Generated from preload/hooks.def: the hooks are all the library exports. */'; \
@@ -117,7 +122,7 @@ $(B)/scripts/libpath.o: scripts/libpath.c Makefile
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(DEPFLAGS) $(call LIBPATH_DEFINES,$(abspath $(B))) -c $< -o $@
 
 $(CMD): $(CMD_OBJ) $(B)/scripts/libpath.o $(CORE_A)
-	$(CC) $(CFLAGS) -o $@ $^
+	$(CC) $(CFLAGS) $(CMD_LDFLAGS) -o $@ $^
 
 # The installed command: the same objects, libpath.c compiled again with the installed paths
 # (every time: PREFIX may differ from the last install).
@@ -125,7 +130,7 @@ $(CMD): $(CMD_OBJ) $(B)/scripts/libpath.o $(CORE_A)
 $(B)/install/socksify: $(CMD_OBJ) $(CORE_A)
 	@mkdir -p $(B)/install
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(call LIBPATH_DEFINES,$(LIBDIR)) -c scripts/libpath.c -o $(B)/install/libpath.o
-	$(CC) $(CFLAGS) -o $@ $(CMD_OBJ) $(B)/install/libpath.o $(CORE_A)
+	$(CC) $(CFLAGS) $(CMD_LDFLAGS) -o $@ $(CMD_OBJ) $(B)/install/libpath.o $(CORE_A)
 
 $(UNIT): $(UNIT_OBJ) $(CORE_A)
 	$(CC) $(CFLAGS) -o $@ $^ -lcriterion -lpthread
@@ -245,7 +250,7 @@ UBSAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=undefined -fno-sanitize
 check-asan: deps
 	$(MAKE) B=build-asan CFLAGS="$(ASAN_FLAGS)" build-asan/unit-tests
 	ASAN_OPTIONS=detect_leaks=1 tests/run-unit.sh build-asan/unit-tests
-	$(MAKE) B=build-ubsan CFLAGS="$(UBSAN_FLAGS)" libs build-ubsan/socksify
+	$(MAKE) B=build-ubsan CFLAGS="$(UBSAN_FLAGS)" CMD_LDFLAGS= libs build-ubsan/socksify
 	SOCKSIFY_LIB='$(CURDIR)/build-ubsan/$$LIB/libsocksify.so' SOCKSIFY_CMD=$(CURDIR)/build-ubsan/socksify \
 	SOCKSIFY_IT_ENV="UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1" tests/integration/run.sh
 

@@ -43,3 +43,5 @@ SOCKSIFY_EXPORT int fcntl64(int fd, int cmd, ...)
 }
 
 SOCKSIFY_ALIAS(fcntl, __fcntl);
+/* What an i386 program built with _TIME_BITS=64 calls: glibc's is fcntl64 itself. */
+SOCKSIFY_ALIAS(fcntl64, __fcntl_time64);

@@ -3,7 +3,12 @@
  * connecting socket; on a UDP socket with an association each call takes one datagram from the
  * relay, without its SOCKS header and from the real peer (udp.h). Other descriptors pay two
  * relaxed atomic loads. */
+#include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
 
 #include "engine.h"
 #include "hooks.h"
@@ -46,6 +51,45 @@ SOCKSIFY_EXPORT int recvmmsg(int fd, struct mmsghdr *msgs, unsigned int n, int f
     if (!a)
         return libc()->recvmmsg(fd, msgs, n, flags, timeout);
     return (int)hook_result(udp_recv_many(fd, a, msgs, n, flags, timeout));
+}
+
+/* i386 programs built with _TIME_BITS=64 (glibc 2.34 on) call these instead of recvmsg and recvmmsg:
+ * glibc's convert 64-bit time in control messages and the timeout, so they are functions of their
+ * own, and a datagram of an association must be taken from the relay here too. Elsewhere libc has
+ * neither, and nothing calls them. */
+SOCKSIFY_EXPORT ssize_t __recvmsg64(int fd, struct msghdr *msg, int flags)
+{
+    if (engine_holds(fd))
+        return hook_fail(EAGAIN);
+    struct udp_assoc *a = msg ? udp_managed(fd) : NULL;
+    if (a)
+        return hook_result(udp_recv(fd, a, msg, flags));
+    return libc()->__recvmsg64 ? libc()->__recvmsg64(fd, msg, flags) : hook_fail(ENOSYS);
+}
+
+/* glibc's struct __timespec64 of a 32-bit program: 64-bit seconds, 32-bit nanoseconds, padding. */
+struct timespec_time64 {
+    int64_t tv_sec;
+    int32_t tv_nsec;
+    int32_t pad;
+};
+
+SOCKSIFY_EXPORT int __recvmmsg64(int fd, struct mmsghdr *msgs, unsigned int n, int flags, void *timeout)
+{
+    if (engine_holds(fd))
+        return hook_fail(EAGAIN);
+    struct udp_assoc *a = msgs ? udp_managed(fd) : NULL;
+    if (!a)
+        return libc()->__recvmmsg64 ? libc()->__recvmmsg64(fd, msgs, n, flags, timeout) : hook_fail(ENOSYS);
+    struct timespec t, *tp = NULL;
+    if (timeout) {
+        struct timespec_time64 t64;
+        memcpy(&t64, timeout, sizeof(t64));
+        bool fits = sizeof(time_t) >= sizeof(int64_t) || t64.tv_sec <= INT32_MAX;
+        t = (struct timespec){ .tv_sec = fits ? (time_t)t64.tv_sec : (time_t)INT32_MAX, .tv_nsec = t64.tv_nsec };
+        tp = &t;
+    }
+    return (int)hook_result(udp_recv_many(fd, a, msgs, n, flags, tp));
 }
 
 /* glibc's: reports the overflow and aborts, as the unhooked variant would. */

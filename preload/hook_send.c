@@ -124,3 +124,6 @@ SOCKSIFY_INTERNAL(sendto);
 SOCKSIFY_INTERNAL(sendmsg);
 SOCKSIFY_INTERNAL(sendmmsg);
 SOCKSIFY_ALIAS(send, __send);
+/* i386 programs built with _TIME_BITS=64 call these names; glibc's are the same functions. */
+SOCKSIFY_ALIAS(sendmsg, __sendmsg64);
+SOCKSIFY_ALIAS(sendmmsg, __sendmmsg64);

@@ -48,3 +48,9 @@ SOCKSIFY_EXPORT int setsockopt(int fd, int level, int name, const void *value, s
         return r;
     return libc()->setsockopt(fd, level, name, value, len);
 }
+/* i386 programs built with _TIME_BITS=64 call these names; glibc's are the same functions. Declared
+ * by hand: libc's headers declare the targets __THROW, which an alias must repeat. */
+extern int __getsockopt64(int, int, int, void *, socklen_t *) __THROW
+    __attribute__((alias("getsockopt"), visibility("default")));
+extern int __setsockopt64(int, int, int, const void *, socklen_t) __THROW
+    __attribute__((alias("setsockopt"), visibility("default")));

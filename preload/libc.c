@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <time.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -129,6 +130,8 @@ static void resolve_all(void)
     calls.name = dlsym(RTLD_NEXT, #name); \
     if (!calls.name) \
         calls.name = dlsym(RTLD_NEXT, "__" #name);
+#define HOOK_TIME64(name, ret, params) \
+    calls.name = sizeof(time_t) < 8 ? dlsym(RTLD_NEXT, #name) : NULL;
 #include "hooks.def"
 }
 

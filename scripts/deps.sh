@@ -39,6 +39,8 @@ set -euo pipefail
 #                     kernel cannot execute i386 code itself (no IA32 emulation, e.g. under a PVM hypervisor);
 #                     static, so an LD_PRELOAD in its environment reaches only the emulated program's loader
 #   python3-pyftpdlib an FTP server in the target namespace: active FTP (curl -P -) through BIND (test_bind.py)
+#   chromium          a browser whose processes resolve a name in one and connect in another
+#                     (test_session_shared.py: the session's shared name map)
 #   gnuplot-nox       tests/bench/chart.sh draws tests/bench/results/bench.png with it (benchmark only)
 PACKAGES=(
     build-essential
@@ -69,6 +71,7 @@ PACKAGES=(
     golang-go
     busybox-static
     python3-pyftpdlib
+    chromium
 )
 # Only for `make bench` (scripts/deps.sh --bench): the tools socksify is compared against.
 BENCH_PACKAGES=(

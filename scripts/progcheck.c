@@ -24,6 +24,7 @@
 static const char *const go_sections[] = { ".note.go.buildid", ".go.buildinfo", ".gopclntab" };
 /* Bounds on what a well-formed file holds; a larger table is read as "no sections". */
 #define SHSTRTAB_MAX ((size_t)1 << 20)
+#define TABLE_MAX ((size_t)1 << 20)
 
 /* The parts of an ELF file header the checks use, the same for both classes. */
 struct elf_file {
@@ -112,48 +113,72 @@ static int elf_parse_header(struct elf_file *f, const unsigned char *raw, size_t
     return 0;
 }
 
+/* A table of count entries of entsize bytes at off, read with one pread (malloc'd), or NULL if it
+ * is empty, larger than TABLE_MAX or cannot be read: a few calls instead of one per entry. */
+static unsigned char *read_table(int fd, uint64_t off, unsigned count, unsigned entsize)
+{
+    size_t size = (size_t)count * entsize;
+    if (size == 0 || size > TABLE_MAX)
+        return NULL;
+    unsigned char *t = malloc(size);
+    if (t && read_at(fd, t, size, off) < 0) {
+        free(t);
+        t = NULL;
+    }
+    return t;
+}
+
 /* True if a program header says PT_INTERP: the kernel starts the dynamic loader, which preloads.
  * p_type is the first field of both Elf32_Phdr and Elf64_Phdr. */
 static bool elf_has_interpreter(const struct elf_file *f)
 {
     size_t want = f->elf_class == ELFCLASS64 ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr);
-    if (f->phentsize < want)
-        return false;
-    for (unsigned i = 0; i < f->phnum; i++) {
+    unsigned char *t = f->phentsize < want ? NULL : read_table(f->fd, f->phoff, f->phnum, f->phentsize);
+    bool found = false;
+    for (unsigned i = 0; t && !found && i < f->phnum; i++) {
         uint32_t type;
-        if (read_at(f->fd, &type, sizeof(type), f->phoff + (uint64_t)i * f->phentsize) < 0)
-            return false;
-        if (type == PT_INTERP)
-            return true;
+        memcpy(&type, t + (size_t)i * f->phentsize, sizeof(type));
+        found = type == PT_INTERP;
     }
-    return false;
+    free(t);
+    return found;
 }
 
-/* Section i's name offset, file offset and size, for either class. */
-static int elf_section(const struct elf_file *f, unsigned i, uint32_t *name, uint64_t *off, uint64_t *size)
+/* Section i's name offset, file offset and size, for either class, from the section header table
+ * (f->shnum entries, f->shentsize bytes each, checked to hold a whole header by the caller). */
+static void elf_section(const struct elf_file *f, const unsigned char *table, unsigned i, uint32_t *name,
+                        uint64_t *off, uint64_t *size)
 {
-    uint64_t at = f->shoff + (uint64_t)i * f->shentsize;
+    const unsigned char *at = table + (size_t)i * f->shentsize;
     if (f->elf_class == ELFCLASS64) {
         Elf64_Shdr s;
-        if (f->shentsize < sizeof(s) || read_at(f->fd, &s, sizeof(s), at) < 0)
-            return -ENOEXEC;
+        memcpy(&s, at, sizeof(s));
         *name = s.sh_name, *off = s.sh_offset, *size = s.sh_size;
     } else {
         Elf32_Shdr s;
-        if (f->shentsize < sizeof(s) || read_at(f->fd, &s, sizeof(s), at) < 0)
-            return -ENOEXEC;
+        memcpy(&s, at, sizeof(s));
         *name = s.sh_name, *off = s.sh_offset, *size = s.sh_size;
     }
-    return 0;
+}
+
+/* The section header table, or NULL if there is none whose entries hold a whole header. */
+static unsigned char *elf_section_table(const struct elf_file *f)
+{
+    size_t want = f->elf_class == ELFCLASS64 ? sizeof(Elf64_Shdr) : sizeof(Elf32_Shdr);
+    if (f->shoff == 0 || f->shentsize < want)
+        return NULL;
+    return read_table(f->fd, f->shoff, f->shnum, f->shentsize);
 }
 
 /* The section-name string table, NUL-terminated (malloc'd), or NULL if there is none to read. */
-static char *elf_section_names(const struct elf_file *f, size_t *len)
+static char *elf_section_names(const struct elf_file *f, const unsigned char *table, size_t *len)
 {
     uint32_t name;
     uint64_t off, size;
-    if (f->shoff == 0 || f->shstrndx == SHN_UNDEF || f->shstrndx >= f->shnum ||
-        elf_section(f, f->shstrndx, &name, &off, &size) < 0 || size == 0 || size > SHSTRTAB_MAX)
+    if (f->shstrndx == SHN_UNDEF || f->shstrndx >= f->shnum)
+        return NULL;
+    elf_section(f, table, f->shstrndx, &name, &off, &size);
+    if (size == 0 || size > SHSTRTAB_MAX)
         return NULL;
     char *names = malloc(size + 1);
     if (!names || read_at(f->fd, names, size, off) < 0) {
@@ -178,16 +203,17 @@ static bool is_go_section(const char *name)
 static bool elf_is_go(const struct elf_file *f)
 {
     size_t len = 0;
-    char *names = elf_section_names(f, &len);
+    unsigned char *table = elf_section_table(f);
+    char *names = table ? elf_section_names(f, table, &len) : NULL;
     bool go = false;
     for (unsigned i = 0; names && !go && i < f->shnum; i++) {
         uint32_t name;
         uint64_t off, size;
-        if (elf_section(f, i, &name, &off, &size) < 0)
-            break;
+        elf_section(f, table, i, &name, &off, &size);
         go = name < len && is_go_section(names + name);
     }
     free(names);
+    free(table);
     return go;
 }
 

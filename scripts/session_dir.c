@@ -62,11 +62,21 @@ int session_dir_put_url(const char *dir, const char *url, char *file)
     return r;
 }
 
+/* The files a session normally leaves: removed by name, the directory then goes without a listing. */
+static const char *const usual_files[] = { "proxy", "names" };
+
 /* Every file in the directory goes: the library's map, the files it made to create the map
  * atomically, the URL. Nothing in it is a directory (the library makes none). */
 void session_dir_remove(const char *dir)
 {
     if (!dir || !*dir)
+        return;
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    for (size_t i = 0; dfd >= 0 && i < sizeof(usual_files) / sizeof(usual_files[0]); i++)
+        unlinkat(dfd, usual_files[i], 0);
+    if (dfd >= 0)
+        close(dfd);
+    if (rmdir(dir) == 0 || errno != ENOTEMPTY)
         return;
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     DIR *d = fd >= 0 ? fdopendir(fd) : NULL;

@@ -46,15 +46,16 @@ for n in "${allowed[@]}"; do
     [[ -n "${have[$n]:-}" ]] || { echo "check-exports: $LIB does not export $n (listed in hooks.def)" >&2; status=1; }
 done
 
-# Every public libc name of a hooked call: NAME, __NAME, NAME_chk, __NAME_chk, NAME64.
+# Every public libc name of a hooked call: NAME, __NAME, NAME_chk, __NAME_chk, NAME64, and i386's
+# names for programs built with _TIME_BITS=64 (glibc 2.34): __NAME64, __NAME_time64.
 [[ -n "$LIBC" ]] || LIBC=$(ldd "$LIB" | awk '$1 ~ /^libc\.so/ { print $3 }')
 [[ -n "$LIBC" && -f "$LIBC" ]] || { echo "check-exports: cannot find the libc $LIB links" >&2; exit 1; }
 libc_public=$(nm -D --defined-only "$LIBC" | awk '$3 !~ /GLIBC_PRIVATE/ { sub(/@.*/, "", $3); print $3 }' | sort -u)
-bases=$(sed -n 's/^\(HOOK\|HOOK_MAYBE\|WRAP\)(\([A-Za-z0-9_]*\).*/\2/p' preload/hooks.def 2>/dev/null || true)
+bases=$(sed -n 's/^\(HOOK\|HOOK_MAYBE\|HOOK_TIME64\|WRAP\)(\([A-Za-z0-9_]*\).*/\2/p' preload/hooks.def 2>/dev/null || true)
 [[ -n "$bases" ]] || bases=$(printf '%s\n' "${allowed[@]}" | grep -v '^__')
 missed=()
 for b in $bases; do
-    for variant in "__$b" "${b}_chk" "__${b}_chk" "${b}64"; do
+    for variant in "__$b" "${b}_chk" "__${b}_chk" "${b}64" "__${b}64" "__${b}_time64"; do
         grep -qx -- "$variant" <<<"$libc_public" || continue
         [[ -n "${want[$variant]:-}" ]] && continue
         [[ " ${NOT_HOOKED[*]:-} " == *" $variant "* ]] && continue

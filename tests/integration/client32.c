@@ -4,7 +4,7 @@
  *   ADDR a.b.c.d             the address getaddrinfo gave (a fake one for a remote name)
  *   ECHO text / REPLY text   what came back
  *   ERRNO NAME               where a call failed (exit 3), like pyclient.py
- * usage: client32 tcp|udp HOST PORT MESSAGE */
+ * usage: client32 tcp|udp|udpmsg HOST PORT MESSAGE */
 #define _GNU_SOURCE   /* strerrorname_np */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -83,16 +83,51 @@ static int udp_once(struct addrinfo *ai, const char *msg)
     return 0;
 }
 
+static void print_from(const struct sockaddr_in *from, const char *buf)
+{
+    char text[INET_ADDRSTRLEN];
+    inet_ntop(AF_INET, &from->sin_addr, text, sizeof text);
+    printf("FROM %s %d\nREPLY %s\n", text, ntohs(from->sin_port), buf);
+}
+
+/* sendmsg, then recvmsg and recvmmsg with a timeout: built with _TIME_BITS=64, an i386 program
+ * calls glibc's __sendmsg64, __recvmsg64 and __recvmmsg64 for them. */
+static int udp_msg(struct addrinfo *ai, const char *msg)
+{
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    struct timeval tv = { .tv_sec = 5 };
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0)
+        return fail("socket");
+    for (int i = 0; i < 2; i++) {
+        struct iovec out = { .iov_base = (void *)msg, .iov_len = strlen(msg) };
+        struct msghdr m = { .msg_name = ai->ai_addr, .msg_namelen = ai->ai_addrlen, .msg_iov = &out, .msg_iovlen = 1 };
+        if (sendmsg(fd, &m, 0) < 0)
+            return fail("sendmsg");
+        char buf[256];
+        struct sockaddr_in from;
+        struct iovec in = { .iov_base = buf, .iov_len = sizeof buf - 1 };
+        struct mmsghdr mm = { .msg_hdr = { .msg_name = &from, .msg_namelen = sizeof from, .msg_iov = &in, .msg_iovlen = 1 } };
+        struct timespec timeout = { .tv_sec = 5 };
+        ssize_t r = i == 0 ? recvmsg(fd, &mm.msg_hdr, 0) : recvmmsg(fd, &mm, 1, 0, &timeout);
+        if (r < 0)
+            return fail(i == 0 ? "recvmsg" : "recvmmsg");
+        buf[i == 0 ? r : (ssize_t)mm.msg_len] = '\0';
+        print_from(&from, buf);
+    }
+    close(fd);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     printf("BITS %zu\n", sizeof(void *) * 8);
     if (argc != 5)
         return argc == 1 ? 0 : 2;   /* no arguments: a probe that the program runs at all */
-    int udp = strcmp(argv[1], "udp") == 0;
+    int udp = strncmp(argv[1], "udp", 3) == 0;
     struct addrinfo *ai = resolve(argv[2], argv[3], udp ? SOCK_DGRAM : SOCK_STREAM);
     if (!ai)
         return 5;
-    int rc = udp ? udp_once(ai, argv[4]) : tcp_echo(ai, argv[4]);
+    int rc = strcmp(argv[1], "udpmsg") == 0 ? udp_msg(ai, argv[4]) : udp ? udp_once(ai, argv[4]) : tcp_echo(ai, argv[4]);
     freeaddrinfo(ai);
     fflush(stdout);
     return rc;

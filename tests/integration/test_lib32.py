@@ -95,6 +95,26 @@ def test_lib32_udp(t):
 
 
 @test
+def test_lib32_time64_udp(t):
+    """Built with _TIME_BITS=64, the 32-bit client's sendmsg, recvmsg and recvmmsg are glibc's
+    __sendmsg64, __recvmsg64 and __recvmmsg64: both datagrams go through danted's relay and come back
+    from the target, without the relay's SOCKS header (the library once hooked none of those names:
+    the datagram went direct)."""
+    t.need("danted", "udpecho")
+    binary = t.compiled(CLIENT, "-m32", "-D_TIME_BITS=64", "-D_FILE_OFFSET_BITS=64")
+    t.check(b"__sendmsg64" in open(binary, "rb").read(), "the client does not call __sendmsg64: not a time64 build")
+    r = t.sx_x(DANTE, i386_runner(t, binary) + [binary, "udpmsg", T4, str(UDP_ECHO_PORT), "WHOAMI"])
+    t.expect_ok(r, "client32 udpmsg")
+    froms = [l for l in r.out.splitlines() if l.startswith("FROM ")]
+    replies = [l for l in r.out.splitlines() if l.startswith("REPLY ")]
+    t.check(froms == ["FROM %s %d" % (T4, UDP_ECHO_PORT)] * 2, "the sources were %r" % froms)
+    t.check(len(replies) == 2 and all(l.startswith("REPLY YOU ARE %s " % P4T) for l in replies),
+            "udpecho saw %r, expected danted's address %s twice" % (replies, P4T))
+    t.check(t.wait_lines("danted", 2, "udp/udpassociate -:", dante_addr(T4, UDP_ECHO_PORT)),
+            "danted's log shows fewer than two datagrams to %s" % dante_addr(T4, UDP_ECHO_PORT))
+
+
+@test
 def test_lib32_from_64bit_shell(t):
     """A 64-bit bash under socksify runs the 32-bit client, then connects itself (/dev/tcp): one
     LD_PRELOAD string, each loader its own library, both proxied, no "wrong ELF class"."""

@@ -153,3 +153,20 @@ def test_session_shared_lookup_hit_makes_no_system_call(t):
         t.check(total, "no strace summary")
         totals.append(int(total[-1][3]))   # % time, seconds, usecs/call, calls[, errors], total
     t.check(totals[0] == totals[1], "system calls: %d with 10 hits, %d with 10 000: hits make system calls" % tuple(totals))
+
+
+@test
+def test_session_shared_chromium(t):
+    """Chromium resolves a name in one process and connects from another (its network service,
+    started by exec): through the session's map the fake address finds its name, and danted, the
+    only one that knows the name, carries the page."""
+    t.need("danted", "http")
+    profile = os.path.join(t.dir, "chromium-profile")
+    r = t.sx_x(DANTE_H, ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                         "--user-data-dir=" + profile, "--dump-dom", "http://%s:%d/token.txt" % (NAME, HTTP_PORT)],
+               timeout=90)
+    t.expect_ok(r, "chromium")
+    t.check(t.h.token in r.out, "chromium's page does not hold the token:\n%s" % r.out[-500:])
+    t.check("no name behind it" not in r.err, "a process of chromium met a fake address it could not name:\n%s"
+            % r.err[-800:])
+    t.check(t.dante_saw("danted", dante_addr(T4, HTTP_PORT)), "danted did not carry chromium's connection")

@@ -25,6 +25,8 @@ enum dns_mode {
     DNS_OFF,       /* nobody: lookups of names that are not local fail */
 };
 #define CONFIG_DEFAULT_HANDSHAKE_TIMEOUT_MS 10000
+/* How long a listener that went through the proxy (BIND) waits for the peer (the second reply). */
+#define CONFIG_DEFAULT_BIND_TIMEOUT_MS 60000
 
 /* How a chain uses its proxies (the semantics proxychains-ng users know). */
 enum chain_mode {
@@ -93,6 +95,8 @@ struct config {
     struct cidr fake_range6;     /* and their IPv6 counterparts */
     bool direct_dns;             /* allow port-53 traffic that bypasses the proxy while names are remote */
     bool socks5_pipelining;      /* SOCKS5 proxies get greeting, auth and request in one write */
+    bool bind_auto;              /* `bind auto` (default): listeners go through the proxy per core/bind_rule.h; `bind no` */
+    int bind_timeout_ms;         /* from listen() to BIND's second reply */
     char source[PATH_MAX];       /* the file that was read, empty if none */
     char warnings[CONFIG_WARNINGS_MAX]; /* things the user should fix, one per line; empty if none */
 };

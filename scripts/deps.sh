@@ -38,6 +38,7 @@ set -euo pipefail
 #   qemu-user-static  qemu-i386-static runs the 32-bit test programs (tests/integration/test_lib32.py) where the
 #                     kernel cannot execute i386 code itself (no IA32 emulation, e.g. under a PVM hypervisor);
 #                     static, so an LD_PRELOAD in its environment reaches only the emulated program's loader
+#   python3-pyftpdlib an FTP server in the target namespace: active FTP (curl -P -) through BIND (test_bind.py)
 #   chromium          a browser whose processes resolve a name in one and connect in another
 #                     (test_session_shared.py: the session's shared name map)
 #   mandoc            make check-man: mandoc -T lint finds no warning in the man pages
@@ -74,6 +75,7 @@ PACKAGES=(
     qemu-user-static
     golang-go
     busybox-static
+    python3-pyftpdlib
     chromium
     mandoc
     lintian

@@ -261,6 +261,10 @@ static void print_config(const struct config *c)
     printf("default:         %s\n", config_default_chain(c) ? config_default_chain(c)->name : "(none: unrouted connections are rejected)");
     printf("connect_timeout: %d ms\nhandshake_timeout: %d ms\n", c->connect_timeout_ms, c->handshake_timeout_ms);
     printf("loopback:        %s\n", c->direct_loopback ? "direct" : "routed");
+    printf("bind:            %s\n", c->bind_auto ? "auto (listeners of proxied programs may go through the proxy; --explain HOST says)"
+                                                 : "no (every listener stays local)");
+    if (c->bind_auto)
+        printf("bind_timeout:    %d ms\n", c->bind_timeout_ms);
     static const char *const dns[] = { "default", "remote", "local", "off" };
     printf("dns:             %s%s\n", dns[config_dns_mode(c)], c->direct_dns ? " (direct DNS allowed)" : "");
 }

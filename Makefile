@@ -14,6 +14,8 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 BINDIR  := $(PREFIX)/bin
 LIBDIR  := $(PREFIX)/lib/socksify
+MANDIR  := $(PREFIX)/share/man
+COMPLETIONDIR := $(PREFIX)/share/bash-completion/completions
 VERSION := 0.1.0
 
 CC      ?= cc
@@ -69,7 +71,7 @@ BENCH_SESSION_LOOKUP := $(B)/bench-session-lookup
 # tests/bench/compare.sh: the target servers, a bulk-transfer client, a read/write loop on a pipe
 BENCH_TOOLS_BIN := $(B)/bench-tserver $(B)/bench-bulk $(B)/bench-pipeloop
 
-.PHONY: all libs deps check unit integration demo bench install uninstall clean
+.PHONY: all libs deps check check-man unit integration demo bench install uninstall clean deb
 all: libs $(CORE_A) $(CMD) $(B)/hooks.list
 # The preloaded library of every class this toolchain builds.
 libs: $(LIB) $(LIB_M32)
@@ -181,7 +183,9 @@ check: deps
 	tests/check-exports.sh $(LIB) $(B)/hooks.list
 	tests/check-internal-calls.sh $(B)/hooks.list $(PRELOAD_OBJ) $(CORE_OBJ)
 	$(MAKE) check-m32
+	$(MAKE) check-man
 	tests/install-test.sh
+	tests/deb-test.sh
 	$(MAKE) unit
 	$(MAKE) fuzz FUZZ_SECONDS=5
 	$(MAKE) integration
@@ -195,6 +199,16 @@ check-m32: libs
 	@test -n "$(LIB_DIR_M32)" || { echo "check-m32: '$(CC) -m32' cannot link a program: run scripts/deps.sh"; exit 1; }
 	tests/check-exports.sh $(LIB_M32) $(B)/hooks.list "$$($(CC) -m32 -print-file-name=libc.so.6)"
 	tests/check-internal-calls.sh $(B)/hooks.list $(PRELOAD_OBJ_M32) $(CORE_OBJ_M32)
+
+# The man pages list every option of --help, every variable the code reads and every config key
+# the parsers know, and nothing more; mandoc finds no warning in them (tests/check-man.py).
+check-man: $(CMD)
+	tests/check-man.py $(CMD) scripts
+
+# build/socksify_$(VERSION)-N_ARCH.deb: the command, the libraries, the man pages, the bash
+# completion and /etc/socksify.conf, built with PREFIX=/usr in build/deb/ (scripts/deb.sh).
+deb:
+	scripts/deb.sh
 
 demo: deps
 	$(MAKE) all
@@ -224,8 +238,13 @@ install: all $(B)/install/socksify
 	$(if $(LIB_M32),install -d $(DESTDIR)$(LIBDIR)/$(LIB_DIR_M32))
 	$(if $(LIB_M32),install -m 0755 $(LIB_M32) $(DESTDIR)$(LIBDIR)/$(LIB_DIR_M32)/libsocksify.so)
 	install -m 0755 $(B)/install/socksify $(DESTDIR)$(BINDIR)/socksify
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(COMPLETIONDIR)
+	install -m 0644 scripts/socksify.1 $(DESTDIR)$(MANDIR)/man1/socksify.1
+	install -m 0644 scripts/socksify.conf.5 $(DESTDIR)$(MANDIR)/man5/socksify.conf.5
+	install -m 0644 scripts/socksify.bash-completion $(DESTDIR)$(COMPLETIONDIR)/socksify
 
 uninstall:
+	rm -f $(DESTDIR)$(MANDIR)/man1/socksify.1 $(DESTDIR)$(MANDIR)/man5/socksify.conf.5 $(DESTDIR)$(COMPLETIONDIR)/socksify
 	rm -f $(DESTDIR)$(BINDIR)/socksify $(DESTDIR)$(LIBDIR)/libsocksify.so \
 	    $(DESTDIR)$(LIBDIR)/$(LIB_DIR)/libsocksify.so $(if $(LIB_M32),$(DESTDIR)$(LIBDIR)/$(LIB_DIR_M32)/libsocksify.so)
 

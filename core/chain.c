@@ -167,6 +167,17 @@ bool chain_retries(const struct chain *ch, size_t attempts, long culprit)
     return culprit >= 0 && attempts < chain_attempts(ch);
 }
 
+enum chain_socks5_end chain_socks5_end(const struct config *c, const struct chain *ch)
+{
+    bool fixed = ch->mode == CHAIN_STRICT || ch->mode == CHAIN_DYNAMIC;
+    size_t first = fixed ? ch->hop_count - 1 : 0, socks5 = 0;
+    for (size_t i = first; i < ch->hop_count; i++)
+        socks5 += c->proxies[ch->hops[i]].kind == PROXY_SOCKS5;
+    if (socks5 == ch->hop_count - first)
+        return CHAIN_SOCKS5_END_ALWAYS;
+    return socks5 ? CHAIN_SOCKS5_END_SOMETIMES : CHAIN_SOCKS5_END_NEVER;
+}
+
 const char *chain_mode_name(enum chain_mode mode)
 {
     static const char *const names[] = { "strict", "dynamic", "random", "round-robin" };

@@ -47,6 +47,11 @@ long chain_blame(const size_t *picked, bool proxy_tried, bool proxy_connected, i
 /* Whether ch tries again after its attempt number `attempts` failed, blamed on culprit (-1 for
  * nobody): only a proxy's failure is worth another attempt, and within chain_attempts(ch). */
 bool chain_retries(const struct chain *ch, size_t attempts, long culprit);
+/* Whether the connections through a chain end with a SOCKS5 proxy, the only kind asked for UDP
+ * ASSOCIATE or BIND. */
+enum chain_socks5_end { CHAIN_SOCKS5_END_ALWAYS, CHAIN_SOCKS5_END_SOMETIMES, CHAIN_SOCKS5_END_NEVER };
+/* Strict and dynamic chains end with their last proxy, random and round-robin ones with any of theirs. */
+enum chain_socks5_end chain_socks5_end(const struct config *c, const struct chain *ch);
 /* "strict", "dynamic", "random", "round-robin". */
 const char *chain_mode_name(enum chain_mode mode);
 

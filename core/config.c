@@ -55,6 +55,8 @@ void config_init(struct config *c)
     c->log_level = LOG_ERROR;
     c->proxy_retry_ms = CONFIG_DEFAULT_PROXY_RETRY_MS;
     c->direct_loopback = true;
+    c->bind_auto = true;
+    c->bind_timeout_ms = CONFIG_DEFAULT_BIND_TIMEOUT_MS;
     cidr_parse(CONFIG_DEFAULT_FAKE_RANGE, &c->fake_range);
     cidr_parse(CONFIG_DEFAULT_FAKE_RANGE6, &c->fake_range6);
 }
@@ -210,6 +212,21 @@ static int key_seccomp(struct config *c, const struct line *l, char *err, size_t
     return 0;
 }
 
+static int key_bind(struct config *c, const struct line *l, char *err, size_t errsize)
+{
+    if (expect_args(l, 1, "auto or no", err, errsize) < 0)
+        return -EINVAL;
+    if (strcmp(l->argv[1], "auto") != 0 && strcmp(l->argv[1], "no") != 0)
+        return line_error(l, err, errsize, "bad value '%s' for bind: expected auto or no", l->argv[1]);
+    c->bind_auto = strcmp(l->argv[1], "auto") == 0;
+    return 0;
+}
+
+static int key_bind_timeout(struct config *c, const struct line *l, char *err, size_t errsize)
+{
+    return key_timeout(&c->bind_timeout_ms, l, err, errsize);
+}
+
 static int key_dns(struct config *c, const struct line *l, char *err, size_t errsize)
 {
     static const char *const modes[] = { [DNS_REMOTE] = "remote", [DNS_LOCAL] = "local", [DNS_OFF] = "off" };
@@ -268,8 +285,15 @@ static const struct {
     { "fake_range6", key_fake_range6 },
     { "direct_dns", key_direct_dns },
     { "socks5_pipelining", key_socks5_pipelining },
+    { "bind", key_bind },
+    { "bind_timeout", key_bind_timeout },
     { "seccomp", key_seccomp },
 };
+
+const char *config_key_name(size_t i)
+{
+    return i < sizeof(keys) / sizeof(keys[0]) ? keys[i].name : NULL;
+}
 
 int split_words(char *s, struct line *l, char *err, size_t errsize)
 {
@@ -321,7 +345,8 @@ static int parse_line(void *ctx, char *text, struct line *l, char *err, size_t e
         if (strcmp(l->argv[0], keys[i].name) == 0)
             return keys[i].parse(c, l, err, errsize);
     return line_error(l, err, errsize, "unknown key '%s': expected proxy, chain, route, proxy_retry, connect_timeout, handshake_timeout, "
-                      "log_level, log_file, direct, direct_loopback, dns, fake_range, fake_range6, direct_dns, socks5_pipelining or seccomp",
+                      "log_level, log_file, direct, direct_loopback, dns, fake_range, fake_range6, direct_dns, socks5_pipelining, bind, "
+                      "bind_timeout or seccomp",
                       l->argv[0]);
 }
 

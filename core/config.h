@@ -31,6 +31,8 @@ enum config_seccomp {
     CONFIG_SECCOMP_NO,     /* never: the library alone, static programs refused */
 };
 #define CONFIG_DEFAULT_HANDSHAKE_TIMEOUT_MS 10000
+/* How long a listener that went through the proxy (BIND) waits for the peer (the second reply). */
+#define CONFIG_DEFAULT_BIND_TIMEOUT_MS 60000
 
 /* How a chain uses its proxies (the semantics proxychains-ng users know). */
 enum chain_mode {
@@ -99,6 +101,8 @@ struct config {
     struct cidr fake_range6;     /* and their IPv6 counterparts */
     bool direct_dns;             /* allow port-53 traffic that bypasses the proxy while names are remote */
     bool socks5_pipelining;      /* SOCKS5 proxies get greeting, auth and request in one write */
+    bool bind_auto;              /* `bind auto` (default): listeners go through the proxy per core/bind_rule.h; `bind no` */
+    int bind_timeout_ms;         /* from listen() to BIND's second reply */
     enum config_seccomp seccomp; /* the command's supervisor: auto, yes or no (the library ignores it) */
     char source[PATH_MAX];       /* the file that was read, empty if none */
     char warnings[CONFIG_WARNINGS_MAX]; /* things the user should fix, one per line; empty if none */
@@ -162,5 +166,10 @@ enum dns_mode config_dns_mode(const struct config *c);
 int config_seccomp_parse(const char *text, enum config_seccomp *out);
 /* Parses a duration: "10s", "500ms", or a bare number of seconds; returns milliseconds, or -EINVAL. */
 int config_duration_parse(const char *text);
+/* The i-th key socksify.conf knows (its parser's own table), or NULL past the last: for listings
+ * that must stay true (the man page check, completion). */
+const char *config_key_name(size_t i);
+/* The i-th option key a proxychains.conf may hold that socksify reads, or NULL past the last. */
+const char *pcconf_key_name(size_t i);
 
 #endif

@@ -54,7 +54,10 @@ size_t chain_list_max(enum chain_mode mode)
 int config_add_chain(struct config *c, const char *name, enum chain_mode mode, size_t length, const size_t *hops,
                      size_t n, int line)
 {
-    if (n == 0 || n > chain_list_max(mode) || length > n || length > PROXY_CHAIN_MAX || strlen(name) > PROXY_NAME_MAX)
+    /* Without a length every hop is taken per connection: at most PROXY_CHAIN_MAX of them either way. */
+    size_t per_connection = length ? length : n;
+    if (n == 0 || n > chain_list_max(mode) || length > n || per_connection > PROXY_CHAIN_MAX ||
+        strlen(name) > PROXY_NAME_MAX)
         return -EINVAL;
     if (config_find_chain(c, name))
         return -EEXIST;
@@ -266,6 +269,9 @@ int key_chain(struct config *c, const struct line *l, char *err, size_t errsize)
                           "round-robin chains list up to %d)", chain_mode_name(mode), PROXY_CHAIN_MAX, CHAIN_HOPS_MAX);
     if (length > n)
         return line_error(l, err, errsize, "length %zu is more than the %zu hops listed", length, n);
+    if (!length && n > PROXY_CHAIN_MAX)
+        return line_error(l, err, errsize, "a %s chain of %zu hops needs 'length N': a connection goes through at "
+                          "most %d of them", chain_mode_name(mode), n, PROXY_CHAIN_MAX);
     for (size_t i = 0; i < n; i++)
         if (chain_hop(c, l, name, (int)i + 1, l->argv[first + (int)i], &hops[i], err, errsize) < 0)
             return -EINVAL;

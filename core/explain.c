@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "addr.h"
+#include "bind_rule.h"
 #include "chain.h"
 #include "socks5.h"
 #include "names.h"
@@ -123,24 +124,36 @@ static void put_action(struct text *t, const struct config *c, const struct rout
     }
 }
 
-/* What UDP to the destination would do: only a SOCKS5 last hop can be asked for UDP ASSOCIATE.
- * Strict and dynamic chains end with their last proxy; random and round-robin ones with any. */
+/* What UDP to the destination would do: only a SOCKS5 last hop can be asked for UDP ASSOCIATE. */
 static void put_udp(struct text *t, const struct config *c, const struct route *r)
 {
     if (r->action != ROUTE_VIA)
         return;
-    const struct chain *ch = r->chain;
-    bool fixed = ch->mode == CHAIN_STRICT || ch->mode == CHAIN_DYNAMIC;
-    size_t first = fixed ? ch->hop_count - 1 : 0, socks5 = 0;
-    for (size_t i = first; i < ch->hop_count; i++)
-        socks5 += c->proxies[ch->hops[i]].kind == PROXY_SOCKS5;
-    if (socks5 == ch->hop_count - first)
+    switch (chain_socks5_end(c, r->chain)) {
+    case CHAIN_SOCKS5_END_ALWAYS:
         put(t, "udp:         datagrams go through an association with the last proxy (if it allows UDP ASSOCIATE)\n");
-    else if (socks5 == 0)
+        break;
+    case CHAIN_SOCKS5_END_NEVER:
         put(t, "udp:         none: only a SOCKS5 last proxy carries UDP; datagrams fail with EOPNOTSUPP\n");
-    else
+        break;
+    default:
         put(t, "udp:         only when the chain ends with one of its SOCKS5 proxies; otherwise datagrams fail "
                "with EOPNOTSUPP\n");
+    }
+}
+
+/* What a listener of the program does while its latest proxied connection goes here (bind_rule.h). */
+static void put_bind(struct text *t, const struct config *c, const struct route *r)
+{
+    if (r->action != ROUTE_VIA)
+        return;
+    if (!c->bind_auto)
+        put(t, "bind:        none (bind no): listeners stay local\n");
+    else if (bind_rule_chain_binds(c, r->chain))
+        put(t, "bind:        while this connection is open, a TCP listener bound to port 0 of a non-loopback address "
+               "goes through the last proxy with BIND (accept within %d ms of listen)\n", c->bind_timeout_ms);
+    else
+        put(t, "bind:        none: only a SOCKS5 last proxy can BIND; listeners stay local\n");
 }
 
 int explain(const struct config *c, const char *dest, const char *hosts, char *out, size_t size)
@@ -187,5 +200,6 @@ int explain(const struct config *c, const char *dest, const char *hosts, char *o
     put_route(&t, c, &r);
     put_action(&t, c, &r, what);
     put_udp(&t, c, &r);
+    put_bind(&t, c, &r);
     return 0;
 }

@@ -137,6 +137,17 @@ int handshake_start_command(struct handshake *h, const struct proxy *const *hops
     return 0;
 }
 
+int handshake_bind_second(struct handshake *h)
+{
+    if (h->step != STEP_DONE || h->command != SOCKS5_CMD_BIND || h->bind_second)
+        return -EINVAL;
+    h->bind_second = true;
+    h->out_len = h->out_sent = 0;
+    memset(&h->reply, 0, sizeof(h->reply));
+    hs_socks5_read_reply(h);
+    return 0;
+}
+
 int handshake_start_chain(struct handshake *h, const struct proxy *const *hops, size_t n, const struct socks_target *target)
 {
     return handshake_start_command(h, hops, n, target, SOCKS5_CMD_CONNECT);
@@ -211,7 +222,10 @@ int handshake_error(const struct handshake *h)
 const char *handshake_step_name(const struct handshake *h)
 {
     static const char *const names[] = { "method selection", "authentication", "request", "done", "failed" };
-    return names[h->step == STEP_FAILED ? h->failed_step : h->step];
+    enum handshake_step step = h->step == STEP_FAILED ? h->failed_step : h->step;
+    if (h->bind_second && step == STEP_REQUEST)
+        return "BIND second reply";
+    return names[step];
 }
 
 int handshake_blame(const struct handshake *h)

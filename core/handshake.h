@@ -50,7 +50,9 @@ struct handshake {
     bool answered;                  /* the failure is a proxy's answer about the host it was asked for */
     bool pipelined;                 /* this SOCKS5 hop sent everything at once: only replies to read */
     char detail[HANDSHAKE_DETAIL_MAX + 1]; /* the proxy's own words on a failure, for logs */
-    struct socks5_reply reply;      /* valid once done through a SOCKS5 last hop: the proxy's bound address */
+    struct socks5_reply reply;      /* valid once done through a SOCKS5 last hop: the proxy's bound address
+                                     * (BIND: the address the proxy listens on; after the second reply, the peer) */
+    bool bind_second;               /* BIND: waiting for (or done with) the second reply */
 };
 
 /* Starts a CONNECT handshake to target through the n proxies hops[0..n) (1 <= n <= PROXY_CHAIN_MAX).
@@ -61,6 +63,12 @@ int handshake_start_chain(struct handshake *h, const struct proxy *const *hops, 
  * where the client will send datagrams from). A last hop that is not SOCKS5 cannot carry UDP: -EOPNOTSUPP. */
 int handshake_start_command(struct handshake *h, const struct proxy *const *hops, size_t n,
                             const struct socks_target *target, enum socks5_command cmd);
+/* BIND (RFC 1928 section 4): once the first reply is in (HANDSHAKE_DONE, h->reply.bound the address
+ * the proxy listens on), reads the second reply on the same connection: the machine is back in
+ * HANDSHAKE_READ and ends DONE with h->reply.bound the peer that connected, or FAILED with the
+ * reply's errno (EPROTO if malformed, ECONNRESET on EOF). 0, or -EINVAL if h is not a finished BIND
+ * (or already read its second reply). */
+int handshake_bind_second(struct handshake *h);
 /* handshake_start_chain through the one proxy. */
 int handshake_start(struct handshake *h, const struct proxy *proxy, const struct socks_target *target);
 /* What the driver must do next. */

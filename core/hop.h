@@ -26,6 +26,8 @@ enum handshake_status hs_refused(struct handshake *h, int err, const char *why);
 enum handshake_status hs_send_then_read(struct handshake *h, int len, size_t first_need);
 /* The current hop is through: starts the next one, or finishes. */
 enum handshake_status hs_hop_done(struct handshake *h);
+/* Makes the current (SOCKS5) hop read one more reply, as a request's: BIND's second reply. */
+enum handshake_status hs_socks5_read_reply(struct handshake *h);
 /* Bytes still missing from the fixed-size message being read. */
 size_t hs_buffer_wants(const struct handshake *h);
 /* Appends to the message being read; true once it is complete. */

@@ -62,7 +62,10 @@ static size_t reply_first_need(void)
     return need;
 }
 
-static size_t reply_first_need(void);
+enum handshake_status hs_socks5_read_reply(struct handshake *h)
+{
+    return read_next(h, STEP_REQUEST, reply_first_need());
+}
 
 static enum handshake_status start_request(struct handshake *h)
 {

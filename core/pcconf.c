@@ -335,6 +335,11 @@ static const struct {
     { "localnet", key_localnet },
 };
 
+const char *pcconf_key_name(size_t i)
+{
+    return i < sizeof(option_keys) / sizeof(option_keys[0]) ? option_keys[i].name : NULL;
+}
+
 /* The option word starts (up to an '=' glued to it, as in "chain_len=2"), or -1. */
 static int find_option(const char *word)
 {

@@ -185,7 +185,7 @@ static void finish(struct job *j, int r)
     if (!j->cancelled) {
         tunnel_log_result(j->tunnel.config, j->what, j->tunnel.chain, &j->tunnel, -r, &j->start);
         if (r == 0)
-            tunnels_add(j->fd, &j->dst);
+            tunnel_register(j->fd, &j->dst, &j->tunnel);
         j->error = -r;
         /* A failure stays in the slot until SO_ERROR or connect() reports it. */
         set_slot(j->fd, r == 0 ? NULL : j, false);
@@ -464,7 +464,7 @@ static int over_at_once(struct job *j, const struct config *c, const struct chai
         libc()->close(j->real);
     }
     if (r == 0)
-        tunnels_add(j->fd, &j->dst);
+        tunnel_register(j->fd, &j->dst, &j->tunnel);
     free(j);
     return r;
 }

@@ -2,6 +2,7 @@
  * socket gets an association and a default destination instead (udp.h). */
 #include <errno.h>
 
+#include "binds.h"
 #include "outbound.h"
 #include "engine.h"
 #include "hooks.h"
@@ -13,6 +14,9 @@ SOCKSIFY_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
     int again = engine_maybe(fd) ? engine_connect_again(fd) : 0;
     if (again < 0)
         return hook_fail(-again);
+    int unbound = binds_maybe(fd) ? binds_connecting(fd) : 0;
+    if (unbound < 0)
+        return hook_fail(-unbound);
     struct udp_assoc *a = udp_managed(fd);
     if (a)
         return (int)hook_result(udp_connect(fd, a, addr, len));

@@ -49,6 +49,11 @@ static int fallback_setsockopt(int fd, int l, int o, const void *v, socklen_t n)
     return (int)RAW(SYS_setsockopt, fd, l, o, v, n, 0);
 }
 static int fallback_getsockname(int fd, struct sockaddr *a, socklen_t *l) { return (int)RAW(SYS_getsockname, fd, a, l, 0, 0, 0); }
+static int fallback_bind(int fd, const struct sockaddr *a, socklen_t l) { return (int)RAW(SYS_bind, fd, a, l, 0, 0, 0); }
+static int fallback_listen(int fd, int backlog) { return (int)RAW(SYS_listen, fd, backlog, 0, 0, 0, 0); }
+/* accept4 with no flags is accept (i386 has no accept call of its own). */
+static int fallback_accept4(int fd, struct sockaddr *a, socklen_t *l, int f) { return (int)RAW(SYS_accept4, fd, a, l, f, 0, 0); }
+static int fallback_accept(int fd, struct sockaddr *a, socklen_t *l) { return fallback_accept4(fd, a, l, 0); }
 static int fallback_shutdown(int fd, int how) { return (int)RAW(SYS_shutdown, fd, how, 0, 0, 0, 0); }
 /* On i386 fcntl64 is its own call: struct flock64 for the lock commands. */
 #ifndef SYS_fcntl64

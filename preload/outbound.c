@@ -258,7 +258,7 @@ static int connect_in_place(int fd, const struct config *c, const struct chain *
         libc()->shutdown(fd, SHUT_RDWR);
         return r;
     }
-    tunnels_add(fd, dst);
+    tunnel_register(fd, dst, &t);
     return 0;
 }
 

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "libc.h"
 #include "descriptor.h"
+#include "tunnels.h"
 
 long long tunnel_now_ms(void)
 {
@@ -88,8 +89,16 @@ static int proxy_connect_result(int fd)
     return -soerr;
 }
 
-/* One step of I/O for the machine: 0 to go on, the poll events to wait for, or -errno. */
-static int handshake_io(int fd, struct handshake *h)
+void tunnel_register(int fd, const union sockaddr_any *dst, const struct tunnel *t)
+{
+    const struct handshake *h = &t->handshake;
+    const struct socks_target *b = &h->reply.bound;
+    bool known = t->done && t->command == SOCKS5_CMD_CONNECT && h->hops[t->hop_count - 1]->kind == PROXY_SOCKS5 &&
+                 !b->is_name && !addr_is_this_host(&b->addr) && addr_port(&b->addr) != 0;
+    tunnels_add(fd, dst, known ? &b->addr : NULL);
+}
+
+int tunnel_step(int fd, struct handshake *h)
 {
     uint8_t buf[SOCKS5_MSG_MAX];
     ssize_t n;
@@ -228,7 +237,7 @@ int tunnel_advance(struct tunnel *t)
         }
         if (handshake_status(h) == HANDSHAKE_FAILED)
             return attempt_failed(t, handshake_error(h));
-        int r = handshake_io(t->fd, h);
+        int r = tunnel_step(t->fd, h);
         if (r < 0)
             return attempt_failed(t, -r);
         if (r > 0)
@@ -335,7 +344,8 @@ void tunnel_log_result(const struct config *c, const char *target, const struct 
     tunnel_path(c, t, path, sizeof(path));
     if (ch->hop_count > 1 || ch->line == 0 || strcmp(ch->name, "default") != 0)
         snprintf(via, sizeof(via), "%s ", ch->name);
-    const char *verb = t->command == SOCKS5_CMD_UDP_ASSOCIATE ? "UDP association for" : "connect";
+    const char *verb = t->command == SOCKS5_CMD_UDP_ASSOCIATE ? "UDP association for"
+                       : t->command == SOCKS5_CMD_BIND ? "BIND for a peer at" : "connect";
     if (err) {
         const char *detail = t->handshake.detail;
         log_msg(level, "%s %s via %s%s: failed during %s: %s%s%s%s (%.1f ms)", verb, target, via, path,

@@ -45,6 +45,12 @@ int tunnel_open(int fd, const struct config *c, const struct chain *ch, const st
 /* tunnel_open asking the last proxy for cmd (UDP ASSOCIATE for an association's control connection). */
 int tunnel_open_command(int fd, const struct config *c, const struct chain *ch, const struct socks_target *target,
                         enum socks5_command cmd, struct tunnel *t);
+/* Records the program's fd as an open tunnel t to dst (tunnels.h), with the proxy's side of it
+ * when the last proxy told it (a SOCKS5 reply naming a specific address). */
+void tunnel_register(int fd, const union sockaddr_any *dst, const struct tunnel *t);
+/* One step of I/O for handshake h on fd (non-blocking, or known ready): sends or reads what the
+ * machine asks for. 0 to go on, the poll events to wait for (POLLIN/POLLOUT), or -errno. */
+int tunnel_step(int fd, struct handshake *h);
 /* Where the last attempt ended (or is), for logs: "proxy connect", "hop 2 (http://p:3128) request", ... */
 const char *tunnel_phase(const struct config *c, const struct tunnel *t, char *buf, size_t size);
 /* "socks5://a:1080 -> http://b:3128" for the proxies of the last attempt, into buf. */

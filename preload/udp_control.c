@@ -22,7 +22,7 @@ static uint16_t bound_port(int fd, int family)
     if (addr_port(&local) == 0) {
         memset(&local, 0, sizeof(local));
         local.sa.sa_family = (sa_family_t)family;
-        if (bind(fd, &local.sa, family == AF_INET6 ? sizeof(local.in6) : sizeof(local.in4)) < 0)
+        if (libc()->bind(fd, &local.sa, family == AF_INET6 ? sizeof(local.in6) : sizeof(local.in4)) < 0)
             return 0;
         len = sizeof(local);
         if (libc()->getsockname(fd, &local.sa, &len) < 0)

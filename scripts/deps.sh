@@ -41,8 +41,14 @@ set -euo pipefail
 #   qemu-user-static  qemu-i386-static runs the 32-bit test programs (tests/integration/test_lib32.py) where the
 #                     kernel cannot execute i386 code itself (no IA32 emulation, e.g. under a PVM hypervisor);
 #                     static, so an LD_PRELOAD in its environment reaches only the emulated program's loader
+#   python3-pyftpdlib an FTP server in the target namespace: active FTP (curl -P -) through BIND (test_bind.py)
 #   chromium          a browser whose processes resolve a name in one and connect in another
 #                     (test_session_shared.py: the session's shared name map)
+#   mandoc            make check-man: mandoc -T lint finds no warning in the man pages
+#   lintian           tests/deb-test.sh: the .deb that make deb builds has no lintian error
+#   bash-completion   _init_completion and _command_offset, which scripts/socksify.bash-completion
+#                     uses (tests/integration/test_shell.py)
+#   zsh               socksify on/off in zsh (tests/integration/test_shell.py)
 #   gnuplot-nox       tests/bench/chart.sh draws tests/bench/results/bench.png with it (benchmark only)
 PACKAGES=(
     build-essential
@@ -72,7 +78,12 @@ PACKAGES=(
     qemu-user-static
     golang-go
     busybox-static
+    python3-pyftpdlib
     chromium
+    mandoc
+    lintian
+    bash-completion
+    zsh
 )
 # Only for `make bench` (scripts/deps.sh --bench): the tools socksify is compared against.
 BENCH_PACKAGES=(

@@ -173,8 +173,9 @@ static _Noreturn void child_exec(const struct session *s, const sigset_t *mask, 
     /* One write, no stdio: this runs in a vfork child, which shares the parent's memory. */
     char line[PATH_MAX + 128];
     int n = snprintf(line, sizeof(line), "socksify: cannot run %s: %s\n", s->path, strerror(e));
-    if (n > 0)
-        write(2, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+    /* A failed write leaves nothing more to do: the status says it (and satisfies _FORTIFY_SOURCE). */
+    if (n > 0 && write(2, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1) < 0)
+        _exit(e == ENOENT ? 127 : 126);
     _exit(e == ENOENT ? 127 : 126);
 }
 

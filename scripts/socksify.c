@@ -22,6 +22,7 @@
 static const char usage_text[] =
     "usage: socksify [-f FILE] [-x URL] [-q] [-v] [--] PROGRAM [ARGS...]\n"
     "       socksify [-f FILE] [-x URL] --explain HOST[:PORT]\n"
+    "       eval \"$(socksify on [-f FILE] [-x URL] [-q] [-v])\"    eval \"$(socksify off)\"    socksify status\n"
     "\n"
     "Runs PROGRAM with libsocksify.so preloaded, so that its TCP connections and UDP datagrams go\n"
     "through the configured proxies (SOCKS5, SOCKS4/4a, HTTP CONNECT; chains; routes).\n"
@@ -35,7 +36,7 @@ static const char usage_text[] =
     "  --explain HOST[:PORT]\n"
     "             print which route a connection to HOST takes and what would happen; connects nowhere\n"
     "  --print-config  print the configuration as socksify reads it\n"
-    "  --seccomp=auto|yes|no\n"
+    "  --seccomp auto|yes|no\n"
     "             carry static, Go and raw-syscall programs with the seccomp supervisor: auto (the\n"
     "             default: where the kernel offers it), yes (an error where it does not), no (the\n"
     "             library alone); overrides the config's seccomp line\n"
@@ -43,6 +44,9 @@ static const char usage_text[] =
     "  -v         verbose: one log line per connection (destination, route, result, time)\n"
     "  -h, --help     this text\n"
     "  --version      print the version and the library's path\n"
+    "  on, off, status  (as the first word only) print the shell code that makes every later command of\n"
+    "             the shell go through the proxy (on: -f, -x without a password, -q, -v), the code that\n"
+    "             undoes it (off), or what is on (status); a PROGRAM named so runs as socksify -- on\n"
     "\n"
     "socksify checks the configuration before PROGRAM starts. With the seccomp supervisor (a Linux\n"
     "5.0+ kernel) it carries every program; without it, it refuses (exit 2) a PROGRAM the library\n"
@@ -64,12 +68,12 @@ struct options {
     bool has_url;
     const char *log_level;   /* -q, -v: the last one wins */
     const char *explain;     /* --explain HOST[:PORT] */
-    bool print_config, help, version;
+    bool print_config, help, version, list_keys;
     const char *seccomp;     /* --seccomp=auto|yes|no, NULL: the config's */
     char **program;          /* PROGRAM [ARGS...]: the words after the options, verbatim */
 };
 
-enum { OPT_VERSION = 256, OPT_EXPLAIN, OPT_PRINT_CONFIG, OPT_SECCOMP };
+enum { OPT_VERSION = 256, OPT_EXPLAIN, OPT_PRINT_CONFIG, OPT_LIST_KEYS, OPT_SECCOMP };
 
 static const struct option long_options[] = {
     { "help", no_argument, NULL, 'h' },
@@ -77,6 +81,7 @@ static const struct option long_options[] = {
     { "explain", required_argument, NULL, OPT_EXPLAIN },
     { "print-config", no_argument, NULL, OPT_PRINT_CONFIG },
     { "seccomp", required_argument, NULL, OPT_SECCOMP },
+    { "list-keys", no_argument, NULL, OPT_LIST_KEYS },   /* hidden: for tests/check-man.py */
     { NULL, 0, NULL, 0 },
 };
 
@@ -110,14 +115,13 @@ static int option_error(char **argv, int opt)
                                                                              : "--explain needs a HOST[:PORT]";
         return fail("%s", needs);
     }
-    fputs(usage_text, stderr);
     if (optopt > 0 && optopt < 256) {
         char word[3] = { '-', (char)optopt, '\0' };
-        return fail("unknown option '%s'", word);
+        return fail("unknown option '%s' (socksify --help lists them)", word);
     }
     fputs("socksify: unknown option '", stderr);
     print_redacted(stderr, argv[optind - 1]);
-    fputs("'\n", stderr);
+    fputs("' (socksify --help lists them)\n", stderr);
     return 2;
 }
 
@@ -151,6 +155,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         case OPT_EXPLAIN: o->explain = optarg; break;
         case OPT_PRINT_CONFIG: o->print_config = true; break;
         case OPT_SECCOMP: o->seccomp = optarg; break;
+        case OPT_LIST_KEYS: o->list_keys = true; break;
         default: return option_error(argv, opt);
         }
     }
@@ -169,8 +174,8 @@ static int check_request(const struct options *o)
     if (query && o->program[0])
         return fail("%s", o->explain ? "--explain takes no PROGRAM" : "--print-config takes no PROGRAM");
     if (!query && !o->program[0]) {
-        fputs(usage_text, stderr);
-        return fail("%s", "no PROGRAM given");
+        fprintf(stderr, "%.*s", (int)(strstr(usage_text, "\n\n") + 1 - usage_text), usage_text);
+        return fail("%s", "no PROGRAM given (socksify --help says more)");
     }
     const char *lib = libpath_library();
     if (!query && (!lib || access(lib, R_OK) != 0))
@@ -222,7 +227,7 @@ static int proxy_override(struct options *o, struct config_env *env)
     return 0;
 }
 
-static void print_warnings(const struct config *c)
+void command_print_warnings(const struct config *c)
 {
     /* One "socksify: warning:" prefix per line. */
     for (const char *w = c->warnings, *nl; *w; w = nl ? nl + 1 : w + strlen(w)) {
@@ -250,7 +255,7 @@ static int load_config(struct options *o, struct config *c)
         explicit_bzero(o->url, sizeof(o->url));   /* SOCKSIFY_PROXY_FILE's: not needed any more */
     if (r < 0)
         return fail("%s", err);
-    print_warnings(c);
+    command_print_warnings(c);
     return 0;
 }
 
@@ -265,6 +270,10 @@ static void print_config(const struct config *c)
     printf("default:         %s\n", config_default_chain(c) ? config_default_chain(c)->name : "(none: unrouted connections are rejected)");
     printf("connect_timeout: %d ms\nhandshake_timeout: %d ms\n", c->connect_timeout_ms, c->handshake_timeout_ms);
     printf("loopback:        %s\n", c->direct_loopback ? "direct" : "routed");
+    printf("bind:            %s\n", c->bind_auto ? "auto (listeners of proxied programs may go through the proxy; --explain HOST says)"
+                                                 : "no (every listener stays local)");
+    if (c->bind_auto)
+        printf("bind_timeout:    %d ms\n", c->bind_timeout_ms);
     static const char *const dns[] = { "default", "remote", "local", "off" };
     printf("dns:             %s%s\n", dns[config_dns_mode(c)], c->direct_dns ? " (direct DNS allowed)" : "");
 }
@@ -289,12 +298,11 @@ static int print_explanation(const struct options *o, const struct config *c, co
 {
     static char out[8192];
     int r = explain(c, dest, file_read_hosts(), out, sizeof(out));
-    fputs(out, r < 0 ? stderr : stdout);
     if (r < 0)
-        fputc('\n', stderr);
-    else
-        print_way_in(o, c);
-    return r < 0 ? 2 : 0;
+        return fail("%s", out);
+    fputs(out, stdout);
+    print_way_in(o, c);
+    return 0;
 }
 
 /* ---------- running the program ---------- */
@@ -408,14 +416,25 @@ static int run_program(struct options *o, struct config *c)
     return r;
 }
 
+/* Every key the config parsers know, one "FORMAT KEY" a line (tests/check-man.py). */
+static void list_keys(void)
+{
+    for (size_t i = 0; config_key_name(i); i++)
+        printf("socksify.conf %s\n", config_key_name(i));
+    for (size_t i = 0; pcconf_key_name(i); i++)
+        printf("proxychains.conf %s\n", pcconf_key_name(i));
+}
+
 int main(int argc, char **argv)
 {
     static struct options o;
     static struct config c;
+    if (argc > 1 && shell_is_subcommand(argv[1]))
+        return shell_main(argc - 1, argv + 1);
     int r = parse_options(argc, argv, &o);
-    if (r != 0 || o.help || o.version) {
+    if (r != 0 || o.help || o.version || o.list_keys) {
         if (r == 0)
-            o.help ? fputs(usage_text, stdout) : print_version();
+            o.help ? fputs(usage_text, stdout) : o.version ? print_version() : list_keys();
         return r;
     }
     if ((r = check_request(&o)) != 0 || (r = pin_session()) != 0 || (r = load_config(&o, &c)) != 0)

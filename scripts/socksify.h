@@ -12,6 +12,21 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+struct config;
+
+/* ---- socksify.c ---- */
+
+/* Prints the configuration's warnings to stderr, one "socksify: warning: ..." line each. */
+void command_print_warnings(const struct config *c);
+
+/* ---- shell.c ---- */
+
+/* Whether word, the first after `socksify`, is a shell subcommand: on, off, status. */
+bool shell_is_subcommand(const char *word);
+/* Runs the subcommand argv[0] (on: prints the shell code that turns the calling shell on, off:
+ * the code that undoes it, status: what is on); returns the exit status (2 after a message). */
+int shell_main(int argc, char **argv);
+
 /* ---- libpath.c ---- */
 
 /* The library preloaded into programs of the command's own architecture: from $SOCKSIFY_LIB if set

@@ -92,7 +92,7 @@ static void finish(struct supervisor *sv, struct sv_job *job, int result)
 }
 
 /* The tunnel driver said r (see tunnel_advance): wait for the events it wants, or finish. */
-static void tunnel_step(struct supervisor *sv, struct sv_job *job, int r)
+static void job_tunnel_step(struct supervisor *sv, struct sv_job *job, int r)
 {
     job->fd = job->t.fd;
     if (r <= 0) {
@@ -121,7 +121,7 @@ void sv_job_event(struct supervisor *sv, struct sv_job *job, bool timed_out)
     /* The driver may put a fresh socket under our number (a retry): the registration must go
      * while it still names the file it was made for. */
     supervisor_unwatch(sv, job->fd);
-    tunnel_step(sv, job, timed_out ? tunnel_expire(&job->t) : tunnel_advance(&job->t));
+    job_tunnel_step(sv, job, timed_out ? tunnel_expire(&job->t) : tunnel_advance(&job->t));
 }
 
 long long sv_jobs_deadline(const struct supervisor *sv)
@@ -192,7 +192,7 @@ static void connect_proxied(struct supervisor *sv, const struct seccomp_notif *r
     job->is_tunnel = true;
     job->chain = chain;
     socks_target_describe(target, dst, job->what, sizeof(job->what));
-    tunnel_step(sv, job, tunnel_begin(&job->t, fd, sv->config, chain, target));
+    job_tunnel_step(sv, job, tunnel_begin(&job->t, fd, sv->config, chain, target));
 }
 
 static void log_refusal(const struct config *c, const char *text, const struct verdict *v, int kind)

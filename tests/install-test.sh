@@ -3,11 +3,7 @@
 # compiled in) where they belong, and DESTDIR stages the same tree. Prints "N passed, N failed".
 set -u
 cd "$(dirname "$0")/.."
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-ok() { echo "PASS $1"; pass=$((pass + 1)); }
-bad() { echo "FAIL $1: $2"; fail=$((fail + 1)); }
+. tests/lib.sh
 
 make -s install PREFIX="$tmp/prefix" >/dev/null || bad install "make install failed"
 # One library per class, under what the loader's $LIB becomes for it (scripts/loader-lib.sh).
@@ -27,6 +23,10 @@ make -s install PREFIX=/usr/local DESTDIR="$tmp/stage" >/dev/null || bad "instal
 for f in usr/local/bin/socksify usr/local/lib/socksify/libsocksify.so "usr/local/lib/socksify/$native/libsocksify.so"; do
     [ -x "$tmp/stage/$f" ] && ok "DESTDIR stages $f" || bad "DESTDIR stages $f" "missing"
 done
+for f in usr/local/share/man/man1/socksify.1 usr/local/share/man/man5/socksify.conf.5 \
+         usr/local/share/bash-completion/completions/socksify; do
+    [ -f "$tmp/stage/$f" ] && ok "DESTDIR stages $f" || bad "DESTDIR stages $f" "missing"
+done
 [ "$(readlink "$tmp/stage/usr/local/lib/socksify/libsocksify.so")" = "$native/libsocksify.so" ] \
     && ok "lib/socksify/libsocksify.so links the native library" || bad "lib/socksify/libsocksify.so links the native library" "it does not"
 # Where cc -m32 links (deps.sh installs gcc-multilib), the i386 library is installed too, and is one.
@@ -44,5 +44,4 @@ out=$(env -u SOCKSIFY_LIB "$tmp/stage/usr/local/bin/socksify" --version 2>&1)
 case $out in *"library: /usr/local/lib/socksify/$native/libsocksify.so") ok "staged command points at the final library path" ;;
     *) bad "staged command points at the final library path" "got '$out'" ;; esac
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+summary

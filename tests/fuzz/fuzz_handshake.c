@@ -3,8 +3,9 @@
  * than its reply, and always end DONE or FAILED with a sane errno.
  * The first byte chooses the setup: bit 0 credentials, bit 1 a name target, bits 2-3 the kind
  * (SOCKS5, SOCKS4, SOCKS4a, HTTP CONNECT), bit 4 socks5_pipelining, bit 5 a second hop (SOCKS5)
- * in front of it, bit 6 UDP ASSOCIATE instead of CONNECT, so every hop kind, the chain logic
- * and the UDP request see hostile bytes. */
+ * in front of it, bit 6 UDP ASSOCIATE instead of CONNECT, bit 7 BIND instead (both replies: the
+ * second after handshake_bind_second), so every hop kind, the chain logic, the UDP request and
+ * BIND's second reply see hostile bytes. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,14 +33,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     target.addr.in4.sin_family = AF_INET;
     const struct proxy *hops[2] = { &first, &proxy };
     struct handshake h;
-    enum socks5_command cmd = (data[0] & 64) ? SOCKS5_CMD_UDP_ASSOCIATE : SOCKS5_CMD_CONNECT;
+    enum socks5_command cmd = (data[0] & 128) ? SOCKS5_CMD_BIND
+                              : (data[0] & 64) ? SOCKS5_CMD_UDP_ASSOCIATE : SOCKS5_CMD_CONNECT;
     if (data[0] & 32)
         handshake_start_command(&h, hops, 2, &target, cmd);
     else
         handshake_start_command(&h, &hops[1], 1, &target, cmd);
     size_t off = 1;
     /* Chunk sizes come from the input too, so partial reads are explored. */
-    while (handshake_status(&h) == HANDSHAKE_WRITE || handshake_status(&h) == HANDSHAKE_READ) {
+    for (;;) {
+        /* BIND: the first reply is in; the second follows on the same connection. */
+        if (handshake_status(&h) == HANDSHAKE_DONE && cmd == SOCKS5_CMD_BIND && !h.bind_second &&
+            handshake_bind_second(&h) < 0)
+            abort();
+        if (handshake_status(&h) != HANDSHAKE_WRITE && handshake_status(&h) != HANDSHAKE_READ)
+            break;
         if (handshake_status(&h) == HANDSHAKE_WRITE) {
             size_t len;
             handshake_output(&h, &len);

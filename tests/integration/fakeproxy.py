@@ -32,6 +32,15 @@ One listener per PORT=MODE, all served by one process. MODE is one of:
                  the target arrives, before relaying that answer; the relay socket then stays
                  open (dropping everything) for a while, so only the control connection's end
                  can tell the client the association is gone
+BIND modes (a CONNECT is relayed as by ok; BIND, command 2, gets a scripted answer whose first
+reply says the proxy listens on BIND_LISTEN, a port nothing listens on):
+  bind-early     both replies (the second: the peer BIND_PEER connected) and BIND_DATA from the
+                 peer in one segment, right after the request
+  bind-malformed the first reply, then a second reply of version 4 (malformed)
+  bind-late      the first reply, then the second only after BIND_LATE_SECONDS (beyond the tests'
+                 bind_timeout)
+  bind-close     the first reply, then closes the connection (no second reply)
+  bind-refused   the first reply, then a second reply with code 5 (connection refused)
 HTTP CONNECT modes (the client speaks HTTP, not SOCKS5):
   http-banner    answers "200" with a few headers and the target's banner in one segment
   http-403       answers "403 Forbidden" and closes
@@ -57,6 +66,10 @@ LOG_LOCK = threading.Lock()
 
 
 BANNER = b"SOCKSIFY-BANNER 42\r\n"
+BIND_LISTEN = ("10.77.2.1", 4242)
+BIND_PEER = ("10.77.2.2", 2020)
+BIND_DATA = b"BIND-DATA from the peer\n"
+BIND_LATE_SECONDS = 5
 SLOW_SECONDS = 0.6
 BACKLOG = 64
 UDP_SLOW_SECONDS = 0.3
@@ -364,6 +377,36 @@ def handle_http(conn, mode, record):
     wait_for_close(conn, 10)
 
 
+def handle_bind(conn, mode, record):
+    """Answers a BIND request as mode scripts it."""
+    first = reply(0, bind=BIND_LISTEN)
+    if mode == "bind-early":
+        conn.sendall(first + reply(0, bind=BIND_PEER) + BIND_DATA)
+        record["action"] = "sent both replies and data"
+    else:
+        conn.sendall(first)
+        if mode == "bind-malformed":
+            conn.sendall(reply(0, ver=4, bind=BIND_PEER))
+            record["action"] = "sent a second reply of version 4"
+        elif mode == "bind-late":
+            record["action"] = "second reply after %d s" % BIND_LATE_SECONDS
+            conn.settimeout(BIND_LATE_SECONDS)
+            try:
+                if conn.recv(1) == b"":
+                    record["action"] += ": the client closed first"
+                    return
+            except socket.timeout:
+                pass
+            conn.sendall(reply(0, bind=BIND_PEER) + BIND_DATA)
+        elif mode == "bind-close":
+            record["action"] = "closed after the first reply"
+            return
+        elif mode == "bind-refused":
+            conn.sendall(reply(5, bind=BIND_PEER))
+            record["action"] = "sent a second reply with code 5"
+    wait_for_close(conn, 10)
+
+
 def handle(conn, client, port, mode, logpath):
     record = {"port": port, "mode": mode, "client": list(client[:2])}
     try:
@@ -410,6 +453,11 @@ def handle(conn, client, port, mode, logpath):
             udp_associate(conn, port, mode, logpath, record)
             record = None
             return
+        if mode.startswith("bind-"):
+            if req["cmd"] == 2:
+                handle_bind(conn, mode, record)
+                return
+            mode = "ok"
         if mode == "close-request":
             record["action"] = "closed after request"
             return

@@ -160,6 +160,16 @@ socks pass {{
   command: udpreply
   log: error connect disconnect iooperation
 }}
+socks pass {{
+  from: 0/0 to: 0/0
+  command: bind
+  log: error connect disconnect
+}}
+socks pass {{
+  from: 0/0 to: 0/0
+  command: bindreply
+  log: error connect disconnect
+}}
 """.format(log=logfile, p4=P4C, p6=P6C, port=port, p4t=P4T, p6t=P6T, method=method)
 
     def dnsmasq_argv(self):

@@ -150,14 +150,18 @@ def test_command_killed_leaves_nothing_running(t):
 # ---------- job control under a terminal ----------
 
 class Terminal:
-    """An interactive bash on a pseudo-terminal, as a user would have it."""
+    """An interactive bash on a pseudo-terminal, as a user would have it (in network namespace ns
+    if given: ns is "c", "p" or "t")."""
 
-    def __init__(self, t):
+    def __init__(self, t, ns=None):
         self.pid, self.fd = pty.fork()
         if self.pid == 0:
             os.chdir(t.cwd)
-            os.execve("/bin/bash", ["bash", "--norc", "--noprofile", "-i"], t.env(PS1="$ ", TERM="dumb"))
+            bash = ["/bin/bash", "--norc", "--noprofile", "-i"]
+            argv = ["ip", "netns", "exec", t.h.ns[ns]] + bash if ns else bash
+            os.execvpe(argv[0], argv, t.env(PS1="$ ", TERM="dumb"))
         self.seen = ""
+        self.before = ""   # what came up to (and with) the text the last expect found
 
     def send(self, text):
         os.write(self.fd, text.encode())
@@ -173,7 +177,8 @@ class Terminal:
                     break
         found = text in self.seen
         if found:
-            self.seen = self.seen[self.seen.index(text) + len(text):]
+            end = self.seen.index(text) + len(text)
+            self.before, self.seen = self.seen[:end], self.seen[end:]
         return found
 
     def close(self):

@@ -64,6 +64,7 @@ FAKE_PORTS = {
     "http-banner": 1119, "http-403": 1120, "http-endless": 1121, "http-drip": 1122, "http-garbage": 1123,
     "delay:0.1": 1124,
     "udp": 1125, "udp-then-close": 1126, "udp-slow": 1127,
+    "bind-early": 1140, "bind-malformed": 1141, "bind-late": 1142, "bind-close": 1143, "bind-refused": 1144,
 }
 # fakeproxy.py's delaying relay: every handshake takes DELAY_SECONDS, so N connections made one
 # after the other take at least N * DELAY_SECONDS and N made in parallel little more than one.

@@ -948,3 +948,44 @@ Test(config_load, proxy_file_read_and_checked)
                                         sizeof(proxy_err)), -ENOENT);
     assert_mentions(proxy_err, "nope");
 }
+
+/* ---- config_key_name, pcconf_key_name: the listings the man page check reads ---- */
+
+/* Parses text as file into a fresh config: the error into err, the warnings into warnings. */
+static void parse_listed(const char *text, const char *file, char *err, char *warnings)
+{
+    struct config c;
+    config_init(&c);
+    err[0] = '\0';
+    config_parse(&c, text, file, err, ERR_SIZE);
+    snprintf(warnings, CONFIG_WARNINGS_MAX, "%s", c.warnings);
+    config_free(&c);
+}
+
+/* Every name listed is one its parser takes: a socksify.conf "KEY" alone is a usage error of that
+ * key, never "unknown key"; a proxychains.conf option is read, not warned about as unsupported.
+ * Each list ends with NULL. */
+Test(config, key_names_are_the_parsers_keys)
+{
+    static const struct {
+        const char *(*name)(size_t);
+        const char *format, *file, *never;
+        bool in_warnings;
+        size_t at_least;
+    } lists[] = {
+        { config_key_name, "%s\n", "test.conf", "unknown key", false, 15 },
+        { pcconf_key_name, "%s\n[ProxyList]\nsocks5 127.0.0.1 1080\n", "pc.conf", "not supported", true, 13 },
+    };
+    static char err[ERR_SIZE], warnings[CONFIG_WARNINGS_MAX], text[128];
+    for (size_t l = 0; l < sizeof(lists) / sizeof(lists[0]); l++) {
+        size_t n = 0;
+        for (; lists[l].name(n); n++) {
+            snprintf(text, sizeof(text), lists[l].format, lists[l].name(n));
+            parse_listed(text, lists[l].file, err, warnings);
+            const char *said = lists[l].in_warnings ? warnings : err;
+            cr_assert_null(strstr(said, lists[l].never), "%s: %s", lists[l].name(n), said);
+        }
+        cr_assert_geq(n, lists[l].at_least, "only %zu names in %s's list", n, lists[l].file);
+        cr_assert_null(lists[l].name(n + 1));
+    }
+}

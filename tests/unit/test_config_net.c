@@ -398,6 +398,11 @@ Test(config_net, chain_length_rules)
     bad_with_proxies("chain r random length 2x a b\n", 1, "'length' takes");
     bad_with_proxies("chain r random length 2\n", 1, "'length' takes");
     bad_with_proxies("chain r random length\n", 1, "takes");
+    /* Without length a random chain goes through all its hops: more than 16 would overrun the
+     * handshake's hops (chain_pick writes PROXY_CHAIN_MAX at most). */
+    bad_with_proxies("chain r random a b c d a b c d a b c d a b c d a\n", 1, "needs 'length N'");
+    bad_with_proxies("chain r round-robin a b c d a b c d a b c d a b c d a\n", 1, "needs 'length N'");
+    parse_with_proxies("chain r random length 16 a b c d a b c d a b c d a b c d a\n");
     /* length equal to the hop count, and 1, are fine */
     parse_with_proxies("chain r random length 4 a b c d\nchain rr round-robin length 1 a b\n");
     cr_assert_eq(chain_named("r")->length, 4);
@@ -461,6 +466,8 @@ Test(config_net, add_chain_api)
     cr_assert_eq(config_add_chain(&conf, "x", CHAIN_STRICT, 0, hops, 0, 9), -EINVAL, "no hops");
     cr_assert_eq(config_add_chain(&conf, "x", CHAIN_STRICT, 0, hops, CHAIN_HOPS_MAX + 1, 9), -EINVAL, "17 hops");
     cr_assert_eq(config_add_chain(&conf, "x", CHAIN_RANDOM, 4, hops, 3, 9), -EINVAL, "length over the hops");
+    cr_assert_eq(config_add_chain(&conf, "x", CHAIN_RANDOM, 0, hops, PROXY_CHAIN_MAX + 1, 9), -EINVAL,
+                 "no length: all 17 hops per connection");
     char long_name[PROXY_NAME_MAX + 2];
     memset(long_name, 'x', sizeof(long_name) - 1);
     long_name[sizeof(long_name) - 1] = '\0';

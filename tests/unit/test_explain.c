@@ -96,7 +96,9 @@ Test(explain, name_with_dns_remote_hits_a_glob)
                 "resolves the name)\n"
                 "route:       " SOURCE ":7: route *.corp.example port 443 via corp\n"
                 "action:      via proxy corp: socks5://alice@10.0.0.1:1080, which connects to www.corp.example:443\n"
-                "udp:         datagrams go through an association with the last proxy (if it allows UDP ASSOCIATE)\n");
+                "udp:         datagrams go through an association with the last proxy (if it allows UDP ASSOCIATE)\n"
+                "bind:        while this connection is open, a TCP listener bound to port 0 of a non-loopback address "
+                "goes through the last proxy with BIND (accept within 60000 ms of listen)\n");
 }
 
 Test(explain, default_chain)
@@ -107,10 +109,34 @@ Test(explain, default_chain)
                 "resolves the name)\n"
                 "route:       no route matched: the default\n"
                 "action:      via proxy default: socks5h://bob@192.0.2.1:1080, which connects to example.org:80\n"
-                "udp:         datagrams go through an association with the last proxy (if it allows UDP ASSOCIATE)\n");
+                "udp:         datagrams go through an association with the last proxy (if it allows UDP ASSOCIATE)\n"
+                "bind:        while this connection is open, a TCP listener bound to port 0 of a non-loopback address "
+                "goes through the last proxy with BIND (accept within 60000 ms of listen)\n");
     const char *out = explained("198.51.100.1:8443", NULL);
     cr_assert_not_null(strstr(out, "route:       no route matched: the default\n"), "%s", out);
     cr_assert_not_null(strstr(out, "which connects to 198.51.100.1:8443\n"), "%s", out);
+}
+
+/* BIND needs a SOCKS5 last hop too (always: a listener cannot try its luck), and `bind no` turns it
+ * off; direct and rejected destinations have no bind line. */
+Test(explain, bind_line)
+{
+    reconfigure("proxy a socks5://10.0.0.1:1080\n"
+                "proxy b http://10.0.0.2:3128\n"
+                "chain mixed random length 1 a b\n"
+                "route 10.9.0.0/16 via mixed\n"
+                "route 10.8.0.0/16 via a\n"
+                "route 10.7.0.0/16 direct\n"
+                "bind_timeout 5s\n");
+    const char *out = explained("10.9.1.1:21", NULL);
+    cr_assert_not_null(strstr(out, "bind:        none: only a SOCKS5 last proxy can BIND; listeners stay local\n"), "%s", out);
+    out = explained("10.8.1.1:21", NULL);
+    cr_assert_not_null(strstr(out, "goes through the last proxy with BIND (accept within 5000 ms of listen)\n"), "%s", out);
+    out = explained("10.7.1.1:21", NULL);
+    cr_assert_null(strstr(out, "bind:"), "%s", out);
+    reconfigure("proxy socks5://10.0.0.1:1080\nbind no\n");
+    out = explained("10.8.1.1:21", NULL);
+    cr_assert_not_null(strstr(out, "bind:        none (bind no): listeners stay local\n"), "%s", out);
 }
 
 /* UDP needs a SOCKS5 last hop: a random chain that may end with an HTTP proxy carries it only
@@ -189,14 +215,17 @@ Test(explain, via_a_chain)
                 "route:       " SOURCE ":10: route 203.0.113.0/24 via out\n"
                 "action:      via chain out (dynamic): socks5://alice@10.0.0.1:1080 -> http://carol@proxy.example:3128, "
                 "which connects to 203.0.113.9:443\n"
-                "udp:         none: only a SOCKS5 last proxy carries UDP; datagrams fail with EOPNOTSUPP\n");
+                "udp:         none: only a SOCKS5 last proxy carries UDP; datagrams fail with EOPNOTSUPP\n"
+                "bind:        none: only a SOCKS5 last proxy can BIND; listeners stay local\n");
     expect_text("[fd00::5]:8050",
                 "config:      " SOURCE "\n"
                 "destination: [fd00::5]:8050 (an address)\n"
                 "route:       " SOURCE ":11: route fd00::/8 port 80,443,8000-8100 via rnd\n"
                 "action:      via chain rnd (random, 1 of these per connection): socks5://alice@10.0.0.1:1080 -> "
                 "socks5h://127.0.0.1:9050, which connects to [fd00::5]:8050\n"
-                "udp:         datagrams go through an association with the last proxy (if it allows UDP ASSOCIATE)\n");
+                "udp:         datagrams go through an association with the last proxy (if it allows UDP ASSOCIATE)\n"
+                "bind:        while this connection is open, a TCP listener bound to port 0 of a non-loopback address "
+                "goes through the last proxy with BIND (accept within 60000 ms of listen)\n");
 }
 
 Test(explain, direct_line_and_glob_order)

@@ -141,7 +141,9 @@ def test_seccomp_go_concurrent_dials(t):
     r = t.sx_x(DELAY_H, [go, "dial", "100", "%s:%d" % (T4, ECHO_PORT)], timeout=60)
     t.check(r.rc == 0, "100 concurrent dials: exit %s, out %r, err %r" % (r.rc, r.out, r.err[-600:]))
     elapsed = float(r.line("ELAPSED"))
-    recs = t.fake_records(DELAY_MODE)
+    from procs import wait_until
+    recs = wait_until(lambda: len(t.fake_records(DELAY_MODE)) >= 100 and t.fake_records(DELAY_MODE), 5) or \
+        t.fake_records(DELAY_MODE)
     t.check(len(recs) >= 100, "the delaying relay saw %d connections, expected 100" % len(recs))
     lib = t.sx_x(DELAY_H, [PY, os.path.join(HERE, "asyncio_client.py"), "--count", "100", "--budget", "5", T4,
                            str(ECHO_PORT)], opts=["--seccomp=no"], timeout=60)

@@ -55,6 +55,12 @@ int supervisor_watch(struct supervisor *sv, int fd, unsigned events, struct sv_j
     return watch_key(sv, fd, events | EPOLLONESHOT, (uint64_t)(uintptr_t)job);
 }
 
+int supervisor_rewatch(struct supervisor *sv, int fd, unsigned events, struct sv_job *job)
+{
+    struct epoll_event ev = { .events = events | EPOLLONESHOT, .data.u64 = (uint64_t)(uintptr_t)job };
+    return epoll_ctl(sv->epoll, EPOLL_CTL_MOD, fd, &ev) < 0 ? -errno : 0;
+}
+
 void supervisor_unwatch(struct supervisor *sv, int fd)
 {
     epoll_ctl(sv->epoll, EPOLL_CTL_DEL, fd, NULL);

@@ -75,6 +75,8 @@ int supervisor_install(struct supervisor *sv);
 int supervisor_run(struct supervisor *sv, pid_t child, const sigset_t *set);
 /* Adds fd to the loop for events, for job (EPOLLONESHOT). 0 or -errno. */
 int supervisor_watch(struct supervisor *sv, int fd, unsigned events, struct sv_job *job);
+/* Re-arms fd's one-shot registration (made by supervisor_watch for the same file) for events. */
+int supervisor_rewatch(struct supervisor *sv, int fd, unsigned events, struct sv_job *job);
 /* Adds the DNS responder's sockets to the loop. 0 or -errno. */
 int supervisor_watch_dns(struct supervisor *sv);
 /* Removes fd from the loop (if it was there). */

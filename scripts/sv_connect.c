@@ -91,8 +91,9 @@ static void finish(struct supervisor *sv, struct sv_job *job, int result)
     free(job);
 }
 
-/* The tunnel driver said r (see tunnel_advance): wait for the events it wants, or finish. */
-static void job_tunnel_step(struct supervisor *sv, struct sv_job *job, int r)
+/* The tunnel driver said r (see tunnel_advance): wait for the events it wants, or finish.
+ * watched: the job's registration (disabled: one-shot) still names the driver's socket. */
+static void job_tunnel_step(struct supervisor *sv, struct sv_job *job, int r, bool watched)
 {
     job->fd = job->t.fd;
     if (r <= 0) {
@@ -100,7 +101,8 @@ static void job_tunnel_step(struct supervisor *sv, struct sv_job *job, int r)
         return;
     }
     job->deadline_ms = job->t.deadline_ms;
-    int w = supervisor_watch(sv, job->fd, r & POLLIN ? EPOLLIN : EPOLLOUT, job);
+    unsigned events = r & POLLIN ? EPOLLIN : EPOLLOUT;
+    int w = watched ? supervisor_rewatch(sv, job->fd, events, job) : supervisor_watch(sv, job->fd, events, job);
     if (w < 0)
         finish(sv, job, w);
 }
@@ -118,10 +120,20 @@ void sv_job_event(struct supervisor *sv, struct sv_job *job, bool timed_out)
         finish(sv, job, timed_out ? -ETIMEDOUT : connect_result(job->fd));
         return;
     }
-    /* The driver may put a fresh socket under our number (a retry): the registration must go
-     * while it still names the file it was made for. */
-    supervisor_unwatch(sv, job->fd);
-    job_tunnel_step(sv, job, timed_out ? tunnel_expire(&job->t) : tunnel_advance(&job->t));
+    /* The driver puts a fresh socket under our number only when it starts another attempt: then
+     * the registration must go while it still names the file it was made for; else it stays
+     * and is re-armed (one system call instead of two). */
+    if (timed_out) {
+        supervisor_unwatch(sv, job->fd);
+        job_tunnel_step(sv, job, tunnel_expire(&job->t), false);
+        return;
+    }
+    size_t attempts = job->t.attempts;
+    int r = tunnel_advance(&job->t);
+    bool same = job->t.attempts == attempts;
+    if (!same)
+        epoll_ctl(sv->epoll, EPOLL_CTL_DEL, job->fd, NULL);   /* names the old file: the number is the new one's */
+    job_tunnel_step(sv, job, r, same);
 }
 
 long long sv_jobs_deadline(const struct supervisor *sv)
@@ -192,7 +204,7 @@ static void connect_proxied(struct supervisor *sv, const struct seccomp_notif *r
     job->is_tunnel = true;
     job->chain = chain;
     socks_target_describe(target, dst, job->what, sizeof(job->what));
-    job_tunnel_step(sv, job, tunnel_begin(&job->t, fd, sv->config, chain, target));
+    job_tunnel_step(sv, job, tunnel_begin(&job->t, fd, sv->config, chain, target), false);
 }
 
 static void log_refusal(const struct config *c, const char *text, const struct verdict *v, int kind)
@@ -293,11 +305,11 @@ static void judge(struct supervisor *sv, const struct seccomp_notif *req, int fd
     sv_answer(sv, req->id, r < 0 ? r : -ECONNREFUSED);
 }
 
-/* The kind of socket fd is, for the verdict; -1 if not an inet socket. */
-static int socket_kind(int fd)
+/* The kind of socket fd is, for the verdict, and its family in *domain; -1 if not an inet socket. */
+static int socket_kind(int fd, int *domain)
 {
-    int domain = socket_int(fd, SOL_SOCKET, SO_DOMAIN, -1);
-    if (domain != AF_INET && domain != AF_INET6)
+    *domain = socket_int(fd, SOL_SOCKET, SO_DOMAIN, -1);
+    if (*domain != AF_INET && *domain != AF_INET6)
         return -1;
     switch (socket_int(fd, SOL_SOCKET, SO_PROTOCOL, -1)) {
     case IPPROTO_TCP:
@@ -326,7 +338,7 @@ void sv_connect(struct supervisor *sv, const struct seccomp_notif *req)
         sv_answer(sv, req->id, fd == -ENOENT ? -EINTR : fd);
         return;
     }
-    int kind = socket_kind(fd);
+    int family, kind = socket_kind(fd, &family);
     if (kind < 0) {
         /* Not an inet socket (unix, netlink...): the kernel refuses an inet address there, and a
          * unix path must be resolved in the program's own root and directory. */
@@ -334,7 +346,6 @@ void sv_connect(struct supervisor *sv, const struct seccomp_notif *req)
         sv_continue(sv, req->id);
         return;
     }
-    int family = socket_int(fd, SOL_SOCKET, SO_DOMAIN, AF_INET);
     if (addr_read_as_kernel(&dst, &raw.sa, (socklen_t)n, family, true) == ADDR_FORM_INET) {
         judge(sv, req, fd, kind, &dst);
         return;

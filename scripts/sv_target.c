@@ -33,9 +33,16 @@ static bool still_valid(const struct supervisor *sv, uint64_t id)
     return ioctl(sv->listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
 }
 
-/* A pidfd for the thread that made the call: the thread itself where the kernel allows it (its
- * descriptor table is the one the call uses), else its process. */
-static int pidfd_of(pid_t tid)
+/* pidfds of the threads that made calls lately, kept open: a pidfd names one task for good (on a
+ * task that has died, pidfd_getfd fails with ESRCH, even if its id was reused), so a kept one is
+ * safe to use again and saves two system calls per call served. */
+#define PIDFD_CACHE 64
+static struct { pid_t tid; int pidfd; } pidfds[PIDFD_CACHE];
+static unsigned pidfd_next;
+
+/* A new pidfd for the thread that made the call: the thread itself where the kernel allows it
+ * (its descriptor table is the one the call uses), else its process. */
+static int pidfd_open_thread(pid_t tid)
 {
     int fd = (int)syscall(SYS_pidfd_open, tid, PIDFD_THREAD);
     if (fd < 0 && errno == EINVAL)
@@ -43,18 +50,40 @@ static int pidfd_of(pid_t tid)
     return fd < 0 ? -errno : fd;
 }
 
+/* The kept pidfd for tid (fresh: opened now and kept), or -errno. */
+static int pidfd_of(pid_t tid, bool fresh)
+{
+    unsigned slot = PIDFD_CACHE;
+    for (unsigned i = 0; i < PIDFD_CACHE && slot == PIDFD_CACHE; i++)
+        if (pidfds[i].pidfd > 0 && pidfds[i].tid == tid)
+            slot = i;
+    if (slot < PIDFD_CACHE && !fresh)
+        return pidfds[slot].pidfd;
+    if (slot == PIDFD_CACHE)
+        slot = pidfd_next++ % PIDFD_CACHE;
+    if (pidfds[slot].pidfd > 0)
+        close(pidfds[slot].pidfd);
+    int fd = pidfd_open_thread(tid);
+    pidfds[slot].tid = tid;
+    pidfds[slot].pidfd = fd > 0 ? fd : 0;
+    return fd;
+}
+
 int sv_take_fd(const struct supervisor *sv, const struct seccomp_notif *req, int fd)
 {
-    int pidfd = pidfd_of((pid_t)req->pid);
-    if (pidfd < 0)
-        return -ENOENT;
-    int r = -ENOENT;
-    if (still_valid(sv, req->id)) {
-        r = (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
-        r = r < 0 ? -errno : r;
+    for (int round = 0; round < 2; round++) {
+        /* A fresh pidfd is checked against the notification: the thread is the caller (its id
+         * cannot be reused while the call waits); a kept one was checked when it was opened. */
+        int pidfd = pidfd_of((pid_t)req->pid, round > 0);
+        if (pidfd < 0 || (round > 0 && !still_valid(sv, req->id)))
+            return -ENOENT;
+        int r = (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+        if (r >= 0)
+            return r;
+        if (errno != ESRCH)
+            return -errno;   /* EBADF: no such descriptor, as the kernel would say */
     }
-    close(pidfd);
-    return r;
+    return -ENOENT;
 }
 
 void sv_answer(const struct supervisor *sv, uint64_t id, long result)

@@ -410,3 +410,16 @@ def test_seccomp_leftover_processes_still_carried(t):
     t.check(wait_until(lambda: read(out2) == t.h.token, 15),
             "the background clients did not get the token: wget %r, curl %r" % (read(out1), read(out2)))
     t.check(read(out1) == t.h.token, "the background static wget got %r" % read(out1))
+
+
+@test
+def test_seccomp_static_through_dynamic_chain_with_dead_proxy(t):
+    """A dynamic chain whose first proxy is dead: the supervisor's tunnel driver marks it down and
+    tries again on a fresh socket, which goes under the program's descriptor number
+    (SECCOMP_IOCTL_NOTIF_ADDFD); the static program gets its connection through danted."""
+    t.need("danted", "http")
+    from topology import DEAD_PORT
+    conf = t.write("cwd/sx.conf", "proxy dead socks5://%s:%d\nproxy good socks5://%s:%d\nchain default dynamic dead good\n"
+                   % (P4C, DEAD_PORT, P4C, DANTE_PORT))
+    r = t.sx_f(conf, [static_client(t), "http", T4, str(HTTP_PORT)])
+    expect_via_dante(t, r, "static client through a dynamic chain with a dead first proxy")

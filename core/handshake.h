@@ -19,6 +19,8 @@
 #include "proxy.h"
 #include "socks5.h"
 
+struct gss_exchange;
+
 enum handshake_status { HANDSHAKE_WRITE, HANDSHAKE_READ, HANDSHAKE_DONE, HANDSHAKE_FAILED };
 
 enum handshake_step {
@@ -53,6 +55,8 @@ struct handshake {
     struct socks5_reply reply;      /* valid once done through a SOCKS5 last hop: the proxy's bound address
                                      * (BIND: the address the proxy listens on; after the second reply, the peer) */
     bool bind_second;               /* BIND: waiting for (or done with) the second reply */
+    struct gss_exchange *gss;       /* GSSAPI authentication in progress (hop_gssapi.c), else NULL */
+    uint8_t *ext_out, *ext_in;      /* while set, output and input use these (GSSAPI tokens) instead of out/in */
 };
 
 /* Starts a CONNECT handshake to target through the n proxies hops[0..n) (1 <= n <= PROXY_CHAIN_MAX).

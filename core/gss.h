@@ -6,6 +6,7 @@
 #ifndef SOCKSIFY_GSS_H
 #define SOCKSIFY_GSS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,6 +35,11 @@ struct gss_provider {
 const struct gss_provider *gss_provider(void);
 /* Replaces the provider (NULL: back to the default); for tests. Not thread-safe: call it first. */
 void gss_provider_set(const struct gss_provider *p);
+/* True while this thread is inside the GSS-API library (or loading it). Its own connections and
+ * lookups (to the KDC, for a service ticket) are socksify's business like the connection to the
+ * proxy: the library's hooks pass them straight to libc instead of routing them through the
+ * proxy being authenticated to, which would recurse. */
+bool gss_library_active(void);
 /* The provider that dlopen()s libgssapi_krb5.so.2 on first use (gss_loader.c). */
 extern const struct gss_provider gss_loader;
 

@@ -77,6 +77,14 @@ static void load(void)
 #undef RESOLVE
 }
 
+/* initial-exec: the hooks read it, and reading it must never allocate. */
+static __thread bool inside __attribute__((tls_model("initial-exec")));
+
+bool gss_library_active(void)
+{
+    return inside;
+}
+
 struct krb5_client {
     gss_name_t target;
     gss_ctx_id_t ctx;
@@ -114,7 +122,7 @@ static int failure(char *err, size_t errsize, const char *what, OM_uint32 major,
     return -EACCES;
 }
 
-static int loader_open(void **out, const char *principal, char *err, size_t errsize)
+static int loader_open_inside(void **out, const char *principal, char *err, size_t errsize)
 {
     pthread_once(&load_once, load);
     if (load_error[0]) {
@@ -145,7 +153,7 @@ static void drop_token(struct krb5_client *c)
     c->token.value = NULL;
 }
 
-static int loader_step(void *ctx, const uint8_t *in, size_t in_len, const uint8_t **out, size_t *out_len,
+static int loader_step_inside(void *ctx, const uint8_t *in, size_t in_len, const uint8_t **out, size_t *out_len,
                        char *err, size_t errsize)
 {
     struct krb5_client *c = ctx;
@@ -171,7 +179,7 @@ static int loader_step(void *ctx, const uint8_t *in, size_t in_len, const uint8_
     return 1;
 }
 
-static int loader_wrap(void *ctx, const uint8_t *in, size_t in_len, const uint8_t **out, size_t *out_len,
+static int loader_wrap_inside(void *ctx, const uint8_t *in, size_t in_len, const uint8_t **out, size_t *out_len,
                        char *err, size_t errsize)
 {
     struct krb5_client *c = ctx;
@@ -186,7 +194,7 @@ static int loader_wrap(void *ctx, const uint8_t *in, size_t in_len, const uint8_
     return 0;
 }
 
-static int loader_unwrap(void *ctx, const uint8_t *in, size_t in_len, const uint8_t **out, size_t *out_len,
+static int loader_unwrap_inside(void *ctx, const uint8_t *in, size_t in_len, const uint8_t **out, size_t *out_len,
                          char *err, size_t errsize)
 {
     struct krb5_client *c = ctx;
@@ -201,7 +209,7 @@ static int loader_unwrap(void *ctx, const uint8_t *in, size_t in_len, const uint
     return 0;
 }
 
-static void loader_close(void *ctx)
+static void loader_close_inside(void *ctx)
 {
     struct krb5_client *c = ctx;
     OM_uint32 minor;
@@ -211,6 +219,35 @@ static void loader_close(void *ctx)
     if (c->target)
         gss.gss_release_name(&minor, &c->target);
     free(c);
+}
+
+/* Each call runs with `inside` set (nested calls cannot happen: the library never calls back). */
+static int loader_open(void **out, const char *principal, char *err, size_t errsize)
+{
+    inside = true;
+    int r = loader_open_inside(out, principal, err, errsize);
+    inside = false;
+    return r;
+}
+
+#define TOKEN_CALL(name) \
+    static int name(void *ctx, const uint8_t *in, size_t in_len, const uint8_t **out, size_t *out_len, char *err, \
+                    size_t errsize) \
+    { \
+        inside = true; \
+        int r = name##_inside(ctx, in, in_len, out, out_len, err, errsize); \
+        inside = false; \
+        return r; \
+    }
+TOKEN_CALL(loader_step)
+TOKEN_CALL(loader_wrap)
+TOKEN_CALL(loader_unwrap)
+
+static void loader_close(void *ctx)
+{
+    inside = true;
+    loader_close_inside(ctx);
+    inside = false;
 }
 
 const struct gss_provider gss_loader = { loader_open, loader_step, loader_wrap, loader_unwrap, loader_close };

@@ -206,13 +206,17 @@ enum handshake_status handshake_feed(struct handshake *h, const uint8_t *data, s
 
 void handshake_eof(struct handshake *h)
 {
-    if (h->step != STEP_DONE && h->step != STEP_FAILED)
+    if (h->gss)
+        hs_gssapi_eof(h);
+    else if (h->step != STEP_DONE && h->step != STEP_FAILED)
         hs_fail(h, ECONNRESET);
 }
 
 void handshake_abort(struct handshake *h, int err)
 {
-    if (h->step != STEP_DONE && h->step != STEP_FAILED)
+    if (h->gss && (err == ECONNRESET || err == EPIPE))
+        hs_gssapi_eof(h);
+    else if (h->step != STEP_DONE && h->step != STEP_FAILED)
         hs_fail(h, err);
 }
 

@@ -85,9 +85,11 @@ void handshake_sent(struct handshake *h, size_t n);
 size_t handshake_wants(const struct handshake *h);
 /* Gives the machine up to handshake_wants() bytes; extra bytes are a driver bug and fail with EPROTO. */
 enum handshake_status handshake_feed(struct handshake *h, const uint8_t *data, size_t len);
-/* The proxy closed the connection: fails the handshake with ECONNRESET unless already finished. */
+/* The proxy closed the connection: fails the handshake with ECONNRESET unless already finished
+ * (EACCES during GSSAPI authentication: that is how a proxy refuses our credentials). */
 void handshake_eof(struct handshake *h);
-/* Fails the handshake with err (a positive errno) on behalf of the driver, e.g. on a timeout. */
+/* Fails the handshake with err (a positive errno) on behalf of the driver, e.g. on a timeout; a
+ * reset (ECONNRESET, EPIPE) during GSSAPI authentication is the proxy refusing us: EACCES. */
 void handshake_abort(struct handshake *h, int err);
 /* The positive errno of a failed handshake, 0 otherwise. */
 int handshake_error(const struct handshake *h);

@@ -48,6 +48,12 @@ void hs_gssapi_end(struct handshake *h)
     h->out_len = h->out_sent = h->in_len = 0;
 }
 
+void hs_gssapi_eof(struct handshake *h)
+{
+    gss_fail(h, EACCES, "the proxy closed the connection %s (it refused our credentials; its log says why)",
+             h->gss->established ? "after our protection level" : "during context establishment");
+}
+
 /* Waits for the proxy's next message (its 2 first bytes at first: an abort is no longer). */
 static enum handshake_status read_message(struct handshake *h)
 {

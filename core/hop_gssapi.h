@@ -11,6 +11,9 @@ enum handshake_status hs_gssapi_start(struct handshake *h, const struct proxy *p
 /* Takes the message buffered in h->ext_in (h->in_len bytes). HANDSHAKE_DONE means authenticated
  * with no per-message protection: the caller sends the request next (in h->out). */
 enum handshake_status hs_gssapi_feed(struct handshake *h);
+/* The proxy closed the connection during the method: that is how Dante refuses (a ticket for
+ * another principal, a protection level it does not allow). Fails with EACCES and says so. */
+void hs_gssapi_eof(struct handshake *h);
 /* Releases the GSSAPI state of h, if any (on success, failure and abort). */
 void hs_gssapi_end(struct handshake *h);
 

@@ -434,12 +434,27 @@ Test(gssapi_handshake, eof_and_abort_release_the_context)
     to_first_token(&h, &p, "socks5://gw?auth=gssapi");
     drive_feed_some(&h, BYTES(0x01, 0x01, 0x00), 3);
     handshake_eof(&h);
-    drive_assert_failed(&h, ECONNRESET, "authentication", 0);
+    drive_assert_failed(&h, EACCES, "authentication", 0);
+    cr_assert_not_null(strstr(h.detail, "closed the connection during context establishment"), "%s", h.detail);
     to_first_token(&h, &p, "socks5://gw?auth=gssapi");
     handshake_abort(&h, ETIMEDOUT);
     cr_assert_eq(handshake_error(&h), ETIMEDOUT);
-    cr_assert_eq(fake.closes, 2);
+    /* A reset during the method is the proxy refusing us, as its close is. */
+    to_first_token(&h, &p, "socks5://gw?auth=gssapi");
+    handshake_abort(&h, ECONNRESET);
+    drive_assert_failed(&h, EACCES, "authentication", 0);
+    cr_assert_not_null(strstr(h.detail, "the proxy closed the connection"), "%s", h.detail);
+    cr_assert_eq(fake.closes, 3);
     cr_assert_null(h.gss);
+}
+
+Test(gssapi_handshake, a_reset_elsewhere_stays_a_reset)
+{
+    struct handshake h;
+    struct proxy p;
+    start(&h, &p, "socks5://gw?auth=gssapi", BYTES(0x05, 0x01, 0x01), 3);
+    handshake_abort(&h, ECONNRESET);
+    drive_assert_failed(&h, ECONNRESET, "method selection", 0);
 }
 
 Test(gssapi_handshake, through_a_chain)

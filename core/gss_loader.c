@@ -154,7 +154,7 @@ static void drop_token(struct krb5_client *c)
 }
 
 static int loader_step_inside(void *ctx, const uint8_t *in, size_t in_len, const uint8_t **out, size_t *out_len,
-                       char *err, size_t errsize)
+                              char *err, size_t errsize)
 {
     struct krb5_client *c = ctx;
     drop_token(c);
@@ -179,34 +179,32 @@ static int loader_step_inside(void *ctx, const uint8_t *in, size_t in_len, const
     return 1;
 }
 
-static int loader_wrap_inside(void *ctx, const uint8_t *in, size_t in_len, const uint8_t **out, size_t *out_len,
-                       char *err, size_t errsize)
+/* gss_wrap (without confidentiality) or gss_unwrap of in into c->token, handed out in *out. */
+static int protect(struct krb5_client *c, bool wrap, const uint8_t *in, size_t in_len, const uint8_t **out,
+                   size_t *out_len, char *err, size_t errsize)
 {
-    struct krb5_client *c = ctx;
     drop_token(c);
     gss_buffer_desc input = { in_len, (void *)in };
     OM_uint32 minor = 0;
-    OM_uint32 major = gss.gss_wrap(&minor, c->ctx, 0, 0, &input, NULL, &c->token);
+    OM_uint32 major = wrap ? gss.gss_wrap(&minor, c->ctx, 0, 0, &input, NULL, &c->token)
+                           : gss.gss_unwrap(&minor, c->ctx, &input, &c->token, NULL, NULL);
     if (GSS_ERROR(major))
-        return failure(err, errsize, "gss_wrap", major, minor);
+        return failure(err, errsize, wrap ? "gss_wrap" : "gss_unwrap", major, minor);
     *out = c->token.value;
     *out_len = c->token.length;
     return 0;
 }
 
-static int loader_unwrap_inside(void *ctx, const uint8_t *in, size_t in_len, const uint8_t **out, size_t *out_len,
-                         char *err, size_t errsize)
+static int loader_wrap_inside(void *ctx, const uint8_t *in, size_t in_len, const uint8_t **out, size_t *out_len,
+                              char *err, size_t errsize)
 {
-    struct krb5_client *c = ctx;
-    drop_token(c);
-    gss_buffer_desc input = { in_len, (void *)in };
-    OM_uint32 minor = 0;
-    OM_uint32 major = gss.gss_unwrap(&minor, c->ctx, &input, &c->token, NULL, NULL);
-    if (GSS_ERROR(major))
-        return failure(err, errsize, "gss_unwrap", major, minor);
-    *out = c->token.value;
-    *out_len = c->token.length;
-    return 0;
+    return protect(ctx, true, in, in_len, out, out_len, err, errsize);
+}
+
+static int loader_unwrap_inside(void *ctx, const uint8_t *in, size_t in_len, const uint8_t **out, size_t *out_len,
+                                char *err, size_t errsize)
+{
+    return protect(ctx, false, in, in_len, out, out_len, err, errsize);
 }
 
 static void loader_close_inside(void *ctx)

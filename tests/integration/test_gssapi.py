@@ -14,7 +14,7 @@ import secrets
 
 from procs import tail, wait_until
 from testcase import T, dante_addr, test
-from topology import ECHO_PORT, GSS_DANTE_PORT, HERE, HTTP_PORT, KDC_PORT, P4C, P4T, PY, T4
+from topology import ECHO_PORT, GSS_DANTE_PORT, HERE, HTTP_PORT, KDC_PORT, P4C, PY, T4
 
 REALM = "SX.TEST"
 PROXY_NAME = "proxy.sx.test"       # C's hosts file: P4C
@@ -73,29 +73,14 @@ def write_realm_files(r):
 """.format(realm=REALM, port=KDC_PORT, d=r.dir))
 
 
-def dante_conf(r):
+def dante_conf(t, r):
+    """The harness's danted configuration, with method gssapi and the realm's key in its rules."""
     gss = """  gssapi.servicename: rcmd/{name}@{realm}
   gssapi.keytab: FILE:{keytab}
-  gssapi.enctype: clear""".format(name=PROXY_NAME, realm=REALM, keytab=r.keytab)
-    return """logoutput: {log}
-internal: {p4} port = {port}
-external: {p4t}
-socksmethod: gssapi
-clientmethod: none
-user.privileged: root
-user.unprivileged: nobody
-client pass {{
-  from: 0/0 to: 0/0
-  log: error connect disconnect
-{gss}
-}}
-socks pass {{
-  from: 0/0 to: 0/0
-  command: connect
-  log: error connect disconnect
-{gss}
-}}
-""".format(log=r.dante_log, p4=P4C, port=GSS_DANTE_PORT, p4t=P4T, gss=gss)
+  gssapi.enctype: clear
+""".format(name=PROXY_NAME, realm=REALM, keytab=r.keytab)
+    conf = t.h.danted_conf("danted-gss", GSS_DANTE_PORT, "gssapi", r.dante_log)
+    return conf.replace("  from: 0/0 to: 0/0\n", "  from: 0/0 to: 0/0\n" + gss)
 
 
 def start(t, name, argv, r, port):
@@ -131,7 +116,7 @@ def realm(t):
     for argv in admin:
         t.expect_ok(t.run(list(argv), ns=None, env=r.env(t), timeout=30), argv[0])
     with open(os.path.join(t.h.tmp, "danted-gss.conf"), "w") as f:
-        f.write(dante_conf(r))
+        f.write(dante_conf(t, r))
     open(r.dante_log, "w").close()
     start(t, "krb5kdc", ["krb5kdc", "-n"], r, KDC_PORT)
     start(t, "danted-gss", [danted, "-f", os.path.join(t.h.tmp, "danted-gss.conf"),

@@ -14,7 +14,7 @@ import secrets
 
 from procs import tail, wait_until
 from testcase import T, dante_addr, test
-from topology import ECHO_PORT, GSS_DANTE_PORT, HERE, HTTP_PORT, KDC_PORT, P4C, PY, T4
+from topology import ECHO_PORT, GSS_DANTE_PORT, HERE, HTTP_PORT, KDC_PORT, P4C, PY, T4, UDP_ECHO_PORT, UDPCLIENT
 
 REALM = "SX.TEST"
 PROXY_NAME = "proxy.sx.test"       # C's hosts file: P4C
@@ -249,3 +249,16 @@ def test_gssapi_explain_shows_the_method(t: T):
     t.expect_ok(res, "socksify --explain")
     t.check("is offered GSSAPI (Kerberos principal rcmd/gw@SX.TEST, no per-message protection)" in res.out,
             "--explain does not show the GSSAPI method:\n" + res.out)
+
+
+@test
+def test_gssapi_udp_associate(t: T):
+    """UDP ASSOCIATE through the GSSAPI danted: the control connection authenticates with GSSAPI,
+    datagrams ("clear") go to the relay with the plain RFC 1928 header."""
+    r, cc = gss_test(t)
+    res = t.sx_x(GSS, [PY, UDPCLIENT, "echo", T4, str(UDP_ECHO_PORT), "hello gss"], env=r.env(t, cc))
+    t.expect_ok(res, "udpclient through the GSSAPI proxy")
+    t.check(res.line("FROM") == "%s %d" % (T4, UDP_ECHO_PORT) and res.line("ECHO") == "hello gss",
+            "unexpected answer: %r" % res.out)
+    t.check(t.wait_lines("danted-gss", 1, "udp/udpassociate [:", "gssapi/clear%"),
+            "danted-gss did not log a GSSAPI-authenticated UDP association")

@@ -179,6 +179,7 @@ integration: all
 	tests/integration/run.sh
 
 check: deps
+	tests/integration/build-gss-dante.sh > /dev/null   # once: cached in /var/cache/socksify-test
 	$(MAKE) all $(UNIT)
 	tests/check-exports.sh $(LIB) $(B)/hooks.list
 	tests/check-internal-calls.sh $(B)/hooks.list $(PRELOAD_OBJ) $(CORE_OBJ)

@@ -124,6 +124,22 @@ static void put_action(struct text *t, const struct config *c, const struct rout
     }
 }
 
+/* Which authentication each SOCKS5 proxy of the chain will be asked for. */
+static void put_auth(struct text *t, const struct config *c, const struct route *r)
+{
+    if (r->action != ROUTE_VIA)
+        return;
+    const struct chain *ch = r->chain;
+    for (size_t i = 0; i < ch->hop_count; i++) {
+        const struct proxy *p = &c->proxies[ch->hops[i]];
+        if (p->kind != PROXY_SOCKS5)
+            continue;
+        char url[PROXY_HOST_MAX + PROXY_CRED_MAX + 32], auth[PROXY_PRINCIPAL_MAX + 160];
+        put(t, "auth:        %s is offered %s\n", proxy_format(p, url, sizeof(url)),
+            proxy_auth_describe(p, auth, sizeof(auth)));
+    }
+}
+
 /* What UDP to the destination would do: only a SOCKS5 last hop can be asked for UDP ASSOCIATE. */
 static void put_udp(struct text *t, const struct config *c, const struct route *r)
 {
@@ -199,6 +215,7 @@ int explain(const struct config *c, const char *dest, const char *hosts, char *o
     struct route r = route_decide(c, &addr, numeric ? NULL : host);
     put_route(&t, c, &r);
     put_action(&t, c, &r, what);
+    put_auth(&t, c, &r);
     put_udp(&t, c, &r);
     put_bind(&t, c, &r);
     return 0;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "hop.h"
+#include "hop_gssapi.h"
 
 static const struct hop_ops *ops_for(const struct proxy *p)
 {
@@ -25,6 +26,7 @@ enum handshake_status hs_fail(struct handshake *h, int err)
     h->error = err;
     h->failed_step = h->step;
     h->step = STEP_FAILED;
+    hs_gssapi_end(h);
     memset(h->out, 0, h->out_len);
     h->out_len = h->out_sent = 0;
     return HANDSHAKE_FAILED;
@@ -55,7 +57,7 @@ size_t hs_buffer_wants(const struct handshake *h)
 
 bool hs_buffer(struct handshake *h, const uint8_t *data, size_t len)
 {
-    memcpy(h->in + h->in_len, data, len);
+    memcpy((h->ext_in ? h->ext_in : h->in) + h->in_len, data, len);
     h->in_len += len;
     return h->in_len == h->in_need;
 }
@@ -170,7 +172,7 @@ enum handshake_status handshake_status(const struct handshake *h)
 const uint8_t *handshake_output(const struct handshake *h, size_t *len)
 {
     *len = h->out_len - h->out_sent;
-    return *len ? h->out + h->out_sent : NULL;
+    return *len ? (h->ext_out ? h->ext_out : h->out) + h->out_sent : NULL;
 }
 
 void handshake_sent(struct handshake *h, size_t n)
@@ -178,7 +180,7 @@ void handshake_sent(struct handshake *h, size_t n)
     size_t pending = h->out_len - h->out_sent;
     h->out_sent += n < pending ? n : pending;
     /* Credentials must not linger in memory longer than needed. */
-    if (h->out_sent == h->out_len)
+    if (h->out_sent == h->out_len && !h->ext_out)
         memset(h->out, 0, h->out_len);
 }
 
@@ -204,13 +206,17 @@ enum handshake_status handshake_feed(struct handshake *h, const uint8_t *data, s
 
 void handshake_eof(struct handshake *h)
 {
-    if (h->step != STEP_DONE && h->step != STEP_FAILED)
+    if (h->gss)
+        hs_gssapi_eof(h);
+    else if (h->step != STEP_DONE && h->step != STEP_FAILED)
         hs_fail(h, ECONNRESET);
 }
 
 void handshake_abort(struct handshake *h, int err)
 {
-    if (h->step != STEP_DONE && h->step != STEP_FAILED)
+    if (h->gss && (err == ECONNRESET || err == EPIPE))
+        hs_gssapi_eof(h);
+    else if (h->step != STEP_DONE && h->step != STEP_FAILED)
         hs_fail(h, err);
 }
 

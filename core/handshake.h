@@ -19,6 +19,8 @@
 #include "proxy.h"
 #include "socks5.h"
 
+struct gss_exchange;
+
 enum handshake_status { HANDSHAKE_WRITE, HANDSHAKE_READ, HANDSHAKE_DONE, HANDSHAKE_FAILED };
 
 enum handshake_step {
@@ -53,6 +55,8 @@ struct handshake {
     struct socks5_reply reply;      /* valid once done through a SOCKS5 last hop: the proxy's bound address
                                      * (BIND: the address the proxy listens on; after the second reply, the peer) */
     bool bind_second;               /* BIND: waiting for (or done with) the second reply */
+    struct gss_exchange *gss;       /* GSSAPI authentication in progress (hop_gssapi.c), else NULL */
+    uint8_t *ext_out, *ext_in;      /* while set, output and input use these (GSSAPI tokens) instead of out/in */
 };
 
 /* Starts a CONNECT handshake to target through the n proxies hops[0..n) (1 <= n <= PROXY_CHAIN_MAX).
@@ -81,9 +85,11 @@ void handshake_sent(struct handshake *h, size_t n);
 size_t handshake_wants(const struct handshake *h);
 /* Gives the machine up to handshake_wants() bytes; extra bytes are a driver bug and fail with EPROTO. */
 enum handshake_status handshake_feed(struct handshake *h, const uint8_t *data, size_t len);
-/* The proxy closed the connection: fails the handshake with ECONNRESET unless already finished. */
+/* The proxy closed the connection: fails the handshake with ECONNRESET unless already finished
+ * (EACCES during GSSAPI authentication: that is how a proxy refuses our credentials). */
 void handshake_eof(struct handshake *h);
-/* Fails the handshake with err (a positive errno) on behalf of the driver, e.g. on a timeout. */
+/* Fails the handshake with err (a positive errno) on behalf of the driver, e.g. on a timeout; a
+ * reset (ECONNRESET, EPIPE) during GSSAPI authentication is the proxy refusing us: EACCES. */
 void handshake_abort(struct handshake *h, int err);
 /* The positive errno of a failed handshake, 0 otherwise. */
 int handshake_error(const struct handshake *h);

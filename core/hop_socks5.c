@@ -2,6 +2,7 @@
 #include <errno.h>
 
 #include "hop.h"
+#include "hop_gssapi.h"
 
 static int request(uint8_t *buf, size_t size, const struct proxy *p, const struct socks_target *t, enum socks5_command cmd)
 {
@@ -35,14 +36,49 @@ static int pipelined_messages(struct handshake *h)
     return n < 0 ? n : (int)(used + (size_t)n);
 }
 
+/* The method byte of a PROXY_AUTH_* bit. */
+static uint8_t method_byte(unsigned auth)
+{
+    return auth == PROXY_AUTH_GSSAPI ? SOCKS5_METHOD_GSSAPI
+         : auth == PROXY_AUTH_USERPASS ? SOCKS5_METHOD_USERPASS : SOCKS5_METHOD_NONE;
+}
+
+/* The greeting: the default offer, or exactly the methods of the URL's auth= in their order. */
+static int methods_encode(uint8_t *buf, size_t size, const struct proxy *p)
+{
+    if (!p->auth)
+        return socks5_methods_encode(buf, size, p->has_auth);
+    unsigned methods[3];
+    size_t n = proxy_auth_methods(p, methods);
+    if (size < 2 + n)
+        return -ENOSPC;
+    buf[0] = SOCKS5_VERSION;
+    buf[1] = (uint8_t)n;
+    for (size_t i = 0; i < n; i++)
+        buf[2 + i] = method_byte(methods[i]);
+    return (int)(2 + n);
+}
+
+/* Whether we offered method: a proxy choosing another is broken or hostile. */
+static bool offered(const struct proxy *p, uint8_t method)
+{
+    unsigned methods[3];
+    size_t n = proxy_auth_methods(p, methods);
+    for (size_t i = 0; i < n; i++)
+        if (method_byte(methods[i]) == method)
+            return true;
+    return false;
+}
+
 static enum handshake_status start(struct handshake *h)
 {
     const struct proxy *p = h->hops[h->hop];
     h->step = STEP_METHODS;
-    h->pipelined = p->pipeline;
+    /* An explicit auth= may offer several methods, or GSSAPI's rounds: nothing to send ahead. */
+    h->pipelined = p->pipeline && !p->auth;
     if (h->pipelined)
         return hs_send_then_read(h, pipelined_messages(h), 2);
-    return hs_send_then_read(h, socks5_methods_encode(h->out, sizeof(h->out), p->has_auth), 2);
+    return hs_send_then_read(h, methods_encode(h->out, sizeof(h->out), p), 2);
 }
 
 /* Pipelined: the next reply is already on its way; nothing to send. */
@@ -86,11 +122,15 @@ static enum handshake_status on_method(struct handshake *h)
             return hs_fail(h, method == SOCKS5_METHOD_UNACCEPTABLE ? EACCES : EPROTO);
         return p->has_auth ? read_next(h, STEP_AUTH, 2) : read_next(h, STEP_REQUEST, reply_first_need());
     }
-    if (method == SOCKS5_METHOD_NONE)
+    if (method == SOCKS5_METHOD_NONE && offered(p, method))
         return start_request(h);
-    if (method == SOCKS5_METHOD_USERPASS && p->has_auth) {
+    if (method == SOCKS5_METHOD_USERPASS && offered(p, method)) {
         h->step = STEP_AUTH;
         return hs_send_then_read(h, socks5_userpass_encode(h->out, sizeof(h->out), p->user, p->pass), 2);
+    }
+    if (method == SOCKS5_METHOD_GSSAPI && offered(p, method)) {
+        h->step = STEP_AUTH;
+        return hs_gssapi_start(h, p);
     }
     /* 0xFF (no acceptable method), or a method we never offered. */
     return hs_fail(h, method == SOCKS5_METHOD_UNACCEPTABLE ? EACCES : EPROTO);
@@ -102,6 +142,13 @@ static enum handshake_status on_auth(struct handshake *h)
     if (r < 0)
         return hs_fail(h, -r);
     return h->pipelined ? read_next(h, STEP_REQUEST, reply_first_need()) : start_request(h);
+}
+
+/* A GSSAPI message; once authenticated, the request follows. */
+static enum handshake_status on_gssapi(struct handshake *h)
+{
+    enum handshake_status s = hs_gssapi_feed(h);
+    return s == HANDSHAKE_DONE ? start_request(h) : s;
 }
 
 static enum handshake_status on_reply(struct handshake *h)
@@ -125,7 +172,7 @@ static enum handshake_status feed(struct handshake *h, const uint8_t *data, size
         return HANDSHAKE_READ;
     switch (h->step) {
     case STEP_METHODS: return on_method(h);
-    case STEP_AUTH: return on_auth(h);
+    case STEP_AUTH: return h->gss ? on_gssapi(h) : on_auth(h);
     default: return on_reply(h);
     }
 }

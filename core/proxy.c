@@ -176,6 +176,90 @@ static int parse_hostport(const char *hp, struct proxy *out, char *err, size_t e
     return 0;
 }
 
+static const struct { const char *name; unsigned bit; } auth_names[] = {
+    { "gssapi", PROXY_AUTH_GSSAPI },
+    { "userpass", PROXY_AUTH_USERPASS },
+    { "none", PROXY_AUTH_NONE },
+};
+
+/* auth=METHOD[,METHOD...]: the SOCKS5 methods to offer. */
+static int parse_auth(const char *v, size_t len, struct proxy *out, char *err, size_t errsize)
+{
+    out->auth = 0;
+    while (len > 0) {
+        const char *comma = memchr(v, ',', len);
+        size_t n = comma ? (size_t)(comma - v) : len;
+        size_t i = 0;
+        while (i < sizeof(auth_names) / sizeof(auth_names[0]) &&
+               (strlen(auth_names[i].name) != n || strncasecmp(v, auth_names[i].name, n) != 0))
+            i++;
+        if (i == sizeof(auth_names) / sizeof(auth_names[0]))
+            return fail(err, errsize, "unknown auth method in proxy URL: expected gssapi, userpass or none "
+                        "(e.g. ?auth=gssapi or ?auth=gssapi,none)");
+        out->auth |= auth_names[i].bit;
+        len -= comma ? n + 1 : n;
+        v += comma ? n + 1 : n;
+    }
+    return out->auth ? 0 : fail(err, errsize, "empty auth= in proxy URL: expected gssapi, userpass or none");
+}
+
+/* One name=value of the query. */
+static int parse_option(const char *s, size_t len, struct proxy *out, char *err, size_t errsize)
+{
+    const char *eq = memchr(s, '=', len);
+    size_t klen = eq ? (size_t)(eq - s) : len;
+    const char *v = eq ? eq + 1 : s + len;
+    size_t vlen = (size_t)(s + len - v);
+    if (klen == 4 && strncmp(s, "auth", 4) == 0)
+        return parse_auth(v, vlen, out, err, errsize);
+    if (klen == 9 && strncmp(s, "principal", 9) == 0) {
+        if (!percent_decode(v, vlen, out->principal, sizeof(out->principal)) || !out->principal[0])
+            return fail(err, errsize, "bad principal= in proxy URL: empty, too long, or a bad %%-escape");
+        return 0;
+    }
+    /* Not shown: a '?' in an unescaped password would put part of it here. */
+    return fail(err, errsize, "unknown option in the proxy URL's query: expected auth= or principal=");
+}
+
+/* The query after '?': options separated by '&', for SOCKS5 proxies only. */
+static int parse_query(const char *q, struct proxy *out, char *err, size_t errsize)
+{
+    if (out->kind != PROXY_SOCKS5)
+        return fail(err, errsize, "proxy URL options (?auth=, ?principal=) are for socks5 and socks5h proxies only");
+    while (*q) {
+        size_t n = strcspn(q, "&");
+        if (parse_option(q, n, out, err, errsize) < 0)
+            return -EINVAL;
+        q += n + (q[n] == '&');
+    }
+    if (out->principal[0] && !(out->auth & PROXY_AUTH_GSSAPI))
+        return fail(err, errsize, "principal= in proxy URL needs auth=gssapi");
+    return 0;
+}
+
+/* Credentials and auth= must agree: a password the methods never send would silently go nowhere. */
+static int check_auth(const struct proxy *p, char *err, size_t errsize)
+{
+    if (!p->auth)
+        return 0;
+    if ((p->auth & PROXY_AUTH_USERPASS) && !p->has_auth)
+        return fail(err, errsize, "auth=userpass needs user:password@ in the proxy URL");
+    if (p->has_auth && !(p->auth & PROXY_AUTH_USERPASS))
+        return fail(err, errsize, "the proxy URL has credentials but its auth= does not list userpass");
+    return 0;
+}
+
+/* Splits "...?query" at its first '?' when an option follows it (the query goes to parse_query);
+ * any other '?' is left for the caller to refuse, as it may be part of an unescaped password. */
+static int split_query(const char *rest, size_t *len, struct proxy *out, char *err, size_t errsize)
+{
+    const char *q = strchr(rest, '?');
+    if (!q || (strncmp(q + 1, "auth=", 5) != 0 && strncmp(q + 1, "principal=", 10) != 0))
+        return 0;
+    *len = (size_t)(q - rest);
+    return parse_query(q + 1, out, err, errsize);
+}
+
 int proxy_url_parse(const char *url, struct proxy *out, char *err, size_t errsize)
 {
     memset(out, 0, sizeof(*out));
@@ -183,6 +267,8 @@ int proxy_url_parse(const char *url, struct proxy *out, char *err, size_t errsiz
     if (parse_scheme(url, out, &rest, err, errsize) < 0)
         return -EINVAL;
     size_t len = strlen(rest);
+    if (split_query(rest, &len, out, err, errsize) < 0)
+        return -EINVAL;
     /* A trailing '/' is tolerated, as curl does; any other path is not a proxy address. */
     if (len > 0 && rest[len - 1] == '/')
         len--;
@@ -200,7 +286,57 @@ int proxy_url_parse(const char *url, struct proxy *out, char *err, size_t errsiz
             return -EINVAL;
         hostport = at + 1;
     }
-    return parse_hostport(hostport, out, err, errsize);
+    if (parse_hostport(hostport, out, err, errsize) < 0)
+        return -EINVAL;
+    return check_auth(out, err, errsize);
+}
+
+char *proxy_gssapi_principal(const struct proxy *p, char *buf, size_t size)
+{
+    if (p->principal[0])
+        snprintf(buf, size, "%s", p->principal);
+    else
+        snprintf(buf, size, "rcmd/%s", p->host);
+    return buf;
+}
+
+size_t proxy_auth_methods(const struct proxy *p, unsigned methods[3])
+{
+    size_t n = 0;
+    if (!p->auth) {   /* the default greeting, socks5_methods_encode's */
+        methods[n++] = PROXY_AUTH_NONE;
+        if (p->has_auth)
+            methods[n++] = PROXY_AUTH_USERPASS;
+        return n;
+    }
+    unsigned set = p->auth;
+    for (size_t i = 0; i < sizeof(auth_names) / sizeof(auth_names[0]); i++)
+        if (set & auth_names[i].bit)
+            methods[n++] = auth_names[i].bit;
+    return n;
+}
+
+char *proxy_auth_describe(const struct proxy *p, char *buf, size_t size)
+{
+    unsigned methods[3];
+    size_t n = proxy_auth_methods(p, methods), used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < n && used < size; i++) {
+        char principal[PROXY_PRINCIPAL_MAX + 1];
+        const char *sep = i == 0 ? "" : i + 1 == n ? " or " : ", ";
+        int r;
+        if (methods[i] == PROXY_AUTH_GSSAPI)
+            r = snprintf(buf + used, size - used, "%sGSSAPI (Kerberos principal %s, no per-message protection)", sep,
+                         proxy_gssapi_principal(p, principal, sizeof(principal)));
+        else if (methods[i] == PROXY_AUTH_USERPASS)
+            r = snprintf(buf + used, size - used, "%susername/password (user %s)", sep, p->user);
+        else
+            r = snprintf(buf + used, size - used, "%sno authentication", sep);
+        if (r < 0)
+            break;
+        used += (size_t)r;
+    }
+    return buf;
 }
 
 const char *proxy_scheme(const struct proxy *p)
@@ -221,8 +357,15 @@ char *proxy_format(const struct proxy *p, char *buf, size_t size)
 {
     const char *scheme = proxy_scheme(p);
     bool v6 = strchr(p->host, ':') != NULL;
-    snprintf(buf, size, "%s://%s%s%s%s%s:%u", scheme, p->has_auth ? p->user : "", p->has_auth ? "@" : "",
-             v6 ? "[" : "", p->host, v6 ? "]" : "", p->port);
+    int n = snprintf(buf, size, "%s://%s%s%s%s%s:%u", scheme, p->has_auth ? p->user : "", p->has_auth ? "@" : "",
+                     v6 ? "[" : "", p->host, v6 ? "]" : "", p->port);
+    if (p->auth && n > 0 && (size_t)n < size) {
+        int m = snprintf(buf + n, size - (size_t)n, "?auth=");
+        for (size_t i = 0; m > 0 && (size_t)(n + m) < size && i < sizeof(auth_names) / sizeof(auth_names[0]); i++)
+            if (p->auth & auth_names[i].bit)
+                m += snprintf(buf + n + m, size - (size_t)(n + m), "%s%s", buf[n + m - 1] == '=' ? "" : ",",
+                              auth_names[i].name);
+    }
     return buf;
 }
 

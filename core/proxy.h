@@ -11,10 +11,15 @@
 
 enum proxy_kind { PROXY_SOCKS5, PROXY_SOCKS4, PROXY_HTTP };
 
+/* SOCKS5 authentication methods a URL's auth= option may list (a set of bits). */
+enum proxy_auth { PROXY_AUTH_NONE = 1, PROXY_AUTH_USERPASS = 2, PROXY_AUTH_GSSAPI = 4 };
+
 #define PROXY_DEFAULT_PORT 1080
 #define PROXY_HOST_MAX 255
 #define PROXY_CRED_MAX 255
 #define PROXY_NAME_MAX 63
+/* Longest GSSAPI service principal (principal= in the URL). */
+#define PROXY_PRINCIPAL_MAX 511
 /* Most proxies one connection can go through. */
 #define PROXY_CHAIN_MAX 16
 
@@ -28,6 +33,9 @@ struct proxy {
     char user[PROXY_CRED_MAX + 1];
     char pass[PROXY_CRED_MAX + 1];
     bool pipeline;                   /* SOCKS5: send greeting, auth and request at once (socks5_pipelining) */
+    unsigned auth;                   /* SOCKS5 methods to offer (PROXY_AUTH_*) from ?auth=; 0: the default
+                                        (no auth, and username/password when the URL has credentials) */
+    char principal[PROXY_PRINCIPAL_MAX + 1]; /* GSSAPI service principal (?principal=); empty: rcmd/HOST */
     bool has_addr;                   /* addr is valid: host was numeric, or has been resolved */
     union sockaddr_any addr;
 };
@@ -35,6 +43,12 @@ struct proxy {
 /* Parses url into *out. Returns 0, or -EINVAL with a message saying what is wrong in err; the
  * message never holds the password, even of a malformed URL. */
 int proxy_url_parse(const char *url, struct proxy *out, char *err, size_t errsize);
+/* The Kerberos principal p is authenticated against with GSSAPI: its principal= or "rcmd/HOST". */
+char *proxy_gssapi_principal(const struct proxy *p, char *buf, size_t size);
+/* The SOCKS5 methods p offers, in the order offered (PROXY_AUTH_* bits in *methods, at most 3). */
+size_t proxy_auth_methods(const struct proxy *p, unsigned methods[3]);
+/* Says which authentication p will be asked for, for --explain ("GSSAPI (principal rcmd/h)", ...). */
+char *proxy_auth_describe(const struct proxy *p, char *buf, size_t size);
 /* The URL scheme of p's kind: "socks5h", "socks4", "http", ... */
 const char *proxy_scheme(const struct proxy *p);
 /* Whether p can be asked for a name rather than an address (socks5h/socks5, socks4a, http). */

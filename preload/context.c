@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "file.h"
+#include "gss.h"
 #include "libc.h"
 #include "shared.h"
 
@@ -209,7 +210,7 @@ bool in_vfork_child(void)
 
 bool context_loading(void)
 {
-    return loading;
+    return loading || gss_library_active();
 }
 
 struct chain_health *context_health(void)

@@ -22,7 +22,8 @@ bool in_vfork_child(void);
  * clone() without CLONE_VM, which pthread_atfork never sees: the first time in_vfork_child finds
  * such a child. Every fork handler of the library registers through it (at most 8). */
 void context_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void));
-/* True while this thread is loading the configuration: hooks then pass calls straight to libc. */
+/* True while this thread is loading the configuration, or inside the GSS-API library (talking to
+ * its KDC): hooks then pass calls straight to libc. */
 bool context_loading(void);
 
 #endif

@@ -173,6 +173,9 @@ static int start_attempt(struct tunnel *t)
 static int attempt_failed(struct tunnel *t, int err)
 {
     handshake_abort(&t->handshake, err);
+    /* The machine may know better what the failure means (a reset during GSSAPI is a refusal). */
+    if (handshake_error(&t->handshake))
+        err = handshake_error(&t->handshake);
     long culprit = blamed_proxy(t);
     const struct chain *ch = t->chain;
     if (culprit >= 0)

@@ -49,6 +49,12 @@ set -euo pipefail
 #   bash-completion   _init_completion and _command_offset, which scripts/socksify.bash-completion
 #                     uses (tests/integration/test_shell.py)
 #   zsh               socksify on/off in zsh (tests/integration/test_shell.py)
+#   krb5-kdc krb5-admin-server krb5-user  a throwaway Kerberos realm (krb5kdc, kdb5_util, kadmin.local,
+#                     kinit, kdestroy, kvno) for the GSSAPI tests (tests/integration/test_gssapi.py)
+#   libgssapi-krb5-2  the GSS-API library the library dlopen()s for GSSAPI proxies
+#   libkrb5-dev dpkg-dev bison flex autoconf automake libtool
+#                     to rebuild Debian's dante source with GSSAPI (Debian's danted has none):
+#                     tests/integration/build-gss-dante.sh, cached in /var/cache/socksify-test
 #   gnuplot-nox       tests/bench/chart.sh draws tests/bench/results/bench.png with it (benchmark only)
 PACKAGES=(
     build-essential
@@ -84,6 +90,17 @@ PACKAGES=(
     lintian
     bash-completion
     zsh
+    krb5-kdc
+    krb5-admin-server
+    krb5-user
+    libgssapi-krb5-2
+    libkrb5-dev
+    dpkg-dev
+    bison
+    flex
+    autoconf
+    automake
+    libtool
 )
 # Only for `make bench` (scripts/deps.sh --bench): the tools socksify is compared against.
 BENCH_PACKAGES=(

@@ -13,11 +13,14 @@
 
 #include "socksify.h"
 
-/* mkdtemp makes the directory 0700: nobody else can even look up the file's name in it. */
+/* mkdtemp makes the directory 0700: nobody else can even look up the file's name in it. Memory
+ * file systems first: on a disk one (/tmp here is ext4) the directory costs journal writes per
+ * run, and the first write to each page of the map file a fault of milliseconds. /dev/shm is,
+ * like /tmp, shared and sticky: the random name and 0700 keep it private there too. */
 static int make_private_dir(char *dir)
 {
-    const char *bases[] = { getenv("XDG_RUNTIME_DIR"), "/tmp" };
-    for (size_t i = 0; i < 2; i++) {
+    const char *bases[] = { getenv("XDG_RUNTIME_DIR"), "/dev/shm", "/tmp" };
+    for (size_t i = 0; i < sizeof(bases) / sizeof(bases[0]); i++) {
         if (!bases[i] || !*bases[i])
             continue;
         snprintf(dir, PATH_MAX, "%s/socksify.XXXXXXXX", bases[i]);

@@ -96,6 +96,7 @@ Test(explain, name_with_dns_remote_hits_a_glob)
                 "resolves the name)\n"
                 "route:       " SOURCE ":7: route *.corp.example port 443 via corp\n"
                 "action:      via proxy corp: socks5://alice@10.0.0.1:1080, which connects to www.corp.example:443\n"
+                "auth:        socks5://alice@10.0.0.1:1080 is offered no authentication or username/password (user alice)\n"
                 "udp:         datagrams go through an association with the last proxy (if it allows UDP ASSOCIATE)\n"
                 "bind:        while this connection is open, a TCP listener bound to port 0 of a non-loopback address "
                 "goes through the last proxy with BIND (accept within 60000 ms of listen)\n");
@@ -109,6 +110,7 @@ Test(explain, default_chain)
                 "resolves the name)\n"
                 "route:       no route matched: the default\n"
                 "action:      via proxy default: socks5h://bob@192.0.2.1:1080, which connects to example.org:80\n"
+                "auth:        socks5h://bob@192.0.2.1:1080 is offered no authentication or username/password (user bob)\n"
                 "udp:         datagrams go through an association with the last proxy (if it allows UDP ASSOCIATE)\n"
                 "bind:        while this connection is open, a TCP listener bound to port 0 of a non-loopback address "
                 "goes through the last proxy with BIND (accept within 60000 ms of listen)\n");
@@ -215,6 +217,7 @@ Test(explain, via_a_chain)
                 "route:       " SOURCE ":10: route 203.0.113.0/24 via out\n"
                 "action:      via chain out (dynamic): socks5://alice@10.0.0.1:1080 -> http://carol@proxy.example:3128, "
                 "which connects to 203.0.113.9:443\n"
+                "auth:        socks5://alice@10.0.0.1:1080 is offered no authentication or username/password (user alice)\n"
                 "udp:         none: only a SOCKS5 last proxy carries UDP; datagrams fail with EOPNOTSUPP\n"
                 "bind:        none: only a SOCKS5 last proxy can BIND; listeners stay local\n");
     expect_text("[fd00::5]:8050",
@@ -223,6 +226,8 @@ Test(explain, via_a_chain)
                 "route:       " SOURCE ":11: route fd00::/8 port 80,443,8000-8100 via rnd\n"
                 "action:      via chain rnd (random, 1 of these per connection): socks5://alice@10.0.0.1:1080 -> "
                 "socks5h://127.0.0.1:9050, which connects to [fd00::5]:8050\n"
+                "auth:        socks5://alice@10.0.0.1:1080 is offered no authentication or username/password (user alice)\n"
+                "auth:        socks5h://127.0.0.1:9050 is offered no authentication\n"
                 "udp:         datagrams go through an association with the last proxy (if it allows UDP ASSOCIATE)\n"
                 "bind:        while this connection is open, a TCP listener bound to port 0 of a non-loopback address "
                 "goes through the last proxy with BIND (accept within 60000 ms of listen)\n");

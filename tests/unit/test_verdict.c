@@ -16,9 +16,11 @@ static void conf_free(void)
 
 TestSuite(verdict, .fini = conf_free);
 
+/* Replaces the suite's config (a test may load several in turn). */
 static void verdict_config(const char *text)
 {
     char err[256] = "";
+    config_free(&conf);
     config_init(&conf);
     cr_assert_eq(config_parse(&conf, text, "verdict.conf", err, sizeof(err)), 0, "%s", err);
 }

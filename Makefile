@@ -159,6 +159,9 @@ $(BENCH_EPOLLCLOSE): tests/bench/epoll_close.c
 $(BENCH_SESSION_LOOKUP): tests/bench/session_lookup.c
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(DEPFLAGS) -o $@ $<
 
+$(B)/bench-startcmp: tests/bench/startcmp.c
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(DEPFLAGS) -o $@ $<
+
 $(B)/bench-tserver: tests/bench/tserver.c
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(DEPFLAGS) -o $@ $<
 
@@ -217,7 +220,8 @@ demo: deps
 
 bench:
 	scripts/deps.sh --bench
-	$(MAKE) all $(BENCH) $(BENCH_FAKEDNS) $(BENCH_ROUTE) $(BENCH_EPOLLCLOSE) $(BENCH_SESSION_LOOKUP) $(BENCH_TOOLS_BIN) $(B)/bench-udp-rtt
+	$(MAKE) all $(BENCH) $(BENCH_FAKEDNS) $(BENCH_ROUTE) $(BENCH_EPOLLCLOSE) $(BENCH_SESSION_LOOKUP) $(BENCH_TOOLS_BIN) $(B)/bench-udp-rtt $(B)/bench-startcmp
+	tests/bench/startup.sh
 	tests/bench/connect.sh
 	tests/bench/epollclose.sh
 	tests/bench/dns.sh

@@ -48,16 +48,9 @@ trap 'exit 130' INT TERM
 # 127.0.0.2, the direct client from 127.0.0.1: that proves which way each run went.
 start_echo "$TMP"
 
-# --- danted: internal 127.0.0.1, outgoing connections from 127.0.0.2, no auth, quiet.
-PROXY_PORT=$(free_port)
-danted_conf "$TMP/danted.conf" "$PROXY_PORT" 127.0.0.2 "$TMP/danted.log"
-start_danted DANTED_PID "$TMP/danted.conf" "$PROXY_PORT"
-
-# --- socksify config: everything here is on loopback, so loopback must not bypass.
-cat > "$TMP/socksify.conf" <<EOF
-proxy socks5://127.0.0.1:$PROXY_PORT
-direct_loopback no
-EOF
+# --- danted: internal 127.0.0.1, outgoing connections from 127.0.0.2, no auth, quiet; the
+# socksify config: everything here is on loopback, so loopback must not bypass.
+start_loopback_danted "$TMP"
 
 # run_client MODE COUNT: prints conns/s of one run (the second field of connloop's line).
 run_client() {

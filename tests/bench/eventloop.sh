@@ -99,18 +99,6 @@ tcp_read_time_out 15000
 socks5 127.0.0.1 $DP_PORT
 EOF
 
-# query PORT: the one-line answer of the echo server or delayproxy to "stats".
-query() {
-    "$PY" - "$1" <<'PYQUERY'
-import socket, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
-s.sendall(b"stats\n")
-data = b""
-while chunk := s.recv(4096):
-    data += chunk
-print(data.decode().strip())
-PYQUERY
-}
 # kv LINE KEY: the value of KEY=VALUE in LINE (0 if absent).
 kv() {
     awk -v k="$2" '{ for (i = 1; i <= NF; i++) { split($i, p, "="); if (p[1] == k) { print p[2]; f = 1 } } }
@@ -126,8 +114,8 @@ echo_from() { # ECHO_STATS: "A B C", the connections served to 127.0.0.1, .2 and
 run_async() {
     local mode=$1 n=$2 limit out dp0 dp1 e0 e1 el want
     limit=$(awk -v n="$n" -v d="$DELAY" 'BEGIN { printf "%d", 30 + 2 * n * d }')
-    dp0=$(query "$DP_PORT")  # also resets delayproxy's peak counters
-    e0=$(echo_from "$(query "$ECHO_PORT")")
+    dp0=$(stats_of "$DP_PORT")  # also resets delayproxy's peak counters
+    e0=$(echo_from "$(stats_of "$ECHO_PORT")")
     local client=("$PY" "$CONNS" 127.0.0.1 "$ECHO_PORT" "$n" --timeout "$((limit - 5))")
     case $mode in
         direct)      out=$(timeout "$limit" "${client[@]}") ;;
@@ -136,8 +124,8 @@ run_async() {
     esac || die "$mode client with N=$n failed or timed out after $limit s (see above); delayproxy: $(tail -n 3 "$TMP/dp.log")"
     el=$(awk '$1 == "asyncio-conns" { for (i = 2; i <= NF; i++) if ($i ~ /^elapsed=/) print substr($i, 9) }' <<<"$out")
     [[ -n "$el" ]] || die "$mode client printed no elapsed time: $out"
-    dp1=$(query "$DP_PORT")
-    e1=$(echo_from "$(query "$ECHO_PORT")")
+    dp1=$(stats_of "$DP_PORT")
+    e1=$(echo_from "$(stats_of "$ECHO_PORT")")
     local got_dp=$(($(kv "$dp1" connects) - $(kv "$dp0" connects)))
     local got_e
     got_e=$(awk -v a="$e0" -v b="$e1" 'BEGIN { split(a, x, " "); split(b, y, " "); print y[1] - x[1], y[2] - x[2], y[3] - x[3] }')
@@ -150,14 +138,14 @@ run_async() {
 # run_block MODE COUNT: conns/s of build/bench-connloop (blocking connects) through danted.
 run_block() {
     local mode=$1 n=$2 out e0 e1 rate
-    e0=$(echo_from "$(query "$ECHO_PORT")")
+    e0=$(echo_from "$(stats_of "$ECHO_PORT")")
     case $mode in
         native)   out=$(timeout 300 "$BENCH" socks5 127.0.0.1 "$ECHO_PORT" "$n" 127.0.0.1 "$DANTE_PORT") ;;
         socksify) out=$(timeout 300 "$WRAPPER" -f "$TMP/socksify-danted.conf" -- "$BENCH" plain 127.0.0.1 "$ECHO_PORT" "$n") ;;
     esac || die "blocking $mode client failed (see above); danted log: $(tail -n 5 "$TMP/danted.log" 2>/dev/null)"
     rate=$(awk '$1 == "plain" || $1 == "socks5" { print $2 }' <<<"$out" | tail -n 1)
     [[ -n "$rate" ]] || die "blocking $mode client printed no rate: $out"
-    e1=$(echo_from "$(query "$ECHO_PORT")")
+    e1=$(echo_from "$(stats_of "$ECHO_PORT")")
     local got
     got=$(awk -v a="$e0" -v b="$e1" 'BEGIN { split(a, x, " "); split(b, y, " "); print y[1] - x[1], y[2] - x[2], y[3] - x[3] }')
     [[ "$got" == "0 $n 0" ]] ||

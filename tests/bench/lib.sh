@@ -14,19 +14,34 @@ start_echo() {
     wait_listen "$ECHO_PORT" "$ECHO_PID" "echo server" "$dir/echo.log"
 }
 
-# echo_counts: the echo server's served connections by client address, "A B" for 127.0.0.1
-# and 127.0.0.2.
-echo_counts() {
-    "$PY" - "$ECHO_PORT" <<'PYCOUNT'
+# stats_of PORT: the answer of the server on 127.0.0.1:PORT to "stats" (echoserver.py,
+# delayproxy.py), on one line.
+stats_of() {
+    "$PY" - "$1" <<'PYSTATS'
 import socket, sys
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
 s.sendall(b"stats\n")
 data = b""
 while chunk := s.recv(4096):
     data += chunk
-c = dict(kv.split("=") for kv in data.decode().split())
-print(c.get("127.0.0.1", 0), c.get("127.0.0.2", 0))
-PYCOUNT
+print(data.decode().strip())
+PYSTATS
+}
+
+# echo_counts: the echo server's served connections by client address, "A B" for 127.0.0.1
+# and 127.0.0.2.
+echo_counts() {
+    stats_of "$ECHO_PORT" | tr ' ' '\n' | awk -F= '{ c[$1] = $2 } END { print c["127.0.0.1"] + 0, c["127.0.0.2"] + 0 }'
+}
+
+# start_loopback_danted DIR: danted on 127.0.0.1 connecting out from 127.0.0.2 (no auth), and
+# DIR/socksify.conf sending everything through it (loopback too); sets PROXY_PORT and DANTED_PID.
+start_loopback_danted() {
+    local dir=$1
+    PROXY_PORT=$(free_port)
+    danted_conf "$dir/danted.conf" "$PROXY_PORT" 127.0.0.2 "$dir/danted.log"
+    start_danted DANTED_PID "$dir/danted.conf" "$PROXY_PORT"
+    printf 'proxy socks5://127.0.0.1:%s\ndirect_loopback no\n' "$PROXY_PORT" > "$dir/socksify.conf"
 }
 
 # median "V1 V2 ...": the median of the values.

@@ -66,13 +66,7 @@ start_echo "$TMP"
 "$RTT" serve 127.0.0.1 "$TMP/udpecho.port" > "$TMP/udpecho.log" 2>&1 &
 UDP_ECHO_PID=$!
 wait_port_file UDP_ECHO_PORT "$TMP/udpecho.port" "$UDP_ECHO_PID" "the UDP echo server" "$TMP/udpecho.log"
-PROXY_PORT=$(free_port)
-danted_conf "$TMP/danted.conf" "$PROXY_PORT" 127.0.0.2 "$TMP/danted.log"
-start_danted DANTED_PID "$TMP/danted.conf" "$PROXY_PORT"
-cat > "$TMP/socksify.conf" <<CONF
-proxy socks5://127.0.0.1:$PROXY_PORT
-direct_loopback no
-CONF
+start_loopback_danted "$TMP"
 SX=("$WRAPPER" -f "$TMP/socksify.conf")
 
 # run_client MODE COUNT: conns/s of one run.

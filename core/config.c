@@ -334,6 +334,18 @@ int for_each_line(const char *text, const char *filename, char *err, size_t errs
     return 0;
 }
 
+/* "proxy, chain, ... or seccomp": every key of the table, for the unknown-key message. */
+static const char *key_list(char *buf, size_t size)
+{
+    size_t n = sizeof(keys) / sizeof(keys[0]), len = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < n && len < size; i++) {
+        int w = snprintf(buf + len, size - len, "%s%s", i == 0 ? "" : i + 1 == n ? " or " : ", ", keys[i].name);
+        len += w > 0 ? (size_t)w : 0;
+    }
+    return buf;
+}
+
 static int parse_line(void *ctx, char *text, struct line *l, char *err, size_t errsize)
 {
     struct config *c = ctx;
@@ -344,10 +356,8 @@ static int parse_line(void *ctx, char *text, struct line *l, char *err, size_t e
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
         if (strcmp(l->argv[0], keys[i].name) == 0)
             return keys[i].parse(c, l, err, errsize);
-    return line_error(l, err, errsize, "unknown key '%s': expected proxy, chain, route, proxy_retry, connect_timeout, handshake_timeout, "
-                      "log_level, log_file, direct, direct_loopback, dns, fake_range, fake_range6, direct_dns, socks5_pipelining, bind, "
-                      "bind_timeout or seccomp",
-                      l->argv[0]);
+    char expected[512];
+    return line_error(l, err, errsize, "unknown key '%s': expected %s", l->argv[0], key_list(expected, sizeof(expected)));
 }
 
 /* socks5_pipelining applies to every proxy, wherever the line is. */

@@ -35,12 +35,20 @@ SOCKSIFY_EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct 
     return hook_result(udp_recv_buffer(fd, a, buf, n, flags, addr, len));
 }
 
-SOCKSIFY_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
+/* recvmsg by real (libc's recvmsg, or i386's __recvmsg64), unless fd has an association. */
+static ssize_t recvmsg_on(ssize_t (*real)(int, struct msghdr *, int), int fd, struct msghdr *msg, int flags)
 {
     if (engine_holds(fd))
         return hook_fail(EAGAIN);
     struct udp_assoc *a = msg ? udp_managed(fd) : NULL;
-    return a ? hook_result(udp_recv(fd, a, msg, flags)) : libc()->recvmsg(fd, msg, flags);
+    if (a)
+        return hook_result(udp_recv(fd, a, msg, flags));
+    return real ? real(fd, msg, flags) : hook_fail(ENOSYS);
+}
+
+SOCKSIFY_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
+{
+    return recvmsg_on(libc()->recvmsg, fd, msg, flags);
 }
 
 SOCKSIFY_EXPORT int recvmmsg(int fd, struct mmsghdr *msgs, unsigned int n, int flags, struct timespec *timeout)
@@ -59,12 +67,7 @@ SOCKSIFY_EXPORT int recvmmsg(int fd, struct mmsghdr *msgs, unsigned int n, int f
  * neither, and nothing calls them. */
 SOCKSIFY_EXPORT ssize_t __recvmsg64(int fd, struct msghdr *msg, int flags)
 {
-    if (engine_holds(fd))
-        return hook_fail(EAGAIN);
-    struct udp_assoc *a = msg ? udp_managed(fd) : NULL;
-    if (a)
-        return hook_result(udp_recv(fd, a, msg, flags));
-    return libc()->__recvmsg64 ? libc()->__recvmsg64(fd, msg, flags) : hook_fail(ENOSYS);
+    return recvmsg_on(libc()->__recvmsg64, fd, msg, flags);
 }
 
 /* glibc's struct __timespec64 of a 32-bit program: 64-bit seconds, 32-bit nanoseconds, padding. */
@@ -74,6 +77,19 @@ struct timespec_time64 {
     int32_t pad;
 };
 
+/* The program's 64-bit-time timeout as this libc's struct timespec (seconds clamped where time_t
+ * is 32-bit): what udp_recv_many takes. */
+static struct timespec *timeout_from_time64(const void *timeout, struct timespec *t)
+{
+    if (!timeout)
+        return NULL;
+    struct timespec_time64 t64;
+    memcpy(&t64, timeout, sizeof(t64));
+    bool fits = sizeof(time_t) >= sizeof(int64_t) || t64.tv_sec <= INT32_MAX;
+    *t = (struct timespec){ .tv_sec = fits ? (time_t)t64.tv_sec : (time_t)INT32_MAX, .tv_nsec = t64.tv_nsec };
+    return t;
+}
+
 SOCKSIFY_EXPORT int __recvmmsg64(int fd, struct mmsghdr *msgs, unsigned int n, int flags, void *timeout)
 {
     if (engine_holds(fd))
@@ -81,15 +97,8 @@ SOCKSIFY_EXPORT int __recvmmsg64(int fd, struct mmsghdr *msgs, unsigned int n, i
     struct udp_assoc *a = msgs ? udp_managed(fd) : NULL;
     if (!a)
         return libc()->__recvmmsg64 ? libc()->__recvmmsg64(fd, msgs, n, flags, timeout) : hook_fail(ENOSYS);
-    struct timespec t, *tp = NULL;
-    if (timeout) {
-        struct timespec_time64 t64;
-        memcpy(&t64, timeout, sizeof(t64));
-        bool fits = sizeof(time_t) >= sizeof(int64_t) || t64.tv_sec <= INT32_MAX;
-        t = (struct timespec){ .tv_sec = fits ? (time_t)t64.tv_sec : (time_t)INT32_MAX, .tv_nsec = t64.tv_nsec };
-        tp = &t;
-    }
-    return (int)hook_result(udp_recv_many(fd, a, msgs, n, flags, tp));
+    struct timespec t;
+    return (int)hook_result(udp_recv_many(fd, a, msgs, n, flags, timeout_from_time64(timeout, &t)));
 }
 
 /* glibc's: reports the overflow and aborts, as the unhooked variant would. */

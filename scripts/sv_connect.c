@@ -83,8 +83,13 @@ static void finish(struct supervisor *sv, struct sv_job *job, int result)
             shutdown(job->fd, SHUT_RDWR);
     }
     fcntl(job->fd, F_SETFL, job->flags);
-    if (result == 0 && job->is_tunnel && !file_id_is(job->fd, &job->file))
-        result = sv_install_fd(sv, job->id, job->fd, job->target_fd);
+    /* A chain's retry left the program's own socket on a proxy that failed: the socket the driver
+     * ended on (shut down above if no tunnel) goes under the program's number either way. */
+    if (job->is_tunnel && !file_id_is(job->fd, &job->file)) {
+        int installed = sv_install_fd(sv, job->id, job->fd, job->target_fd);
+        if (result == 0)
+            result = installed;
+    }
     sv_answer(sv, job->id, result);
     close(job->fd);
     job_unlink(sv, job);

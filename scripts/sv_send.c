@@ -3,8 +3,9 @@
  *
  * Only a datagram socket's address is a destination: a TCP socket ignores it (unless
  * MSG_FASTOPEN, which would connect: refused with EOPNOTSUPP, programs fall back to connect), and
- * a socket that is not inet cannot take an inet address. Those calls, and sendmsg/sendmmsg
- * without any msg_name, continue as the program made them. A datagram with an inet address is
+ * a socket that is not inet cannot take an inet address. Those calls continue as the program made
+ * them; on a datagram socket every call is done here, with or without an address (continued, the
+ * kernel would read the program's msghdr again, and another thread could have added one). A datagram with an inet address is
  * judged by route_verdict as the library judges it, then sent here, on a duplicate of the
  * program's socket, from a copy of its bytes: direct routes go out to the address that was
  * judged; DNS (port 53 while names are remote) goes to the supervisor's responder; a destination
@@ -236,12 +237,9 @@ void sv_sendmsg(struct supervisor *sv, const struct seccomp_notif *req)
         sv_answer(sv, req->id, -EFAULT);
         return;
     }
-    /* No address, no destination: the call goes on as made (the common case: the library's own
-     * datagrams on a connected association, and every sendmsg on a TCP or unix socket). */
-    if (!h.msg_name || !h.msg_namelen) {
-        sv_continue(sv, req->id);
-        return;
-    }
+    /* Without an address the call continues on a TCP or unix socket (take()); on a datagram
+     * socket it is still done here: the kernel would read msg_name again from the program's
+     * memory, where another thread may have put an address nobody judged. */
     int fd, flags = (int)req->data.args[2];
     if (take(sv, req, flags, &fd) != PLAN_DO)
         return;
@@ -260,14 +258,7 @@ void sv_sendmmsg(struct supervisor *sv, const struct seccomp_notif *req)
         sv_answer(sv, req->id, -EFAULT);
         return;
     }
-    bool any_name = false;
-    for (size_t i = 0; i < vlen; i++)
-        any_name |= v[i].msg_hdr.msg_name && v[i].msg_hdr.msg_namelen;
-    int fd, flags = (int)req->data.args[3];
-    if (!any_name) {
-        sv_continue(sv, req->id);
-        return;
-    }
+    int fd, flags = (int)req->data.args[3];   /* with or without names: as in sv_sendmsg */
     if (take(sv, req, flags, &fd) != PLAN_DO)
         return;
     long sent = 0, r = 0;

@@ -4,12 +4,14 @@
  * the look. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "file.h"
 #include "supervisor.h"
 
 #ifndef PIDFD_THREAD
@@ -42,11 +44,28 @@ static unsigned pidfd_next;
 
 /* A new pidfd for the thread that made the call: the thread itself where the kernel allows it
  * (its descriptor table is the one the call uses), else its process. */
+/* The thread group (process) tid belongs to, from /proc/TID/status; tid itself if unreadable. */
+static pid_t thread_group_of(pid_t tid)
+{
+    char path[64], *text = NULL;
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+    pid_t tgid = tid;
+    if (file_read_all(path, 1 << 16, &text, NULL) >= 0) {
+        const char *at = strstr(text, "\nTgid:");
+        if (at)
+            tgid = (pid_t)strtol(at + 6, NULL, 10);
+    }
+    free(text);
+    return tgid > 0 ? tgid : tid;
+}
+
 static int pidfd_open_thread(pid_t tid)
 {
     int fd = (int)syscall(SYS_pidfd_open, tid, PIDFD_THREAD);
+    /* Before Linux 6.9 a pidfd names a process only: a thread's call is served through its
+     * process (threads share the descriptor table a supervised call can use). */
     if (fd < 0 && errno == EINVAL)
-        fd = (int)syscall(SYS_pidfd_open, tid, 0);
+        fd = (int)syscall(SYS_pidfd_open, thread_group_of(tid), 0);
     return fd < 0 ? -errno : fd;
 }
 

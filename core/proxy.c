@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -420,4 +421,20 @@ char *proxy_text_redact(const char *text, char *buf, size_t size)
     }
     buf[used] = '\0';
     return buf;
+}
+
+int proxy_resolve(struct proxy *p, proxy_getaddrinfo_fn resolve)
+{
+    if (p->has_addr)
+        return 0;
+    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *res = NULL;
+    int r = resolve(p->host, NULL, &hints, &res);
+    if (r != 0 || !res)
+        return r != 0 ? r : EAI_NONAME;
+    if (addr_from_sockaddr(&p->addr, res->ai_addr, res->ai_addrlen)) {
+        addr_set_port(&p->addr, p->port);
+        p->has_addr = true;
+    }
+    freeaddrinfo(res);
+    return 0;
 }

@@ -58,6 +58,13 @@ char *proxy_format(const struct proxy *p, char *buf, size_t size);
 /* Copies text that may be a (malformed) proxy URL into buf with the password, the userinfo after
  * its first ':' up to the last '@', replaced by "***" ("alice:***@host:1080"); returns buf. */
 char *proxy_url_redact(const char *url, char *buf, size_t size);
+
+struct addrinfo;
+/* getaddrinfo, or the real one behind the library's hook. */
+typedef int (*proxy_getaddrinfo_fn)(const char *, const char *, const struct addrinfo *, struct addrinfo **);
+/* Gives p, named by a host name, the address resolve finds for it (locally: the proxy is not a
+ * destination); 0, also when p had an address already, or resolve's EAI_* error code. */
+int proxy_resolve(struct proxy *p, proxy_getaddrinfo_fn resolve);
 /* The same for every word (between blanks and quotes) of a message; returns buf. */
 char *proxy_text_redact(const char *text, char *buf, size_t size);
 

@@ -29,22 +29,9 @@ static __thread bool loading __attribute__((tls_model("initial-exec")));
 /* The proxy's host name is resolved once, locally: it is the proxy, not a destination. */
 static void resolve_proxy_host(struct proxy *p)
 {
-    if (p->has_addr)
-        return;
-    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *res = NULL;
-    int r = libc()->getaddrinfo(p->host, NULL, &hints, &res);
-    if (r != 0 || !res) {
+    int r = proxy_resolve(p, libc()->getaddrinfo);
+    if (r != 0)
         log_msg(LOG_ERROR, "cannot resolve proxy host '%s': %s", p->host, gai_strerror(r));
-        return;
-    }
-    if (addr_from_sockaddr(&p->addr, res->ai_addr, res->ai_addrlen)) {
-        if (p->addr.sa.sa_family == AF_INET)
-            p->addr.in4.sin_port = htons(p->port);
-        else
-            p->addr.in6.sin6_port = htons(p->port);
-        p->has_addr = true;
-    }
-    freeaddrinfo(res);
 }
 
 /* The URL of SOCKSIFY_PROXY_FILE, read when the library is loaded (the wrapper deletes the file

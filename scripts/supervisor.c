@@ -75,12 +75,9 @@ int supervisor_prepare(struct supervisor *sv, struct config *c, const char *sess
     char name[64];
     const char *base = strrchr(program, '/');
     snprintf(name, sizeof(name), "%s via supervisor", base ? base + 1 : program);
-    const char *level = getenv("SOCKSIFY_LOG_LEVEL");
-    enum log_level l = c->log_level;
-    if (level)
-        log_level_parse(level, &l);
-    log_setup(l, 2, name);
-    log_set_file(getenv("SOCKSIFY_LOG_FILE") ? getenv("SOCKSIFY_LOG_FILE") : c->log_file[0] ? c->log_file : NULL);
+    /* config_load took SOCKSIFY_LOG_LEVEL and SOCKSIFY_LOG_FILE (and -q/-v, put there) already. */
+    log_setup(c->log_level, 2, name);
+    log_set_file(c->log_file[0] ? c->log_file : NULL);
     sv->session_dir = session_dir;
     int r = (sv->epoll = epoll_create1(EPOLL_CLOEXEC)) < 0 ? -errno : 0;
     if (r < 0)
@@ -203,7 +200,7 @@ static void serve_the_rest(struct supervisor *sv, int sfd)
     if (null >= 0) {
         dup2(null, 0);
         dup2(null, 1);
-        if (!sv->config->log_file[0] && !getenv("SOCKSIFY_LOG_FILE"))
+        if (!sv->config->log_file[0])
             dup2(null, 2);
     }
     int status;

@@ -20,15 +20,9 @@
 static void resolve_proxy_hosts(struct config *c)
 {
     for (size_t i = 0; i < c->proxy_count; i++) {
-        struct proxy *p = &c->proxies[i];
-        struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *res = NULL;
-        if (p->has_addr || getaddrinfo(p->host, NULL, &hints, &res) != 0 || !res)
-            continue;
-        if (addr_from_sockaddr(&p->addr, res->ai_addr, res->ai_addrlen)) {
-            addr_set_port(&p->addr, p->port);
-            p->has_addr = true;
-        }
-        freeaddrinfo(res);
+        int r = proxy_resolve(&c->proxies[i], getaddrinfo);
+        if (r != 0)
+            log_msg(LOG_ERROR, "cannot resolve proxy host '%s': %s", c->proxies[i].host, gai_strerror(r));
     }
 }
 

@@ -122,14 +122,17 @@ int binds_bind(int fd, const struct sockaddr *addr, socklen_t len)
         errno = saved;
         return 1;
     }
-    int proto = socket_int(fd, SOL_SOCKET, SO_PROTOCOL, -1);
-    bool tcp = proto == IPPROTO_TCP || proto == IPPROTO_MPTCP;
+    /* Without a proxied connection open (most binds) the socket is not even asked what it is,
+     * unless the decision is logged. */
     int tunnel_fd;
     union sockaddr_any dst;
+    bool tunnel = tunnels_latest(&tunnel_fd, &dst);
+    int proto = tunnel || log_enabled(LOG_DEBUG) ? socket_int(fd, SOL_SOCKET, SO_PROTOCOL, -1) : -1;
+    bool tcp = proto == IPPROTO_TCP || proto == IPPROTO_MPTCP;
     struct socks_target expect;
     struct route route;
     const struct route *via = NULL;
-    if (tcp && tunnels_latest(&tunnel_fd, &dst) && outbound_route(c, &dst, "BIND for", &expect, &route) == 0)
+    if (tcp && tunnel && outbound_route(c, &dst, "BIND for", &expect, &route) == 0)
         via = &route;
     struct bind_verdict v = bind_rule_decide(c, tcp, &local, via);
     errno = saved;

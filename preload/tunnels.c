@@ -46,15 +46,21 @@ bool tunnels_add(int fd, const union sockaddr_any *target, const union sockaddr_
     return true;
 }
 
-bool tunnels_target(int fd, union sockaddr_any *target)
+/* fd's entry if it holds an open tunnel and fd is still that socket (one fstat), else NULL. */
+static const struct entry *entry_open(int fd)
 {
     struct entry *e = entry_for(fd, false);
     if (!e || !atomic_load_explicit(&e->used, memory_order_acquire))
-        return false;
-    if (!file_id_is(fd, &e->id))
-        return false;
-    *target = e->target;
-    return true;
+        return NULL;
+    return file_id_is(fd, &e->id) ? e : NULL;
+}
+
+bool tunnels_target(int fd, union sockaddr_any *target)
+{
+    const struct entry *e = entry_open(fd);
+    if (e)
+        *target = e->target;
+    return e != NULL;
 }
 
 void tunnels_remove(int fd)
@@ -70,28 +76,39 @@ bool tunnels_has(int fd)
     return e && atomic_load_explicit(&e->used, memory_order_relaxed);
 }
 
-bool tunnels_latest(int *fd, union sockaddr_any *target)
+/* The descriptor of the open tunnel added last before seq `below`, by the atomic flags alone (no
+ * system call), with its seq in *seq; -1 if none. */
+static int latest_marked(unsigned long below, unsigned long *seq)
 {
     unsigned long best = 0;
-    int top = atomic_load_explicit(&highest, memory_order_relaxed);
+    int found = -1, top = atomic_load_explicit(&highest, memory_order_relaxed);
     for (int i = 0; i <= top; i++) {
         struct entry *e = entry_for(i, false);
-        union sockaddr_any t;
-        if (!e || !tunnels_has(i) || e->seq <= best || !tunnels_target(i, &t))
-            continue;
-        best = e->seq;
-        *fd = i;
-        *target = t;
+        if (e && atomic_load_explicit(&e->used, memory_order_acquire) && e->seq > best && e->seq < below) {
+            best = e->seq;
+            found = i;
+        }
     }
-    return best != 0;
+    *seq = best;
+    return found;
+}
+
+bool tunnels_latest(int *fd, union sockaddr_any *target)
+{
+    /* Candidates are checked against their sockets latest first, so one fstat in the usual case. */
+    unsigned long below = (unsigned long)-1, seq;
+    for (int i; (i = latest_marked(below, &seq)) >= 0; below = seq)
+        if (tunnels_target(i, target)) {
+            *fd = i;
+            return true;
+        }
+    return false;
 }
 
 bool tunnels_outward(int fd, union sockaddr_any *outward)
 {
-    struct entry *e = entry_for(fd, false);
-    if (!e || !atomic_load_explicit(&e->used, memory_order_acquire) || e->outward.sa.sa_family == AF_UNSPEC)
-        return false;
-    if (!file_id_is(fd, &e->id))
+    const struct entry *e = entry_open(fd);
+    if (!e || e->outward.sa.sa_family == AF_UNSPEC)
         return false;
     *outward = e->outward;
     return true;

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "fakedns.h"
+
 /* Length of the ATYP+address+port part for a target, or -EINVAL. */
 static int target_wire_len(const struct socks_target *t)
 {
@@ -251,4 +253,17 @@ int socks5_udp_request_family(int sock_family, bool v6only, int last_proxy_famil
     if (sock_family != AF_INET6)
         return AF_INET;
     return v6only || last_proxy_family == AF_INET6 ? AF_INET6 : AF_INET;
+}
+
+int socks_target_for(struct fakedns *names, const union sockaddr_any *dst, struct socks_target *t)
+{
+    memset(t, 0, sizeof(*t));
+    t->addr = *dst;
+    t->port = addr_port(dst);
+    if (!names || !fakedns_is_fake(names, dst))
+        return 0;
+    if (fakedns_name_for(names, dst, t->name) < 0)
+        return -EHOSTUNREACH;
+    t->is_name = true;
+    return 0;
 }

@@ -52,6 +52,12 @@ struct socks_target {
  * into buf, for logs; returns buf. */
 char *socks_target_describe(const struct socks_target *t, const union sockaddr_any *dst, char *buf, size_t size);
 
+struct fakedns;
+/* Fills *t with what to ask a proxy for, to reach dst: the address, or the name behind it when
+ * it is a fake address of names (NULL: no map). 0, or -EHOSTUNREACH for a fake address with no
+ * name (an expired one, or one nobody asked for). */
+int socks_target_for(struct fakedns *names, const union sockaddr_any *dst, struct socks_target *t);
+
 /* Decoded server reply to a request: its code and the bound address (name left empty unless ATYP was a domain). */
 struct socks5_reply {
     uint8_t code;

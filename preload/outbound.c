@@ -159,26 +159,11 @@ char *outbound_describe(const struct socks_target *t, const union sockaddr_any *
     return socks_target_describe(t, dst, buf, size);
 }
 
-/* The target to ask the proxy for: the address, or the name behind a fake address. */
-static int make_target(const union sockaddr_any *dst, struct socks_target *target)
-{
-    memset(target, 0, sizeof(*target));
-    target->addr = *dst;
-    target->port = addr_port(dst);
-    struct fakedns *map = shared_names();
-    if (!map || !fakedns_is_fake(map, dst))
-        return 0;
-    if (fakedns_name_for(map, dst, target->name) < 0)
-        return -EHOSTUNREACH;
-    target->is_name = true;
-    return 0;
-}
-
 int outbound_route(const struct config *c, const union sockaddr_any *dst, const char *what, struct socks_target *target,
                    struct route *route)
 {
     char text[FAKEDNS_NAME_MAX + ADDR_TEXT_MAX + 16], why[PATH_MAX + 32];
-    int r = make_target(dst, target);
+    int r = socks_target_for(shared_names(), dst, target);
     if (r < 0) {
         /* A fake address nobody asked for here (a program that bypassed our hooks, or an
          * expired name): there is no destination to send, and it must not go out as is. */

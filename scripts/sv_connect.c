@@ -46,21 +46,6 @@ struct sv_job {
     char what[FAKEDNS_NAME_MAX + ADDR_TEXT_MAX + 16];
 };
 
-/* The target to ask the proxy for: the address, or the name behind a fake address (as the
- * library's outbound_route does). 0, or -EHOSTUNREACH for a fake address with no name. */
-static int make_target(const struct supervisor *sv, const union sockaddr_any *dst, struct socks_target *t)
-{
-    memset(t, 0, sizeof(*t));
-    t->addr = *dst;
-    t->port = addr_port(dst);
-    if (!sv->names || !fakedns_is_fake(sv->names, dst))
-        return 0;
-    if (fakedns_name_for(sv->names, dst, t->name) < 0)
-        return -EHOSTUNREACH;
-    t->is_name = true;
-    return 0;
-}
-
 static void job_unlink(struct supervisor *sv, struct sv_job *job)
 {
     for (struct sv_job **p = &sv->jobs; *p; p = &(*p)->next) {
@@ -289,7 +274,7 @@ static void judge(struct supervisor *sv, const struct seccomp_notif *req, int fd
         return;
     }
     struct socks_target target;
-    int r = make_target(sv, dst, &target);
+    int r = socks_target_for(sv->names, dst, &target);
     struct route route = route_decide(c, dst, target.is_name ? target.name : NULL);
     if (r == 0 && route.action == ROUTE_VIA) {
         connect_proxied(sv, req, fd, dst, &target, route.chain);

@@ -15,8 +15,10 @@
  * through with SECCOMP_USER_NOTIF_FLAG_CONTINUE when it has a destination: the kernel would read
  * the address again from the program's memory, which another thread may have changed since it
  * was judged. What is done here uses the copy that was judged. CONTINUE is used only where no
- * destination can come out of the call (no address; a socket that is not inet, where the kernel
- * refuses an inet address whatever the memory says). */
+ * destination can come out of the call: a TCP socket without Fast Open, or a socket that is not
+ * inet, where the kernel refuses an inet address whatever the memory says (a datagram socket's
+ * sendmsg without an address is done here too: continued, the msghdr would be read again). The
+ * descriptor itself could still be swapped by another thread before the kernel looks it up. */
 #ifndef SOCKSIFY_SUPERVISOR_H
 #define SOCKSIFY_SUPERVISOR_H
 

@@ -94,7 +94,6 @@ struct config {
     int handshake_timeout_ms;    /* the whole SOCKS exchange after that */
     int proxy_retry_ms;          /* how long a failed proxy is skipped by non-strict chains */
     enum log_level log_level;
-    char log_file[PATH_MAX];     /* empty: stderr */
     bool direct_loopback;
     enum dns_mode dns;
     struct cidr fake_range;      /* where fake IPv4 addresses come from */
@@ -104,6 +103,8 @@ struct config {
     bool bind_auto;              /* `bind auto` (default): listeners go through the proxy per core/bind_rule.h; `bind no` */
     int bind_timeout_ms;         /* from listen() to BIND's second reply */
     enum config_seccomp seccomp; /* the command's supervisor: auto, yes or no (the library ignores it) */
+    /* Text, last: config_init clears only their first bytes, not pages of them. */
+    char log_file[PATH_MAX];     /* empty: stderr */
     char source[PATH_MAX];       /* the file that was read, empty if none */
     char warnings[CONFIG_WARNINGS_MAX]; /* things the user should fix, one per line; empty if none */
 };

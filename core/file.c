@@ -72,6 +72,31 @@ ssize_t file_read_all(const char *path, size_t max, char **text, struct stat *st
     return r;
 }
 
+ssize_t file_read_into(const char *path, char *buf, size_t size, struct stat *st)
+{
+    int fd = rawsys_open(path, O_RDONLY | O_CLOEXEC, 0);
+    if (fd < 0)
+        return fd;
+    ssize_t len = fstat(fd, st) == 0 ? 0 : -errno;
+    while (len >= 0 && (size_t)len < size - 1) {
+        ssize_t n = rawsys_read(fd, buf + len, size - 1 - (size_t)len);
+        if (n == -EINTR)
+            continue;
+        if (n <= 0) {
+            len = n < 0 ? n : len;
+            break;
+        }
+        len += n;
+    }
+    if (len >= 0)
+        buf[len] = '\0';
+    char extra;
+    if (len >= 0 && (size_t)len == size - 1 && rawsys_read(fd, &extra, 1) > 0)
+        len = -EFBIG;
+    rawsys_close(fd);
+    return len;
+}
+
 char *file_read_hosts(void)
 {
     char *text;

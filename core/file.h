@@ -16,6 +16,12 @@
  * it holds more than max bytes, -ENOMEM, or open's, fstat's or read's error. NUL bytes are kept. */
 ssize_t file_read_all(const char *path, size_t max, char **text, struct stat *st);
 
+/* Reads the file at path into buf (size bytes, NUL-terminated) without allocating, as the library's
+ * start-up must (the first malloc sets up a heap: page faults every process would pay), and
+ * describes it in *st; returns its length, or -errno: -EFBIG if it holds size bytes or more (buf then
+ * holds its first size - 1, terminated: the caller wipes them if they are secret). */
+ssize_t file_read_into(const char *path, char *buf, size_t size, struct stat *st);
+
 /* The contents of /etc/hosts (malloc'd; the caller frees it), or NULL if it cannot be read. */
 char *file_read_hosts(void);
 

@@ -38,7 +38,10 @@ void log_setup(enum log_level level, int fd, const char *program)
 
 void log_set_file(const char *path)
 {
-    snprintf(log_path, sizeof(log_path), "%s", path ? path : "");
+    if (path && *path)
+        snprintf(log_path, sizeof(log_path), "%s", path);
+    else if (log_path[0])   /* no write to a page never written: it would cost a fresh page */
+        log_path[0] = '\0';
 }
 
 /* One line, in one write: to the log file when there is one (falling back to the descriptor if it

@@ -56,7 +56,7 @@ static void read_proxy_file(void)
  * +0.4 ms per exec here). glibc's setenv and putenv copy an environ they did not allocate before
  * changing it, so the program can still change its own. */
 #define PINNED_ENV_MAX 256
-static char *pinned_env[PINNED_ENV_MAX];
+static char *pinned_env[PINNED_ENV_MAX] STARTUP_DATA;
 static char pinned_conf[sizeof("SOCKSIFY_CONF=") + PATH_MAX];
 static char pinned_session[] = "SOCKSIFY_SESSION=1";
 
@@ -170,7 +170,7 @@ const char *context_hosts(void)
 }
 
 /* The process the library's state belongs to: a vfork child runs in our memory until it execs. */
-static atomic_int process_pid;
+static atomic_int process_pid STARTUP_DATA;
 
 static void note_pid(void)
 {
@@ -179,8 +179,8 @@ static void note_pid(void)
 
 /* The child handlers of context_atfork, for children pthread_atfork never sees. */
 #define CHILD_HANDLERS_MAX 8
-static void (*child_handlers[CHILD_HANDLERS_MAX])(void);
-static atomic_int child_handler_count;
+static void (*child_handlers[CHILD_HANDLERS_MAX])(void) STARTUP_DATA;
+static atomic_int child_handler_count STARTUP_DATA;
 
 void context_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void))
 {

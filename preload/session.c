@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "context.h"
 #include "log.h"
 #include "session_file.h"
 
@@ -12,7 +13,9 @@
 #define NAME_ROOM 64
 
 static char dir[PATH_MAX - NAME_ROOM];
-static bool dir_too_long;
+/* Set: a session's directory is named (dir holds it unless it is too long). In the startup page,
+ * so that a program outside a session never touches dir's. */
+static bool dir_set STARTUP_DATA, dir_too_long STARTUP_DATA;
 
 /* Only the environment is read here: the library's start-up stays bare (file work waits for the
  * first use), and a program that later clears its environment keeps its session. */
@@ -21,6 +24,7 @@ __attribute__((constructor)) static void session_read_env(void)
     const char *d = secure_getenv("SOCKSIFY_SESSION_DIR");
     if (!d || !*d)
         return;
+    dir_set = true;
     if (strlen(d) < sizeof(dir))
         strcpy(dir, d);
     else
@@ -29,7 +33,7 @@ __attribute__((constructor)) static void session_read_env(void)
 
 const char *session_dir(void)
 {
-    return dir[0] || dir_too_long ? dir : NULL;
+    return dir_set ? dir : NULL;
 }
 
 int session_map(const char *name, size_t new_size, size_t min_size, void **region, size_t *size)
@@ -43,6 +47,6 @@ int session_map(const char *name, size_t new_size, size_t min_size, void **regio
 
 void session_note_relay(const char *relay_text)
 {
-    if (dir[0] && !dir_too_long)
+    if (dir_set && !dir_too_long)
         session_file_append(dir, "relays", relay_text);
 }

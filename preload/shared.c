@@ -11,8 +11,8 @@
 /* The family's region is mapped when the library loads, before the program can fork, so that
  * every process of the family sees one map; a session's is mapped at first use instead, from its
  * file. The first process to need a region formats it. */
-static void *region;
-static size_t region_size;
+static void *region STARTUP_DATA;
+static size_t region_size STARTUP_DATA;
 static struct fakedns *names;
 static struct chain_health health;
 static bool health_shared;

@@ -137,38 +137,52 @@ static int session_wait(pid_t child, const sigset_t *set)
     }
 }
 
-/* execvp's fallback for a file the kernel cannot run (no ELF, no "#!"): /bin/sh FILE ARGS... */
-static void exec_with_sh(const struct session *s)
+/* execvp's fallback for a file the kernel cannot run (no ELF, no "#!"): /bin/sh FILE ARGS...,
+ * made by the parent before the child starts (the child runs on a small stack in the parent's
+ * memory: neither a malloc nor an array as long as the program's words belongs there). NULL if
+ * there is no memory for it: the child then reports exec's error. */
+static char **sh_words(const struct session *s)
 {
     size_t argc = 0;
     while (s->argv[argc])
         argc++;
-    char *argv[argc + 2];   /* no malloc: this runs in a vfork child, in the parent's memory */
+    char **argv = malloc((argc + 2) * sizeof(*argv));
+    if (!argv)
+        return NULL;
     argv[0] = "/bin/sh";
     argv[1] = (char *)s->path;
     for (size_t i = 1; i <= argc; i++)
         argv[i + 1] = s->argv[i];
-    execv("/bin/sh", argv);
+    return argv;
 }
 
+/* What the child needs, made by the parent: the child shares the parent's memory until it execs. */
+struct child_start {
+    const struct session *s;
+    sigset_t mask;             /* the caller's signal mask, which the program inherits */
+    struct sigaction chld;     /* and the caller's SIGCHLD disposition */
+    pid_t parent;
+    char **sh_argv;            /* sh_words(), or NULL */
+};
+
 /* In the child: the caller's signal mask and SIGCHLD disposition back, then the program. */
-static _Noreturn void child_exec(const struct session *s, const sigset_t *mask, const struct sigaction *chld,
-                                 pid_t parent)
+static _Noreturn void child_exec(const struct child_start *c)
 {
-    sigaction(SIGCHLD, chld, NULL);
+    const struct session *s = c->s;
+    sigaction(SIGCHLD, &c->chld, NULL);
     /* The command killed: the program must not run on alone. The check after it closes the race
      * with a parent that died before the prctl. */
     prctl(PR_SET_PDEATHSIG, SIGTERM);
-    if (getppid() != parent)
+    if (getppid() != c->parent)
         _exit(128 + SIGTERM);
-    sigprocmask(SIG_SETMASK, mask, NULL);
+    sigprocmask(SIG_SETMASK, &c->mask, NULL);
     /* Last, so that none of the calls above is filtered. */
     if (s->supervisor && supervisor_install(s->supervisor) < 0)
         _exit(126);
     if (!s->run_with_sh)
         execv(s->path, s->argv);
-    if (s->run_with_sh || errno == ENOEXEC)
-        exec_with_sh(s);
+    if ((s->run_with_sh || errno == ENOEXEC) && c->sh_argv)
+        execv("/bin/sh", c->sh_argv);
     int e = errno;
     /* One write, no stdio: this runs in a vfork child, which shares the parent's memory. */
     char line[PATH_MAX + 128];
@@ -179,59 +193,67 @@ static _Noreturn void child_exec(const struct session *s, const sigset_t *mask, 
     _exit(e == ENOENT ? 127 : 126);
 }
 
-struct child_start {
-    const struct session *s;
-    const sigset_t *mask;
-    const struct sigaction *chld;
-    pid_t parent;
-};
-
 static int supervised_child(void *arg)
 {
-    const struct child_start *c = arg;
-    child_exec(c->s, c->mask, c->chld, c->parent);
+    child_exec(arg);
 }
+
+/* The child's stack: what child_exec needs (its message buffer, strerror, printf), with room to
+ * spare. */
+#define CHILD_STACK_SIZE (32 * 1024)
 
 /* vfork's twin for a supervised program: clone with CLONE_VM | CLONE_VFORK as vfork, plus
  * CLONE_FILES, so that the listener the child creates when it installs the filter lands in the
  * command's descriptor table too (exec gives the child a table of its own and closes the
- * listener there: it is close-on-exec). The child's own stack, since CLONE_VM shares ours. */
-static pid_t start_supervised(const struct session *s, const sigset_t *mask, const struct sigaction *chld, pid_t parent)
+ * listener there: it is close-on-exec). The child needs a stack of its own, since CLONE_VM
+ * shares ours: a buffer in this frame, which stays put while the parent waits for the exec, and
+ * whose pages the checks before it have mostly touched already (a static one cost fresh pages). */
+static pid_t start_supervised(struct child_start *c)
 {
-    static char stack[256 * 1024] __attribute__((aligned(16)));
-    struct child_start c = { s, mask, chld, parent };
-    return clone(supervised_child, stack + sizeof(stack), CLONE_VM | CLONE_VFORK | CLONE_FILES | SIGCHLD, &c);
+    char stack[CHILD_STACK_SIZE] __attribute__((aligned(16)));
+    return clone(supervised_child, stack + sizeof(stack), CLONE_VM | CLONE_VFORK | CLONE_FILES | SIGCHLD, c);
+}
+
+/* After the program: the directory goes. The signal mask stays: the command returns the program's
+ * status, and a signal still pending must not end it first. */
+static void session_end(const struct session *s, struct child_start *c)
+{
+    free(c->sh_argv);
+    session_dir_remove(s->session_dir);
+}
+
+/* The program could not start: the caller's mask back, then session_end. */
+static int session_failed(const struct session *s, struct child_start *c, int error)
+{
+    sigprocmask(SIG_SETMASK, &c->mask, NULL);
+    session_end(s, c);
+    return error;
 }
 
 int session_run(const struct session *s)
 {
-    sigset_t set, caller_mask;
-    struct sigaction chld_default = { .sa_handler = SIG_DFL }, caller_chld;
+    sigset_t set;
+    struct sigaction chld_default = { .sa_handler = SIG_DFL };
+    struct child_start c = { .s = s, .parent = getpid(), .sh_argv = sh_words(s) };
     session_signals(&set);
     /* Ignored (or SA_NOCLDWAIT), SIGCHLD would reap the program for us and lose its status. */
-    sigaction(SIGCHLD, &chld_default, &caller_chld);
-    sigprocmask(SIG_BLOCK, &set, &caller_mask);
+    sigaction(SIGCHLD, &chld_default, &c.chld);
+    sigprocmask(SIG_BLOCK, &set, &c.mask);
     /* vfork: the child shares our memory until it execs, so starting the program costs no copy of
      * the command's page tables (a fork costs milliseconds on some virtual machines); the child
      * only sets its mask and dispositions and execs. */
-    pid_t parent = getpid(), child = s->supervisor ? start_supervised(s, &caller_mask, &caller_chld, parent) : vfork();
+    pid_t child = s->supervisor ? start_supervised(&c) : vfork();
     if (child == 0)
-        child_exec(s, &caller_mask, &caller_chld, parent);
+        child_exec(&c);
     if (child > 0 && s->supervisor && s->supervisor->listener < 0) {
         /* The child could not install the filter: it did not run the program (exit 126). */
         fprintf(stderr, "socksify: cannot install the seccomp filter: %s\n", strerror(-s->supervisor->install_error));
-        sigprocmask(SIG_SETMASK, &caller_mask, NULL);
         waitpid(child, NULL, 0);
-        session_dir_remove(s->session_dir);
-        return -EPERM;
+        return session_failed(s, &c, -EPERM);
     }
-    if (child < 0) {
-        int e = errno;
-        sigprocmask(SIG_SETMASK, &caller_mask, NULL);
-        session_dir_remove(s->session_dir);
-        return -e;
-    }
+    if (child < 0)
+        return session_failed(s, &c, -errno);
     int status = s->supervisor ? supervisor_run(s->supervisor, child, &set) : session_wait(child, &set);
-    session_dir_remove(s->session_dir);
+    session_end(s, &c);
     return status;
 }

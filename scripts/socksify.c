@@ -64,14 +64,20 @@ static const char usage_text[] =
 
 struct options {
     const char *conf;        /* -f */
-    char url[URL_MAX];       /* -x, copied: the word in argv is wiped */
     bool has_url;
     const char *log_level;   /* -q, -v: the last one wins */
     const char *explain;     /* --explain HOST[:PORT] */
     bool print_config, help, version, list_keys;
     const char *seccomp;     /* --seccomp=auto|yes|no, NULL: the config's */
     char **program;          /* PROGRAM [ARGS...]: the words after the options, verbatim */
+    char url[URL_MAX];       /* -x, copied: the word in argv is wiped. Last, and wiped only as far as
+                              * it holds text: each page of it touched is a page fault at start-up */
 };
+
+static void wipe_url(struct options *o)
+{
+    explicit_bzero(o->url, strnlen(o->url, sizeof(o->url)));
+}
 
 enum { OPT_VERSION = 256, OPT_EXPLAIN, OPT_PRINT_CONFIG, OPT_LIST_KEYS, OPT_SECCOMP };
 
@@ -252,7 +258,7 @@ static int load_config(struct options *o, struct config *c)
         return 2;
     int r = config_load(c, &env, err, sizeof(err));
     if (!o->has_url)
-        explicit_bzero(o->url, sizeof(o->url));   /* SOCKSIFY_PROXY_FILE's: not needed any more */
+        wipe_url(o);   /* SOCKSIFY_PROXY_FILE's: not needed any more */
     if (r < 0)
         return fail("%s", err);
     command_print_warnings(c);
@@ -336,7 +342,7 @@ static int make_session_dir(struct options *o, char *dir)
     int r = session_dir_create(dir);
     if (r == 0 && o->has_url && (r = session_dir_put_url(dir, o->url, file)) < 0)
         session_dir_remove(dir);
-    explicit_bzero(o->url, sizeof(o->url));
+    wipe_url(o);
     if (r < 0) {
         dir[0] = '\0';
         return fail("cannot create the session's private directory: %s", strerror(-r));

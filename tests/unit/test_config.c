@@ -931,6 +931,29 @@ static int read_proxy_file(const char *text, mode_t mode)
     return config_read_proxy_file(path, proxy_url_buf, sizeof(proxy_url_buf), proxy_err, sizeof(proxy_err));
 }
 
+/* The buffer holds 299 characters: a URL that fits is read whatever follows its line; one that
+ * does not is refused, and what was read is wiped. */
+Test(config_load, proxy_file_bounded_by_the_buffer)
+{
+    char text[1200];
+    memset(text, 'a', sizeof(text));
+    memcpy(text, "socks5://u:PW@h", 15);
+    text[299] = '\0';
+    cr_assert_eq(read_proxy_file(text, 0600), 0, "%s", proxy_err);
+    cr_assert_eq(strlen(proxy_url_buf), 299);
+    text[299] = 'a';
+    text[300] = '\0';
+    cr_assert_eq(read_proxy_file(text, 0600), -EINVAL);
+    assert_mentions(proxy_err, "at most 299");
+    cr_assert_null(memchr(proxy_url_buf, 'a', sizeof(proxy_url_buf)), "the refused URL is wiped");
+    text[20] = '\n';
+    text[sizeof(text) - 1] = '\0';
+    cr_assert_eq(read_proxy_file(text, 0600), 0, "%s", proxy_err);
+    cr_assert_str_eq(proxy_url_buf, "socks5://u:PW@haaaaa");
+    for (size_t i = 21; i < sizeof(proxy_url_buf); i++)
+        cr_assert_eq(proxy_url_buf[i], '\0', "the rest of the file is not kept (byte %zu)", i);
+}
+
 Test(config_load, proxy_file_read_and_checked)
 {
     cr_assert_eq(read_proxy_file("socks5://alice:S3cret@1.2.3.4:1080\n", 0600), 0, "%s", proxy_err);

@@ -96,3 +96,27 @@ Test(file, file_of_unknown_size_grows)
     free(text);
     cr_assert_eq(file_read_all("/proc/self/maps", 5000, &text, NULL), -EFBIG);
 }
+
+/* file_read_into: the library's allocation-free read (the proxy URL file at start-up). */
+Test(file, read_into_fits_size_minus_one)
+{
+    make_file("0123456789", 10);
+    char buf[11];
+    struct stat st;
+    cr_assert_eq(file_read_into(path, buf, sizeof(buf), &st), 10);
+    cr_assert_str_eq(buf, "0123456789");
+    cr_assert_eq(st.st_size, 10);
+    cr_assert_eq(file_read_into(path, buf, 10, &st), -EFBIG);
+    cr_assert_str_eq(buf, "012345678", "the first size - 1 bytes, terminated");
+}
+
+Test(file, read_into_errors)
+{
+    char buf[16];
+    struct stat st;
+    cr_assert_eq(file_read_into("/nonexistent/socksify", buf, sizeof(buf), &st), -ENOENT);
+    cr_assert_eq(file_read_into("/", buf, sizeof(buf), &st), -EISDIR);
+    make_file("", 0);
+    cr_assert_eq(file_read_into(path, buf, sizeof(buf), &st), 0);
+    cr_assert_str_eq(buf, "");
+}

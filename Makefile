@@ -141,7 +141,9 @@ $(B)/install/socksify: $(CMD_OBJ) $(CMD_PRELOAD_OBJ) $(CORE_A)
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(call LIBPATH_DEFINES,$(LIBDIR)) -c scripts/libpath.c -o $(B)/install/libpath.o
 	$(CC) $(CFLAGS) $(CMD_LDFLAGS) -o $@ $(CMD_OBJ) $(B)/install/libpath.o $(CMD_PRELOAD_OBJ) $(CORE_A)
 
-$(UNIT): $(UNIT_OBJ) $(CORE_A)
+# The seccomp filter's builder is pure: its test runs the program it writes through an interpreter.
+$(B)/tests/unit/test_seccomp_filter.o: BASE_CFLAGS += -Iscripts
+$(UNIT): $(UNIT_OBJ) $(B)/scripts/seccomp_filter.o $(CORE_A)
 	$(CC) $(CFLAGS) -o $@ $^ -lcriterion -lpthread
 
 $(BENCH): tests/bench/connloop.c $(CORE_A)

@@ -42,17 +42,31 @@ enum { NR_X32_SENDMSG = 518, NR_X32_SENDMMSG = 538 };
 enum { NR32_SOCKETCALL = 102, NR32_SENDMMSG = 345, NR32_CONNECT = 362, NR32_SENDTO = 369, NR32_SENDMSG = 370,
        NR32_IO_URING_SETUP = 425 };
 
-/* The program is built once per install into a small array: linear blocks of "if nr == N return
- * ACTION", with the two jumps across blocks patched once their targets are known. */
+/* The program: blocks of "if nr == N goto LABEL" that share their few return instructions
+ * (installing a filter costs about 1 us per instruction here: the kernel checks and compiles it
+ * in every run of the command). Jumps go forward to labels, patched once the labels are placed. */
+enum label { L_NOT_X86_64, L_X32, L_SOCKETCALL, L_ALLOW, L_NOTIFY, L_REFUSE, L_NOSYS, LABEL_COUNT };
+
+#define NOTIFY SECCOMP_RET_USER_NOTIF
+#define REFUSE (SECCOMP_RET_ERRNO | EOPNOTSUPP)
+#define NOSYS (SECCOMP_RET_ERRNO | ENOSYS)
+
 struct bpf {
-    struct sock_filter insn[80];
-    unsigned n;
+    struct sock_filter *insn;
+    unsigned n, max;
+    int at[LABEL_COUNT];                       /* where each label is, -1 until placed */
+    struct { unsigned insn; enum label to; bool if_true; } fix[SECCOMP_FILTER_MAX];
+    unsigned fixes;
+    bool broken;                               /* too long, or a jump too far */
 };
 
-static unsigned emit(struct bpf *b, struct sock_filter insn)
+static void emit(struct bpf *b, struct sock_filter insn)
 {
-    b->insn[b->n] = insn;
-    return b->n++;
+    if (b->n < b->max)
+        b->insn[b->n] = insn;
+    else
+        b->broken = true;
+    b->n++;
 }
 
 static void load(struct bpf *b, unsigned offset)
@@ -60,101 +74,128 @@ static void load(struct bpf *b, unsigned offset)
     emit(b, (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offset));
 }
 
-static void ret(struct bpf *b, unsigned action)
+static void place(struct bpf *b, enum label l)
 {
-    emit(b, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, action));
+    b->at[l] = (int)b->n;
 }
 
-/* if (A == k) return action; */
-static void ret_if(struct bpf *b, unsigned k, unsigned action)
+/* A jump to label l when the test (op k) is if_true; the other way falls through. */
+static void jump_to(struct bpf *b, unsigned op, unsigned k, bool if_true, enum label l)
 {
-    emit(b, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, k, 0, 1));
-    ret(b, action);
+    if (b->fixes < SECCOMP_FILTER_MAX)
+        b->fix[b->fixes++] = (typeof(b->fix[0])){ b->n, l, if_true };
+    else
+        b->broken = true;
+    emit(b, (struct sock_filter)BPF_JUMP(BPF_JMP | op | BPF_K, k, 0, 0));
 }
 
-/* An unconditional jump whose target is patched later (to_here). */
-static unsigned jump_later(struct bpf *b)
+/* if (A == k) goto l; */
+static void if_eq(struct bpf *b, unsigned k, enum label l)
 {
-    return emit(b, (struct sock_filter)BPF_STMT(BPF_JMP | BPF_JA, 0));
+    jump_to(b, BPF_JEQ, k, true, l);
 }
 
-static void to_here(struct bpf *b, unsigned jump)
+static void if_eq_any(struct bpf *b, const unsigned *ks, size_t count, enum label l)
 {
-    b->insn[jump].k = b->n - jump - 1;
+    for (size_t i = 0; i < count; i++)
+        if_eq(b, ks[i], l);
 }
 
 #define ARG_LO(n) ((unsigned)(offsetof(struct seccomp_data, args) + 8 * (n)))
 #define ARG_HI(n) (ARG_LO(n) + 4)
-#define NOTIFY SECCOMP_RET_USER_NOTIF
-#define REFUSE (SECCOMP_RET_ERRNO | EOPNOTSUPP)
-#define NOSYS (SECCOMP_RET_ERRNO | ENOSYS)
 
-/* if (A == nr) return args[4] (the address of sendto) ? with_address : ALLOW; clobbers A. */
-static void sendto_block(struct bpf *b, unsigned nr, unsigned with_address)
+/* The end of an architecture's checks, with A holding the call's number: sendto (nr) with an
+ * address (args[4]) goes to with_address; anything else is allowed. */
+static void sendto_test(struct bpf *b, unsigned nr, enum label with_address)
 {
-    emit(b, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, nr, 0, 6));
+    jump_to(b, BPF_JEQ, nr, false, L_ALLOW);
     load(b, ARG_LO(4));
-    emit(b, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 2));
+    jump_to(b, BPF_JEQ, 0, false, with_address);
     load(b, ARG_HI(4));
-    emit(b, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 1, 0));
-    ret(b, with_address);
-    ret(b, SECCOMP_RET_ALLOW);
+    jump_to(b, BPF_JEQ, 0, false, with_address);
+    jump_to(b, BPF_JA, 0, true, L_ALLOW);
 }
 
 static void build_x86_64(struct bpf *b)
 {
-    ret_if(b, NR_CONNECT, NOTIFY);
-    ret_if(b, NR_SENDMSG, NOTIFY);
-    ret_if(b, NR_SENDMMSG, NOTIFY);
-    ret_if(b, NR_IO_URING_SETUP, NOSYS);
-    sendto_block(b, NR_SENDTO, NOTIFY);
-    ret(b, SECCOMP_RET_ALLOW);
+    load(b, offsetof(struct seccomp_data, nr));
+    jump_to(b, BPF_JGE, X32_BIT, true, L_X32);
+    static const unsigned notified[] = { NR_CONNECT, NR_SENDMSG, NR_SENDMMSG };
+    if_eq_any(b, notified, sizeof(notified) / sizeof(notified[0]), L_NOTIFY);
+    if_eq(b, NR_IO_URING_SETUP, L_NOSYS);
+    sendto_test(b, NR_SENDTO, L_NOTIFY);
 }
 
 static void build_x32(struct bpf *b)
 {
+    place(b, L_X32);
     emit(b, (struct sock_filter)BPF_STMT(BPF_ALU | BPF_AND | BPF_K, ~X32_BIT));
     static const unsigned refused[] = { NR_CONNECT, NR_SENDTO, NR_SENDMSG, NR_SENDMMSG, NR_X32_SENDMSG, NR_X32_SENDMMSG };
-    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
-        ret_if(b, refused[i], REFUSE);
-    ret_if(b, NR_IO_URING_SETUP, NOSYS);
-    ret(b, SECCOMP_RET_ALLOW);
+    if_eq_any(b, refused, sizeof(refused) / sizeof(refused[0]), L_REFUSE);
+    if_eq(b, NR_IO_URING_SETUP, L_NOSYS);
+    jump_to(b, BPF_JA, 0, true, L_ALLOW);
 }
 
+/* A holds the architecture: i386 or nothing this kernel runs. */
 static void build_i386(struct bpf *b)
 {
+    place(b, L_NOT_X86_64);
+    jump_to(b, BPF_JEQ, AUDIT_ARCH_I386, false, L_NOSYS);
     load(b, offsetof(struct seccomp_data, nr));
-    ret_if(b, NR32_CONNECT, REFUSE);
-    ret_if(b, NR32_SENDMSG, REFUSE);
-    ret_if(b, NR32_SENDMMSG, REFUSE);
-    ret_if(b, NR32_IO_URING_SETUP, NOSYS);
-    sendto_block(b, NR32_SENDTO, REFUSE);
+    static const unsigned refused[] = { NR32_CONNECT, NR32_SENDMSG, NR32_SENDMMSG };
+    if_eq_any(b, refused, sizeof(refused) / sizeof(refused[0]), L_REFUSE);
+    if_eq(b, NR32_IO_URING_SETUP, L_NOSYS);
+    if_eq(b, NR32_SOCKETCALL, L_SOCKETCALL);
+    sendto_test(b, NR32_SENDTO, L_REFUSE);
     /* socketcall(call, args): the call number is in a register, the arguments in memory. */
-    emit(b, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NR32_SOCKETCALL, 1, 0));
-    ret(b, SECCOMP_RET_ALLOW);
+    place(b, L_SOCKETCALL);
     load(b, ARG_LO(0));
-    static const unsigned refused[] = { SYS_CONNECT, SYS_SENDTO, SYS_SENDMSG, SYS_SENDMMSG };
-    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
-        ret_if(b, refused[i], REFUSE);
-    ret(b, SECCOMP_RET_ALLOW);
+    static const unsigned calls[] = { SYS_CONNECT, SYS_SENDTO, SYS_SENDMSG, SYS_SENDMMSG };
+    if_eq_any(b, calls, sizeof(calls) / sizeof(calls[0]), L_REFUSE);
 }
 
-static void build(struct bpf *b)
+static void ret(struct bpf *b, enum label l, unsigned action)
 {
-    b->n = 0;
-    load(b, offsetof(struct seccomp_data, arch));
-    emit(b, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_I386, 0, 1));
-    unsigned to_i386 = jump_later(b);
-    emit(b, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0));
-    ret(b, NOSYS);
-    load(b, offsetof(struct seccomp_data, nr));
-    emit(b, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, X32_BIT, 0, 1));
-    unsigned to_x32 = jump_later(b);
-    build_x86_64(b);
-    to_here(b, to_x32);
-    build_x32(b);
-    to_here(b, to_i386);
-    build_i386(b);
+    place(b, l);
+    emit(b, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, action));
+}
+
+/* Points every jump at its label: forward, and within the 255 instructions a conditional jump
+ * can skip. */
+static void resolve(struct bpf *b)
+{
+    for (unsigned i = 0; i < b->fixes && !b->broken; i++) {
+        int at = b->at[b->fix[i].to];
+        unsigned from = b->fix[i].insn;
+        if (at <= (int)from || (BPF_OP(b->insn[from].code) != BPF_JA && at - from - 1 > 255)) {
+            b->broken = true;
+        } else if (BPF_OP(b->insn[from].code) == BPF_JA) {
+            b->insn[from].k = (unsigned)at - from - 1;
+        } else if (b->fix[i].if_true) {
+            b->insn[from].jt = (unsigned char)(at - from - 1);
+        } else {
+            b->insn[from].jf = (unsigned char)(at - from - 1);
+        }
+    }
+}
+
+int seccomp_filter_build(struct sock_filter *insn, unsigned max)
+{
+    static struct bpf b;   /* static: this runs in a vfork-like child, on a small stack */
+    b = (struct bpf){ .insn = insn, .max = max };
+    for (int l = 0; l < LABEL_COUNT; l++)
+        b.at[l] = -1;
+    load(&b, offsetof(struct seccomp_data, arch));
+    jump_to(&b, BPF_JEQ, AUDIT_ARCH_X86_64, false, L_NOT_X86_64);
+    build_x86_64(&b);
+    build_x32(&b);
+    build_i386(&b);
+    ret(&b, L_ALLOW, SECCOMP_RET_ALLOW);
+    ret(&b, L_NOTIFY, NOTIFY);
+    ret(&b, L_REFUSE, REFUSE);
+    ret(&b, L_NOSYS, NOSYS);
+    resolve(&b);
+    return b.broken ? -E2BIG : (int)b.n;
 }
 
 static long sys_seccomp(unsigned op, unsigned flags, void *arg)
@@ -164,9 +205,11 @@ static long sys_seccomp(unsigned op, unsigned flags, void *arg)
 
 int seccomp_filter_install(void)
 {
-    static struct bpf b;   /* static: this runs in a vfork-like child, on a small stack */
-    build(&b);
-    struct sock_fprog prog = { .len = (unsigned short)b.n, .filter = b.insn };
+    static struct sock_filter insn[SECCOMP_FILTER_MAX];
+    int n = seccomp_filter_build(insn, SECCOMP_FILTER_MAX);
+    if (n < 0)
+        return n;
+    struct sock_fprog prog = { .len = (unsigned short)n, .filter = insn };
     unsigned flags = SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
     /* As root (CAP_SYS_ADMIN) the filter goes in without no_new_privs, so set-user-ID programs
      * keep working in root's scripts; anyone else must set it first, and then set-user-ID and

@@ -37,6 +37,13 @@
 
 /* ---- seccomp_filter.c ---- */
 
+/* Room for the filter's program (it is about 45 instructions). */
+#define SECCOMP_FILTER_MAX 64
+
+struct sock_filter;
+/* Writes the filter's program into insn (max instructions): its length, or -E2BIG. Pure: the
+ * unit tests run it through a BPF interpreter, for the architectures this machine cannot run. */
+int seccomp_filter_build(struct sock_filter *insn, unsigned max);
 /* Installs the filter in the calling process (no_new_privs first unless it may go without:
  * root). Returns the listener descriptor (close-on-exec), or -errno. */
 int seccomp_filter_install(void);

@@ -485,7 +485,7 @@ int config_read_proxy_file(const char *path, char *url, size_t size, char *err, 
         r = -EPERM;
     } else if (len == 0 || (n == -EFBIG && len == size - 1)) {
         snprintf(err, errsize, "%s: expected one proxy URL of at most %zu characters", path, size - 1);
-        r = -EINVAL;
+        r = len == 0 ? -EINVAL : -E2BIG;
     }
     /* Nothing but the URL stays: what followed it, or all of it when it is refused. Only what the
      * file put there is wiped (the library's buffer spans pages it would otherwise never touch). */

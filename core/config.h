@@ -140,8 +140,8 @@ int config_locate(const struct config_env *env, char *path, size_t size);
  * -ENOENT and a message if no proxy is configured anywhere. */
 int config_load(struct config *c, const struct config_env *env, char *err, size_t errsize);
 /* Reads the proxy URL (its first line) from the file at path (SOCKSIFY_PROXY_FILE) into url.
- * Returns 0; -EPERM if the file is not the euid's or is open to group or other; -EINVAL if empty
- * or too long; -errno if unreadable. err names the file, never its contents. */
+ * Returns 0; -EPERM if the file is not the euid's or is open to group or other; -EINVAL if empty,
+ * -E2BIG if the URL does not fit; -errno if unreadable. err names the file, never its contents. */
 int config_read_proxy_file(const char *path, char *url, size_t size, char *err, size_t errsize);
 /* The chain a connection takes when no route matches: the one named "default" (an unnamed
  * `proxy` line, or -x), or NULL: such connections are rejected. */

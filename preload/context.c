@@ -35,16 +35,28 @@ static void resolve_proxy_host(struct proxy *p)
 }
 
 /* The URL of SOCKSIFY_PROXY_FILE, read when the library is loaded (the wrapper deletes the file
- * when its program ends), until load() has used it; or why it could not be read. */
-static char proxy_file_url[4096];
+ * when its program ends), until load() has used it; or why it could not be read. A usual URL is
+ * read into the startup page, a long one (a long password) into a buffer of its own. */
+static char proxy_url_short[256] STARTUP_DATA;
+static char proxy_url_long[4096];
+static char *proxy_file_url STARTUP_DATA = proxy_url_short;
 static char proxy_file_error[512];
 
 static void read_proxy_file(void)
 {
     const char *file = secure_getenv("SOCKSIFY_PROXY_FILE");
-    if (file && *file && config_read_proxy_file(file, proxy_file_url, sizeof(proxy_file_url), proxy_file_error,
-                                                sizeof(proxy_file_error)) < 0 && !proxy_file_error[0])
-        snprintf(proxy_file_error, sizeof(proxy_file_error), "%s: cannot read the proxy URL", file);
+    if (!file || !*file)
+        return;
+    char *err = proxy_file_error;
+    size_t errsize = sizeof(proxy_file_error);
+    int r = config_read_proxy_file(file, proxy_url_short, sizeof(proxy_url_short), err, errsize);
+    if (r == -E2BIG) {
+        proxy_file_url = proxy_url_long;
+        err[0] = '\0';
+        r = config_read_proxy_file(file, proxy_url_long, sizeof(proxy_url_long), err, errsize);
+    }
+    if (r < 0 && !err[0])
+        snprintf(err, errsize, "%s: cannot read the proxy URL", file);
 }
 
 /* A session's config file is decided once, where it starts: by the wrapper, or else here, in the
@@ -143,7 +155,7 @@ static void load(void)
         return;
     }
     int r = config_load(&config, &env, err, sizeof(err));
-    explicit_bzero(proxy_file_url, sizeof(proxy_file_url));
+    explicit_bzero(proxy_file_url, strlen(proxy_file_url));
     if (r < 0) {
         load_failed(err, saved);
         return;

@@ -12,10 +12,12 @@
 /* Room for DIR/.name.PID.TID after the directory (core/session_file.c). */
 #define NAME_ROOM 64
 
-static char dir[PATH_MAX - NAME_ROOM];
-/* Set: a session's directory is named (dir holds it unless it is too long). In the startup page,
- * so that a program outside a session never touches dir's. */
-static bool dir_set STARTUP_DATA, dir_too_long STARTUP_DATA;
+/* The session's directory: a usual one (the command makes it under /run/user/UID or /dev/shm) is
+ * kept in the startup page, a long one in a buffer of its own (a page fault more per process). */
+static char dir_short[256] STARTUP_DATA;
+static char dir_long[PATH_MAX - NAME_ROOM];
+static char *dir STARTUP_DATA;   /* NULL: no session, or its name is too long */
+static bool dir_too_long STARTUP_DATA;
 
 /* Only the environment is read here: the library's start-up stays bare (file work waits for the
  * first use), and a program that later clears its environment keeps its session. */
@@ -24,16 +26,16 @@ __attribute__((constructor)) static void session_read_env(void)
     const char *d = secure_getenv("SOCKSIFY_SESSION_DIR");
     if (!d || !*d)
         return;
-    dir_set = true;
-    if (strlen(d) < sizeof(dir))
-        strcpy(dir, d);
-    else
-        dir_too_long = true;
+    size_t len = strlen(d);
+    dir = len < sizeof(dir_short) ? dir_short : len < sizeof(dir_long) ? dir_long : NULL;
+    if (dir)
+        memcpy(dir, d, len + 1);
+    dir_too_long = !dir;
 }
 
 const char *session_dir(void)
 {
-    return dir_set ? dir : NULL;
+    return dir ? dir : dir_too_long ? "" : NULL;
 }
 
 int session_map(const char *name, size_t new_size, size_t min_size, void **region, size_t *size)
@@ -47,6 +49,6 @@ int session_map(const char *name, size_t new_size, size_t min_size, void **regio
 
 void session_note_relay(const char *relay_text)
 {
-    if (dir_set && !dir_too_long)
+    if (dir)
         session_file_append(dir, "relays", relay_text);
 }

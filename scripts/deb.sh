@@ -25,7 +25,7 @@ build_tree() {
     export DEB_BUILD_MAINT_OPTIONS=hardening=+all
     flags="$(dpkg-buildflags --get CFLAGS) $(dpkg-buildflags --get CPPFLAGS) $(dpkg-buildflags --get LDFLAGS)"
     rm -rf "$root"
-    # The command links dynamically here (CMD_LDFLAGS empty, not the Makefile's -static-pie): libc's
+    # The command links dynamically here (CMD_LDFLAGS empty, not the Makefile's -static): libc's
     # security updates then reach it, and lintian sees a program, not a library without NEEDED.
     make -s B="$work/build" CFLAGS="$flags" CMD_LDFLAGS= PREFIX=/usr DESTDIR="$root" install >/dev/null
     install -D -m 0644 socksify.conf "$root/etc/socksify.conf"

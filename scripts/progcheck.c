@@ -242,14 +242,13 @@ static const char *machine_name(int machine)
  * gained (not by root, who has them all already). A nosuid mount ignores both. */
 static bool loader_drops_preload(int fd, const struct stat *st)
 {
-    struct statvfs vfs;
-    if (fstatvfs(fd, &vfs) == 0 && (vfs.f_flag & ST_NOSUID))
-        return false;
     uid_t euid = (st->st_mode & S_ISUID) ? st->st_uid : geteuid();
     gid_t egid = (st->st_mode & S_ISGID) && (st->st_mode & S_IXGRP) ? st->st_gid : getegid();
-    if (euid != getuid() || egid != getgid())
-        return true;
-    return geteuid() != 0 && fgetxattr(fd, "security.capability", NULL, 0) > 0;
+    bool gains = euid != getuid() || egid != getgid() ||
+                 (geteuid() != 0 && fgetxattr(fd, "security.capability", NULL, 0) > 0);
+    /* A nosuid mount ignores the bits and the capabilities (asked last: most programs gain nothing). */
+    struct statvfs vfs;
+    return gains && !(fstatvfs(fd, &vfs) == 0 && (vfs.f_flag & ST_NOSUID));
 }
 
 static const char *privilege_name(const struct stat *st)
@@ -261,19 +260,28 @@ static const char *privilege_name(const struct stat *st)
 
 #define REFUSE(out, ...) (snprintf((out)->why, sizeof((out)->why), __VA_ARGS__), -EPERM)
 
-/* The verdict on an ELF file: can the library of its class be preloaded into it? */
+static int refuse_privileged(const struct stat *st, const char *path, struct program_check *out)
+{
+    out->privileged = true;
+    return REFUSE(out, "%s is %s: the system's loader ignores LD_PRELOAD for it, so its connections "
+                  "would bypass the proxy (run a copy without that, or run it as its owner)", path,
+                  privilege_name(st));
+}
+
+/* The verdict on an ELF file: can the library of its class be preloaded into it? Under the
+ * supervisor only the privileges count: it carries the rest (and the reading is saved). */
 static int check_elf(struct elf_file *f, const struct stat *st, const char *path, struct program_check *out)
 {
     path = out->subject;   /* the file, and the script it interprets if any */
+    if (out->supervised)
+        return loader_drops_preload(f->fd, st) ? refuse_privileged(st, path, out) : 0;
     if (!libpath_for(f->elf_class, f->machine))
         return REFUSE(out, "%s is a %s %s program, and socksify has no library for that architecture here: "
                       "its connections would bypass the proxy (a 64-bit build of it works; for i386, "
                       "install gcc-multilib and build socksify again)", path, class_name(f->elf_class),
                       machine_name(f->machine));
-    if (loader_drops_preload(f->fd, st) && (out->privileged = true))
-        return REFUSE(out, "%s is %s: the system's loader ignores LD_PRELOAD for it, so its connections "
-                      "would bypass the proxy (run a copy without that, or run it as its owner)", path,
-                      privilege_name(st));
+    if (loader_drops_preload(f->fd, st))
+        return refuse_privileged(st, path, out);
     if (elf_is_go(f))
         return REFUSE(out, "%s is a Go program: it makes its own system calls, so the preloaded library "
                       "cannot see its connections and they would bypass the proxy (Go's net/http honours "

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "socksify.h"
@@ -31,17 +32,37 @@ static int make_private_dir(char *dir)
     return -errno;
 }
 
-static int write_all(int fd, const char *text, size_t len)
+/* The URL and a newline, in one call where the kernel takes it all (a file on a memory file
+ * system does). */
+static int write_line(int fd, const char *text)
 {
-    while (len > 0) {
-        ssize_t n = write(fd, text, len);
+    struct iovec v[2] = { { (void *)text, strlen(text) }, { "\n", 1 } };
+    for (int i = 0; i < 2;) {
+        ssize_t n = writev(fd, v + i, 2 - i);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
             return -errno;
-        text += n, len -= (size_t)n;
+        for (; i < 2 && (size_t)n >= v[i].iov_len; i++)
+            n -= (ssize_t)v[i].iov_len;
+        if (i < 2) {
+            v[i].iov_base = (char *)v[i].iov_base + n;
+            v[i].iov_len -= (size_t)n;
+        }
     }
     return 0;
+}
+
+/* dir/name into path (PATH_MAX); false if it does not fit. */
+static bool file_in(char *path, const char *dir, const char *name)
+{
+    size_t d = strlen(dir), n = strlen(name);
+    if (d + 1 + n >= PATH_MAX)
+        return false;
+    memcpy(path, dir, d);
+    path[d] = '/';
+    memcpy(path + d + 1, name, n + 1);
+    return true;
 }
 
 int session_dir_create(char *dir)
@@ -51,13 +72,12 @@ int session_dir_create(char *dir)
 
 int session_dir_put_url(const char *dir, const char *url, char *file)
 {
-    snprintf(file, PATH_MAX, "%s/proxy", dir);
+    if (!file_in(file, dir, "proxy"))
+        return -ENAMETOOLONG;
     int fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0)
         return -errno;
-    int r = write_all(fd, url, strlen(url));
-    if (r == 0)
-        r = write_all(fd, "\n", 1);
+    int r = write_line(fd, url);
     if (close(fd) < 0 && r == 0)
         r = -errno;
     if (r < 0)
@@ -65,7 +85,8 @@ int session_dir_put_url(const char *dir, const char *url, char *file)
     return r;
 }
 
-/* The files a session normally leaves: removed by name, the directory then goes without a listing. */
+/* The files a session normally leaves, removed by name (each then tried with rmdir: usually
+ * two calls in all), before the directory is listed for the rest. */
 static const char *const usual_files[] = { "proxy", "names" };
 
 /* Every file in the directory goes: the library's map, the files it made to create the map
@@ -74,11 +95,10 @@ void session_dir_remove(const char *dir)
 {
     if (!dir || !*dir)
         return;
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    for (size_t i = 0; dfd >= 0 && i < sizeof(usual_files) / sizeof(usual_files[0]); i++)
-        unlinkat(dfd, usual_files[i], 0);
-    if (dfd >= 0)
-        close(dfd);
+    char path[PATH_MAX];
+    for (size_t i = 0; i < sizeof(usual_files) / sizeof(usual_files[0]); i++)
+        if (file_in(path, dir, usual_files[i]) && unlink(path) == 0 && rmdir(dir) == 0)
+            return;
     if (rmdir(dir) == 0 || errno != ENOTEMPTY)
         return;
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);

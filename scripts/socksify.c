@@ -401,6 +401,7 @@ static int run_program(struct options *o, struct config *c)
     int r = want_supervisor(o, c, &supervise);
     if (r != 0)
         return r;
+    prog.supervised = supervise;
     r = program_check(o->program[0], &prog);
     if (supervise)
         r = supervised_check(r, &prog);

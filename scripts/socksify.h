@@ -45,6 +45,7 @@ const char *libpath_preload_entry(void);
 
 /* What program_check found out; why is one line for "socksify: ..." when it refuses. */
 struct program_check {
+    bool supervised;         /* in: the seccomp supervisor carries what the library cannot enter */
     char path[PATH_MAX];     /* the file to execute, found as execvp(3) finds it */
     bool run_with_sh;        /* neither ELF nor "#!": execvp would run it with /bin/sh, so do we */
     bool privileged;         /* refused as set-user-ID, set-group-ID or with file capabilities */
@@ -57,7 +58,8 @@ struct program_check {
  * if the library can enter it; -ENOENT if there is no such program, -EACCES if it cannot be run
  * (both like a shell: the caller exits 127/126); -EPERM if the library cannot enter it (statically
  * linked, Go, an ELF class or architecture with no library, set-user-ID or set-group-ID or file
- * capabilities that make the loader drop LD_PRELOAD), with the reason and the remedy in out->why. */
+ * capabilities that make the loader drop LD_PRELOAD), with the reason and the remedy in out->why;
+ * with out->supervised set, only for the privileges (out->privileged). */
 int program_check(const char *name, struct program_check *out);
 
 /* ---- session_dir.c ---- */

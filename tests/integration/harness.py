@@ -17,7 +17,7 @@ import time
 from procs import killpg, must, run, tail, wait_until
 from topology import (REMOTE_NAMES, C4, C6, CLEAN_PATH, DANTE_AUTH_PORT, DANTE_PORT, DNS_NAME, DNS_NAME_A,
                       DNS_NAME_AAAA, DNS_PORT, ECHO_PORT, ECHOSERVER, FAKE_PORTS, FAKEPROXY, HTTP_PORT, MS6_PORT,
-                      MS_AUTH_PORT, MS_PCT_PORT, MS_PORT, P4C, P4T, P6C, P6T, PASSWORD, PCT_PASSWORD, PCT_USER, PY,
+                      MS_AUTH_PORT, MS_LONG_PORT, MS_PCT_PORT, MS_PORT, P4C, P4T, P6C, P6T, LONG_PASSWORD, LONG_USER, PASSWORD, PCT_PASSWORD, PCT_USER, PY,
                       SSH_SOCKS_PORT, SSHD_PORT, T4, T6, TINY_AUTH_PORT, TINY_PORT, UDP_ECHO_PORT, UDPECHO, USER)
 
 
@@ -258,6 +258,8 @@ LogLevel VERBOSE
         specs.append(("microsocks", p, ["microsocks", "-i", P4C, "-p", str(MS_PORT)], [(P4C, MS_PORT)], None))
         specs.append(("microsocks-auth", p, ["microsocks", "-i", P4C, "-p", str(MS_AUTH_PORT), "-u", USER,
                                              "-P", PASSWORD], [(P4C, MS_AUTH_PORT)], None))
+        specs.append(("microsocks-long", p, ["microsocks", "-i", P4C, "-p", str(MS_LONG_PORT), "-u", LONG_USER,
+                                             "-P", LONG_PASSWORD], [(P4C, MS_LONG_PORT)], None))
         specs.append(("microsocks6", p, ["microsocks", "-i", P6C, "-p", str(MS6_PORT)], [(P6C, MS6_PORT)], None))
         specs.append(("microsocks-pct", p, ["microsocks", "-i", P4C, "-p", str(MS_PCT_PORT), "-u", PCT_USER,
                                             "-P", PCT_PASSWORD], [(P4C, MS_PCT_PORT)], None))

@@ -1,9 +1,10 @@
 """Real clients (curl, wget, nc, pyclient.py) through danted and microsocks: auth, proxy given by
 name or scheme, non-blocking connect, threads, TCP Fast Open, IPv6 proxies and targets."""
 import os
+import shlex
 
 from testcase import dante_addr, test
-from topology import (DANTE, DANTE6, DANTE_AUTH, DANTE_PORT, ECHO_PORT, HTTP_PORT, MS, MS6, MS_AUTH, MS_PCT,
+from topology import (DANTE, DANTE6, DANTE_AUTH, DANTE_PORT, ECHO_PORT, HTTP_PORT, MS, MS6, MS_AUTH, MS_LONG, MS_PCT,
                       P4C, PY, T4, T6, USER, token_url)
 
 
@@ -41,6 +42,15 @@ def test_curl_microsocks_auth(t):
 def test_curl_microsocks_percent_encoded_credentials(t):
     t.need("microsocks-pct", "http")
     t.expect_token(t.sx_x(MS_PCT, t.curl(token_url(T4))))
+
+
+@test
+def test_curl_microsocks_long_credentials(t):
+    """A -x URL longer than the buffer the library reads it into at start-up (256 bytes): read
+    again into its long one, in the program and in every process it starts (sh, then curl)."""
+    t.need("microsocks-long", "http")
+    t.check(len(MS_LONG) > 256, "the URL is only %d bytes" % len(MS_LONG))
+    t.expect_token(t.sx_x(MS_LONG, ["sh", "-c", shlex.join(t.curl(token_url(T4)))]))
 
 
 @test

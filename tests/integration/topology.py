@@ -50,6 +50,7 @@ MS_PORT = 1082        # P, microsocks no auth
 MS_AUTH_PORT = 1083   # P, microsocks -u -P
 MS6_PORT = 1084       # P, microsocks on fd77:1::1
 MS_PCT_PORT = 1085    # P, microsocks with credentials that need percent-encoding
+MS_LONG_PORT = 1086   # P, microsocks with a URL longer than the library's start-up buffer (256)
 TINY_PORT = 1090      # P, tinyproxy (HTTP CONNECT), no auth, 10.77.1.1 and fd77:1::1
 TINY_AUTH_PORT = 1091  # P, tinyproxy with BasicAuth USER PASSWORD, 10.77.1.1
 SSH_SOCKS_PORT = 1092  # P, ssh -D (SOCKS4, 4a and 5, no auth), 10.77.1.1 and fd77:1::1
@@ -85,6 +86,8 @@ DNS_NAME_AAAA = "fd77:2::99"
 
 USER = "sxuser"
 PASSWORD = "Pw" + secrets.token_hex(6)            # unique per run, so leak checks mean something
+LONG_USER = "u" * 120
+LONG_PASSWORD = "p" * 120 + secrets.token_hex(8)
 PCT_USER = "sx@user"
 PCT_PASSWORD = "p@ss:w%rd/" + secrets.token_hex(4)
 
@@ -96,6 +99,7 @@ MS_AUTH = "socks5://%s:%s@%s:%d" % (USER, PASSWORD, P4C, MS_AUTH_PORT)
 MS6 = "socks5://[%s]:%d" % (P6C, MS6_PORT)
 MS_PCT = "socks5://%s:%s@%s:%d" % (urllib.parse.quote(PCT_USER, safe=""),
                                    urllib.parse.quote(PCT_PASSWORD, safe=""), P4C, MS_PCT_PORT)
+MS_LONG = "socks5://%s:%s@%s:%d" % (LONG_USER, LONG_PASSWORD, P4C, MS_LONG_PORT)
 DEAD = "socks5://%s:%d" % (P4C, DEAD_PORT)
 # Other proxy kinds. danted speaks SOCKS4 (not 4a) on its SOCKS5 port; ssh -D speaks SOCKS4, 4a and 5.
 DANTE4 = "socks4://%s:%d" % (P4C, DANTE_PORT)

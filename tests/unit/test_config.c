@@ -943,7 +943,7 @@ Test(config_load, proxy_file_bounded_by_the_buffer)
     cr_assert_eq(strlen(proxy_url_buf), 299);
     text[299] = 'a';
     text[300] = '\0';
-    cr_assert_eq(read_proxy_file(text, 0600), -EINVAL);
+    cr_assert_eq(read_proxy_file(text, 0600), -E2BIG);
     assert_mentions(proxy_err, "at most 299");
     cr_assert_null(memchr(proxy_url_buf, 'a', sizeof(proxy_url_buf)), "the refused URL is wiped");
     text[20] = '\n';

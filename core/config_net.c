@@ -16,7 +16,9 @@ static int grow(void **items, size_t *capacity, size_t count, size_t size)
 {
     if (count < *capacity)
         return 0;
-    size_t cap = *capacity ? *capacity * 2 : 8;
+    /* From 1: a proxy is 1.5 KiB, and most configurations have one or two; every page of room
+     * the allocator hands out and writes its bookkeeping into is a page fault at start-up. */
+    size_t cap = *capacity ? *capacity * 2 : 1;
     void *grown = realloc(*items, cap * size);
     if (!grown)
         return -ENOMEM;

@@ -15,6 +15,9 @@ static enum log_level threshold = LOG_ERROR;
 static int log_fd = 2;
 static char program_name[64] = "?";
 static char log_path[4096];
+/* In the data section beside the other small ones, not in .bss: a program without a log file
+ * then never touches a page of its own for it (each is a page fault at start-up). */
+static bool log_path_set __attribute__((section(".data.log_path_set")));
 
 static const char *const level_names[] = { "none", "error", "warn", "info", "debug" };
 
@@ -38,10 +41,9 @@ void log_setup(enum log_level level, int fd, const char *program)
 
 void log_set_file(const char *path)
 {
-    if (path && *path)
+    log_path_set = path && *path;
+    if (log_path_set)
         snprintf(log_path, sizeof(log_path), "%s", path);
-    else if (log_path[0])   /* no write to a page never written: it would cost a fresh page */
-        log_path[0] = '\0';
 }
 
 /* One line, in one write: to the log file when there is one (falling back to the descriptor if it
@@ -51,7 +53,7 @@ static void emit(const char *line, size_t n)
 {
     /* Raw system calls: the library hooks write and close, and a log line written from inside a
      * hook (under the engine's lock, say) must not enter them again. */
-    int fd = log_path[0] ? rawsys_open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600) : -1;
+    int fd = log_path_set ? rawsys_open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600) : -1;
     rawsys_write(fd >= 0 ? fd : log_fd, line, n);
     if (fd >= 0)
         rawsys_close(fd);

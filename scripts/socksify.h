@@ -59,7 +59,8 @@ struct program_check {
  * (both like a shell: the caller exits 127/126); -EPERM if the library cannot enter it (statically
  * linked, Go, an ELF class or architecture with no library, set-user-ID or set-group-ID or file
  * capabilities that make the loader drop LD_PRELOAD), with the reason and the remedy in out->why;
- * with out->supervised set, only for the privileges (out->privileged). */
+ * with out->supervised set, only for the privileges (out->privileged). out starts zeroed (static):
+ * it is 21 KiB, and clearing it would be a page fault per page at every start. */
 int program_check(const char *name, struct program_check *out);
 
 /* ---- session_dir.c ---- */

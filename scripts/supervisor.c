@@ -173,9 +173,11 @@ static int serve(struct supervisor *sv, int sfd, pid_t child, int *status)
                 sv_job_event(sv, (struct sv_job *)(uintptr_t)key, false);
             }
         }
-        long long now = tunnel_now_ms();
-        sv_jobs_expire(sv, now);
-        sv_dns_expire(sv, now);
+        if (sv->jobs || sv->forwards) {   /* the clock only when something can expire: its first read faults pages in */
+            long long now = tunnel_now_ms();
+            sv_jobs_expire(sv, now);
+            sv_dns_expire(sv, now);
+        }
         if (sfd < 0 && nobody_left && !sv->jobs && !sv->forwards)
             return 0;
     }

@@ -268,27 +268,40 @@ static int refuse_privileged(const struct stat *st, const char *path, struct pro
                   privilege_name(st));
 }
 
-/* The verdict on an ELF file: can the library of its class be preloaded into it? Under the
- * supervisor only the privileges count: it carries the rest (and the reading is saved). */
-static int check_elf(struct elf_file *f, const struct stat *st, const char *path, struct program_check *out)
+/* How a refusal names the file path: itself, and the script it interprets if any. Made only for a
+ * refusal: out->subject is 8 KiB, each page of it written a page fault. */
+static const char *subject(struct program_check *out, const char *path, const char *script)
 {
-    path = out->subject;   /* the file, and the script it interprets if any */
+    if (script)
+        snprintf(out->subject, sizeof(out->subject), "%s (the interpreter of %s)", path, script);
+    else
+        snprintf(out->subject, sizeof(out->subject), "%s", path);
+    return out->subject;
+}
+
+/* The verdict on an ELF file (path; script: the script it interprets, or NULL): can the library
+ * of its class be preloaded into it? Under the supervisor only the privileges count: it carries
+ * the rest (and the reading is saved). */
+static int check_elf(struct elf_file *f, const struct stat *st, const char *path, const char *script,
+                     struct program_check *out)
+{
     if (out->supervised)
-        return loader_drops_preload(f->fd, st) ? refuse_privileged(st, path, out) : 0;
+        return loader_drops_preload(f->fd, st) ? refuse_privileged(st, subject(out, path, script), out) : 0;
     if (!libpath_for(f->elf_class, f->machine))
         return REFUSE(out, "%s is a %s %s program, and socksify has no library for that architecture here: "
                       "its connections would bypass the proxy (a 64-bit build of it works; for i386, "
-                      "install gcc-multilib and build socksify again)", path, class_name(f->elf_class),
-                      machine_name(f->machine));
+                      "install gcc-multilib and build socksify again)", subject(out, path, script),
+                      class_name(f->elf_class), machine_name(f->machine));
     if (loader_drops_preload(f->fd, st))
-        return refuse_privileged(st, path, out);
+        return refuse_privileged(st, subject(out, path, script), out);
     if (elf_is_go(f))
         return REFUSE(out, "%s is a Go program: it makes its own system calls, so the preloaded library "
                       "cannot see its connections and they would bypass the proxy (Go's net/http honours "
-                      "HTTPS_PROXY=socks5://HOST:PORT instead)", path);
+                      "HTTPS_PROXY=socks5://HOST:PORT instead)", subject(out, path, script));
     if (!elf_has_interpreter(f))
         return REFUSE(out, "%s is statically linked: the preloaded library cannot enter it, so its "
-                      "connections would bypass the proxy (use a dynamically linked build of it)", path);
+                      "connections would bypass the proxy (use a dynamically linked build of it)",
+                      subject(out, path, script));
     return 0;
 }
 
@@ -339,10 +352,6 @@ static int check_script(const char *path, char *line, int depth, struct program_
  * the script whose interpreter it is, or NULL. */
 static int check_file(const char *path, const char *script, int depth, struct program_check *out)
 {
-    if (script)
-        snprintf(out->subject, sizeof(out->subject), "%s (the interpreter of %s)", path, script);
-    else
-        snprintf(out->subject, sizeof(out->subject), "%s", path);
     char head[SHEBANG_MAX + 1];
     struct stat st;
     struct elf_file f = { .fd = open(path, O_RDONLY | O_CLOEXEC) };
@@ -359,7 +368,7 @@ static int check_file(const char *path, const char *script, int depth, struct pr
     if (len >= 2 && head[0] == '#' && head[1] == '!')
         r = check_script(path, head + 2, depth, out);
     else if (elf_parse_header(&f, (unsigned char *)head, len > 0 ? (size_t)len : 0) == 0)
-        r = check_elf(&f, &st, path, out);
+        r = check_elf(&f, &st, path, script, out);
     else if (depth == 0) {
         out->run_with_sh = true;   /* execvp's fallback for a file the kernel cannot run */
         r = check_file("/bin/sh", path, depth + 1, out);

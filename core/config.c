@@ -2,6 +2,7 @@
 #include "config_line.h"
 #include "file.h"
 #include "filetrust.h"
+#include "text.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -494,17 +495,10 @@ int config_read_proxy_file(const char *path, char *url, size_t size, char *err, 
     return r;
 }
 
-/* a, b and c joined into path (size bytes); 0, or -ENAMETOOLONG. Not snprintf: the library runs
- * this in every program it starts in, and printf's code is pages bare programs never touch. */
+/* a, b and c joined into path (size bytes); 0, or -ENAMETOOLONG. */
 static int join(char *path, size_t size, const char *a, const char *b, const char *c)
 {
-    size_t la = strlen(a), lb = strlen(b), lc = strlen(c);
-    if (la + lb + lc >= size)
-        return -ENAMETOOLONG;
-    memcpy(path, a, la);
-    memcpy(path + la, b, lb);
-    memcpy(path + la + lb, c, lc + 1);
-    return 0;
+    return text_join(path, size, a, b, c, (const char *)NULL) < size ? 0 : -ENAMETOOLONG;
 }
 
 /* name made absolute against the working directory, into path; 0 or -errno. */

@@ -8,6 +8,7 @@
 #include "chain.h"
 #include "config.h"
 #include "config_line.h"
+#include "text.h"
 
 #define DEFAULT_NAME "default"
 
@@ -85,7 +86,7 @@ int config_add_proxy(struct config *c, const struct proxy *p, int line)
         return -ENOMEM;
     size_t index = c->proxy_count;
     c->proxies[index] = *p;
-    snprintf(c->proxies[index].name, sizeof(c->proxies[index].name), "%s", name);
+    text_copy(c->proxies[index].name, sizeof(c->proxies[index].name), name);
     int r = config_add_chain(c, name, CHAIN_STRICT, 1, &index, 1, line);
     if (r < 0)
         return r;

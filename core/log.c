@@ -1,6 +1,7 @@
 #include "log.h"
 
 #include "rawsys.h"
+#include "text.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -36,14 +37,14 @@ void log_setup(enum log_level level, int fd, const char *program)
 {
     threshold = level;
     log_fd = fd;
-    snprintf(program_name, sizeof(program_name), "%s", program ? program : "?");
+    text_copy(program_name, sizeof(program_name), program ? program : "?");
 }
 
 void log_set_file(const char *path)
 {
     log_path_set = path && *path;
     if (log_path_set)
-        snprintf(log_path, sizeof(log_path), "%s", path);
+        text_copy(log_path, sizeof(log_path), path);
 }
 
 /* One line, in one write: to the log file when there is one (falling back to the descriptor if it

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "socksify.h"
+#include "text.h"
 
 #ifndef SOCKSIFY_LIB_ROOT
 #error "SOCKSIFY_LIB_ROOT and SOCKSIFY_LIB_DIR must say where the libraries are (the Makefile defines them)"
@@ -47,9 +48,11 @@ static const char *expand(const char *dir)
     const char *t = template(), *at = strstr(t, "$LIB");
     if (!at)
         return dir ? t : NULL;
-    if (!dir || snprintf(path, sizeof(path), "%.*s%s%s", (int)(at - t), t, dir, at + 4) >= (int)sizeof(path))
+    size_t n = (size_t)(at - t);
+    if (!dir || n >= sizeof(path))
         return NULL;
-    return path;
+    memcpy(path, t, n);
+    return text_join(path + n, sizeof(path) - n, dir, at + 4, (const char *)NULL) < sizeof(path) - n ? path : NULL;
 }
 
 const char *libpath_library(void)

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "socksify.h"
+#include "text.h"
 
 /* The kernel follows at most this many "#!" interpreters in a row (BINPRM_MAX_RECURSION). */
 #define SCRIPT_DEPTH_MAX 4
@@ -63,21 +64,22 @@ static int resolve_program(const char *name, char *path)
     if (!*name)
         return -ENOENT;
     if (strchr(name, '/')) {
-        snprintf(path, PATH_MAX, "%s", name);
+        text_copy(path, PATH_MAX, name);
         return is_runnable_file(path) ? 0 : access(path, F_OK) == 0 ? -EACCES : -ENOENT;
     }
     int found_unrunnable = 0;
     for (const char *dir = search_path(), *end; ; dir = end + 1) {
         end = strchrnul(dir, ':');
-        int n = (int)(end - dir);
-        snprintf(path, PATH_MAX, "%.*s%s%s", n, dir, n ? "/" : "", name);
-        if (is_runnable_file(path))
+        size_t n = (size_t)(end - dir);
+        bool fits = n < PATH_MAX && (memcpy(path, dir, n), text_join(path + n, PATH_MAX - n, n ? "/" : "", name,
+                                                                      (const char *)NULL) < PATH_MAX - n);
+        if (fits && is_runnable_file(path))
             return 0;
-        found_unrunnable |= access(path, F_OK) == 0;
+        found_unrunnable |= fits && access(path, F_OK) == 0;
         if (!*end)
             break;
     }
-    snprintf(path, PATH_MAX, "%s", name);
+    text_copy(path, PATH_MAX, name);
     return found_unrunnable ? -EACCES : -ENOENT;
 }
 

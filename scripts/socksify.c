@@ -16,6 +16,7 @@
 #include "file.h"
 #include "socksify.h"
 #include "supervisor.h"
+#include "text.h"
 
 #define URL_MAX 4096
 
@@ -327,7 +328,7 @@ static int add_preload(void)
     char *value = malloc(size);
     if (!value)
         return -ENOMEM;
-    snprintf(value, size, "%s%s%s", old && *old ? old : "", old && *old ? " " : "", lib);
+    text_join(value, size, old && *old ? old : "", old && *old ? " " : "", lib, (const char *)NULL);
     int r = setenv("LD_PRELOAD", value, 1) < 0 ? -errno : 0;
     free(value);
     return r;

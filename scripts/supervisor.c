@@ -21,6 +21,7 @@
 #include "log.h"
 #include "socksify.h"
 #include "supervisor.h"
+#include "text.h"
 
 /* epoll keys that are not jobs (jobs are heap pointers, never this small, and even: a forwarded
  * DNS query's key is its pointer with the lowest bit set). */
@@ -74,7 +75,7 @@ int supervisor_prepare(struct supervisor *sv, struct config *c, const char *sess
     current = sv;
     char name[64];
     const char *base = strrchr(program, '/');
-    snprintf(name, sizeof(name), "%s via supervisor", base ? base + 1 : program);
+    text_join(name, sizeof(name), base ? base + 1 : program, " via supervisor", (const char *)NULL);
     /* config_load took SOCKSIFY_LOG_LEVEL and SOCKSIFY_LOG_FILE (and -q/-v, put there) already. */
     log_setup(c->log_level, 2, name);
     log_set_file(c->log_file[0] ? c->log_file : NULL);

@@ -122,9 +122,10 @@ struct config_env {
     bool refuse_untrusted;   /* a config file other users can write is an error, not a warning (the library) */
 };
 
-/* Fills c with the defaults. */
+/* Fills c with the defaults. c is zeroed memory (static, calloc, "= { 0 }") or a config that
+ * config_free released: its text buffers are taken as empty, not cleared. */
 void config_init(struct config *c);
-/* Releases what c owns; c may be initialised again afterwards. */
+/* Releases what c owns and empties its texts; c may be initialised again afterwards. */
 void config_free(struct config *c);
 /* Parses text (NUL-terminated) as the contents of filename into c. Returns 0, or -EINVAL with
  * "filename:line: message" in err. Text with a [ProxyList] section is read as a proxychains.conf. */
@@ -135,9 +136,9 @@ int config_parse_file(struct config *c, const char *path, char *err, size_t errs
  * env is pinned) the first of ./socksify.conf, ~/.config/socksify/socksify.conf, /etc/socksify.conf
  * that exists. Returns 1, 0 if there is none, or -errno (getcwd, -ENAMETOOLONG). */
 int config_locate(const struct config_env *env, char *path, size_t size);
-/* Builds the configuration every socksify entry point uses: the file config_locate finds (a file
- * others can write is refused or warned about, per env), then the overrides from env. Fails with
- * -ENOENT and a message if no proxy is configured anywhere. */
+/* Builds the configuration every socksify entry point uses (into c, as config_init takes it): the
+ * file config_locate finds (a file others can write is refused or warned about, per env), then
+ * the overrides from env. Fails with -ENOENT and a message if no proxy is configured anywhere. */
 int config_load(struct config *c, const struct config_env *env, char *err, size_t errsize);
 /* Reads the proxy URL (its first line) from the file at path (SOCKSIFY_PROXY_FILE) into url.
  * Returns 0; -EPERM if the file is not the euid's or is open to group or other; -EINVAL if empty,

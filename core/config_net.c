@@ -106,7 +106,7 @@ int config_set_default_proxy(struct config *c, const struct proxy *p)
 
 static int set_default_proxy(struct config *c, struct proxy *named)
 {
-    snprintf(named->name, sizeof(named->name), "%s", DEFAULT_NAME);
+    text_copy(named->name, sizeof(named->name), DEFAULT_NAME);
     struct proxy *old = (struct proxy *)config_default_proxy(c);
     if (old) {
         *old = *named;
@@ -118,7 +118,7 @@ static int set_default_proxy(struct config *c, struct proxy *named)
         return config_add_proxy(c, named, 0) < 0 ? -ENOMEM : 0;
     }
     /* A chain called default gives up its hops to the proxy: -x means "go through this". */
-    snprintf(named->name, sizeof(named->name), "-x");
+    text_copy(named->name, sizeof(named->name), "-x");
     if (grow((void **)&c->proxies, &c->proxy_capacity, c->proxy_count, sizeof(*c->proxies)) < 0)
         return -ENOMEM;
     c->proxies[c->proxy_count] = *named;

@@ -46,9 +46,9 @@ const char *libpath_preload_entry(void);
 /* What program_check found out; why is one line for "socksify: ..." when it refuses. */
 struct program_check {
     bool supervised;         /* in: the seccomp supervisor carries what the library cannot enter */
-    char path[PATH_MAX];     /* the file to execute, found as execvp(3) finds it */
     bool run_with_sh;        /* neither ELF nor "#!": execvp would run it with /bin/sh, so do we */
     bool privileged;         /* refused as set-user-ID, set-group-ID or with file capabilities */
+    char path[PATH_MAX];     /* the file to execute, found as execvp(3) finds it */
     char subject[2 * PATH_MAX + 32];   /* internal: how why names the file being read */
     char why[2 * PATH_MAX + 1024];
 };

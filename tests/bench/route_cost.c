@@ -60,7 +60,7 @@ int main(int argc, char **argv)
         return 2;
     }
     char *text = build_config(rules);
-    struct config c;
+    struct config c = { 0 };
     char err[256];
     config_init(&c);
     if (config_parse(&c, text, "bench", err, sizeof(err)) < 0) {

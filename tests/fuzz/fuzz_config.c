@@ -13,7 +13,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     memcpy(text, data, size);
     text[size] = '\0';
-    struct config c;
+    struct config c = { 0 };
     config_init(&c);
     char err[512] = "";
     if (config_parse(&c, text, "fuzz.conf", err, sizeof(err)) < 0 && strncmp(err, "fuzz.conf:", 10) != 0)

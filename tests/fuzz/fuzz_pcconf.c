@@ -36,7 +36,7 @@ static void check(const struct config *c)
 
 static void parse(const char *text)
 {
-    struct config c;
+    struct config c = { 0 };
     config_init(&c);
     char err[512] = "";
     if (pcconf_parse(&c, text, "fuzz.conf", err, sizeof(err)) < 0) {

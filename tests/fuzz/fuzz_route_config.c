@@ -78,7 +78,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(text, data, size);
     text[size] = '\0';
     size_t text_len = strlen(text);
-    struct config c;
+    struct config c = { 0 };
     config_init(&c);
     char err[512] = "";
     int r = config_parse(&c, text, "fuzz.conf", err, sizeof(err));

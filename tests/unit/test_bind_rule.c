@@ -115,7 +115,7 @@ Test(bind_rule, config_errors_name_the_line)
         { "proxy socks5://h:1\n\nbind_timeout soon\n", "test.conf:3: bad duration 'soon'" },
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        struct config c;
+        struct config c = { 0 };
         char err[256] = "";
         config_init(&c);
         cr_assert_eq(config_parse(&c, bad[i].text, "test.conf", err, sizeof(err)), -EINVAL, "%s", bad[i].text);

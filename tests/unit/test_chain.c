@@ -128,7 +128,7 @@ Test(chain, health_free_and_empty_config)
     cr_assert_null(health.down_until);
     cr_assert_null(health.next);
     chain_health_free(&health);   /* twice is harmless */
-    struct config empty;
+    struct config empty = { 0 };
     config_init(&empty);
     struct chain_health h;
     cr_assert_eq(chain_health_init(&h, &empty), 0);

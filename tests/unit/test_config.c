@@ -28,7 +28,7 @@ static void parse_ok(struct config *c, const char *text)
 /* Asserts text fails with -EINVAL and "test.conf:LINE: ..." mentioning `mention`. */
 static void parse_bad(const char *text, int line, const char *mention)
 {
-    struct config c;
+    struct config c = { 0 };
     char err[ERR_SIZE] = "";
     config_init(&c);
     int r = config_parse(&c, text, "test.conf", err, sizeof(err));
@@ -52,8 +52,9 @@ static void assert_cidr(const struct cidr *c, const char *text)
 
 Test(config_parse, defaults)
 {
-    struct config c;
-    memset(&c, 0x5a, sizeof(c));
+    /* The settings are reset whatever they held; the texts are taken empty (zeroed memory). */
+    struct config c = { 0 };
+    memset(&c, 0x5a, offsetof(struct config, log_file));
     config_init(&c);
     cr_assert_not((config_default_proxy(&c) != NULL));
     cr_assert_eq(c.connect_timeout_ms, CONFIG_DEFAULT_CONNECT_TIMEOUT_MS);
@@ -69,9 +70,26 @@ Test(config_parse, defaults)
     config_free(&c);
 }
 
+Test(config_parse, free_empties_the_texts_for_the_next_init)
+{
+    struct config c = { 0 };
+    config_init(&c);
+    char err[ERR_SIZE];
+    cr_assert_eq(config_parse(&c, "log_file /tmp/x.log\nproxy socks5://h\n", "a.conf", err, sizeof(err)), 0, "%s", err);
+    cr_assert_str_eq(c.log_file, "/tmp/x.log");
+    snprintf(c.source, sizeof(c.source), "a.conf");
+    snprintf(c.warnings, sizeof(c.warnings), "something\n");
+    config_free(&c);
+    config_init(&c);
+    cr_assert_str_empty(c.log_file);
+    cr_assert_str_empty(c.source);
+    cr_assert_str_empty(c.warnings);
+    config_free(&c);
+}
+
 Test(config_parse, empty_and_comment_only)
 {
-    struct config c;
+    struct config c = { 0 };
     parse_ok(&c, "");
     cr_assert_not((config_default_proxy(&c) != NULL));
     config_free(&c);
@@ -83,7 +101,7 @@ Test(config_parse, empty_and_comment_only)
 
 Test(config_parse, every_key)
 {
-    struct config c;
+    struct config c = { 0 };
     parse_ok(&c,
              "# socksify test configuration\n"
              "proxy socks5h://user:pw@10.9.8.7:1081\n"
@@ -119,7 +137,7 @@ Test(config_parse, timeouts)
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char text[128];
-        struct config c;
+        struct config c = { 0 };
         snprintf(text, sizeof(text), "connect_timeout %s\nhandshake_timeout %s\n", cases[i].text, cases[i].text);
         parse_ok(&c, text);
         cr_assert_eq(c.connect_timeout_ms, cases[i].ms, "%s", cases[i].text);
@@ -130,7 +148,7 @@ Test(config_parse, timeouts)
 
 Test(config_parse, timeouts_are_independent)
 {
-    struct config c;
+    struct config c = { 0 };
     parse_ok(&c, "handshake_timeout 3s\n");
     cr_assert_eq(c.handshake_timeout_ms, 3000);
     cr_assert_eq(c.connect_timeout_ms, CONFIG_DEFAULT_CONNECT_TIMEOUT_MS);
@@ -145,7 +163,7 @@ Test(config_parse, every_log_level)
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char text[64];
-        struct config c;
+        struct config c = { 0 };
         snprintf(text, sizeof(text), "log_level %s", cases[i].text);
         parse_ok(&c, text);
         cr_assert_eq(c.log_level, cases[i].level, "%s", cases[i].text);
@@ -155,7 +173,7 @@ Test(config_parse, every_log_level)
 
 Test(config_parse, direct_over_several_lines)
 {
-    struct config c;
+    struct config c = { 0 };
     parse_ok(&c,
              "direct 10.0.0.0/8 172.16.0.0/12\n"
              "direct 192.168.1.7\n"
@@ -182,7 +200,7 @@ Test(config_parse, direct_many_ranges_grow)
         snprintf(line, sizeof(line), "direct 10.%d.0.0/16\n", i);
         strcat(text, line);
     }
-    struct config c;
+    struct config c = { 0 };
     parse_ok(&c, text);
     cr_assert_eq(c.rule_count, 100);
     char want[32];
@@ -199,7 +217,7 @@ Test(config_parse, direct_loopback_values)
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char text[64];
-        struct config c;
+        struct config c = { 0 };
         snprintf(text, sizeof(text), "direct_loopback %s\n", cases[i].text);
         parse_ok(&c, text);
         cr_assert_eq(c.direct_loopback, cases[i].value, "%s", cases[i].text);
@@ -209,7 +227,7 @@ Test(config_parse, direct_loopback_values)
 
 Test(config_parse, comments_whitespace_crlf)
 {
-    struct config c;
+    struct config c = { 0 };
     parse_ok(&c,
              "# leading comment\r\n"
              "\r\n"
@@ -233,7 +251,7 @@ Test(config_parse, comments_whitespace_crlf)
 
 Test(config_parse, last_line_without_newline)
 {
-    struct config c;
+    struct config c = { 0 };
     parse_ok(&c, "log_level warn\nproxy socks5://h:2");
     cr_assert((config_default_proxy(&c) != NULL));
     cr_assert_eq(config_default_proxy(&c)->port, 2);
@@ -349,7 +367,7 @@ Test(config_parse_errors, overlong_line)
 
 Test(config_parse_errors, error_message_truncated_safely)
 {
-    struct config c;
+    struct config c = { 0 };
     char err[10];
     memset(err, 'x', sizeof(err));
     config_init(&c);
@@ -440,7 +458,7 @@ TestSuite(config_file, .init = tmp_setup, .fini = tmp_teardown);
 Test(config_file, good_file)
 {
     const char *path = write_file("a.conf", "proxy socks5://1.2.3.4:1080\nlog_level info\n");
-    struct config c;
+    struct config c = { 0 };
     char err[ERR_SIZE] = "";
     config_init(&c);
     cr_assert_eq(config_parse_file(&c, path, err, sizeof(err)), 0, "%s", err);
@@ -453,7 +471,7 @@ Test(config_file, good_file)
 Test(config_file, missing_file_enoent)
 {
     const char *path = tmp_path("does-not-exist.conf");
-    struct config c;
+    struct config c = { 0 };
     char err[ERR_SIZE] = "";
     config_init(&c);
     cr_assert_eq(config_parse_file(&c, path, err, sizeof(err)), -ENOENT);
@@ -465,7 +483,7 @@ Test(config_file, missing_file_enoent)
 Test(config_file, error_carries_path_and_line)
 {
     const char *path = write_file("bad.conf", "proxy socks5://1.2.3.4\n\nlog_level loud\n");
-    struct config c;
+    struct config c = { 0 };
     char err[ERR_SIZE] = "";
     char want[PATH_MAX + 16];
     snprintf(want, sizeof(want), "%s:3: ", path);
@@ -482,7 +500,7 @@ Test(config_file, binary_file_rejected)
     cr_assert_not_null(f);
     fwrite("proxy socks5://h\0\n", 1, 18, f);
     fclose(f);
-    struct config c;
+    struct config c = { 0 };
     char err[ERR_SIZE] = "";
     config_init(&c);
     cr_assert_lt(config_parse_file(&c, path, err, sizeof(err)), 0);
@@ -492,7 +510,7 @@ Test(config_file, binary_file_rejected)
 
 Test(config_file, directory_rejected)
 {
-    struct config c;
+    struct config c = { 0 };
     char err[ERR_SIZE] = "";
     config_init(&c);
     cr_assert_lt(config_parse_file(&c, tmp_root, err, sizeof(err)), 0);
@@ -549,7 +567,7 @@ Test(config_load, override_beats_file_proxy)
     struct config_env env = env_home();
     env.conf_path = write_file("a.conf", "proxy socks5://1.1.1.1:1111\nlog_level warn\n");
     env.proxy_url = "socks5h://2.2.2.2:2222";
-    struct config c;
+    struct config c = { 0 };
     load(&c, &env, 0);
     cr_assert((config_default_proxy(&c) != NULL));
     cr_assert_str_eq(config_default_proxy(&c)->host, "2.2.2.2");
@@ -564,7 +582,7 @@ Test(config_load, conf_path_used)
     struct config_env env = env_home();
     write_file("cwd/socksify.conf", "proxy socks5://9.9.9.9\n");   /* not used: the explicit file wins */
     env.conf_path = write_file("explicit.conf", "proxy socks5://1.1.1.1:1111\ndirect 10.0.0.0/8\n");
-    struct config c;
+    struct config c = { 0 };
     load(&c, &env, 0);
     cr_assert_str_eq(config_default_proxy(&c)->host, "1.1.1.1");
     cr_assert_eq(c.rule_count, 1);
@@ -577,7 +595,7 @@ Test(config_load, conf_path_missing_enoent)
     struct config_env env = env_home();
     env.conf_path = tmp_path("missing.conf");
     env.proxy_url = "socks5://1.2.3.4";
-    struct config c;
+    struct config c = { 0 };
     assert_mentions(load(&c, &env, -ENOENT), env.conf_path);
     cr_assert_null(c.rules);
 }
@@ -587,7 +605,7 @@ Test(config_load, conf_path_with_error)
     struct config_env env = env_home();
     env.conf_path = write_file("bad.conf", "direct 10.0.0.0/8\nproxy socks5://h:0\n");
     env.proxy_url = "socks5://1.2.3.4";
-    struct config c;
+    struct config c = { 0 };
     char want[PATH_MAX + 16];
     snprintf(want, sizeof(want), "%s:2: ", env.conf_path);
     const char *err = load(&c, &env, -EINVAL);
@@ -599,7 +617,7 @@ Test(config_load, conf_path_with_error)
 Test(config_load, nothing_configured_enoent)
 {
     struct config_env env = env_home();
-    struct config c;
+    struct config c = { 0 };
     assert_mentions(load(&c, &env, -ENOENT), "no proxy");
 }
 
@@ -607,7 +625,7 @@ Test(config_load, nothing_configured_no_home)
 {
     struct config_env env = env_home();
     env.home = NULL;
-    struct config c;
+    struct config c = { 0 };
     assert_mentions(load(&c, &env, -ENOENT), "no proxy");
 }
 
@@ -615,7 +633,7 @@ Test(config_load, override_alone)
 {
     struct config_env env = env_home();
     env.proxy_url = "socks5://[::1]:9050";
-    struct config c;
+    struct config c = { 0 };
     load(&c, &env, 0);
     cr_assert((config_default_proxy(&c) != NULL));
     cr_assert_str_eq(config_default_proxy(&c)->host, "::1");
@@ -629,7 +647,7 @@ Test(config_load, file_without_proxy_plus_override)
     struct config_env env = env_home();
     env.conf_path = write_file("np.conf", "direct 10.0.0.0/8\nconnect_timeout 3s\n");
     env.proxy_url = "socks5://1.2.3.4:1080";
-    struct config c;
+    struct config c = { 0 };
     load(&c, &env, 0);
     cr_assert((config_default_proxy(&c) != NULL));
     cr_assert_str_eq(config_default_proxy(&c)->host, "1.2.3.4");
@@ -642,7 +660,7 @@ Test(config_load, file_without_proxy_no_override_enoent)
 {
     struct config_env env = env_home();
     env.conf_path = write_file("np.conf", "direct 10.0.0.0/8\n");
-    struct config c;
+    struct config c = { 0 };
     const char *err = load(&c, &env, -ENOENT);
     assert_mentions(err, env.conf_path);
     assert_mentions(err, "proxy");
@@ -656,7 +674,7 @@ Test(config_load, empty_override_ignored)
     env.proxy_url = "";
     env.log_level = "";
     env.log_file = "";
-    struct config c;
+    struct config c = { 0 };
     load(&c, &env, 0);
     cr_assert_str_eq(config_default_proxy(&c)->host, "1.1.1.1");
     cr_assert_eq(c.log_level, LOG_ERROR);
@@ -670,7 +688,7 @@ Test(config_load, log_level_override)
     env.conf_path = write_file("a.conf", "proxy socks5://1.1.1.1\nlog_level warn\nlog_file /var/log/a.log\n");
     env.log_level = "debug";
     env.log_file = "/tmp/b.log";
-    struct config c;
+    struct config c = { 0 };
     load(&c, &env, 0);
     cr_assert_eq(c.log_level, LOG_DEBUG);
     cr_assert_str_eq(c.log_file, "/tmp/b.log");
@@ -682,7 +700,7 @@ Test(config_load, bad_log_level_override)
     struct config_env env = env_home();
     env.proxy_url = "socks5://1.1.1.1";
     env.log_level = "chatty";
-    struct config c;
+    struct config c = { 0 };
     const char *err = load(&c, &env, -EINVAL);
     assert_mentions(err, "SOCKSIFY_LOG_LEVEL");
     assert_mentions(err, "chatty");
@@ -693,7 +711,7 @@ Test(config_load, bad_override_url)
     struct config_env env = env_home();
     env.conf_path = write_file("a.conf", "proxy socks5://1.1.1.1\n");
     env.proxy_url = "socks5://h:99999";
-    struct config c;
+    struct config c = { 0 };
     const char *err = load(&c, &env, -EINVAL);
     assert_mentions(err, "SOCKSIFY_PROXY");
     cr_assert_not_null(strcasestr(err, "port"), "message \"%s\"", err);
@@ -703,7 +721,7 @@ Test(config_load, home_file_found)
 {
     struct config_env env = env_home();
     const char *path = write_home_conf("proxy socks5://5.6.7.8:1085\n");
-    struct config c;
+    struct config c = { 0 };
     load(&c, &env, 0);
     cr_assert_str_eq(config_default_proxy(&c)->host, "5.6.7.8");
     cr_assert_eq(config_default_proxy(&c)->port, 1085);
@@ -716,7 +734,7 @@ Test(config_load, cwd_file_beats_home_file)
     struct config_env env = env_home();
     write_home_conf("proxy socks5://5.6.7.8:1085\n");
     write_file("cwd/socksify.conf", "proxy socks5://4.4.4.4:1084\n");
-    struct config c;
+    struct config c = { 0 };
     load(&c, &env, 0);
     cr_assert_str_eq(config_default_proxy(&c)->host, "4.4.4.4");
     /* Absolute: the session pins it, wherever its programs go later. */
@@ -729,7 +747,7 @@ Test(config_load, home_file_with_override)
     struct config_env env = env_home();
     write_home_conf("proxy socks5://5.6.7.8\ndirect_loopback no\n");
     env.proxy_url = "socks5://7.7.7.7";
-    struct config c;
+    struct config c = { 0 };
     load(&c, &env, 0);
     cr_assert_str_eq(config_default_proxy(&c)->host, "7.7.7.7");
     cr_assert_not(c.direct_loopback);
@@ -738,7 +756,7 @@ Test(config_load, home_file_with_override)
 
 Test(config_parse, dns_keys)
 {
-    struct config c;
+    struct config c = { 0 };
     parse_ok(&c, "proxy socks5://h\ndns remote\nfake_range 10.99.0.0/16\nfake_range6 fd00:99::/64\ndirect_dns yes\n");
     cr_assert_eq(c.dns, DNS_REMOTE);
     cr_assert_eq(c.fake_range.family, AF_INET);
@@ -751,7 +769,7 @@ Test(config_parse, dns_keys)
 
 Test(config_parse, seccomp_key)
 {
-    struct config c;
+    struct config c = { 0 };
     parse_ok(&c, "proxy socks5://h\n");
     cr_assert_eq(c.seccomp, CONFIG_SECCOMP_AUTO, "auto by default");
     config_free(&c);
@@ -775,7 +793,7 @@ Test(config_parse_errors, seccomp_key)
 
 Test(config_parse, dns_defaults_follow_the_scheme)
 {
-    struct config c;
+    struct config c = { 0 };
     parse_ok(&c, "proxy socks5h://h\n");
     cr_assert_eq(config_dns_mode(&c), DNS_REMOTE);
     cr_assert_eq(c.fake_range.prefix, 15, "default fake range 198.18.0.0/15");
@@ -808,7 +826,7 @@ Test(config_load, readable_password_file_warns)
     struct config_env env = env_home();
     env.conf_path = write_file("secret.conf", "proxy socks5://user:pw@1.2.3.4\n");
     cr_assert_eq(chmod(env.conf_path, 0644), 0);
-    struct config c;
+    struct config c = { 0 };
     load(&c, &env, 0);
     cr_assert_not_null(strstr(c.warnings, "others can read"), "warning \"%s\"", c.warnings);
     cr_assert_null(strstr(c.warnings, "pw"), "the warning must not show the password");
@@ -829,7 +847,7 @@ Test(config_load, directory_and_empty_file)
     struct config_env env = env_home();
     make_dir("a-directory.conf");
     env.conf_path = tmp_path("a-directory.conf");
-    struct config c;
+    struct config c = { 0 };
     char err[ERR_SIZE] = "";
     cr_assert_lt(config_load(&c, &env, err, sizeof(err)), 0);
     assert_mentions(err, "a-directory.conf");
@@ -849,7 +867,7 @@ Test(config_parse_errors, never_show_the_password)
         "[ProxyList]\nsocks5 h 1080 alice S3cret extra\n",
     };
     for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
-        struct config c;
+        struct config c = { 0 };
         char err[ERR_SIZE] = "";
         config_init(&c);
         int r = config_parse(&c, texts[i], "test.conf", err, sizeof(err));
@@ -883,7 +901,7 @@ Test(config_load, pinned_session_does_not_search)
     write_home_conf("proxy socks5://5.6.7.8:1085\n");
     char path[PATH_MAX];
     cr_assert_eq(config_locate(&env, path, sizeof(path)), 0, "found %s", path);
-    struct config c;
+    struct config c = { 0 };
     load(&c, &env, -ENOENT);
     env.proxy_url = "socks5://1.2.3.4:1080";
     load(&c, &env, 0);
@@ -905,7 +923,7 @@ Test(config_load, writable_by_others_refused_or_warned)
         struct config_env env = env_home();
         env.conf_path = write_file("shared.conf", "proxy socks5://1.2.3.4\n");
         cr_assert_eq(chmod(env.conf_path, modes[i]), 0);
-        struct config c;
+        struct config c = { 0 };
         load(&c, &env, 0);
         cr_assert_not_null(strstr(c.warnings, env.conf_path), "warning \"%s\"", c.warnings);
         cr_assert_not_null(strstr(c.warnings, "written by other users"), "warning \"%s\"", c.warnings);
@@ -977,7 +995,7 @@ Test(config_load, proxy_file_read_and_checked)
 /* Parses text as file into a fresh config: the error into err, the warnings into warnings. */
 static void parse_listed(const char *text, const char *file, char *err, char *warnings)
 {
-    struct config c;
+    struct config c = { 0 };
     config_init(&c);
     err[0] = '\0';
     config_parse(&c, text, file, err, ERR_SIZE);

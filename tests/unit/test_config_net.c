@@ -44,7 +44,7 @@ static void parse_ok(const char *text)
 /* Asserts text fails with -EINVAL and "net.conf:LINE: ..." mentioning `mention` (case-insensitive). */
 static void parse_bad(const char *text, int line, const char *mention)
 {
-    struct config c;
+    struct config c = { 0 };
     char err[ERR_SIZE] = "";
     config_init(&c);
     int r = config_parse(&c, text, "net.conf", err, sizeof(err));

@@ -109,7 +109,7 @@ Test(names, decide_by_mode)
 
 Test(names, resolver_allowed_only_when_local_dns_is)
 {
-    struct config c;
+    struct config c = { 0 };
     config_init(&c);
     cr_assert_not(names_resolver_allowed(NULL), "no configuration: nobody may see names");
     c.dns = DNS_REMOTE;

@@ -39,7 +39,7 @@ static void pc_parse(const char *text)
 /* Asserts text fails with -EINVAL and "pc.conf:LINE: ..." mentioning `mention`. */
 static void pc_bad(const char *text, int line, const char *mention)
 {
-    struct config c;
+    struct config c = { 0 };
     char err[ERR_SIZE] = "";
     config_init(&c);
     cr_assert(pcconf_detect(text), "not detected as proxychains.conf:\n%s", text);

@@ -41,7 +41,7 @@ Test(shared_region, sizes_grow_with_proxies_and_chains)
 
 Test(shared_region, blank_region_is_not_ready_and_only_one_claims_it)
 {
-    struct config c;
+    struct config c = { 0 };
     parse(&c, TWO);
     size_t size = shared_region_size(&c, true);
     void *r = map_zeroed(size);
@@ -65,7 +65,7 @@ Test(shared_region, blank_region_is_not_ready_and_only_one_claims_it)
  * afresh, as an exec'd process of a session does). */
 Test(shared_region, names_and_marks_cross_processes)
 {
-    struct config c;
+    struct config c = { 0 };
     parse(&c, TWO);
     size_t size = shared_region_size(&c, true);
     void *r = map_zeroed(size);
@@ -125,7 +125,7 @@ Test(shared_region, other_configuration_is_refused)
 
 Test(shared_region, family_region_has_no_marks)
 {
-    struct config c;
+    struct config c = { 0 };
     parse(&c, TWO);
     size_t size = shared_region_min_size();
     void *r = map_zeroed(size);
@@ -141,7 +141,7 @@ Test(shared_region, family_region_has_no_marks)
 
 Test(shared_region, not_a_region)
 {
-    struct config c;
+    struct config c = { 0 };
     parse(&c, TWO);
     size_t size = shared_region_size(&c, true);
     void *r = map_zeroed(size);

@@ -9,6 +9,7 @@ On main's command these programs are refused (exit 2: static, Go) or, run withou
 check, go direct (ENETUNREACH from C): test_seccomp_fails_without_supervisor shows both with
 --seccomp=no."""
 import os
+import shlex
 import shutil
 import subprocess
 import time
@@ -423,3 +424,23 @@ def test_seccomp_static_through_dynamic_chain_with_dead_proxy(t):
                    % (P4C, DEAD_PORT, P4C, DANTE_PORT))
     r = t.sx_f(conf, [static_client(t), "http", T4, str(HTTP_PORT)])
     expect_via_dante(t, r, "static client through a dynamic chain with a dead first proxy")
+
+
+@test
+def test_seccomp_no_in_the_config_file(t):
+    """`seccomp no` in the config file: the child the command starts early (it installs the filter
+    while the configuration is read) is let go, and the program runs without the filter (the
+    kernel's Seccomp: 0), through the library; a static program is refused. Nothing is left
+    running either way."""
+    t.need("danted", "http")
+    conf = t.write("cwd/nosec.conf", "proxy %s\nseccomp no\n" % DANTE)
+    status = os.path.join(t.dir, "nosec.status")
+    r = t.sx_f(conf, ["sh", "-c", "grep Seccomp: /proc/self/status > %s; %s" % (status, shlex.join(t.curl(url(T4))))])
+    t.expect_token(r)
+    with open(status) as f:
+        seen = f.read()
+    t.check(seen.split() == ["Seccomp:", "0"], "the program runs under a filter: %r" % seen)
+    r = t.sx_f(conf, [static_client(t), "http", T4, str(HTTP_PORT)])
+    t.check(r.rc == 2 and "statically linked" in r.err, "static program with seccomp no: exit %s, %r" % (r.rc, r.err))
+    left = subprocess.run(["pgrep", "-f", "^%s " % WRAPPER], capture_output=True, text=True).stdout.split()
+    t.check(not left, "socksify processes left: %s" % left)

@@ -428,9 +428,8 @@ def test_seccomp_static_through_dynamic_chain_with_dead_proxy(t):
 
 @test
 def test_seccomp_no_in_the_config_file(t):
-    """`seccomp no` in the config file: the child the command starts early (it installs the filter
-    while the configuration is read) is let go, and the program runs without the filter (the
-    kernel's Seccomp: 0), through the library; a static program is refused. Nothing is left
+    """`seccomp no` in the config file (not only --seccomp=no): the program runs without the filter
+    (the kernel's Seccomp: 0), through the library; a static program is refused. Nothing is left
     running either way."""
     t.need("danted", "http")
     conf = t.write("cwd/nosec.conf", "proxy %s\nseccomp no\n" % DANTE)

@@ -26,7 +26,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "rawsys.h"
 #include "supervisor.h"
 
 #ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
@@ -199,10 +198,9 @@ int seccomp_filter_build(struct sock_filter *insn, unsigned max)
     return b.broken ? -E2BIG : (int)b.n;
 }
 
-/* -errno, errno untouched: the early child (session.c) shares errno with the command. */
 static long sys_seccomp(unsigned op, unsigned flags, void *arg)
 {
-    return rawsys_call(SYS_seccomp, op, flags, (long)arg, 0, 0, 0);
+    return syscall(SYS_seccomp, op, flags, arg);
 }
 
 int seccomp_filter_install(void)
@@ -217,32 +215,22 @@ int seccomp_filter_install(void)
      * keep working in root's scripts; anyone else must set it first, and then set-user-ID and
      * file capabilities give the program nothing (sudo cannot raise its privileges). */
     long fd = sys_seccomp(SECCOMP_SET_MODE_FILTER, flags, &prog);
-    if (fd == -EACCES) {
-        long r = rawsys_call(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0, 0);
-        if (r < 0)
-            return (int)r;
+    if (fd < 0 && errno == EACCES) {
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+            return -errno;
         fd = sys_seccomp(SECCOMP_SET_MODE_FILTER, flags, &prog);
     }
-    return (int)fd;
-}
-
-static int probe(void)
-{
-    struct seccomp_notif_sizes sizes;
-    long r = sys_seccomp(SECCOMP_GET_NOTIF_SIZES, 0, &sizes);
-    if (r < 0)
-        return (int)r;
-    unsigned action = SECCOMP_RET_USER_NOTIF;
-    if ((r = sys_seccomp(SECCOMP_GET_ACTION_AVAIL, 0, &action)) < 0)
-        return (int)r;
-    /* The flag that keeps a held call from being restarted by a signal (Linux 5.19). */
-    return sizes.seccomp_notif >= sizeof(struct seccomp_notif) ? 0 : -ENOSYS;
+    return fd < 0 ? -errno : (int)fd;
 }
 
 int seccomp_filter_probe(void)
 {
-    static int answer = 1;   /* 1: not asked yet */
-    if (answer == 1)
-        answer = probe();
-    return answer;
+    struct seccomp_notif_sizes sizes;
+    if (sys_seccomp(SECCOMP_GET_NOTIF_SIZES, 0, &sizes) < 0)
+        return -errno;
+    unsigned action = SECCOMP_RET_USER_NOTIF;
+    if (sys_seccomp(SECCOMP_GET_ACTION_AVAIL, 0, &action) < 0)
+        return -errno;
+    /* The flag that keeps a held call from being restarted by a signal (Linux 5.19). */
+    return sizes.seccomp_notif >= sizeof(struct seccomp_notif) ? 0 : -ENOSYS;
 }

@@ -20,15 +20,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sched.h>
-#include <stdatomic.h>
-#include <linux/futex.h>
 #include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "rawsys.h"
 #include "socksify.h"
 #include "supervisor.h"
 
@@ -168,18 +163,7 @@ struct child_start {
     struct sigaction chld;     /* and the caller's SIGCHLD disposition */
     pid_t parent;
     char **sh_argv;            /* sh_words(), or NULL */
-    bool filter_installed;     /* by the early child, before it waited for the program's start */
 };
-
-/* The session's signals blocked, SIGCHLD at its default (ignored, or SA_NOCLDWAIT, it would reap
- * the program for us and lose its status); what the caller had, saved in c for the program. */
-static void block_signals(struct child_start *c, sigset_t *set)
-{
-    struct sigaction chld_default = { .sa_handler = SIG_DFL };
-    session_signals(set);
-    sigaction(SIGCHLD, &chld_default, &c->chld);
-    sigprocmask(SIG_BLOCK, set, &c->mask);
-}
 
 /* In the child: the caller's signal mask and SIGCHLD disposition back, then the program. */
 static _Noreturn void child_exec(const struct child_start *c)
@@ -193,7 +177,7 @@ static _Noreturn void child_exec(const struct child_start *c)
         _exit(128 + SIGTERM);
     sigprocmask(SIG_SETMASK, &c->mask, NULL);
     /* Last, so that none of the calls above is filtered. */
-    if (s->supervisor && !c->filter_installed && supervisor_install(s->supervisor) < 0)
+    if (s->supervisor && supervisor_install(s->supervisor) < 0)
         _exit(126);
     if (!s->run_with_sh)
         execv(s->path, s->argv);
@@ -230,137 +214,6 @@ static pid_t start_supervised(struct child_start *c)
     return clone(supervised_child, stack + sizeof(stack), CLONE_VM | CLONE_VFORK | CLONE_FILES | SIGCHLD, c);
 }
 
-/* The program's child, started now: it returns in the parent only. vfork: the child shares our
- * memory until it execs, so starting the program costs no copy of the command's page tables (a
- * fork costs milliseconds on some virtual machines); the child only sets its mask and
- * dispositions and execs. */
-static pid_t start_child(const struct session *s, struct child_start *c)
-{
-    pid_t child = s->supervisor ? start_supervised(c) : vfork();
-    if (child == 0)
-        child_exec(c);
-    return child;
-}
-
-/* ---------- the early child ----------
- * Installing the filter costs about 0.2 ms of kernel time (the kernel checks and compiles it), and
- * starting a child costs a wake-up of the other CPU: the command starts the supervised program's
- * child before it reads its configuration and checks the program, so that both run side by side.
- * The child installs the filter, then waits (on a futex) until the parent says exec or exit. It
- * shares the parent's memory, descriptors and even errno, so until then it runs only raw system
- * calls and touches nothing but this structure and its own stack; from exec on it is as vfork's:
- * the parent waits for the kernel to clear the child's tid (CLONE_CHILD_CLEARTID), which happens
- * when the child execs or exits. */
-enum { EARLY_INSTALLING, EARLY_READY, EARLY_FAILED };
-enum { EARLY_WAIT, EARLY_EXEC, EARLY_EXIT };
-
-struct session_early {
-    pid_t pid;
-    bool used;                 /* session_run took it, or it was cancelled */
-    _Atomic int state;         /* EARLY_*: the child's */
-    _Atomic int go;            /* EARLY_WAIT, EXEC or EXIT: the parent's */
-    _Atomic pid_t tid;         /* nonzero until the child execs or exits */
-    int listener;              /* the child's install result: a descriptor or -errno */
-    struct child_start start;
-    sigset_t set;              /* the signals block_signals blocked */
-};
-
-static long futex(_Atomic int *word, int op, int value, const struct timespec *timeout)
-{
-    return rawsys_call(SYS_futex, (long)word, op, value, (long)timeout, 0, 0);
-}
-
-/* Waits while *word == value: at most 50 ms at a time, so that the caller can look around. */
-static void futex_wait(_Atomic int *word, int value, bool private_futex)
-{
-    struct timespec t = { 0, 50 * 1000 * 1000 };
-    futex(word, private_futex ? FUTEX_WAIT_PRIVATE : FUTEX_WAIT, value, &t);
-}
-
-static int early_main(void *arg)
-{
-    struct session_early *e = arg;
-    /* Until the program starts, the parent's death ends this child (SIGKILL: the others are blocked). */
-    rawsys_call(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0, 0);
-    if (rawsys_call(SYS_getppid, 0, 0, 0, 0, 0, 0) != e->start.parent)
-        rawsys_call(SYS_exit_group, 0, 0, 0, 0, 0, 0);
-    e->listener = seccomp_filter_install();
-    atomic_store(&e->state, e->listener >= 0 ? EARLY_READY : EARLY_FAILED);
-    futex(&e->state, FUTEX_WAKE_PRIVATE, 1, NULL);
-    while (atomic_load(&e->go) == EARLY_WAIT)
-        futex_wait(&e->go, EARLY_WAIT, true);
-    if (atomic_load(&e->go) != EARLY_EXEC || e->listener < 0)
-        rawsys_call(SYS_exit_group, 0, 0, 0, 0, 0, 0);
-    child_exec(&e->start);
-}
-
-struct session_early *session_start_early(void)
-{
-    static struct session_early e;
-    static char stack[CHILD_STACK_SIZE] __attribute__((aligned(16)));
-    if (e.pid)
-        return NULL;
-    block_signals(&e.start, &e.set);
-    e.start.parent = getpid();
-    atomic_store(&e.tid, -1);
-    e.pid = clone(early_main, stack + sizeof(stack), CLONE_VM | CLONE_FILES | CLONE_CHILD_CLEARTID | SIGCHLD, &e,
-                  NULL, NULL, &e.tid);
-    if (e.pid > 0)
-        return &e;
-    e.pid = 0;
-    sigprocmask(SIG_SETMASK, &e.start.mask, NULL);
-    sigaction(SIGCHLD, &e.start.chld, NULL);
-    return NULL;
-}
-
-/* The child's install result, once it has one: a descriptor, or -errno (-ECHILD: it died). */
-static int early_wait_ready(struct session_early *e)
-{
-    while (atomic_load(&e->state) == EARLY_INSTALLING && atomic_load(&e->tid) != 0)
-        futex_wait(&e->state, EARLY_INSTALLING, true);
-    return atomic_load(&e->state) == EARLY_INSTALLING ? -ECHILD : e->listener;
-}
-
-static void early_go(struct session_early *e, int go)
-{
-    atomic_store(&e->go, go);
-    futex(&e->go, FUTEX_WAKE_PRIVATE, 1, NULL);
-}
-
-void session_early_cancel(struct session_early *e)
-{
-    if (!e || e->used)
-        return;
-    e->used = true;
-    early_go(e, EARLY_EXIT);
-    waitpid(e->pid, NULL, 0);
-    sigprocmask(SIG_SETMASK, &e->start.mask, NULL);
-    sigaction(SIGCHLD, &e->start.chld, NULL);
-}
-
-/* The early child runs s's program: the parent hands it the session and waits for the exec (or
- * the child's exit, when exec failed). The child's pid, or -errno if it could not install the
- * filter (it has exited then). */
-static pid_t early_exec(struct session_early *e, const struct session *s, char **sh_argv)
-{
-    e->used = true;
-    int listener = early_wait_ready(e);
-    if (listener < 0) {
-        s->supervisor->install_error = listener;
-        early_go(e, EARLY_EXIT);
-        waitpid(e->pid, NULL, 0);
-        return listener;
-    }
-    s->supervisor->listener = listener;
-    e->start.s = s;
-    e->start.sh_argv = sh_argv;
-    e->start.filter_installed = true;
-    early_go(e, EARLY_EXEC);
-    for (pid_t tid; (tid = atomic_load(&e->tid)) != 0;)
-        futex_wait(&e->tid, tid, false);   /* the kernel's wake-up is a shared futex's */
-    return e->pid;
-}
-
 /* After the program: the directory goes. The signal mask stays: the command returns the program's
  * status, and a signal still pending must not end it first. */
 static void session_end(const struct session *s, struct child_start *c)
@@ -380,24 +233,22 @@ static int session_failed(const struct session *s, struct child_start *c, int er
 int session_run(const struct session *s)
 {
     sigset_t set;
+    struct sigaction chld_default = { .sa_handler = SIG_DFL };
     struct child_start c = { .s = s, .parent = getpid(), .sh_argv = sh_words(s) };
-    struct session_early *e = s->supervisor ? s->early : NULL;
-    pid_t child;
-    if (e) {
-        set = e->set;
-        c.mask = e->start.mask;
-        c.chld = e->start.chld;
-        child = early_exec(e, s, c.sh_argv);   /* -errno: the filter is not installed, nothing ran */
-    } else {
-        session_early_cancel(s->early);
-        block_signals(&c, &set);
-        child = start_child(s, &c);
-    }
-    if ((child > 0 || e) && s->supervisor && s->supervisor->listener < 0) {
+    session_signals(&set);
+    /* Ignored (or SA_NOCLDWAIT), SIGCHLD would reap the program for us and lose its status. */
+    sigaction(SIGCHLD, &chld_default, &c.chld);
+    sigprocmask(SIG_BLOCK, &set, &c.mask);
+    /* vfork: the child shares our memory until it execs, so starting the program costs no copy of
+     * the command's page tables (a fork costs milliseconds on some virtual machines); the child
+     * only sets its mask and dispositions and execs. */
+    pid_t child = s->supervisor ? start_supervised(&c) : vfork();
+    if (child == 0)
+        child_exec(&c);
+    if (child > 0 && s->supervisor && s->supervisor->listener < 0) {
         /* The child could not install the filter: it did not run the program (exit 126). */
         fprintf(stderr, "socksify: cannot install the seccomp filter: %s\n", strerror(-s->supervisor->install_error));
-        if (child > 0)
-            waitpid(child, NULL, 0);
+        waitpid(child, NULL, 0);
         return session_failed(s, &c, -EPERM);
     }
     if (child < 0)

@@ -393,7 +393,7 @@ static int supervised_check(int r, const struct program_check *prog)
 
 /* Checks the program, makes the session's directory and runs the session: the program's exit status, 2 if
  * it was refused, 127/126 if it cannot be found or run (as a shell says). */
-static int run_program(struct options *o, struct config *c, struct session_early *early)
+static int run_program(struct options *o, struct config *c)
 {
     static struct program_check prog;
     static struct supervisor sv;
@@ -417,22 +417,11 @@ static int run_program(struct options *o, struct config *c, struct session_early
         return supervise ? 2 : fail("%s", strerror(ENOMEM));
     }
     struct session s = { .path = prog.path, .argv = o->program, .run_with_sh = prog.run_with_sh, .session_dir = dir,
-                         .supervisor = supervise ? &sv : NULL, .early = early };
+                         .supervisor = supervise ? &sv : NULL };
     r = session_run(&s);
     if (r < 0)
         return fail("cannot start the program: %s", strerror(-r));
     return r;
-}
-
-/* The early child (session.h) for a program that may be supervised: not for --seccomp=no, nor
- * where the kernel lacks user notification (want_supervisor says so later). An exit before the
- * program starts (a refused program, a bad configuration) ends the child with us. */
-static struct session_early *start_early(const struct options *o)
-{
-    if (o->explain || o->print_config || (o->seccomp && strcmp(o->seccomp, "no") == 0) ||
-        seccomp_filter_probe() != 0)
-        return NULL;
-    return session_start_early();
 }
 
 /* Every key the config parsers know, one "FORMAT KEY" a line (tests/check-man.py). */
@@ -456,19 +445,14 @@ int main(int argc, char **argv)
             o.help ? fputs(usage_text, stdout) : o.version ? print_version() : list_keys();
         return r;
     }
-    if ((r = check_request(&o)) != 0 || (r = pin_session()) != 0)
+    if ((r = check_request(&o)) != 0 || (r = pin_session()) != 0 || (r = load_config(&o, &c)) != 0)
         return r;
-    /* The supervised program's child installs the filter while the configuration is read. */
-    struct session_early *early = start_early(&o);
-    if ((r = load_config(&o, &c)) == 0) {
-        if (o.explain)
-            r = print_explanation(&o, &c, o.explain);
-        else if (o.print_config)
-            print_config(&c);
-        else
-            r = run_program(&o, &c, early);   /* the supervisor uses the configuration while the program runs */
-        config_free(&c);
-    }
-    session_early_cancel(early);   /* a program refused, a bad configuration: nothing is left behind */
+    if (o.explain)
+        r = print_explanation(&o, &c, o.explain);
+    else if (o.print_config)
+        print_config(&c);
+    else
+        r = run_program(&o, &c);   /* the supervisor uses the configuration while the program runs */
+    config_free(&c);
     return r;
 }

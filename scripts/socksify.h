@@ -85,18 +85,7 @@ struct session {
     bool run_with_sh;
     const char *session_dir;
     struct supervisor *supervisor;   /* the seccomp supervisor (supervisor.h), NULL for the library alone */
-    struct session_early *early;     /* session_start_early's child, or NULL */
 };
-
-struct session_early;
-/* Starts the child that will run a supervised program, before the command has read its
- * configuration and checked the program: it installs the seccomp filter meanwhile (about 0.2 ms
- * of kernel time on the other CPU) and waits. Blocks the session's signals as session_run would.
- * NULL if it could not start (session_run starts the program the usual way). */
-struct session_early *session_start_early(void);
-/* The early child is not needed (the program runs without the supervisor, or not at all): it
- * exits, and the caller's signal mask comes back. Nothing if e is NULL or session_run took it. */
-void session_early_cancel(struct session_early *e);
 
 /* Starts the program as our child, in our process group, and stays its parent until it ends:
  * signals sent to the command are passed on, the command stops when the program stops (job

@@ -45,12 +45,10 @@ struct sock_filter;
  * unit tests run it through a BPF interpreter, for the architectures this machine cannot run. */
 int seccomp_filter_build(struct sock_filter *insn, unsigned max);
 /* Installs the filter in the calling process (no_new_privs first unless it may go without:
- * root). Returns the listener descriptor (close-on-exec), or -errno; errno is left alone (the
- * early child of session.c shares it with the command). */
+ * root). Returns the listener descriptor (close-on-exec), or -errno. */
 int seccomp_filter_install(void);
 /* 0 if this kernel offers what the supervisor needs (user notification), else -errno (ENOSYS,
- * EINVAL, or EPERM/EACCES from a filter around us that forbids seccomp). Two cheap system calls,
- * the first time only. */
+ * EINVAL, or EPERM/EACCES from a filter around us that forbids seccomp). Two cheap system calls. */
 int seccomp_filter_probe(void);
 
 /* ---- supervisor.c ---- */

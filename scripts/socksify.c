@@ -100,20 +100,6 @@ static int fail(const char *fmt, const char *arg)
     return 2;
 }
 
-/* Prints word, with the password of anything like [scheme://]user:pass@host hidden. */
-static void print_redacted(FILE *out, const char *word)
-{
-    const char *at = strrchr(word, '@');
-    const char *scheme = strstr(word, "://");
-    const char *user = scheme && (!at || scheme < at) ? scheme + 3 : word;
-    const char *colon = at ? memchr(user, ':', (size_t)(at - user)) : NULL;
-    if (!colon) {
-        fputs(word, out);
-        return;
-    }
-    fprintf(out, "%.*s:***%s", (int)(colon - word), word, at);
-}
-
 /* getopt's complaint, in our words (its own messages would print a password). */
 static int option_error(char **argv, int opt)
 {
@@ -126,10 +112,10 @@ static int option_error(char **argv, int opt)
         char word[3] = { '-', (char)optopt, '\0' };
         return fail("unknown option '%s' (socksify --help lists them)", word);
     }
-    fputs("socksify: unknown option '", stderr);
-    print_redacted(stderr, argv[optind - 1]);
-    fputs("' (socksify --help lists them)\n", stderr);
-    return 2;
+    /* The word, with the password of anything like [scheme://]user:pass@host hidden. */
+    char shown[1024];
+    return fail("unknown option '%s' (socksify --help lists them)",
+                proxy_url_redact(argv[optind - 1], shown, sizeof(shown)));
 }
 
 /* -x URL: copied, then wiped from argv in place. /proc/PID/cmdline, which every user can read,

@@ -27,6 +27,7 @@ def test_cli_errors_are_one_line(t):
     cases = [
         (["-z", "true"], 2, "unknown option"),
         (["--bogus", "true"], 2, "unknown option"),
+        (["--proxy=socks5://u:S3cret@h:1", "true"], 2, "'--proxy=socks5://u:***@h:1'"),
         (["-x"], 2, "-x needs"),
         (["-x", "gopher://h", "true"], 2, "-x"),
         (["-f", os.path.join(t.dir, "missing.conf"), "true"], 2, "missing.conf"),
@@ -47,3 +48,4 @@ def test_cli_errors_are_one_line(t):
                 "socksify %s: status %s (expected %d), stderr %r (expected one line 'socksify: ...%s...')"
                 % (" ".join(args), r.rc, status, r.err, needle))
         t.check(r.out == "", "socksify %s printed on stdout: %r" % (" ".join(args), r.out))
+        t.check("S3cret" not in r.err, "socksify %s shows the password: %r" % (" ".join(args), r.err))

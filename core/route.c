@@ -62,7 +62,7 @@ bool rule_match(const struct rule *r, const union sockaddr_any *dst, const char 
 struct route route_decide(const struct config *c, const union sockaddr_any *dst, const char *name)
 {
     if (!name && is_a_proxy(c, dst))
-        return (struct route){ .action = ROUTE_DIRECT, .reason = "the proxy itself" };
+        return (struct route){ .action = ROUTE_DIRECT, .reason = "the proxy itself", .to_proxy = true };
     /* 0.0.0.0 and :: reach this host too: a proxy would take them for its own. */
     if (!name && c->direct_loopback && addr_is_this_host(dst))
         return (struct route){ .action = ROUTE_DIRECT, .reason = "loopback" };

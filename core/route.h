@@ -11,6 +11,7 @@ struct route {
     const struct chain *chain;   /* for ROUTE_VIA */
     const struct rule *rule;     /* the rule that matched, NULL for the built-in ones */
     const char *reason;          /* static text for logs: "loopback", "route", "no route matched", ... */
+    bool to_proxy;               /* built-in: the destination is a configured proxy (the library's own connects) */
 };
 
 /* Decides the route of a TCP connection to dst under c. name is the host name behind a fake

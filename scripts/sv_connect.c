@@ -261,7 +261,7 @@ static void judge(struct supervisor *sv, const struct seccomp_notif *req, int fd
         /* The library's own connects to its proxy, and what the library decided and logged
          * already, are told at debug level only: one line per connection under -v. */
         const char *why = v.route.reason ? v.route.reason : "route";
-        bool library = v.route.rule == NULL && strncmp(why, "the proxy", 9) == 0;   /* built-in reasons */
+        bool library = v.route.to_proxy;
         if (log_enabled(LOG_INFO))
             log_msg(library || sv_has_library((pid_t)req->pid) ? LOG_DEBUG : LOG_INFO, "connect %s: direct (%s)", text, why);
         connect_direct(sv, req, fd, dst);

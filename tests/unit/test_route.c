@@ -65,6 +65,8 @@ Test(route, proxy_itself_direct)
     ASSERT_DIRECT("192.0.2.10", 1080);
     ASSERT_DIRECT("::ffff:192.0.2.10", 1080);
     assert_reason("192.0.2.10", 1080, "proxy");
+    cr_assert(route_of("192.0.2.10", 1080).to_proxy, "the library's own connect to its proxy");
+    cr_assert_not(route_of("127.0.0.1", 1080).to_proxy, "loopback is direct, but not a proxy");
     /* Other ports on the proxy's host are ordinary destinations. */
     ASSERT_PROXY("192.0.2.10", 80);
     ASSERT_PROXY("192.0.2.11", 1080);

@@ -10,10 +10,10 @@
 #   socksify-nosec  socksify --seccomp=no -x URL /bin/true
 #   proxychains4 proxychains4 -q -f CONF /bin/true (when installed)
 # Key figures: socksify / proxychains4 (issue: <= 1), library - bare (<= 0.3 ms).
-# Run after `make all build/bench-startcmp` (`make bench` does it). BENCH_STARTS: rounds (1500).
+# Run after `make all build/bench-startcmp` (`make bench` does it). BENCH_STARTS: rounds (2500).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-STARTS=${BENCH_STARTS:-1500}
+STARTS=${BENCH_STARTS:-2500}
 LIB=$PWD/build/libsocksify.so
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT

@@ -30,12 +30,14 @@ if command -v proxychains4 > /dev/null; then
     args+=(::: proxychains4 -q -f "$TMP/pc.conf" /bin/true)
 fi
 cd "$TMP"   # no socksify.conf in the working directory
-echo "start-up, $STARTS rounds: median (25th-75th percentile) per exec, ms"
+echo "start-up, $STARTS rounds: median (25th-75th percentile) per exec, ms; page faults per exec (the"
+echo "command and what it waited for: they do not move with the machine's load)"
 declare -A med
-while IFS=$'\t' read -r i m lo hi; do
+while IFS=$'\t' read -r i m lo hi faults; do
     n=${names[$((i - 1))]}
     med[$n]=$m
-    awk -v n="$n" -v m="$m" -v lo="$lo" -v hi="$hi" 'BEGIN { printf "  %-15s %.3f (%.3f-%.3f)\n", n, m / 1000, lo / 1000, hi / 1000 }'
+    awk -v n="$n" -v m="$m" -v lo="$lo" -v hi="$hi" -v f="$faults" \
+        'BEGIN { printf "  %-15s %.3f (%.3f-%.3f)  %4d faults\n", n, m / 1000, lo / 1000, hi / 1000, f }'
 done < <("$OLDPWD/build/bench-startcmp" "$STARTS" "${args[@]}")
 awk -v b="${med[bare]}" -v e="${med[empty-so]}" -v l="${med[library]}" -v c="${med[library-cmd]}" 'BEGIN {
     printf "library - bare: %+.3f ms by hand, %+.3f ms under the command (an empty library: %+.3f ms)\n",

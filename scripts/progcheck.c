@@ -275,9 +275,9 @@ static int refuse_privileged(const struct stat *st, const char *path, struct pro
 static const char *subject(struct program_check *out, const char *path, const char *script)
 {
     if (script)
-        snprintf(out->subject, sizeof(out->subject), "%s (the interpreter of %s)", path, script);
+        text_join(out->subject, sizeof(out->subject), path, " (the interpreter of ", script, ")", (const char *)NULL);
     else
-        snprintf(out->subject, sizeof(out->subject), "%s", path);
+        text_copy(out->subject, sizeof(out->subject), path);
     return out->subject;
 }
 

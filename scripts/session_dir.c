@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "socksify.h"
+#include "text.h"
 
 /* base/socksify.RANDOM, made 0700 (as mkdtemp would: nobody else can even look up a file's name
  * in it), with 64 random bits from getrandom: mkdtemp's clock and letter table cost three page
@@ -22,12 +23,10 @@
 static int make_random_dir(char *dir, const char *base)
 {
     static const char hex[] = "0123456789abcdef";
-    size_t len = strlen(base);
-    if (len + sizeof("/socksify.") + 16 > PATH_MAX)
+    size_t len = text_join(dir, PATH_MAX, base, "/socksify.", (const char *)NULL);
+    if (len + 16 >= PATH_MAX)
         return -ENAMETOOLONG;
-    memcpy(dir, base, len);
-    memcpy(dir + len, "/socksify.", sizeof("/socksify.") - 1);
-    char *name = dir + len + sizeof("/socksify.") - 1;
+    char *name = dir + len;
     for (int attempt = 0; attempt < 8; attempt++) {
         unsigned char r[8];
         if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
@@ -84,13 +83,7 @@ static int write_line(int fd, const char *text)
 /* dir/name into path (PATH_MAX); false if it does not fit. */
 static bool file_in(char *path, const char *dir, const char *name)
 {
-    size_t d = strlen(dir), n = strlen(name);
-    if (d + 1 + n >= PATH_MAX)
-        return false;
-    memcpy(path, dir, d);
-    path[d] = '/';
-    memcpy(path + d + 1, name, n + 1);
-    return true;
+    return text_join(path, PATH_MAX, dir, "/", name, (const char *)NULL) < PATH_MAX;
 }
 
 int session_dir_create(char *dir)

@@ -274,7 +274,7 @@ FUZZ_CORPUS := tests/fuzz/corpus
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/*.c))
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 
-$(B)/fuzz/%: tests/fuzz/%.c $(CORE_SRC) $(wildcard core/*.h)
+$(B)/fuzz/%: tests/fuzz/%.c $(wildcard tests/fuzz/*.h) $(CORE_SRC) $(wildcard core/*.h)
 	@mkdir -p $(dir $@)
 	clang $(WARN) -D_GNU_SOURCE -Icore $(FUZZ_FLAGS) -o $@ $< $(CORE_SRC)
 

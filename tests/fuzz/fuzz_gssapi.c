@@ -16,6 +16,7 @@
 
 #include <arpa/inet.h>
 
+#include "fuzz_feed.h"
 #include "gss.h"
 #include "gssapi_msg.h"
 #include "handshake.h"
@@ -148,18 +149,8 @@ static void drive(const uint8_t *data, size_t size)
             handshake_sent(&h, len);
             continue;
         }
-        size_t want = handshake_wants(&h);
-        CHECK(want > 0 && want <= GSSAPI_HEADER_LEN + GSSAPI_TOKEN_MAX);
-        if (off >= size) {
-            handshake_eof(&h);
+        if (!fuzz_feed(&h, data, size, &off, GSSAPI_HEADER_LEN + GSSAPI_TOKEN_MAX))
             break;
-        }
-        size_t chunk = 1 + data[off] % want;
-        off++;
-        if (chunk > size - off)
-            chunk = size - off;
-        handshake_feed(&h, data + off, chunk);
-        off += chunk;
     }
     int err = handshake_error(&h);
     CHECK(handshake_status(&h) == HANDSHAKE_DONE ? err == 0 : err > 0);

@@ -12,6 +12,7 @@
 
 #include <arpa/inet.h>
 
+#include "fuzz_feed.h"
 #include "handshake.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -54,19 +55,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             handshake_sent(&h, len);
             continue;
         }
-        size_t want = handshake_wants(&h);
-        if (want == 0 || want > SOCKS5_MSG_MAX)
-            abort();
-        if (off >= size) {
-            handshake_eof(&h);
+        if (!fuzz_feed(&h, data, size, &off, SOCKS5_MSG_MAX))
             break;
-        }
-        size_t chunk = 1 + data[off] % want;
-        off++;
-        if (chunk > size - off)
-            chunk = size - off;
-        handshake_feed(&h, data + off, chunk);
-        off += chunk;
     }
     if (handshake_status(&h) == HANDSHAKE_FAILED && handshake_error(&h) <= 0)
         abort();

@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,6 +24,7 @@ void bind_listener_free(struct listener *l)
 {
     bind_listener_close_fd(&l->proxy);
     bind_listener_close_fd(&l->poke);
+    bind_listener_close_fd(&l->wake);
     pthread_mutex_destroy(&l->lock);
     free(l);
 }
@@ -94,30 +96,10 @@ int bind_listener_arm(int fd, struct listener *l)
 }
 
 
-/* Reads the second reply within the deadline: 0 with l->peer, or a positive errno. */
-static int read_second_reply(struct listener *l)
+/* The outcome of the second reply, once read: 0 with l->peer, or a positive errno. */
+static int second_reply_result(struct listener *l)
 {
-    struct handshake *h = &l->tunnel.handshake;
-    if (handshake_bind_second(h) < 0)
-        return EINVAL;
-    int flags = libc()->fcntl(l->proxy, F_GETFL);
-    libc()->fcntl(l->proxy, F_SETFL, flags | O_NONBLOCK);
-    while (handshake_status(h) == HANDSHAKE_READ) {
-        long long left = l->deadline_ms - tunnel_now_ms();
-        if (left <= 0) {
-            handshake_abort(h, ETIMEDOUT);
-            break;
-        }
-        struct pollfd p = { .fd = l->proxy, .events = POLLIN };
-        int r = poll(&p, 1, left > 60000 ? 60000 : (int)left);
-        if (r < 0 && errno != EINTR)
-            handshake_abort(h, errno);
-        if (r <= 0)
-            continue;
-        r = tunnel_step(l->proxy, h);
-        if (r < 0)
-            handshake_abort(h, -r);
-    }
+    const struct handshake *h = &l->tunnel.handshake;
     int err = handshake_error(h);
     if (err)
         return err;
@@ -127,15 +109,36 @@ static int read_second_reply(struct listener *l)
     return 0;
 }
 
+/* Connects s to loopback address to, waiting at most a second: a backlog filled by strangers
+ * must not stall the caller, which may be the program's own poll(). 0 or -errno. */
+static int connect_loopback(int s, const union sockaddr_any *to)
+{
+    if (libc()->connect(s, &to->sa, addr_len(to)) == 0)
+        return 0;
+    if (errno != EINPROGRESS)
+        return -errno;
+    struct pollfd p = { .fd = s, .events = POLLOUT };
+    int r = libc()->poll(&p, 1, 1000);
+    if (r <= 0)
+        return r == 0 ? -ETIMEDOUT : -errno;
+    int err = 0;
+    socklen_t n = sizeof(err);
+    if (libc()->getsockopt(s, SOL_SOCKET, SO_ERROR, &err, &n) < 0)
+        return -errno;
+    return -err;
+}
+
 /* Makes the program's socket readable: a connection to it from loopback, which accept() knows
  * by its address. */
 static void poke(struct listener *l)
 {
-    l->poke = socket(l->loop.sa.sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    l->poke = socket(l->loop.sa.sa_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     socklen_t n = sizeof(l->poke_local);
-    if (l->poke < 0 || libc()->connect(l->poke, &l->loop.sa, addr_len(&l->loop)) < 0 ||
-        libc()->getsockname(l->poke, &l->poke_local.sa, &n) < 0) {
-        log_msg(LOG_ERROR, "BIND for a peer at %s: cannot wake the listener: %s", l->what, strerror(errno));
+    int r = l->poke < 0 ? -errno : connect_loopback(l->poke, &l->loop);
+    if (r == 0 && libc()->getsockname(l->poke, &l->poke_local.sa, &n) < 0)
+        r = -errno;
+    if (r < 0) {
+        log_msg(LOG_ERROR, "BIND for a peer at %s: cannot wake the listener: %s", l->what, strerror(-r));
         bind_listener_close_fd(&l->poke);
     }
 }
@@ -152,15 +155,73 @@ static void log_second_reply(const struct listener *l, int err)
     }
 }
 
-void bind_listener_wait(struct listener *l)
+/* The wait is over with err (0: l->peer connected): recorded, logged and made readable (unless
+ * the program closed its socket); our thread, if asleep, is woken. */
+static void finish_wait(struct listener *l, int err)
 {
-    int err = read_second_reply(l);
-    pthread_mutex_lock(&l->lock);
     l->error = err;
     if (!l->closed) {
         log_second_reply(l, err);
         poke(l);
     }
     l->state = LISTENER_READY;
+    uint64_t one = 1;
+    if (l->wake >= 0 && libc()->write(l->wake, &one, sizeof(one)) < 0)
+        log_msg(LOG_DEBUG, "BIND for a peer at %s: cannot wake our thread: %s", l->what, strerror(errno));
+}
+
+int bind_listener_start_wait(struct listener *l, long long deadline_ms)
+{
+    l->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (l->wake < 0)
+        return -errno;
+    l->deadline_ms = deadline_ms;
+    l->state = LISTENER_WAITING;
+    int flags = libc()->fcntl(l->proxy, F_GETFL);
+    libc()->fcntl(l->proxy, F_SETFL, flags | O_NONBLOCK);
+    if (handshake_bind_second(&l->tunnel.handshake) < 0)
+        finish_wait(l, EINVAL);
+    return 0;
+}
+
+bool bind_listener_pump(struct listener *l)
+{
+    if (l->state != LISTENER_WAITING)
+        return false;
+    struct handshake *h = &l->tunnel.handshake;
+    while (handshake_status(h) == HANDSHAKE_READ) {
+        int r = tunnel_step(l->proxy, h);
+        if (r > 0)
+            return false;   /* nothing more has come */
+        if (r < 0)
+            handshake_abort(h, -r);
+    }
+    finish_wait(l, second_reply_result(l));
+    return true;
+}
+
+void bind_listener_wait(struct listener *l)
+{
+    pthread_mutex_lock(&l->lock);
+    while (l->state == LISTENER_WAITING) {
+        long long left = l->deadline_ms - tunnel_now_ms();
+        if (left <= 0) {
+            handshake_abort(&l->tunnel.handshake, ETIMEDOUT);
+            finish_wait(l, second_reply_result(l));
+            break;
+        }
+        /* Asleep without the lock: the program's own calls (binds_settle) may read the reply
+         * first; finish_wait then wakes us through l->wake. */
+        struct pollfd p[2] = { { .fd = l->proxy, .events = POLLIN }, { .fd = l->wake, .events = POLLIN } };
+        pthread_mutex_unlock(&l->lock);
+        int r = libc()->poll(p, 2, left > 60000 ? 60000 : (int)left);
+        pthread_mutex_lock(&l->lock);
+        if (r < 0 && errno != EINTR && l->state == LISTENER_WAITING) {
+            handshake_abort(&l->tunnel.handshake, errno);
+            finish_wait(l, second_reply_result(l));
+        } else if (r > 0) {
+            bind_listener_pump(l);
+        }
+    }
     pthread_mutex_unlock(&l->lock);
 }

@@ -21,9 +21,11 @@
 
 static struct fdmap slots;          /* per descriptor: _Atomic(struct listener *) */
 static atomic_bool any;             /* a listener was ever made: binds_maybe's fast answer */
+static atomic_int waiting;          /* listeners in the list below: binds_waiting's answer */
 /* Taking a listener from its slot and counting its users, so that none is freed while a call (a
  * blocking accept in another thread, say) or our thread still uses it. Only listeners' calls take it. */
 static pthread_mutex_t registry = PTHREAD_MUTEX_INITIALIZER;
+static struct listener *waiting_list; /* those whose thread runs, linked by next_waiting (registry) */
 
 static _Atomic(struct listener *) *slot_of(int fd, bool create)
 {
@@ -83,7 +85,8 @@ static int listener_new(int fd, const union sockaddr_any *asked, const struct co
     if (!l)
         return -ENOMEM;
     pthread_mutex_init(&l->lock, NULL);
-    l->proxy = l->poke = -1;
+    l->proxy = l->poke = l->wake = -1;
+    l->fd = fd;
     l->refs = 1;   /* the slot's */
     l->family = asked->sa.sa_family;
     l->asked = *asked;
@@ -149,13 +152,85 @@ int binds_bind(int fd, const struct sockaddr *addr, socklen_t len)
     return listener_new(fd, &local, c, route.chain, &expect, &dst);
 }
 
+/* Puts l on (or takes it off) the list binds_settle reads, with the list's reference. */
+static void waiting_add(struct listener *l)
+{
+    pthread_mutex_lock(&registry);
+    l->refs++;
+    l->next_waiting = waiting_list;
+    waiting_list = l;
+    atomic_fetch_add_explicit(&waiting, 1, memory_order_relaxed);
+    pthread_mutex_unlock(&registry);
+}
+
+static void waiting_remove(struct listener *l)
+{
+    pthread_mutex_lock(&registry);
+    struct listener **p = &waiting_list;
+    while (*p && *p != l)
+        p = &(*p)->next_waiting;
+    bool found = *p == l;
+    if (found) {
+        *p = l->next_waiting;
+        atomic_fetch_sub_explicit(&waiting, 1, memory_order_relaxed);
+    }
+    pthread_mutex_unlock(&registry);
+    if (found)
+        listener_put(l);
+}
+
 /* The thread that waits for the second reply of one listener, holding a reference. */
 static void *wait_second_reply(void *arg)
 {
     struct listener *l = arg;
     bind_listener_wait(l);
+    waiting_remove(l);
     listener_put(l);
     return NULL;
+}
+
+/* listen() on an armed listener: our thread starts waiting for the second reply. With l->lock,
+ * which our thread takes first thing: it finds l waiting, or (after a failure here) not, and ends. */
+static int start_waiting(struct listener *l)
+{
+    pthread_mutex_lock(&registry);
+    l->refs++;   /* our thread's */
+    pthread_mutex_unlock(&registry);
+    if (!threads_spawn(wait_second_reply, l)) {
+        pthread_mutex_lock(&registry);
+        l->refs--;   /* never the last: the caller holds one */
+        pthread_mutex_unlock(&registry);
+        return -EAGAIN;
+    }
+    int r = bind_listener_start_wait(l, tunnel_now_ms() + context_config()->bind_timeout_ms);
+    if (r == 0)
+        waiting_add(l);
+    return r;
+}
+
+bool binds_waiting(void)
+{
+    return atomic_load_explicit(&waiting, memory_order_relaxed) > 0;
+}
+
+size_t binds_settle(int *ready, size_t cap)
+{
+    struct listener *ls[16];
+    size_t n = 0, made = 0;
+    pthread_mutex_lock(&registry);
+    for (struct listener *l = waiting_list; l && n < sizeof(ls) / sizeof(ls[0]); l = l->next_waiting) {
+        l->refs++;
+        ls[n++] = l;
+    }
+    pthread_mutex_unlock(&registry);
+    for (size_t i = 0; i < n; i++) {
+        pthread_mutex_lock(&ls[i]->lock);
+        if (bind_listener_pump(ls[i]) && made < cap)
+            ready[made++] = ls[i]->fd;
+        pthread_mutex_unlock(&ls[i]->lock);
+        listener_put(ls[i]);
+    }
+    return made;
 }
 
 int binds_listen(int fd, int backlog)
@@ -167,20 +242,8 @@ int binds_listen(int fd, int backlog)
     int r = bind_listener_arm(fd, l);
     if (r == 0 && libc()->listen(fd, backlog) < 0)
         r = -errno;
-    if (r == 0 && l->state == LISTENER_ARMED) {
-        l->state = LISTENER_WAITING;
-        l->deadline_ms = tunnel_now_ms() + context_config()->bind_timeout_ms;
-        pthread_mutex_lock(&registry);
-        l->refs++;   /* our thread's */
-        pthread_mutex_unlock(&registry);
-        if (!threads_spawn(wait_second_reply, l)) {
-            l->state = LISTENER_ARMED;
-            r = -EAGAIN;
-            pthread_mutex_lock(&registry);
-            l->refs--;   /* never the last: the caller holds one */
-            pthread_mutex_unlock(&registry);
-        }
-    }
+    if (r == 0 && l->state == LISTENER_ARMED)
+        r = start_waiting(l);
     pthread_mutex_unlock(&l->lock);
     listener_put(l);
     return r;
@@ -245,6 +308,10 @@ int binds_accept(int fd, struct sockaddr *addr, socklen_t *len, int flags, bool 
     *mine = l != NULL;
     if (!l)
         return 0;
+    /* The reply may be in while our thread has not run yet: a non-blocking accept takes it now. */
+    pthread_mutex_lock(&l->lock);
+    bind_listener_pump(l);
+    pthread_mutex_unlock(&l->lock);
     int r = accept_loop(fd, l, addr, len, flags);
     listener_put(l);
     return r;

@@ -9,7 +9,8 @@
  * for real: poll/select/epoll and blocking accept() work on it as on any listener. From listen()
  * a thread of ours waits for the second reply (the peer that connected to the proxy, or a
  * failure) within bind_timeout, then makes the listener readable by connecting to it from
- * loopback. accept() takes that connection, checks it is ours, and puts the proxy connection
+ * loopback; the program's own poll/select and accept read a reply that came before our thread
+ * ran (binds_settle). accept() takes that connection, checks it is ours, and puts the proxy connection
  * under its number instead: the program's new socket is the tunnel to the peer, and
  * getpeername() gives the peer from the second reply. A failure reaches accept() as its errno
  * (ECONNRESET: the proxy hung up; EPROTO: a malformed reply; ETIMEDOUT; the reply's own).
@@ -20,6 +21,7 @@
 #define SOCKSIFY_BINDS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/socket.h>
 
 /* Whether fd may be such a listener: no lock, no syscall; false for every fd while none exists. */
@@ -40,6 +42,14 @@ int binds_sockname(int fd, struct sockaddr *addr, socklen_t *len);
 /* connect() on fd: a listener that was never used as one becomes a plain socket again, bound as
  * the program asked. 0, or -errno of that bind. */
 int binds_connecting(int fd);
+/* Whether some listener waits for its second reply: one relaxed load, for the wait hooks. */
+bool binds_waiting(void);
+/* Reads, in the caller's thread, the second replies that have come, and makes their listeners
+ * readable at once; how many became readable, their descriptors in ready[cap]. The wait hooks
+ * call it when a wait ends, so that a peer the proxy announced before other data is reported
+ * with (not after) that data, as the kernel orders a connection and the data its peer sends
+ * after it, however late our thread runs. */
+size_t binds_settle(int *ready, size_t cap);
 /* The program closes fd: its proxy connection is closed and the waiting ends. */
 void binds_close(int fd);
 

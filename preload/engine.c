@@ -301,7 +301,7 @@ static void *engine_main(void *arg)
             break;
         }
         pthread_mutex_unlock(&lock);
-        int n = epoll_wait(ep, evs, 64, timeout);
+        int n = libc()->epoll_wait(ep, evs, 64, timeout);
         int err = errno;
         pthread_mutex_lock(&lock);
         if (gen != engine_gen)

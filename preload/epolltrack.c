@@ -111,6 +111,23 @@ int epolltrack_ctl(int epfd, int op, int fd, struct epoll_event *ev)
     return r;
 }
 
+bool epolltrack_event(int epfd, int fd, struct epoll_event *ev)
+{
+    epolltrack_lock();
+    struct track *t = epolltrack_has(fd) ? track_of(fd, false) : NULL;
+    bool found = false;
+    if (t) {
+        prune(t);
+        for (unsigned i = 0; i < t->count && !found; i++)
+            if (t->regs[i].epfd == epfd) {
+                *ev = t->regs[i].event;
+                found = true;
+            }
+    }
+    epolltrack_unlock();
+    return found;
+}
+
 size_t epolltrack_detach(int fd, int skip_epfd, struct epoll_reg *moved)
 {
     struct track *t = track_of(fd, false);

@@ -42,6 +42,9 @@ void epolltrack_unlock(void);
 size_t epolltrack_detach(int fd, int skip_epfd, struct epoll_reg *moved);
 /* With the lock: adds the n registrations detach moved to the open file fd holds now (after dup3). */
 void epolltrack_attach(int fd, const struct epoll_reg *moved, size_t n);
+/* The event of fd's registration in epfd, as the program made it: true with *ev, or false if
+ * none is known. Takes the lock. */
+bool epolltrack_event(int epfd, int fd, struct epoll_event *ev);
 /* pthread_atfork handlers, called by the engine's (engine.c) in lock order: prepare, parent, child. */
 void epolltrack_before_fork(void);
 void epolltrack_after_fork_parent(void);

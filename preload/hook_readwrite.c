@@ -52,8 +52,6 @@ SOCKSIFY_EXPORT ssize_t writev(int fd, const struct iovec *iov, int n)
     return hook_result(udp_send(fd, a, &msg, 0));
 }
 
-/* glibc's: reports the overflow and aborts, as the unhooked variant would. */
-extern void __chk_fail(void) __attribute__((noreturn));
 
 /* What programs built with _FORTIFY_SOURCE call when the buffer's size is known. */
 SOCKSIFY_EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)

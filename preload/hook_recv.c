@@ -101,8 +101,6 @@ SOCKSIFY_EXPORT int __recvmmsg64(int fd, struct mmsghdr *msgs, unsigned int n, i
     return (int)hook_result(udp_recv_many(fd, a, msgs, n, flags, timeout_from_time64(timeout, &t)));
 }
 
-/* glibc's: reports the overflow and aborts, as the unhooked variant would. */
-extern void __chk_fail(void) __attribute__((noreturn));
 
 /* What programs built with _FORTIFY_SOURCE call when the buffer's size is known. */
 SOCKSIFY_EXPORT ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags)

@@ -20,6 +20,9 @@ static inline long hook_result(long r)
     return r < 0 ? hook_fail((int)-r) : r;
 }
 
+/* glibc's: reports the overflow and aborts, as the unhooked variant would. */
+extern void __chk_fail(void) __attribute__((noreturn));
+
 extern __typeof__(connect) hook_connect;
 extern __typeof__(sendto) hook_sendto;
 extern __typeof__(sendmsg) hook_sendmsg;

@@ -59,6 +59,34 @@ static int fallback_shutdown(int fd, int how) { return (int)RAW(SYS_shutdown, fd
 #ifndef SYS_fcntl64
 #define SYS_fcntl64 SYS_fcntl
 #endif
+/* The waits through ppoll and pselect6, which every architecture has; the kernel's write-back of
+ * the time left goes to a copy, as glibc's does. 8: the kernel's sigset_t. */
+static int fallback_ppoll(struct pollfd *p, nfds_t n, const struct timespec *t, const sigset_t *m)
+{
+    struct timespec left = t ? *t : (struct timespec){ 0, 0 };
+    return (int)RAW(SYS_ppoll, p, n, t ? &left : NULL, m, 8, 0);
+}
+static int fallback_poll(struct pollfd *p, nfds_t n, int ms)
+{
+    struct timespec t = { ms / 1000, (long)(ms % 1000) * 1000000 };
+    return fallback_ppoll(p, n, ms < 0 ? NULL : &t, NULL);
+}
+static int fallback_pselect(int n, fd_set *r, fd_set *w, fd_set *e, const struct timespec *t, const sigset_t *m)
+{
+    struct timespec left = t ? *t : (struct timespec){ 0, 0 };
+    struct { const sigset_t *set; size_t size; } mask = { m, 8 };
+    return (int)RAW(SYS_pselect6, n, r, w, e, t ? &left : NULL, m ? &mask : NULL);
+}
+static int fallback_select(int n, fd_set *r, fd_set *w, fd_set *e, struct timeval *t)
+{
+    struct timespec ts = { t ? t->tv_sec : 0, t ? (long)t->tv_usec * 1000 : 0 };
+    return fallback_pselect(n, r, w, e, t ? &ts : NULL, NULL);
+}
+static int fallback_epoll_pwait(int e, struct epoll_event *ev, int n, int ms, const sigset_t *m)
+{
+    return (int)RAW(SYS_epoll_pwait, e, ev, n, ms, m, 8);
+}
+static int fallback_epoll_wait(int e, struct epoll_event *ev, int n, int ms) { return fallback_epoll_pwait(e, ev, n, ms, NULL); }
 static int fallback_fcntl(int fd, int cmd, ...)
 {
     void *arg;

@@ -7,7 +7,9 @@
 #include <netdb.h>
 #include <stdarg.h>
 #include <resolv.h>
+#include <poll.h>
 #include <sys/epoll.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 

@@ -224,7 +224,7 @@ int tunnel_advance(struct tunnel *t)
     if (!t->proxy_connected) {
         /* Writable means the connect is over, either way; SO_ERROR then says which way. */
         struct pollfd p = { .fd = t->fd, .events = POLLOUT };
-        if (poll(&p, 1, 0) == 0)
+        if (libc()->poll(&p, 1, 0) == 0)
             return POLLOUT;
         int r = proxy_connect_result(t->fd);
         if (r < 0)
@@ -263,7 +263,7 @@ static int wait_for(int fd, short events, long long deadline)
         if (left <= 0)
             return 0;
         struct pollfd p = { .fd = fd, .events = events };
-        int r = poll(&p, 1, left > 60000 ? 60000 : (int)left);
+        int r = libc()->poll(&p, 1, left > 60000 ? 60000 : (int)left);
         if (r > 0)
             return 0;
         if (r < 0 && errno != EINTR)

@@ -324,7 +324,7 @@ static bool control_lost(struct udp_assoc *a)
     /* POLLNVAL tells a control connection closed behind our back; its identity is checked only
      * before we close it ourselves (a syscall per datagram saved). */
     struct pollfd p = { .fd = a->ctl, .events = POLLIN | POLLRDHUP };
-    if (poll(&p, 1, 0) <= 0)
+    if (libc()->poll(&p, 1, 0) <= 0)
         return false;
     /* Readable: a proxy says nothing on the control connection, so only its end can be read. */
     char byte;

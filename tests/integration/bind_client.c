@@ -7,6 +7,9 @@
  * makes the peer connect there), then waits for one connection as WAIT says:
  *   block     a blocking accept()
  *   poll      a non-blocking listener, poll() for POLLIN (15 s at most), accept4(SOCK_NONBLOCK|SOCK_CLOEXEC)
+ *   order     as poll, but one poll() on the listener and the HOST:PORT connection together, then
+ *             "ORDER listener ready|waiting control ready|waiting": what that poll reported
+ *   order-epoll  the same with one epoll_wait() (level-triggered registrations, room for both)
  *   epoll     a non-blocking listener in an epoll set (edge-triggered), epoll_wait (15 s), accept()
  *   self      connects to the bound address itself (a purely local listener), then accept()
  *   client    no listener after all: the bound socket connects to HOST:PORT (bind before connect)
@@ -19,6 +22,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,11 +74,35 @@ static socklen_t make_addr(const char *host, unsigned port, struct sockaddr_stor
 }
 
 /* Waits until the listener is readable, as WAIT says; 0, or -1 after printing why. */
-static int wait_readable(int l, const char *wait, const struct sockaddr_storage *bound, socklen_t blen)
+static int wait_readable(int l, int ctrl, const char *wait, const struct sockaddr_storage *bound, socklen_t blen)
 {
-    if (strcmp(wait, "poll") == 0 || strcmp(wait, "epoll") == 0)
+    if (strcmp(wait, "block") != 0 && strcmp(wait, "self") != 0)
         fcntl(l, F_SETFL, fcntl(l, F_GETFL) | O_NONBLOCK);
-    if (strcmp(wait, "poll") == 0) {
+    if (strcmp(wait, "order-epoll") == 0) {
+        int ep = epoll_create1(EPOLL_CLOEXEC);
+        struct epoll_event ev[2] = { { .events = EPOLLIN, .data.fd = l }, { .events = EPOLLIN, .data.fd = ctrl } };
+        if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, l, &ev[0]) < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, ctrl, &ev[1]) < 0)
+            return fail("ERRNO"), -1;
+        int r = epoll_wait(ep, ev, 2, 15000);
+        close(ep);
+        if (r <= 0)
+            return r == 0 ? (printf("TIMEOUT epoll\n"), -1) : (fail("ERRNO"), -1);
+        bool lr = false, cr = false;
+        for (int i = 0; i < r; i++) {
+            lr |= ev[i].data.fd == l && (ev[i].events & EPOLLIN);
+            cr |= ev[i].data.fd == ctrl && (ev[i].events & EPOLLIN);
+        }
+        printf("ORDER listener %s control %s\n", lr ? "ready" : "waiting", cr ? "ready" : "waiting");
+        fflush(stdout);
+    } else if (strcmp(wait, "order") == 0) {
+        struct pollfd p[2] = { { .fd = l, .events = POLLIN }, { .fd = ctrl, .events = POLLIN } };
+        int r = poll(p, 2, 15000);
+        if (r <= 0)
+            return r == 0 ? (printf("TIMEOUT poll\n"), -1) : (fail("ERRNO"), -1);
+        printf("ORDER listener %s control %s\n", p[0].revents & POLLIN ? "ready" : "waiting",
+               p[1].revents & POLLIN ? "ready" : "waiting");
+        fflush(stdout);
+    } else if (strcmp(wait, "poll") == 0) {
         struct pollfd p = { .fd = l, .events = POLLIN };
         int r = poll(&p, 1, 15000);
         if (r <= 0)
@@ -115,7 +143,8 @@ static int serve_one(int l, const char *wait)
 {
     struct sockaddr_storage peer;
     socklen_t plen = sizeof(peer);
-    int c = strcmp(wait, "poll") == 0 ? accept4(l, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC)
+    bool nonblocking = strcmp(wait, "poll") == 0 || strncmp(wait, "order", 5) == 0;
+    int c = nonblocking ? accept4(l, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC)
                                       : accept(l, (struct sockaddr *)&peer, &plen);
     if (c < 0)
         return fail("ERRNO");
@@ -159,10 +188,11 @@ int main(int argc, char **argv)
     }
     struct sockaddr_storage ss;
     socklen_t len;
+    int ctrl = -1;
     if (strcmp(argv[1], "-") != 0) {
         len = make_addr(argv[1], (unsigned)atoi(argv[2]), &ss);
-        int s = socket(ss.ss_family, SOCK_STREAM, 0);
-        if (!len || s < 0 || connect(s, (struct sockaddr *)&ss, len) < 0)
+        ctrl = socket(ss.ss_family, SOCK_STREAM, 0);
+        if (!len || ctrl < 0 || connect(ctrl, (struct sockaddr *)&ss, len) < 0)
             return fail("CONNECT");
         printf("CONNECTED\n");
     }
@@ -183,7 +213,7 @@ int main(int argc, char **argv)
     if (strcmp(argv[4], "self") == 0 && bound.ss_family == AF_INET &&
         ((struct sockaddr_in *)&bound)->sin_addr.s_addr == htonl(INADDR_ANY))
         ((struct sockaddr_in *)&bound)->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (wait_readable(l, argv[4], &bound, blen) < 0)
+    if (wait_readable(l, ctrl, argv[4], &bound, blen) < 0)
         return 1;
     int r = serve_one(l, argv[4]);
     fcntl(l, F_SETFL, fcntl(l, F_GETFL) | O_NONBLOCK);

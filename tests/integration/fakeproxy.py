@@ -41,6 +41,9 @@ reply says the proxy listens on BIND_LISTEN, a port nothing listens on):
                  bind_timeout)
   bind-close     the first reply, then closes the connection (no second reply)
   bind-refused   the first reply, then a second reply with code 5 (connection refused)
+  bind-ordered   both replies and BIND_DATA, then BIND_CONTROL on the client's latest relayed
+                 connection (CONNECT) to this port, as an FTP server's reply follows its
+                 connection to the client: the client must see the peer no later than that line
 HTTP CONNECT modes (the client speaks HTTP, not SOCKS5):
   http-banner    answers "200" with a few headers and the target's banner in one segment
   http-403       answers "403 Forbidden" and closes
@@ -69,6 +72,9 @@ BANNER = b"SOCKSIFY-BANNER 42\r\n"
 BIND_LISTEN = ("10.77.2.1", 4242)
 BIND_PEER = ("10.77.2.2", 2020)
 BIND_DATA = b"BIND-DATA from the peer\n"
+BIND_CONTROL = b"CONTROL after the peer connected\n"
+# bind-ordered: per port, the client side of the latest relayed connection (CONNECT).
+LATEST_RELAYED = {}
 BIND_LATE_SECONDS = 5
 SLOW_SECONDS = 0.6
 BACKLOG = 64
@@ -383,6 +389,13 @@ def handle_bind(conn, mode, record):
     if mode == "bind-early":
         conn.sendall(first + reply(0, bind=BIND_PEER) + BIND_DATA)
         record["action"] = "sent both replies and data"
+    elif mode == "bind-ordered":
+        conn.sendall(first + reply(0, bind=BIND_PEER) + BIND_DATA)
+        control = LATEST_RELAYED.get(record["port"])
+        if control:
+            control.sendall(BIND_CONTROL)
+        record["action"] = "sent both replies and data, then %s" % ("the control line" if control else
+                                                                   "no control line: no relayed connection")
     else:
         conn.sendall(first)
         if mode == "bind-malformed":
@@ -504,6 +517,7 @@ def handle(conn, client, port, mode, logpath):
             conn.settimeout(None)
             bound = up.getsockname()
             conn.sendall(reply(0, bind=(bound[0], bound[1])))
+            LATEST_RELAYED[port] = conn
             record["action"] = "relaying"
             log(logpath, record)
             record = None

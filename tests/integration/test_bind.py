@@ -12,15 +12,17 @@ import time
 from capture import Capture, packets
 from procs import killpg, wait_until
 from testcase import test
-from topology import C4, DANTE_PORT, ECHO_PORT, FAKE_PORTS, HERE, P4C, P4T, P6T, PY, T4, T6, WRAPPER
+from topology import C4, DANTE_PORT, ECHO_PORT, FAKE_PORTS, HERE, P4C, P4T, P6T, PRELOAD, PY, T4, T6, WRAPPER
 
 DANTE = "socks5://%s:%d" % (P4C, DANTE_PORT)
 FTP_PORT = 2121
 BIND_CLIENT = os.path.join(HERE, "bind_client.c")
+SLOW_THREAD = os.path.join(HERE, "slowthread.c")
 # fakeproxy.py's scripted BIND answers.
 FAKE_LISTEN = ("10.77.2.1", 4242)
 FAKE_PEER = ("10.77.2.2", 2020)
 FAKE_DATA = "BIND-DATA from the peer"
+FAKE_CONTROL = "CONTROL after the peer connected"
 
 
 # ---------- helpers ----------
@@ -28,12 +30,12 @@ FAKE_DATA = "BIND-DATA from the peer"
 class Background:
     """A program in a namespace in its own session, its stdout read line by line with deadlines."""
 
-    def __init__(self, t, argv, ns="c"):
+    def __init__(self, t, argv, ns="c", env=None):
         self.t = t
         self.argv = argv
         self.err_path = os.path.join(t.dir, "bg-%s.err" % secrets.token_hex(4))
         self.err = open(self.err_path, "w")
-        self.proc = subprocess.Popen(["ip", "netns", "exec", t.h.ns[ns]] + argv, env=t.env(), cwd=t.cwd,
+        self.proc = subprocess.Popen(["ip", "netns", "exec", t.h.ns[ns]] + argv, env=env or t.env(), cwd=t.cwd,
                                      stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self.err,
                                      start_new_session=True)
         self.sel = selectors.DefaultSelector()
@@ -295,6 +297,29 @@ def test_bind_fake_late_second_reply_times_out(t):
     _rc, lines, seconds = fake_bind(t, "bind-late", "block", "1s")
     expect_lines(t, lines, "ERRNO ETIMEDOUT")
     t.check(seconds < 4.5, "bind_client took %.1f s: the timeout of 1 s was not kept" % seconds)
+
+
+@test
+def test_bind_fake_peer_reported_with_the_control_line(t):
+    """The proxy announces the peer, then a line comes on the program's other (relayed)
+    connection, as an FTP server's reply follows its connection back: one poll(), and one
+    epoll_wait(), on both report the listener readable with that line, even while our waiting
+    thread runs late (slowthread.c holds its polls 300 ms, as busy CPUs did in CI, where curl's
+    active FTP then saw the reply alone and failed: "Ctrl conn has data while waiting for data
+    conn")."""
+    t.need("fakeproxy", "echo")
+    conf = t.write("cwd/sx.conf", "proxy socks5://%s:%d\n" % (P4C, FAKE_PORTS["bind-ordered"]))
+    env = t.env(LD_PRELOAD=PRELOAD + " " + t.compiled(SLOW_THREAD, "-shared", "-fPIC"), SOCKSIFY_CONF=conf)
+    for wait in ("order", "order-epoll"):
+        bg = Background(t, [t.compiled(BIND_CLIENT), T4, str(ECHO_PORT), "0.0.0.0", wait], env=env)
+        try:
+            rc, lines = bg.finish(15)
+        finally:
+            bg.kill()
+        t.check(t.wait_log("fakeproxy", lambda s: s.count("then the control line") == (1 if wait == "order" else 2)),
+                "fakeproxy did not send the control line:\n%s" % t.server_log_since("fakeproxy")[-2000:])
+        t.check(rc == 0, "bind_client (%s) exited %s: %r\n%s" % (wait, rc, lines, bg.stderr()))
+        expect_lines(t, lines, "ORDER listener ready control ready", "PEER %s %d" % FAKE_PEER, "DATA " + FAKE_DATA)
 
 
 # ---------- listeners that stay local ----------

@@ -68,6 +68,7 @@ FAKE_PORTS = {
     "delay:0.1": 1124,
     "udp": 1125, "udp-then-close": 1126, "udp-slow": 1127,
     "bind-early": 1140, "bind-malformed": 1141, "bind-late": 1142, "bind-close": 1143, "bind-refused": 1144,
+    "bind-ordered": 1145,
 }
 # fakeproxy.py's delaying relay: every handshake takes DELAY_SECONDS, so N connections made one
 # after the other take at least N * DELAY_SECONDS and N made in parallel little more than one.

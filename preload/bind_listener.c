@@ -215,9 +215,10 @@ void bind_listener_wait(struct listener *l)
         struct pollfd p[2] = { { .fd = l->proxy, .events = POLLIN }, { .fd = l->wake, .events = POLLIN } };
         pthread_mutex_unlock(&l->lock);
         int r = libc()->poll(p, 2, left > 60000 ? 60000 : (int)left);
+        int err = r < 0 ? errno : 0;
         pthread_mutex_lock(&l->lock);
-        if (r < 0 && errno != EINTR && l->state == LISTENER_WAITING) {
-            handshake_abort(&l->tunnel.handshake, errno);
+        if (r < 0 && err != EINTR && l->state == LISTENER_WAITING) {
+            handshake_abort(&l->tunnel.handshake, err);
             finish_wait(l, second_reply_result(l));
         } else if (r > 0) {
             bind_listener_pump(l);

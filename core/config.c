@@ -35,7 +35,7 @@ int line_error(const struct line *l, char *err, size_t errsize, const char *fmt,
 
 void config_warn(struct config *c, const char *fmt, ...)
 {
-    size_t used = strlen(c->warnings);
+    size_t used = c->has_warnings ? strlen(c->warnings) : 0;
     if (used + 2 >= sizeof(c->warnings))
         return;
     if (used)
@@ -46,6 +46,7 @@ void config_warn(struct config *c, const char *fmt, ...)
     vsnprintf(text, sizeof(text), fmt, ap);
     va_end(ap);
     proxy_text_redact(text, c->warnings + used, sizeof(c->warnings) - used);
+    c->has_warnings = true;
 }
 
 void config_init(struct config *c)
@@ -93,7 +94,13 @@ void config_free(struct config *c)
     c->chains = NULL;
     c->rules = NULL;
     c->proxy_count = c->proxy_capacity = c->chain_count = c->chain_capacity = c->rule_count = c->rule_capacity = 0;
-    c->log_file[0] = c->source[0] = c->warnings[0] = '\0';   /* as config_init expects them */
+    /* As config_init expects them; the pages of texts never written stay untouched. */
+    c->log_file[0] = '\0';
+    if (c->has_source)
+        c->source[0] = '\0';
+    if (c->has_warnings)
+        c->warnings[0] = '\0';
+    c->has_source = c->has_warnings = false;
 }
 
 int config_duration_parse(const char *text)
@@ -444,7 +451,7 @@ static int parse_file(struct config *c, const char *path, bool refuse_untrusted,
         r = config_parse(c, text, path, err, errsize);
     free(text);
     if (r == 0)
-        snprintf(c->source, sizeof(c->source), "%s", path);
+        c->has_source = text_copy(c->source, sizeof(c->source), path) > 0;
     /* A password others can read is a password others have. */
     if (r == 0 && has_password(c) && (st.st_mode & (S_IRGRP | S_IROTH)))
         config_warn(c, "%s holds a proxy password but others can read it (chmod 600 %s)", path, path);

@@ -103,6 +103,7 @@ struct config {
     bool bind_auto;              /* `bind auto` (default): listeners go through the proxy per core/bind_rule.h; `bind no` */
     int bind_timeout_ms;         /* from listen() to BIND's second reply */
     enum config_seccomp seccomp; /* the command's supervisor: auto, yes or no (the library ignores it) */
+    bool has_source, has_warnings; /* whether those texts below hold any: a look at them is a page fault */
     /* Text, last: config_init clears only their first bytes, not pages of them. */
     char log_file[PATH_MAX];     /* empty: stderr */
     char source[PATH_MAX];       /* the file that was read, empty if none */

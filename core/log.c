@@ -1,6 +1,7 @@
 #include "log.h"
 
 #include "rawsys.h"
+#include "startup_data.h"
 #include "text.h"
 
 #include <errno.h>
@@ -16,9 +17,8 @@ static enum log_level threshold = LOG_ERROR;
 static int log_fd = 2;
 static char program_name[64] = "?";
 static char log_path[4096];
-/* In the data section beside the other small ones, not in .bss: a program without a log file
- * then never touches a page of its own for it (each is a page fault at start-up). */
-static bool log_path_set __attribute__((section(".data.log_path_set")));
+/* A program without a log file then never touches a page of its own for it. */
+static bool log_path_set STARTUP_DATA;
 
 static const char *const level_names[] = { "none", "error", "warn", "info", "debug" };
 

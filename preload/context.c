@@ -162,7 +162,7 @@ static void load(void)
     }
     log_setup(config.log_level, 2, program_invocation_short_name);
     log_set_file(config.log_file[0] ? config.log_file : NULL);
-    if (config.warnings[0])
+    if (config.has_warnings)
         log_msg(LOG_WARN, "%s", config.warnings);
     for (size_t i = 0; i < config.proxy_count; i++)
         resolve_proxy_host(&config.proxies[i]);

@@ -4,11 +4,7 @@
 
 #include "chain.h"
 #include "config.h"
-
-/* For state written before main(): the page of initialised data, which the loader copies anyway
- * (it clears that page's tail), where the .bss costs a page fault of its own per page at its first
- * write (13 us each on the virtual machines measured: most of the library's start-up). */
-#define STARTUP_DATA __attribute__((section(".data.startup")))
+#include "startup_data.h"
 
 /* The configuration, loaded lazily and thread-safely from the environment and config files;
  * NULL if it could not be loaded (the reason was logged), in which case callers fail closed. */

@@ -223,7 +223,7 @@ static int proxy_override(struct options *o, struct config_env *env)
 void command_print_warnings(const struct config *c)
 {
     /* One "socksify: warning:" prefix per line. */
-    for (const char *w = c->warnings, *nl; *w; w = nl ? nl + 1 : w + strlen(w)) {
+    for (const char *w = c->has_warnings ? c->warnings : "", *nl; *w; w = nl ? nl + 1 : w + strlen(w)) {
         nl = strchr(w, '\n');
         fprintf(stderr, "socksify: warning: %.*s\n", nl ? (int)(nl - w) : (int)strlen(w), w);
     }

@@ -20,6 +20,7 @@
 #include "../preload/tunnels.h"
 #include "log.h"
 #include "socksify.h"
+#include "startup_data.h"
 #include "supervisor.h"
 #include "text.h"
 
@@ -29,7 +30,7 @@ enum { KEY_LISTENER = 1, KEY_SIGNALS, KEY_DNS4, KEY_DNS6 };
 
 /* preload/tunnel.c asks for the dead-proxy marks through the library's context; in the command
  * there is one supervisor, whose marks are the session's. */
-static struct supervisor *current;
+static struct supervisor *current STARTUP_DATA;   /* set on every start */
 
 struct chain_health *context_health(void)
 {

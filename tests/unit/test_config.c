@@ -78,8 +78,13 @@ Test(config_parse, free_empties_the_texts_for_the_next_init)
     cr_assert_eq(config_parse(&c, "log_file /tmp/x.log\nproxy socks5://h\n", "a.conf", err, sizeof(err)), 0, "%s", err);
     cr_assert_str_eq(c.log_file, "/tmp/x.log");
     snprintf(c.source, sizeof(c.source), "a.conf");
-    snprintf(c.warnings, sizeof(c.warnings), "something\n");
+    c.has_source = true;
+    config_warn(&c, "something");
+    config_warn(&c, "more");
+    cr_assert(c.has_warnings);
+    cr_assert_str_eq(c.warnings, "something\nmore");
     config_free(&c);
+    cr_assert(!c.has_source && !c.has_warnings);
     config_init(&c);
     cr_assert_str_empty(c.log_file);
     cr_assert_str_empty(c.source);

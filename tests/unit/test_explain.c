@@ -35,6 +35,7 @@ static void explain_setup(void)
     config_init(&conf);
     cr_assert_eq(config_parse(&conf, CONF, "explain.conf", err, sizeof(err)), 0, "%s", err);
     snprintf(conf.source, sizeof(conf.source), "%s", SOURCE);
+    conf.has_source = true;   /* as config_load sets it */
 }
 
 static void explain_teardown(void)

@@ -1,12 +1,11 @@
 /* poll, ppoll, select, pselect, epoll_wait, epoll_pwait, epoll_pwait2 (and glibc's __poll,
  * __select, the fortified __poll_chk and __ppoll_chk, i386's _TIME_BITS=64 __ppoll64, __select64,
- * __pselect64, __epoll_pwait2_time64): the wait happens in libc;
- * only while a listener through the proxy waits for its peer (binds.h) does a wait that ends look
- * at the proxy's replies, and look again at once, with a zero timeout, if a listener became
- * readable (epoll: adds its event): a program that reads "the peer connected" from the listener
- * and "the peer spoke" from another socket (curl's active FTP) then sees them together, never
- * the second alone. Every other
- * wait costs one relaxed atomic load more than libc's. */
+ * __pselect64, __epoll_pwait2_time64): the wait happens in libc. Only while a listener through
+ * the proxy waits for its peer (binds.h) does a wait that ends look at the proxy's replies, and
+ * if a listener became readable, look again at once with a zero timeout (epoll: add its event).
+ * A program that reads "the peer connected" from the listener and "the peer spoke" from another
+ * socket (curl's active FTP) then sees them together, never the second alone. Every other wait
+ * costs one relaxed atomic load more than libc's. */
 #include <poll.h>
 #include <stdbool.h>
 #include <string.h>

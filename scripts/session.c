@@ -247,7 +247,11 @@ int session_run(const struct session *s)
         child_exec(&c);
     if (child > 0 && s->supervisor && s->supervisor->listener < 0) {
         /* The child could not install the filter: it did not run the program (exit 126). */
-        fprintf(stderr, "socksify: cannot install the seccomp filter: %s\n", strerror(-s->supervisor->install_error));
+        int err = -s->supervisor->install_error;
+        /* The kernel allows one listening filter per process tree: an outer session's supervisor. */
+        fprintf(stderr, "socksify: cannot install the seccomp filter: %s%s\n", strerror(err),
+                err == EBUSY ? " (another seccomp supervisor, an outer socksify's, already watches this process; "
+                               "use --seccomp=no here)" : "");
         waitpid(child, NULL, 0);
         return session_failed(s, &c, -EPERM);
     }

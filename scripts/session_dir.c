@@ -1,8 +1,8 @@
 /* The session's private directory (0700): the library keeps there what every process of the
  * session shares (DIR/names: the name <-> fake-address map and the dead-proxy marks, made by the
- * first process that needs it), and the -x URL goes there (DIR/proxy, 0600) instead of the
- * environment, which every descendant shows in /proc/PID/environ. The command removes it all when
- * the program ends. */
+ * first process that needs it), and a -x URL with credentials goes there (DIR/proxy, 0600)
+ * instead of the environment, which every descendant shows in /proc/PID/environ. The command
+ * removes it all when the program ends. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -106,15 +106,16 @@ int session_dir_put_url(const char *dir, const char *url, char *file)
     return r;
 }
 
-/* The files a session normally leaves, removed by name (each then tried with rmdir: usually
- * two calls in all), before the directory is listed for the rest. */
+/* The files a session normally leaves, removed by name (each then tried with rmdir), before the
+ * directory is listed for the rest. */
 static const char *const usual_files[] = { "proxy", "names" };
 
 /* Every file in the directory goes: the library's map, the files it made to create the map
- * atomically, the URL. Nothing in it is a directory (the library makes none). */
+ * atomically, the URL. Nothing in it is a directory (the library makes none). Often it is empty
+ * (a program that looked no name up, a URL without credentials): one rmdir then. */
 void session_dir_remove(const char *dir)
 {
-    if (!dir || !*dir)
+    if (!dir || !*dir || rmdir(dir) == 0)
         return;
     char path[PATH_MAX];
     for (size_t i = 0; i < sizeof(usual_files) / sizeof(usual_files[0]); i++)

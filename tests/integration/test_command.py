@@ -117,19 +117,19 @@ def test_command_signals_within_its_process_group(t):
 
 @test
 def test_command_signal_deaths_and_cleanup(t):
-    """A program killed by signal N gives 128+N; the -x file and its directory are gone afterwards,
-    also when the command itself got the signal; no process is left."""
+    """A program killed by signal N gives 128+N; the session's directory is gone afterwards, also
+    when the command itself got the signal; no process is left."""
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1):
         where = os.path.join(t.dir, "file-%d" % sig)
-        p = start(t, ["sh", "-c", 'echo "$SOCKSIFY_PROXY_FILE" > %s; exec sleep 30' % where])
+        p = start(t, ["sh", "-c", 'echo "$SOCKSIFY_SESSION_DIR" > %s; exec sleep 30' % where])
         t.check(wait_until(lambda: read(where).strip() and children(p.pid), 10), "the program did not start")
         child = children(p.pid)[0]
         os.kill(p.pid, sig)
         rc = finish(p)
         t.check(rc == 128 + sig, "%s to the command: exit status %s, expected %d" % (sig.name, rc, 128 + sig))
         t.check(not running(child), "%s: the program %d is still running" % (sig.name, child))
-        secret = read(where).strip()
-        t.check(secret and not os.path.exists(os.path.dirname(secret)), "%s: %s is left behind" % (sig.name, secret))
+        directory = read(where).strip()
+        t.check(directory and not os.path.exists(directory), "%s: %s is left behind" % (sig.name, directory))
     r = t.sx_x(DANTE, ["sh", "-c", "kill -USR1 $$"])
     t.check(r.rc == 128 + signal.SIGUSR1, "a program that killed itself: status %s" % r.rc)
 
@@ -138,13 +138,13 @@ def test_command_signal_deaths_and_cleanup(t):
 def test_command_killed_leaves_nothing_running(t):
     """SIGKILL to the command, which it cannot pass on: the program gets SIGTERM and ends."""
     where = os.path.join(t.dir, "file")
-    p = start(t, ["sh", "-c", 'echo "$SOCKSIFY_PROXY_FILE" > %s; exec sleep 30' % where])
+    p = start(t, ["sh", "-c", 'echo "$SOCKSIFY_SESSION_DIR" > %s; exec sleep 30' % where])
     t.check(wait_until(lambda: read(where).strip() and children(p.pid), 10), "the program did not start")
     child = children(p.pid)[0]
     os.kill(p.pid, signal.SIGKILL)
     finish(p)
     t.check(wait_until(lambda: not running(child), 5), "the program %d runs on after the command was killed" % child)
-    shutil.rmtree(os.path.dirname(read(where).strip()), ignore_errors=True)   # SIGKILL: nobody could remove it
+    shutil.rmtree(read(where).strip(), ignore_errors=True)   # SIGKILL: nobody could remove it
 
 
 # ---------- job control under a terminal ----------

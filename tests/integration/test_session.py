@@ -1,13 +1,14 @@
 """A session's configuration (issue 13): decided once where the session starts and kept by every
 descendant wherever it runs; config files other users can write; passwords that must not show in
-messages nor travel in the environment (-x hands the URL over in a private file); the wrapper as the
-program's parent (exit status, signals, the file removed); a log_file symlink that is not followed."""
+messages nor travel in the environment (-x hands a URL with credentials over in a private file, one
+without in SOCKSIFY_PROXY); the wrapper as the program's parent (exit status, signals, the session's
+directory removed); a log_file symlink that is not followed."""
 import os
 import stat
 
 from testcase import dante_addr, test
 from topology import (DANTE, DEAD, ECHO_PORT, HTTP_PORT, MS_AUTH, MS_AUTH_PORT, P4C, PASSWORD, PRELOAD, PY, PYCLIENT,
-                      T4, USER, token_url)
+                      T4, USER, WRAPPER, token_url)
 
 NOBODY = 65534
 
@@ -149,14 +150,46 @@ def test_session_x_password_not_in_environ(t):
 @test
 def test_session_x_exit_status_and_signals(t):
     """With -x the wrapper stays the parent: it forwards the status, 128+N for signal N, and
-    removes the file whatever the end."""
-    t.need("danted")
-    for script, want in (("exit 7", 7), ("kill -TERM $$", 128 + 15), ("kill -INT $$", 128 + 2),
-                         ("kill -KILL $$", 128 + 9), ("exit 0", 0)):
-        r = t.sx_x(DANTE, ["sh", "-c", 'echo "FILE $SOCKSIFY_PROXY_FILE"; ' + script])
-        t.check(r.rc == want, "%r: exit status %s, expected %d" % (script, r.rc, want))
-        path = r.line("FILE")
-        t.check(path and not os.path.exists(path), "%r: SOCKSIFY_PROXY_FILE %r unset or left behind" % (script, path))
+    removes the session's directory (with the URL's file, for a URL with credentials) whatever
+    the end."""
+    t.need("danted", "microsocks-auth")
+    for url in (DANTE, MS_AUTH):
+        for script, want in (("exit 7", 7), ("kill -TERM $$", 128 + 15), ("kill -INT $$", 128 + 2),
+                             ("kill -KILL $$", 128 + 9), ("exit 0", 0)):
+            r = t.sx_x(url, ["sh", "-c", 'echo "DIR $SOCKSIFY_SESSION_DIR"; echo "FILE $SOCKSIFY_PROXY_FILE"; ' + script])
+            t.check(r.rc == want, "%r: exit status %s, expected %d" % (script, r.rc, want))
+            directory, path = r.line("DIR"), r.line("FILE")
+            t.check(directory and not os.path.exists(directory),
+                    "%r: SOCKSIFY_SESSION_DIR %r unset or left behind" % (script, directory))
+            t.check(bool(path) == (url == MS_AUTH), "%r: SOCKSIFY_PROXY_FILE is %r for %s" % (
+                script, path, url.replace(PASSWORD, "***")))
+
+
+@test
+def test_session_x_without_credentials_in_the_environment(t):
+    """-x with a URL that holds no credentials: the program finds it in SOCKSIFY_PROXY (no file
+    for each of its processes to read), SOCKSIFY_PROXY_FILE is unset, and its connections go
+    through that proxy. Inside a session whose -x URL had credentials (a file), a nested
+    socksify -x without them is not overridden by the outer file."""
+    t.need("danted", "microsocks-auth", "http")
+    seen = os.path.join(t.dir, "environment")
+    show = ['sh', '-c', 'echo "PROXY ${SOCKSIFY_PROXY-unset}" > "$0"; echo "FILE ${SOCKSIFY_PROXY_FILE-unset}" >> "$0"; '
+            'exec "$@"', seen] + t.curl(token_url(T4))
+
+    def variable(name):
+        with open(seen) as f:
+            return next((l.split(" ", 1)[1].strip() for l in f if l.startswith(name + " ")), None)
+    r = t.sx_x(DANTE, show)
+    expect_token_via_dante(t, r)
+    t.check(variable("PROXY") == DANTE and variable("FILE") == "unset",
+            "SOCKSIFY_PROXY %r, SOCKSIFY_PROXY_FILE %r: not the URL in the environment" % (
+                variable("PROXY"), variable("FILE")))
+    # The outer session without its supervisor (the kernel allows one per process tree), whose
+    # library then refuses a static program, the command: a shell starts it.
+    r = t.sx_x(MS_AUTH, ["sh", "-c", 'exec "$@"', "sh", WRAPPER, "-x", DANTE, "--"] + show, opts=["--seccomp=no"])
+    expect_token_via_dante(t, r)
+    t.check(variable("FILE") == "unset", "the outer session's file is still set: %r" % variable("FILE"))
+    t.check(not t.ms_saw("microsocks-auth", T4, HTTP_PORT), "the outer session's proxy carried the connection")
 
 
 @test

@@ -20,7 +20,7 @@ BENCH=build/bench-connloop
 LOOKUP=build/bench-session-lookup
 SPREAD_N=${BENCH_SPREAD_N:-10000}
 SPREAD_ROUNDS=${BENCH_SPREAD_ROUNDS:-3}
-for f in "$BENCH" build/bench-fakedns "$LOOKUP" build/libsocksify.so; do
+for f in "$BENCH" build/bench-fakedns "$LOOKUP" build/libsocksify.so build/socksify; do
     [[ -e "$f" ]] || die "$f is missing: run 'make bench'"
 done
 
@@ -80,7 +80,7 @@ echo
 
 # Lookups through a session's map: every process of a `socksify` run maps the same file.
 echo "session name lookups (getaddrinfo of a remote name, one socksify session):"
-scripts/socksify -f "$TMP/socksify.conf" -- bash -c "
+build/socksify -f "$TMP/socksify.conf" -- bash -c "
     $LOOKUP hit 200000 && $LOOKUP fill 5000 other && $LOOKUP cross 5000 other &&
     strace -f -c -o $TMP/strace.10 $LOOKUP hit 10 > /dev/null &&
     strace -f -c -o $TMP/strace.100k $LOOKUP hit 100000 > /dev/null" > "$TMP/lookup.out" || die "session lookups failed"
@@ -95,7 +95,7 @@ echo
 spread() { # P: conns/s
     local p=$1 t0 t1
     t0=$(date +%s.%N)
-    timeout 600 scripts/socksify -f "$TMP/socksify.conf" -- bash -c "
+    timeout 600 build/socksify -f "$TMP/socksify.conf" -- bash -c "
         pids=()
         for ((i = 0; i < $p; i++)); do $BENCH lookup bench.sx.test $ECHO_PORT $((SPREAD_N / p)) > /dev/null & pids+=(\$!); done
         for pid in \${pids[@]}; do wait \$pid || exit 1; done" || die "connects by name over $p processes failed"

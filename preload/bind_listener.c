@@ -186,7 +186,8 @@ int bind_listener_start_wait(struct listener *l, long long deadline_ms)
 
 bool bind_listener_pump(struct listener *l)
 {
-    if (l->state != LISTENER_WAITING)
+    /* A forked child shares the proxy connection: a reply it read would be lost to the parent. */
+    if (l->state != LISTENER_WAITING || l->inherited)
         return false;
     struct handshake *h = &l->tunnel.handshake;
     while (handshake_status(h) == HANDSHAKE_READ) {

@@ -28,6 +28,7 @@ struct listener {
     int refs;                      /* its slot, our thread, each call using it (binds.c's registry lock) */
     enum listener_state state;
     bool closed;                   /* the program closed its socket: nothing more to log or wake */
+    bool inherited;                /* this process is a fork of the one that listened: hands off */
     struct file_id id;             /* the program's socket, to notice it replaced behind our back */
     int fd;                        /* its number, for the wait hooks (binds_settle) */
     int family;                    /* of the program's socket */

@@ -75,6 +75,24 @@ static struct listener *listener_take(int fd)
     return l;
 }
 
+/* fork(): the registry is taken around it; in the child the waiting listeners are the parent's
+ * (their threads are not here), and reading their proxy connections would rob the parent. */
+static void before_fork(void) { pthread_mutex_lock(&registry); }
+static void after_fork_parent(void) { pthread_mutex_unlock(&registry); }
+static void after_fork_child(void)
+{
+    for (struct listener *l = waiting_list; l; l = l->next_waiting)
+        l->inherited = true;
+    waiting_list = NULL;
+    atomic_store_explicit(&waiting, 0, memory_order_relaxed);
+    pthread_mutex_init(&registry, NULL);
+}
+
+static void register_fork_handlers(void)
+{
+    context_atfork(before_fork, after_fork_parent, after_fork_child);
+}
+
 /* Remembers that fd's bind() to asked was meant for the proxy: through ch's last proxy,
  * expecting a peer at expect. Nothing goes out yet (see arm). 0 or -errno. */
 static int listener_new(int fd, const union sockaddr_any *asked, const struct config *c, const struct chain *ch,
@@ -98,6 +116,8 @@ static int listener_new(int fd, const union sockaddr_any *asked, const struct co
         bind_listener_free(l);
         return -EBADF;
     }
+    static pthread_once_t fork_handlers = PTHREAD_ONCE_INIT;
+    pthread_once(&fork_handlers, register_fork_handlers);
     atomic_store_explicit(&any, true, memory_order_relaxed);
     pthread_mutex_lock(&registry);
     struct listener *old = atomic_exchange_explicit(s, l, memory_order_acq_rel);

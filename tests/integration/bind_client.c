@@ -10,6 +10,8 @@
  *   order     as poll, but one poll() on the listener and the HOST:PORT connection together, then
  *             "ORDER listener ready|waiting control ready|waiting": what that poll reported
  *   order-epoll  the same with one epoll_wait() (level-triggered registrations, room for both)
+ *   fork      a forked child polls the HOST:PORT connection (0.5 s) and exits; "CHILD-POLLED"; then
+ *             a blocking accept()
  *   epoll     a non-blocking listener in an epoll set (edge-triggered), epoll_wait (15 s), accept()
  *   self      connects to the bound address itself (a purely local listener), then accept()
  *   client    no listener after all: the bound socket connects to HOST:PORT (bind before connect)
@@ -28,6 +30,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static void print_addr(const char *label, const struct sockaddr_storage *ss)
@@ -76,9 +79,20 @@ static socklen_t make_addr(const char *host, unsigned port, struct sockaddr_stor
 /* Waits until the listener is readable, as WAIT says; 0, or -1 after printing why. */
 static int wait_readable(int l, int ctrl, const char *wait, const struct sockaddr_storage *bound, socklen_t blen)
 {
-    if (strcmp(wait, "block") != 0 && strcmp(wait, "self") != 0)
+    if (strcmp(wait, "block") != 0 && strcmp(wait, "self") != 0 && strcmp(wait, "fork") != 0)
         fcntl(l, F_SETFL, fcntl(l, F_GETFL) | O_NONBLOCK);
-    if (strcmp(wait, "order-epoll") == 0) {
+    if (strcmp(wait, "fork") == 0) {
+        pid_t child = fork();
+        if (child == 0) {
+            struct pollfd p = { .fd = ctrl, .events = POLLIN };
+            poll(&p, 1, 500);
+            _exit(0);
+        }
+        if (child < 0 || waitpid(child, NULL, 0) < 0)
+            return fail("ERRNO"), -1;
+        printf("CHILD-POLLED\n");
+        fflush(stdout);
+    } else if (strcmp(wait, "order-epoll") == 0) {
         int ep = epoll_create1(EPOLL_CLOEXEC);
         struct epoll_event ev[2] = { { .events = EPOLLIN, .data.fd = l }, { .events = EPOLLIN, .data.fd = ctrl } };
         if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, l, &ev[0]) < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, ctrl, &ev[1]) < 0)

@@ -322,6 +322,24 @@ def test_bind_fake_peer_reported_with_the_control_line(t):
         expect_lines(t, lines, "ORDER listener ready control ready", "PEER %s %d" % FAKE_PEER, "DATA " + FAKE_DATA)
 
 
+@test
+def test_bind_forked_child_leaves_the_reply_to_the_listener(t):
+    """A child forked after listen() that polls (and so looks at the proxy's replies, for
+    listeners of its own) must not read the parent's second reply from the connection they
+    share: with the parent's thread held back (slowthread.c), the parent's accept() still gets
+    the peer."""
+    t.need("fakeproxy", "echo")
+    conf = t.write("cwd/sx.conf", "proxy socks5://%s:%d\nbind_timeout 3s\n" % (P4C, FAKE_PORTS["bind-early"]))
+    env = t.env(LD_PRELOAD=PRELOAD + " " + t.compiled(SLOW_THREAD, "-shared", "-fPIC"), SOCKSIFY_CONF=conf)
+    bg = Background(t, [t.compiled(BIND_CLIENT), T4, str(ECHO_PORT), "0.0.0.0", "fork"], env=env)
+    try:
+        rc, lines = bg.finish(15)
+    finally:
+        bg.kill()
+    t.check(rc == 0, "bind_client exited %s: %r\n%s" % (rc, lines, bg.stderr()))
+    expect_lines(t, lines, "CHILD-POLLED", "PEER %s %d" % FAKE_PEER, "DATA " + FAKE_DATA)
+
+
 # ---------- listeners that stay local ----------
 
 def local_listener(t, opts, host, local):

@@ -6,7 +6,8 @@
 # where gcc-multilib built the i386 library), the man pages (gzip -9n), the bash completion, and
 # /etc/socksify.conf as a conffile (the last place the command and the library search), plus
 # copyright (DEP-5), changelog.Debian.gz, md5sums, and a control file whose Depends come from
-# dpkg-shlibdeps. Prints the path of the .deb.
+# dpkg-shlibdeps (and which conflicts with dante-client: its /usr/bin/socksify and socksify(1) are
+# Dante's own socksify). Prints the path of the .deb.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -90,6 +91,7 @@ Architecture: $arch
 Maintainer: $maintainer
 Installed-Size: $size
 Depends: $(depends)
+Conflicts: dante-client
 Section: net
 Priority: optional
 Description: run programs with their connections going through SOCKS and HTTP proxies

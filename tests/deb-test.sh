@@ -76,6 +76,7 @@ left_behind() {
     for d in usr etc; do
         while IFS= read -r -d '' path; do
             if [ -d "$tmp/ov/$d.up/$path" ] && [ -d "$tmp/ov/real/$d/$path" ]; then continue; fi
+            grep -qxF "/$d/$path" "$tmp/baseline" && continue
             echo "left: /$d/$path"
             left=1
         done < <(cd "$tmp/ov/$d.up" && find . -mindepth 1 -printf '%P\0')
@@ -83,9 +84,23 @@ left_behind() {
     return $left
 }
 
+# dante-client ships a /usr/bin/socksify too (`make bench` installs it, to compare): the package
+# conflicts with it, so it goes first, in the overlays only; what its removal changed there is
+# the baseline left_behind starts from.
+make_room() {
+    local d path
+    : > "$tmp/baseline"
+    dpkg-query -W -f='${Status}' dante-client 2>/dev/null | grep -q 'ok installed' || return 0
+    dpkg -r dante-client > /dev/null || return 1
+    for d in usr etc; do
+        (cd "$tmp/ov/$d.up" && find . -mindepth 1 -printf "/$d/%P\n") >> "$tmp/baseline"
+    done
+}
+
 inside() {
     local deb=$1
     private_root || { bad "private namespaces" "cannot mount the overlays"; return; }
+    make_room || { bad "dante-client" "cannot remove it in the overlays"; return; }
     check "dpkg -i installs the package" dpkg -i "$deb"
     check "the installed command names the installed library" \
         sh -c "env -i /usr/bin/socksify --version | grep -qx 'library: /usr/lib/socksify/$native/libsocksify.so'"

@@ -201,14 +201,20 @@ bool bind_listener_pump(struct listener *l)
     return true;
 }
 
+/* Our thread gives up waiting with err (ETIMEDOUT, or poll's own failure). */
+static void abandon_wait(struct listener *l, int err)
+{
+    handshake_abort(&l->tunnel.handshake, err);
+    finish_wait(l, second_reply_result(l));
+}
+
 void bind_listener_wait(struct listener *l)
 {
     pthread_mutex_lock(&l->lock);
     while (l->state == LISTENER_WAITING) {
         long long left = l->deadline_ms - tunnel_now_ms();
         if (left <= 0) {
-            handshake_abort(&l->tunnel.handshake, ETIMEDOUT);
-            finish_wait(l, second_reply_result(l));
+            abandon_wait(l, ETIMEDOUT);
             break;
         }
         /* Asleep without the lock: the program's own calls (binds_settle) may read the reply
@@ -218,12 +224,10 @@ void bind_listener_wait(struct listener *l)
         int r = libc()->poll(p, 2, left > 60000 ? 60000 : (int)left);
         int err = r < 0 ? errno : 0;
         pthread_mutex_lock(&l->lock);
-        if (r < 0 && err != EINTR && l->state == LISTENER_WAITING) {
-            handshake_abort(&l->tunnel.handshake, err);
-            finish_wait(l, second_reply_result(l));
-        } else if (r > 0) {
+        if (r < 0 && err != EINTR && l->state == LISTENER_WAITING)
+            abandon_wait(l, err);
+        else if (r > 0)
             bind_listener_pump(l);
-        }
     }
     pthread_mutex_unlock(&l->lock);
 }
